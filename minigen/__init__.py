@@ -1,0 +1,31 @@
+"""minigen: a from-scratch NumPy/CuPy engine for deep-learning text generation.
+
+>>> import minigen
+>>> x = minigen.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+>>> loss = (x @ x).tanh().sum()
+>>> loss.backward()
+>>> x.grad.shape
+(2, 2)
+"""
+
+from . import backend
+from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .autograd.ops import (
+    add, cat, clamp, clip, concat, div, dropout, embedding, exp, gelu, log, masked_fill, matmul, max,
+    mean, mul, neg, permute, pow, relu, reshape, sigmoid, split, sqrt, stack, sub, sum, tanh, transpose,
+    where,
+)
+from .backend import get_default_dtype, manual_seed, set_default_dtype, to_device, to_numpy
+from .gradcheck import GradcheckError, gradcheck, gradcheck_kernel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu", "clip", "clamp", "dropout",
+    "sum", "mean", "max", "reshape", "permute", "transpose", "concat", "cat", "stack", "split",
+    "where", "masked_fill", "embedding",
+    "gradcheck", "gradcheck_kernel", "GradcheckError",
+    "manual_seed", "get_default_dtype", "set_default_dtype", "to_device", "to_numpy", "backend",
+]

@@ -1,0 +1,199 @@
+"""Indexing: slicing, integer-array gather, embedding lookup, where/masked_fill, comparisons.
+
+Two kinds of ``x[key]``:
+
+- basic indexing (ints, slices, ``None``, ``...``) picks a regular sub-block, so
+  the backward writes ``dout`` into a zero array at the same place;
+- integer-array indexing (``logits[rows, targets]``, ``weight[ids]``) may pick the
+  same element several times, so the backward must *add* ``dout`` into place
+  with a scatter-add (``backend.index_add``). A plain assignment would keep only
+  one of the repeated contributions.
+"""
+
+from __future__ import annotations
+
+from ... import backend
+from ...backend import array_namespace
+from ..function import Function, unbroadcast
+from ..tensor import Tensor, _dtype_str
+from .arithmetic import _check_dtypes, _operand, broadcast_shapes
+
+
+class GetItem(Function):
+    """out = x[key] for a basic key;  dx = zeros with dx[key] = dout."""
+
+    def forward(self, x, key=()):
+        self.x_shape, self.dtype, self.key = tuple(x.shape), x.dtype, key
+        return x[key]
+
+    def backward(self, dout):
+        xp = array_namespace(dout)
+        dx = xp.zeros(self.x_shape, dtype=self.dtype, device=backend.device_of(dout))
+        key = tuple(k for k in self.key if k is not None)              # new axes hold no data
+        dx[key] = xp.reshape(dout, tuple(dx[key].shape))
+        return dx
+
+
+class Gather(Function):
+    """out = x[i_1, ..., i_k] with integer arrays on the first k axes.
+
+    The k index arrays are turned into one flat row index into x viewed as
+    (N_1*...*N_k, *rest), so that forward is one ``take`` and backward one
+    scatter-add: dx_flat[flat[j]] += dout_flat[j].
+    """
+
+    def forward(self, x, flat=None, out_shape=()):
+        xp = array_namespace(x)
+        self.x_shape, self.flat = tuple(x.shape), flat
+        k = len(self.x_shape) - (len(out_shape) - flat.ndim)
+        rows = 1
+        for n in self.x_shape[:k]:
+            rows *= n
+        self.rest = self.x_shape[k:]
+        xf = xp.reshape(x, (rows,) + self.rest)                          # (N, *rest)
+        out = xp.take(xf, xp.reshape(flat, (-1,)), axis=0)               # (n, *rest)
+        return xp.reshape(out, out_shape)
+
+    def backward(self, dout):
+        xp = array_namespace(dout)
+        rows = self.x_shape
+        n_rows = 1
+        for s in rows[: len(rows) - len(self.rest)]:
+            n_rows *= s
+        dxf = xp.zeros((n_rows,) + self.rest, dtype=dout.dtype, device=backend.device_of(dout))
+        src = xp.reshape(dout, (-1,) + self.rest)
+        dxf = backend.index_add(dxf, xp.reshape(self.flat, (-1,)), src)
+        return xp.reshape(dxf, self.x_shape)
+
+
+def _is_index_array(k) -> bool:
+    return isinstance(k, (Tensor, list)) or backend.is_array(k)
+
+
+def _index_array(k, like, axis_len: int, op: str, axis: int):
+    """An integer index as a backend array on ``like``'s device, negatives wrapped, range-checked."""
+    if isinstance(k, Tensor):
+        k = k.data
+    if isinstance(k, list):
+        k = backend.asarray_like(backend.host_array(k, "int64"), like)
+    xp = array_namespace(k)
+    if backend.is_floating(k.dtype) or backend._dtype_name(k.dtype) == "bool":
+        raise IndexError(f"{op}: index arrays must hold integers, got dtype {_dtype_str(k.dtype)} "
+                         "(use where()/masked_fill() for boolean masks)")
+    if k.size and (bool(xp.any(k >= axis_len)) or bool(xp.any(k < -axis_len))):
+        bad = backend.to_numpy(k)
+        bad = bad[(bad >= axis_len) | (bad < -axis_len)]
+        raise IndexError(f"{op}: index {int(bad[0])} is out of range for axis {axis} of size {axis_len}")
+    return xp.where(k < 0, k + axis_len, k)
+
+
+def getitem(x, key):
+    """``x[key]``: basic indexing, or integer arrays on the leading axes (gather)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    n_arrays = sum(1 for k in key if _is_index_array(k))
+    if n_arrays == 0:
+        return GetItem.apply(x, key=key)
+    arrays = list(key[:n_arrays])
+    tail = key[n_arrays:]
+    if len(arrays) != n_arrays or not all(t is Ellipsis or t == slice(None) for t in tail):
+        raise IndexError("indexing: integer-array indices must come first, followed only by ':' or '...', "
+                         f"got {key!r}; permute the axes first, or index in two steps")
+    if n_arrays > x.ndim:
+        raise IndexError(f"indexing: {n_arrays} index arrays for a tensor with {x.ndim} dimensions")
+    idx = [_index_array(k, x.data, x.shape[i], "indexing", i) for i, k in enumerate(arrays)]
+    xp = array_namespace(idx[0])
+    shapes = [tuple(i.shape) for i in idx]
+    bshape = shapes[0]
+    for s in shapes[1:]:
+        bshape = broadcast_shapes(bshape, s)
+        if bshape is None:
+            raise IndexError(f"indexing: index arrays of shapes {shapes} cannot be broadcast together")
+    flat = xp.zeros(bshape, dtype=idx[0].dtype, device=backend.device_of(idx[0]))
+    for i, a in enumerate(idx):                      # row-major flat index: ((i_1 * N_2) + i_2) * N_3 + ...
+        flat = flat * x.shape[i] + a
+    return Gather.apply(x, flat=flat, out_shape=bshape + tuple(x.shape[n_arrays:]))
+
+
+def embedding(input, weight):
+    """Look up rows of ``weight`` (V, C) for integer ids ``input`` (any shape): out has shape ``(*input.shape, C)``.
+
+    The backward scatter-adds into the rows that were used, correctly when an id repeats.
+    Ids outside [0, V) raise ``IndexError``.
+
+    >>> import minigen, numpy as np
+    >>> W = minigen.tensor(np.eye(3), requires_grad=True)
+    >>> minigen.embedding(np.array([2, 2]), W).shape
+    (2, 3)
+    """
+    ids = input.data if isinstance(input, Tensor) else input
+    if not backend.is_array(ids) or backend.is_floating(ids.dtype):
+        raise TypeError(f"embedding: input must be an integer array of token ids, got "
+                        f"{_dtype_str(ids.dtype) if backend.is_array(ids) else type(ids).__name__}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must have shape (num_embeddings, embedding_dim), got {weight.shape}")
+    xp = array_namespace(ids)
+    V = weight.shape[0]
+    if ids.size and (bool(xp.any(ids >= V)) or bool(xp.any(ids < 0))):
+        bad = backend.to_numpy(ids)
+        bad = bad[(bad >= V) | (bad < 0)]
+        raise IndexError(f"embedding: token id {int(bad[0])} is outside [0, {V}), the rows of the weight")
+    return Gather.apply(weight, flat=ids, out_shape=tuple(ids.shape) + (weight.shape[1],))
+
+
+class Where(Function):
+    """out = where(cond, a, b);  da = dout where cond (else 0), db = dout where not cond."""
+
+    def forward(self, a, b, cond=None):
+        xp = array_namespace(cond)
+        self.cond = cond
+        self.sa = tuple(a.shape) if hasattr(a, "shape") else ()
+        self.sb = tuple(b.shape) if hasattr(b, "shape") else ()
+        return xp.where(cond, a, b)
+
+    def backward(self, dout):
+        xp = array_namespace(dout)
+        zero = xp.zeros_like(dout)
+        na, nb = self.needs_input_grad
+        return (unbroadcast(xp.where(self.cond, dout, zero), self.sa) if na else None,
+                unbroadcast(xp.where(self.cond, zero, dout), self.sb) if nb else None)
+
+
+def _mask(op, mask):
+    m = mask.data if isinstance(mask, Tensor) else mask
+    if not backend.is_array(m) or backend._dtype_name(m.dtype) != "bool":
+        got = _dtype_str(m.dtype) if backend.is_array(m) else type(m).__name__
+        raise TypeError(f"{op}: the condition/mask must be a boolean array, got {got}")
+    return m
+
+
+def where(condition, x, y):
+    """Pick ``x`` where ``condition`` is true and ``y`` elsewhere (all broadcast together)."""
+    cond = _mask("where", condition)
+    x, y = _operand(x), _operand(y)
+    _check_dtypes("where", x, y)
+    shapes = [tuple(cond.shape)] + [t.shape for t in (x, y) if isinstance(t, Tensor)]
+    out = shapes[0]
+    for s in shapes[1:]:
+        out = broadcast_shapes(out, s)
+        if out is None:
+            raise ValueError(f"where: shapes {shapes} (condition, x, y) cannot be broadcast together")
+    return Where.apply(x, y, cond=cond)
+
+
+def masked_fill(x, mask, value):
+    """Replace the elements of ``x`` where ``mask`` is true by ``value``; they get zero gradient."""
+    m = _mask("masked_fill", mask)
+    if broadcast_shapes(tuple(m.shape), x.shape) != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {tuple(m.shape)} does not broadcast to the tensor's shape {x.shape}")
+    return Where.apply(float(value), x, cond=m)
+
+
+_COMPARE = {"lt": "__lt__", "le": "__le__", "gt": "__gt__", "ge": "__ge__", "eq": "__eq__", "ne": "__ne__"}
+
+
+def compare(op, a, b):
+    """Elementwise comparison; the boolean result carries no gradient."""
+    a = a.data if isinstance(a, Tensor) else a
+    b = b.data if isinstance(b, Tensor) else b
+    return Tensor(getattr(a, _COMPARE[op])(b))

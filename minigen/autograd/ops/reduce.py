@@ -1,0 +1,95 @@
+"""Reductions: sum, mean and max over an axis (or several, or all), with ``keepdims``."""
+
+from __future__ import annotations
+
+from ...backend import array_namespace
+from ..function import Function
+
+
+def normalize_axis(op: str, axis, ndim: int) -> tuple:
+    """``axis`` (None, an int or a tuple of ints, negatives allowed) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < (ndim or 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _expand(dout, in_shape, axes, keepdims):
+    """Reshape a reduced gradient so that it broadcasts against the input again."""
+    xp = array_namespace(dout)
+    if not keepdims:
+        kept = tuple(1 if i in axes else n for i, n in enumerate(in_shape))
+        dout = xp.reshape(dout, kept)
+    return dout
+
+
+class Sum(Function):
+    """out = sum_{axes} x;  dx = dout broadcast back over the summed axes."""
+
+    def forward(self, x, axis=(), keepdims=False):
+        self.shape, self.axes, self.keepdims = tuple(x.shape), axis, keepdims
+        return array_namespace(x).sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, dout):
+        xp = array_namespace(dout)
+        return xp.broadcast_to(_expand(dout, self.shape, self.axes, self.keepdims), self.shape)
+
+
+class Mean(Function):
+    """out = sum_{axes} x / n;  dx = dout / n broadcast back (n = number of elements reduced)."""
+
+    def forward(self, x, axis=(), keepdims=False):
+        self.shape, self.axes, self.keepdims = tuple(x.shape), axis, keepdims
+        self.n = 1
+        for a in axis:
+            self.n *= x.shape[a]
+        return array_namespace(x).mean(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, dout):
+        xp = array_namespace(dout)
+        return xp.broadcast_to(_expand(dout, self.shape, self.axes, self.keepdims) / self.n, self.shape)
+
+
+class Max(Function):
+    """out = max_{axes} x;  dx = dout at the maximal elements, shared equally among ties."""
+
+    def forward(self, x, axis=(), keepdims=False):
+        xp = array_namespace(x)
+        self.x, self.axes, self.keepdims = x, axis, keepdims
+        self.m = xp.max(x, axis=axis, keepdims=True)
+        return self.m if keepdims else xp.reshape(self.m, tuple(n for i, n in enumerate(x.shape) if i not in axis))
+
+    def backward(self, dout):
+        xp = array_namespace(dout)
+        is_max = self.x == self.m
+        count = xp.sum(xp.astype(is_max, dout.dtype), axis=self.axes, keepdims=True)
+        share = _expand(dout, tuple(self.x.shape), self.axes, self.keepdims) / count
+        return xp.where(is_max, share, xp.zeros_like(self.x))
+
+
+def sum(x, axis=None, keepdims: bool = False):
+    """Sum over ``axis`` (None: all axes; an int; or a tuple)."""
+    return Sum.apply(x, axis=normalize_axis("sum", axis, x.ndim), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    """Mean over ``axis`` (None: all axes; an int; or a tuple)."""
+    return Mean.apply(x, axis=normalize_axis("mean", axis, x.ndim), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False):
+    """Maximum over ``axis``. Where several elements tie for the maximum, they share its gradient equally."""
+    axes = normalize_axis("max", axis, x.ndim)
+    for a in axes:
+        if x.shape[a] == 0:
+            raise ValueError(f"max: cannot reduce over axis {a} of size 0 (shape {x.shape})")
+    return Max.apply(x, axis=axes, keepdims=keepdims)

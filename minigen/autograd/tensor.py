@@ -1,0 +1,274 @@
+"""``Tensor``: a backend array plus the bookkeeping that reverse-mode autodiff needs.
+
+A Tensor holds:
+
+- ``data``: the array (NumPy, CuPy, or any array-API array);
+- ``grad``: after ``backward()``, the gradient of the loss with respect to it, a
+  raw array of the same shape (``None`` before);
+- ``requires_grad``: whether operations on it are recorded;
+- ``_ctx``: the Function that produced it (``None`` for a leaf).
+
+The operators and methods below call the ops in ``minigen.autograd.ops_*``.
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from .engine import backward as _run_backward
+
+
+class Tensor:
+    """An array that records the operations applied to it, for ``backward()``.
+
+    Build one with ``minigen.tensor``:
+
+    >>> import minigen
+    >>> x = minigen.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad.tolist()
+    [2.0, 4.0, 6.0]
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "name", "__weakref__")
+    __array_priority__ = 1000  # so that ndarray + Tensor dispatches to Tensor.__radd__
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if not backend.is_array(data):
+            raise TypeError(f"Tensor wraps a backend array; got {type(data).__name__}. Use minigen.tensor(data) "
+                            "to build one from Python numbers or lists.")
+        if requires_grad and not backend.is_floating(data.dtype):
+            raise ValueError(f"only floating-point tensors can require gradients, got dtype {_dtype_str(data.dtype)}")
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._idx = 0
+        self.name = name
+
+    @staticmethod
+    def _make(data, ctx, idx):
+        """Fast constructor for op outputs (no validation)."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = ctx is not None
+        t._ctx = ctx
+        t._idx = idx
+        t.name = None
+        return t
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def numel(self) -> int:
+        n = 1
+        for s in self.data.shape:
+            n *= s
+        return n
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = backend.format_array(self.data)
+        return f"tensor({body}, dtype={_dtype_str(self.dtype)}{grad})"
+
+    __hash__ = object.__hash__  # == is elementwise, so hash by identity
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires grad.
+
+        ``grad`` is the upstream gradient, of this tensor's shape; it may be left out
+        only for a tensor with one element (a loss), where it defaults to 1. Gradients
+        add up in ``leaf.grad`` across calls; zero them between steps.
+
+        The first call frees the arrays the graph saved, so a second ``backward()``
+        through the same graph raises ``RuntimeError``; pass ``retain_graph=True`` to
+        the first call to be able to go through it again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad: no input of the "
+                               "computation had requires_grad=True (or it ran under no_grad()).")
+        xp = backend.array_namespace(self.data)
+        if grad is None:
+            if self.numel() != 1:
+                raise RuntimeError(f"backward() without a gradient needs a tensor with one element (a loss); "
+                                   f"this one has shape {self.shape}. Pass grad= of that shape, or reduce it "
+                                   "first, e.g. loss = out.sum().")
+            grad = xp.ones(self.data.shape, dtype=self.dtype, device=backend.device_of(self.data))
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if not hasattr(grad, "shape"):
+                raise TypeError(f"backward(): grad must be a Tensor or an array, got {type(grad).__name__}")
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, but the tensor has shape {self.shape}")
+            if grad.dtype != self.dtype:
+                raise TypeError(f"backward(): grad has dtype {_dtype_str(grad.dtype)}, "
+                                f"but the tensor has dtype {_dtype_str(self.dtype)}")
+        _run_backward(self, grad, retain_graph=retain_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` for this non-leaf tensor after ``backward()`` (leaves always keep it)."""
+        if self._ctx is not None:
+            if self._ctx._retained is None:
+                self._ctx._retained = {}
+            self._ctx._retained[self._idx] = self
+        return self
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's array, cut from the graph."""
+        return Tensor._make(self.data, None, 0)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (leaves only) and return self."""
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use detach() instead")
+        if requires_grad and not backend.is_floating(self.dtype):
+            raise ValueError(f"only floating-point tensors can require gradients, got dtype {_dtype_str(self.dtype)}")
+        self.requires_grad = requires_grad
+        return self
+
+    # ------------------------------------------------------------------ host side
+    def numpy(self):
+        """A NumPy copy of the data on the host (an explicit device-to-host move)."""
+        return backend.to_numpy(self.data).copy()
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return backend.to_numpy(self.data).reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    # ------------------------------------------------------------------ operators
+    def __add__(self, other): return _ops.add(self, other)
+    def __radd__(self, other): return _ops.add(other, self)
+    def __sub__(self, other): return _ops.sub(self, other)
+    def __rsub__(self, other): return _ops.sub(other, self)
+    def __mul__(self, other): return _ops.mul(self, other)
+    def __rmul__(self, other): return _ops.mul(other, self)
+    def __truediv__(self, other): return _ops.div(self, other)
+    def __rtruediv__(self, other): return _ops.div(other, self)
+    def __pow__(self, other): return _ops.pow(self, other)
+    def __rpow__(self, other): return _ops.pow(other, self)
+    def __matmul__(self, other): return _ops.matmul(self, other)
+    def __rmatmul__(self, other): return _ops.matmul(other, self)
+    def __neg__(self): return _ops.neg(self)
+    def __getitem__(self, key): return _ops.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        raise TypeError("tensors do not support item assignment, which would change values the graph saved; "
+                        "build a new tensor with where(), masked_fill() or concat() instead")
+
+    # Comparisons give boolean tensors that carry no gradient (use them as masks).
+    def __lt__(self, other): return _ops.compare("lt", self, other)
+    def __le__(self, other): return _ops.compare("le", self, other)
+    def __gt__(self, other): return _ops.compare("gt", self, other)
+    def __ge__(self, other): return _ops.compare("ge", self, other)
+    def __eq__(self, other): return _ops.compare("eq", self, other)
+    def __ne__(self, other): return _ops.compare("ne", self, other)
+
+    # ------------------------------------------------------------------ methods
+    def exp(self): return _ops.exp(self)
+    def log(self): return _ops.log(self)
+    def sqrt(self): return _ops.sqrt(self)
+    def tanh(self): return _ops.tanh(self)
+    def sigmoid(self): return _ops.sigmoid(self)
+    def relu(self): return _ops.relu(self)
+    def gelu(self, approximate: str = "none"): return _ops.gelu(self, approximate=approximate)
+    def sum(self, axis=None, keepdims: bool = False): return _ops.sum(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims: bool = False): return _ops.mean(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims: bool = False): return _ops.max(self, axis=axis, keepdims=keepdims)
+    def matmul(self, other): return _ops.matmul(self, other)
+    def transpose(self, axis0: int = -2, axis1: int = -1): return _ops.transpose(self, axis0, axis1)
+    def permute(self, *axes): return _ops.permute(self, *axes)
+    def masked_fill(self, mask, value): return _ops.masked_fill(self, mask, value)
+    def clip(self, min=None, max=None): return _ops.clip(self, min, max)
+    clamp = clip
+    def split(self, split_size_or_sections, axis: int = 0): return _ops.split(self, split_size_or_sections, axis)
+
+    def reshape(self, *shape):
+        """Reshape; ``x.reshape(2, -1)`` and ``x.reshape((2, -1))`` both work."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    view = reshape
+
+    @property
+    def T(self):
+        """All axes reversed (the matrix transpose for 2-D tensors)."""
+        return _ops.permute(self, *reversed(range(self.ndim)))
+
+    def to(self, target):
+        """Cast to a dtype (``"float64"``) or move to a device (``"cpu"``, ``"cuda"``); differentiable."""
+        return _ops.to(self, target)
+
+    def float(self): return _ops.to(self, "float32")
+    def double(self): return _ops.to(self, "float64")
+
+
+def _dtype_str(dtype) -> str:
+    return backend._dtype_name(dtype)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
+    """Build a Tensor.
+
+    - A backend array (NumPy, CuPy, array-api) keeps its dtype and device.
+    - Python numbers and (nested) lists become the default dtype, float32.
+    - ``dtype`` (a name such as ``"float64"``, or a dtype) casts; ``device`` moves.
+
+    >>> import minigen, numpy as np
+    >>> minigen.tensor([1, 2]).dtype
+    dtype('float32')
+    >>> minigen.tensor(np.arange(3)).dtype == np.arange(3).dtype
+    True
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_array(data):
+        arr = data
+        if dtype is not None:
+            xp = backend.array_namespace(arr)
+            want = backend.resolve_dtype(dtype, xp)
+            if arr.dtype != want:
+                arr = xp.astype(arr, want)
+    else:
+        try:
+            arr = backend.host_array(data, dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"tensor(): cannot make an array from {type(data).__name__} ({e})") from None
+    if device is not None:
+        arr = backend.to_device(arr, device)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+from . import ops as _ops  # noqa: E402  (the ops import Tensor, so they come last)

@@ -1,0 +1,317 @@
+"""Gradient checking: compare an analytic gradient with central differences, in float64.
+
+The check is in vector-Jacobian form. A random upstream gradient ``dout`` is
+drawn for every output, and the scalar
+
+    L(x) = sum_i <out_i(x), dout_i>
+
+is differentiated two ways: by backpropagation (``dL/dx = J^T dout``) and by
+central differences ``(L(x + eps e_j) - L(x - eps e_j)) / (2 eps)`` for every
+element j of every input (or, with ``fast=True``, along one random direction
+per input).
+
+Why a random ``dout``: checking ``out.sum()`` instead uses ``dout = 1``, and for
+a normalisation such as softmax, whose outputs always sum to 1, the true
+gradient of the sum is 0 -- so a backward that is wrong in any way that also
+returns 0 for ``dout = 1`` passes. A random ``dout`` has no such blind spot.
+
+Why float64: central differences lose about half the digits. With float64 and
+``eps = 1e-6`` the truncation and round-off errors are both around 1e-10; with
+float32 the round-off alone (1e-7 / 1e-6) would swamp the comparison.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .autograd import Tensor, no_grad
+
+__all__ = ["gradcheck", "gradcheck_kernel", "GradcheckError"]
+
+
+class GradcheckError(AssertionError):
+    """An analytic gradient disagrees with central differences.
+
+    Attributes: ``input`` (the input's name), ``index`` (the worst element, or
+    ``None`` for a directional check), ``analytic``, ``numeric``, ``rel_error``.
+    """
+
+    def __init__(self, message, *, input=None, index=None, analytic=None, numeric=None, rel_error=None):
+        super().__init__(message)
+        self.input, self.index = input, index
+        self.analytic, self.numeric, self.rel_error = analytic, numeric, rel_error
+
+
+# ---------------------------------------------------------------------------- inputs
+
+def _named(inputs, prefix):
+    """(names, values, as_kwargs) from a list/tuple or a dict of inputs."""
+    if isinstance(inputs, dict):
+        return list(inputs), list(inputs.values()), True
+    if isinstance(inputs, (list, tuple)):
+        return [f"{prefix}{i}" for i in range(len(inputs))], list(inputs), False
+    return [f"{prefix}0"], [inputs], False
+
+
+def _check_dtypes(names, arrays, where):
+    kinds = []
+    for name, a in zip(names, arrays):
+        if not backend.is_array(a):
+            raise TypeError(f"{where}: {name} must be a Tensor or an array, got {type(a).__name__}")
+        dt = backend._dtype_name(a.dtype)
+        if backend.is_floating(a.dtype):
+            if dt != "float64":
+                raise ValueError(
+                    f"{where}: {name} is {dt}; gradient checks need float64 inputs. Central differences "
+                    f"cancel about half the digits, and in {dt} the rounding error (~1e-7 / eps) would swamp "
+                    "the comparison. Convert with x.double() or x.astype(np.float64).")
+            kinds.append("float")
+        else:
+            kinds.append("int")  # token ids and other integer inputs: not differentiated
+    if "float" not in kinds:
+        raise ValueError(f"{where}: no floating-point input to check")
+    return kinds
+
+
+def _flatten(obj):
+    """Leaves of nested tuples/lists, in order."""
+    if isinstance(obj, (tuple, list)):
+        return [leaf for o in obj for leaf in _flatten(o)]
+    return [obj]
+
+
+def _unflatten(leaves, like):
+    it = iter(leaves)
+
+    def build(o):
+        if isinstance(o, (tuple, list)):
+            return type(o)(build(x) for x in o)
+        return next(it)
+    return build(like)
+
+
+def _random_douts(outs, rng):
+    """A standard-normal upstream gradient for each floating output (None for the others)."""
+    douts = []
+    for o in outs:
+        if o is None or not backend.is_floating(o.dtype):
+            douts.append(None)
+        else:
+            d = rng.standard_normal(tuple(o.shape)).astype(backend._dtype_name(o.dtype))
+            douts.append(backend.asarray_like(d, o))
+    if all(d is None for d in douts):
+        raise ValueError("gradcheck: the function returned no floating-point output")
+    return douts
+
+
+def _loss(outs, douts) -> float:
+    """L = sum_i <out_i, dout_i>, on the host in float64."""
+    total = 0.0
+    for o, d in zip(outs, douts):
+        if d is not None:
+            xp = backend.array_namespace(o)
+            total += float(backend.to_numpy(xp.sum(o * d)))
+    return total
+
+
+# ---------------------------------------------------------------------------- the comparison
+
+def _compare(names, hosts, kinds, analytic, evaluate, *, eps, atol, rtol, fast, rng, grad_prefix):
+    """Numeric vs analytic for every floating input; raise GradcheckError on the worst mismatch."""
+    failures = []
+    for i, (name, h, kind) in enumerate(zip(names, hosts, kinds)):
+        if kind != "float":
+            continue
+        a = analytic[i]
+        gname = grad_prefix + name
+        if fast:
+            v = rng.standard_normal(h.shape)
+            an = float(np.sum(a * v))
+            nu = (evaluate(i, h + eps * v) - evaluate(i, h - eps * v)) / (2 * eps)
+            err = abs(an - nu)
+            if err > atol + rtol * abs(nu):
+                failures.append((err / (atol + rtol * abs(nu)), gname, None, an, nu))
+            continue
+        num = np.empty(h.shape)
+        x = h.copy()
+        for j in np.ndindex(h.shape):
+            x[j] = h[j] + eps
+            lp = evaluate(i, x)
+            x[j] = h[j] - eps
+            lm = evaluate(i, x)
+            x[j] = h[j]
+            num[j] = (lp - lm) / (2 * eps)
+        excess = np.abs(a - num) / (atol + rtol * np.abs(num))
+        if excess.size and excess.max() > 1:
+            j = np.unravel_index(int(np.argmax(excess)), excess.shape)
+            failures.append((float(excess[j]), gname, tuple(int(k) for k in j), float(a[j]), float(num[j])))
+    if failures:
+        failures.sort(key=lambda f: -f[0])
+        _, gname, idx, an, nu = failures[0]
+        rel = abs(an - nu) / max(abs(an), abs(nu), 1e-300)
+        where = "along a random direction" if idx is None else f"at index {idx}"
+        others = [f[1] for f in failures[1:]]
+        also = f" Also wrong: {', '.join(others)}." if others else ""
+        raise GradcheckError(
+            f"gradient check failed for {gname} {where}: analytic {an:.10g}, numeric {nu:.10g}, "
+            f"relative error {rel:.3g} (atol={atol}, rtol={rtol}, eps={eps}).{also}\n"
+            "Advice: a relative error near 1 (or a sign flip) means a wrong formula; wrong values at a few "
+            "elements only point at broadcasting or at accumulation with repeated indices. If the error is "
+            "small and the check is at a kink (relu at 0, max with ties, clip at a bound), move the inputs "
+            "away from it, or try eps between 1e-4 and 1e-7.",
+            input=gname, index=idx, analytic=an, numeric=nu, rel_error=rel)
+    return True
+
+
+class _Seeded:
+    """Run every evaluation with the same RNG state (so dropout masks repeat); restore it after."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def __enter__(self):
+        self.saved = backend.get_rng_state()
+        return self
+
+    def reset(self):
+        backend.manual_seed(self.seed)
+
+    def __exit__(self, *exc):
+        backend.set_rng_state(self.saved)
+        return False
+
+
+# ---------------------------------------------------------------------------- public API
+
+def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              fast: bool = False, seed: int = 0) -> bool:
+    """Check the autograd gradients of ``fn`` at ``inputs`` against central differences.
+
+    ``inputs`` is a list of Tensors/arrays (``fn(*inputs)``) or a dict of them
+    (``fn(**inputs)``; the keys name the inputs in reports). Floating inputs must be
+    float64; integer inputs (token ids) are passed through unchanged and must get no
+    gradient. ``fn`` returns a Tensor or a tuple of Tensors.
+
+    Every element of every floating input is perturbed (``fast=False``), or each input
+    along one random direction (``fast=True``, for large inputs). Returns True, or
+    raises ``GradcheckError`` naming the input, the worst element, both values and the
+    relative error.
+
+    >>> import minigen, numpy as np
+    >>> x = minigen.tensor(np.array([0.5, -1.0, 2.0]))
+    >>> minigen.gradcheck(lambda x: (x * x).tanh(), [x])
+    True
+    """
+    names, values, as_kwargs = _named(inputs, "input ")
+    if not as_kwargs:  # a Tensor's own name, where it has one, reads better in a report
+        names = [v.name if isinstance(v, Tensor) and v.name else n for n, v in zip(names, values)]
+    arrays = [v.data if isinstance(v, Tensor) else v for v in values]
+    kinds = _check_dtypes(names, arrays, "gradcheck")
+    rng = np.random.default_rng(seed)
+
+    def call(arrs, grad):
+        leaves = [Tensor(a, requires_grad=grad and k == "float") for a, k in zip(arrs, kinds)]
+        out = fn(**dict(zip(names, leaves))) if as_kwargs else fn(*leaves)
+        outs = _flatten(out)
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise TypeError(f"gradcheck: fn must return Tensors, got {type(o).__name__}")
+        return leaves, outs
+
+    with _Seeded(seed) as seeded:
+        seeded.reset()
+        leaves, outs = call(arrays, grad=True)
+        douts = _random_douts([o.data for o in outs], rng)
+        loss = None
+        for o, d in zip(outs, douts):
+            if d is not None and o.requires_grad:
+                term = (o * Tensor(d)).sum()
+                loss = term if loss is None else loss + term
+        if loss is not None:
+            loss.backward()
+        analytic = []
+        for name, leaf, k in zip(names, leaves, kinds):
+            if k == "int":
+                if leaf.grad is not None:
+                    raise GradcheckError(f"gradcheck: integer input {name} received a gradient", input=name)
+                analytic.append(None)
+            else:
+                analytic.append(np.zeros(leaf.shape) if leaf.grad is None else backend.to_numpy(leaf.grad))
+        hosts = [backend.to_numpy(a).astype(np.float64) if k == "float" else None for a, k in zip(arrays, kinds)]
+
+        def evaluate(i, x):
+            arrs = list(arrays)
+            arrs[i] = backend.asarray_like(x, arrays[i])
+            seeded.reset()
+            with no_grad():
+                _, outs_ = call(arrs, grad=False)
+            return _loss([o.data for o in outs_], douts)
+
+        return _compare(names, hosts, kinds, analytic, evaluate, eps=eps, atol=atol, rtol=rtol,
+                        fast=fast, rng=rng, grad_prefix="d" if as_kwargs else "gradient of ")
+
+
+def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
+                     rtol: float = 1e-3, fast: bool = False, seed: int = 0) -> bool:
+    """Check a raw kernel pair, without autograd.
+
+    ``forward(*inputs) -> (out, cache)``, where ``out`` is an array or a (nested) tuple
+    of arrays; ``backward(dout, cache) -> grad`` or a tuple with one gradient per input
+    (``None`` for integer inputs), where ``dout`` has the structure of ``out``.
+    ``inputs`` is a list of arrays, or a dict (passed positionally, in order) whose
+    keys name the gradients in reports: ``{"x": x, "W_hh": W_hh}`` reports ``dW_hh``.
+
+    >>> import numpy as np
+    >>> def fwd(x): return np.tanh(x), np.tanh(x)
+    >>> def bwd(dout, y): return dout * (1 - y * y)
+    >>> gradcheck_kernel(fwd, bwd, [np.array([0.1, -0.7])])
+    True
+    """
+    names, arrays, as_dict = _named(inputs, "input ")
+    kinds = _check_dtypes(names, arrays, "gradcheck_kernel")
+    rng = np.random.default_rng(seed)
+    with _Seeded(seed) as seeded:
+        seeded.reset()
+        out, cache = _run_forward(forward, arrays)
+        outs = _flatten(out)
+        douts = _random_douts(outs, rng)
+        dout_arg = _unflatten(douts, out)
+        grads = backward(dout_arg, cache)
+        grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
+        if len(grads) != len(arrays):
+            raise GradcheckError(f"gradcheck_kernel: backward returned {len(grads)} gradient(s) for "
+                                 f"{len(arrays)} input(s); return one per input (None for integer inputs)")
+        analytic = []
+        for name, a, g, k in zip(names, arrays, grads, kinds):
+            gname = "d" + name if as_dict else f"gradient of {name}"
+            if k == "int":
+                if g is not None:
+                    raise GradcheckError(f"gradcheck_kernel: integer input {name} must get no gradient (None), "
+                                         "but backward returned one", input=gname)
+                analytic.append(None)
+                continue
+            if g is None:
+                raise GradcheckError(f"gradcheck_kernel: backward returned None for {gname}", input=gname)
+            if tuple(g.shape) != tuple(a.shape):
+                raise GradcheckError(f"gradcheck_kernel: {gname} has shape {tuple(g.shape)}, but {name} has "
+                                     f"shape {tuple(a.shape)}", input=gname)
+            analytic.append(backend.to_numpy(g).astype(np.float64))
+        hosts = [backend.to_numpy(a).astype(np.float64) if k == "float" else None for a, k in zip(arrays, kinds)]
+
+        def evaluate(i, x):
+            arrs = list(arrays)
+            arrs[i] = backend.asarray_like(x, arrays[i])
+            seeded.reset()
+            out_, _ = _run_forward(forward, arrs)
+            return _loss(_flatten(out_), douts)
+
+        return _compare(names, hosts, kinds, analytic, evaluate, eps=eps, atol=atol, rtol=rtol,
+                        fast=fast, rng=rng, grad_prefix="d" if as_dict else "gradient of ")
+
+
+def _run_forward(forward, arrays):
+    result = forward(*arrays)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise TypeError("gradcheck_kernel: forward must return (out, cache)")
+    return result
