@@ -83,6 +83,7 @@ def unbroadcast(grad, shape):
     so its gradient adds those copies back up.
 
     >>> import numpy as np
+    >>> import numpy as np
     >>> unbroadcast(np.ones((4, 2, 3)), (2, 1)).tolist()
     [[12.0], [12.0]]
     """

@@ -239,12 +239,13 @@ def _dtype_str(dtype) -> str:
     return backend._dtype_name(dtype)
 
 
-def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
+def tensor(data, requires_grad: bool = False, dtype=None, device=None, name: str | None = None) -> Tensor:
     """Build a Tensor.
 
     - A backend array (NumPy, CuPy, array-api) keeps its dtype and device.
     - Python numbers and (nested) lists become the default dtype, float32.
     - ``dtype`` (a name such as ``"float64"``, or a dtype) casts; ``device`` moves.
+    - ``name`` labels it in gradcheck reports.
 
     >>> import minigen, numpy as np
     >>> minigen.tensor([1, 2]).dtype
@@ -268,7 +269,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
             raise TypeError(f"tensor(): cannot make an array from {type(data).__name__} ({e})") from None
     if device is not None:
         arr = backend.to_device(arr, device)
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor(arr, requires_grad=requires_grad, name=name)
 
 
 from . import ops as _ops  # noqa: E402  (the ops import Tensor, so they come last)

@@ -8,6 +8,7 @@ broadcast. Backward sums each gradient back down to its input's shape
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ...backend import array_namespace
@@ -143,8 +144,8 @@ class Pow(Function):
         da = unbroadcast(dout * b * a ** (b - 1), a.shape) if na else None
         db = None
         if nb:
-            xp = array_namespace(b)
-            db = unbroadcast(dout * self.out * xp.log(a), b.shape)
+            log_a = array_namespace(a).log(a) if hasattr(a, "shape") else math.log(a)
+            db = unbroadcast(dout * self.out * log_a, b.shape)
         return da, db
 
 

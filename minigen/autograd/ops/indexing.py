@@ -93,10 +93,13 @@ def getitem(x, key):
         key = (key,)
     n_arrays = sum(1 for k in key if _is_index_array(k))
     if n_arrays == 0:
+        if Ellipsis not in key:  # NumPy pads a short key with ':'; the array API wants it said
+            key = key + (Ellipsis,)
         return GetItem.apply(x, key=key)
     arrays = list(key[:n_arrays])
     tail = key[n_arrays:]
-    if len(arrays) != n_arrays or not all(t is Ellipsis or t == slice(None) for t in tail):
+    if not all(_is_index_array(k) for k in arrays) or \
+            not all(t is Ellipsis or (isinstance(t, slice) and t == slice(None)) for t in tail):
         raise IndexError("indexing: integer-array indices must come first, followed only by ':' or '...', "
                          f"got {key!r}; permute the axes first, or index in two steps")
     if n_arrays > x.ndim:

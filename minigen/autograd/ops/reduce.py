@@ -10,6 +10,8 @@ def normalize_axis(op: str, axis, ndim: int) -> tuple:
     """``axis`` (None, an int or a tuple of ints, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
+    if not isinstance(axis, (int, tuple, list)):
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:

@@ -48,7 +48,7 @@ class Concat(Function):
 
     def backward(self, dout):
         lead = (slice(None),) * self.axis
-        return tuple(dout[lead + (slice(a, b),)] for a, b in self.bounds)
+        return tuple(dout[lead + (slice(a, b), ...)] for a, b in self.bounds)
 
 
 class Stack(Function):
@@ -60,7 +60,7 @@ class Stack(Function):
 
     def backward(self, dout):
         lead = (slice(None),) * self.axis
-        return tuple(dout[lead + (i,)] for i in range(self.n))
+        return tuple(dout[lead + (i, ...)] for i in range(self.n))
 
 
 class Split(Function):
@@ -71,7 +71,7 @@ class Split(Function):
         lead = (slice(None),) * axis
         outs, start = [], 0
         for n in sizes:
-            outs.append(x[lead + (slice(start, start + n),)])
+            outs.append(x[lead + (slice(start, start + n), ...)])
             start += n
         return tuple(outs)
 
