@@ -24,6 +24,7 @@ return gradients with the shapes of the inputs (``unbroadcast`` helps).
 from __future__ import annotations
 
 from ..backend import HOST_SCALAR_TYPES, array_namespace, ensure_array
+from .engine import next_sequence_number
 from .grad_mode import _GradMode
 from .tensor import Tensor
 
@@ -51,21 +52,24 @@ class Function:
         Keyword arguments are non-differentiable parameters (an axis, a probability).
         """
         ctx = cls()
-        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-        ctx.needs_input_grad = needs
         out = ctx.forward(*[a.data if isinstance(a, Tensor) else a for a in args], **params)
-        record = _GradMode.enabled and True in needs
-        if record:
-            ctx.inputs = args
-        else:
-            ctx = None
+        if _GradMode.enabled:
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            if True in needs:                       # record the node: outputs point back at ctx
+                ctx.needs_input_grad = needs
+                ctx.inputs = args
+                ctx.seq = next_sequence_number()
+                if type(out) is tuple:
+                    ctx.n_out = len(out)
+                    return tuple(Tensor._make(ensure_array(o), ctx, i) for i, o in enumerate(out))
+                if isinstance(out, HOST_SCALAR_TYPES):
+                    out = ensure_array(out)
+                return Tensor._make(out, ctx, 0)
         if type(out) is tuple:
-            if ctx is not None:
-                ctx.n_out = len(out)
-            return tuple(Tensor._make(ensure_array(o), ctx, i) for i, o in enumerate(out))
+            return tuple(Tensor._make(ensure_array(o), None, 0) for o in out)
         if isinstance(out, HOST_SCALAR_TYPES):
             out = ensure_array(out)
-        return Tensor._make(out, ctx, 0)
+        return Tensor._make(out, None, 0)
 
     def release(self) -> None:
         """Free what forward saved; a second backward through this node then raises."""

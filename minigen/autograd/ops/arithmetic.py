@@ -18,9 +18,12 @@ from ..tensor import Tensor, _dtype_str
 # ---------------------------------------------------------------------------- checks
 
 
+_FAST = (Tensor, float, int)
+
+
 def _operand(x):
     """Tensors and Python numbers pass; a bare array becomes a constant Tensor."""
-    if isinstance(x, (Tensor, numbers.Number)):
+    if type(x) in _FAST or isinstance(x, (Tensor, numbers.Number)):
         return x
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return Tensor(x)
@@ -50,7 +53,10 @@ def _shape(x):
 
 
 def _binary(op: str, fn, a, b):
-    a, b = _operand(a), _operand(b)
+    if type(a) is not Tensor:
+        a = _operand(a)
+    if type(b) is not Tensor:
+        b = _operand(b)
     _check_dtypes(op, a, b)
     try:
         return fn.apply(a, b)

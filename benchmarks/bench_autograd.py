@@ -1,0 +1,87 @@
+"""Autograd overhead: a chain of 1,000 small ops, forward and backward, minigen vs PyTorch CPU.
+
+Each step of the chain is four ops on an (8, 8) float32 tensor,
+
+    y = tanh(y * a + b) * 0.9
+
+repeated 250 times, then ``y.sum()`` and ``backward()``. The arrays are tiny, so
+the time is almost all per-op overhead: building graph nodes, dispatch, and the
+backward walk. Target: minigen / PyTorch <= 1.0.
+
+Run: python benchmarks/bench_autograd.py [--steps 250] [--threads N]
+"""
+
+import argparse
+import sys
+
+from harness import pin_threads
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--steps", type=int, default=250, help="chain steps of 4 ops each (default 250 = 1,000 ops)")
+parser.add_argument("--size", type=int, default=8, help="side of the square tensors (default 8)")
+parser.add_argument("--threads", type=int, default=None, help="threads for both libraries (default: all cores)")
+args = parser.parse_args()
+pin_threads(args.threads)
+
+import numpy as np  # noqa: E402
+
+import minigen  # noqa: E402
+from harness import _torch, compare, report  # noqa: E402
+
+try:
+    torch = _torch()
+except ImportError:
+    sys.exit("this benchmark compares against PyTorch: pip install torch==2.13.0")
+
+rng = np.random.default_rng(0)
+S = args.size
+x0, a0, b0 = (rng.standard_normal((S, S)).astype(np.float32) for _ in range(3))
+
+
+def chain(x, a, b):
+    y = x
+    for _ in range(args.steps):
+        y = (y * a + b).tanh() * 0.9
+    return y.sum()
+
+
+def mg_forward():
+    with minigen.no_grad():
+        chain(minigen.tensor(x0), minigen.tensor(a0), minigen.tensor(b0))
+
+
+def mg_step():
+    x = minigen.tensor(x0, requires_grad=True)
+    a = minigen.tensor(a0, requires_grad=True)
+    b = minigen.tensor(b0, requires_grad=True)
+    chain(x, a, b).backward()
+
+
+def th_forward():
+    with torch.no_grad():
+        chain(torch.from_numpy(x0), torch.from_numpy(a0), torch.from_numpy(b0))
+
+
+def th_step():
+    x = torch.tensor(x0, requires_grad=True)
+    a = torch.tensor(a0, requires_grad=True)
+    b = torch.tensor(b0, requires_grad=True)
+    chain(x, a, b).backward()
+
+
+# the two implementations agree before anything is timed
+x, a, b = (minigen.tensor(v, requires_grad=True) for v in (x0, a0, b0))
+chain(x, a, b).backward()
+xt, at, bt = (torch.tensor(v, requires_grad=True) for v in (x0, a0, b0))
+chain(xt, at, bt).backward()
+np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-3, atol=1e-5)
+
+n_ops = 4 * args.steps
+rows = [
+    compare(f"{n_ops}-op chain, forward + backward", mg_step, th_step),
+    compare(f"{n_ops}-op chain, forward only (no_grad)", mg_forward, th_forward),
+]
+for r in rows:
+    r["us_per_op_minigen"] = round(1000 * r["minigen_ms"] / n_ops, 3)
+    r["us_per_op_torch"] = round(1000 * r["torch_ms"] / n_ops, 3)
+report("autograd_overhead", rows, {"ops": n_ops, "shape": [S, S], "target_ratio": 1.0})
