@@ -31,7 +31,9 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "name", "__weakref__")
-    __array_priority__ = 1000  # so that ndarray + Tensor dispatches to Tensor.__radd__
+    # NumPy defers to Tensor's reflected operators (ndarray * Tensor -> Tensor.__rmul__)
+    # and never converts a Tensor implicitly (np.exp(tensor) raises TypeError).
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
         if isinstance(data, Tensor):
@@ -98,6 +100,15 @@ class Tensor:
         return f"tensor({body}, dtype={_dtype_str(self.dtype)}{grad})"
 
     __hash__ = object.__hash__  # == is elementwise, so hash by identity
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise ValueError(f"the truth value of a tensor with {self.numel()} elements is ambiguous; "
+                             "use .sum(), .max() or an explicit comparison of one element")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
 
     # ------------------------------------------------------------------ autograd
     def backward(self, grad=None, retain_graph: bool = False) -> None:

@@ -228,3 +228,12 @@ def test_numpy_array_on_the_left_dispatches_to_tensor():
     assert isinstance(y, minigen.Tensor)
     y.sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_truth_value_and_numpy_interplay():
+    assert bool(minigen.tensor([2.0]) > 1)
+    assert float(minigen.tensor(2.5)) == 2.5
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(minigen.tensor([1.0, 2.0]) > 0)
+    with pytest.raises(TypeError):
+        np.exp(minigen.tensor([1.0]))          # no silent conversion to a NumPy array

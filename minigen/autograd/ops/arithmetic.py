@@ -85,6 +85,11 @@ class Add(Function):
                 unbroadcast(dout, self.sb) if nb else None)
 
 
+def add(a, b):
+    """``a + b`` with broadcasting."""
+    return _binary("add", Add, a, b)
+
+
 class Sub(Function):
     """out = a - b;  da = dout, db = -dout."""
 
@@ -98,6 +103,11 @@ class Sub(Function):
                 unbroadcast(-dout, self.sb) if nb else None)
 
 
+def sub(a, b):
+    """``a - b`` with broadcasting."""
+    return _binary("sub", Sub, a, b)
+
+
 class Mul(Function):
     """out = a * b;  da = dout * b, db = dout * a."""
 
@@ -109,6 +119,11 @@ class Mul(Function):
         na, nb = self.needs_input_grad
         return (unbroadcast(dout * self.b, self.a.shape) if na else None,
                 unbroadcast(dout * self.a, self.b.shape) if nb else None)
+
+
+def mul(a, b):
+    """``a * b`` with broadcasting."""
+    return _binary("mul", Mul, a, b)
 
 
 class Div(Function):
@@ -126,6 +141,11 @@ class Div(Function):
                 unbroadcast(-da * self.out, self.b.shape) if nb else None)
 
 
+def div(a, b):
+    """``a / b`` with broadcasting."""
+    return _binary("div", Div, a, b)
+
+
 class Neg(Function):
     """out = -x;  dx = -dout."""
 
@@ -134,6 +154,11 @@ class Neg(Function):
 
     def backward(self, dout):
         return -dout
+
+
+def neg(x):
+    """``-x``."""
+    return Neg.apply(x)
 
 
 class Pow(Function):
@@ -155,37 +180,13 @@ class Pow(Function):
         return da, db
 
 
-def add(a, b):
-    """``a + b`` with broadcasting."""
-    return _binary("add", Add, a, b)
-
-
-def sub(a, b):
-    """``a - b`` with broadcasting."""
-    return _binary("sub", Sub, a, b)
-
-
-def mul(a, b):
-    """``a * b`` with broadcasting."""
-    return _binary("mul", Mul, a, b)
-
-
-def div(a, b):
-    """``a / b`` with broadcasting."""
-    return _binary("div", Div, a, b)
-
-
-def neg(x):
-    """``-x``."""
-    return Neg.apply(x)
-
-
 def pow(a, b):
     """``a ** b``; the exponent may be a number or a tensor (then ``a`` must be positive)."""
     return _binary("pow", Pow, a, b)
 
 
 # ---------------------------------------------------------------------------- matmul
+
 
 class MatMul(Function):
     """out = a @ b, batched and broadcast over leading axes.

@@ -24,6 +24,11 @@ class Exp(Function):
         return dout * self.out
 
 
+def exp(x):
+    """Elementwise ``e**x``."""
+    return Exp.apply(x)
+
+
 class Log(Function):
     """out = log(x);  dx = dout / x."""
 
@@ -33,6 +38,11 @@ class Log(Function):
 
     def backward(self, dout):
         return dout / self.x
+
+
+def log(x):
+    """Elementwise natural logarithm."""
+    return Log.apply(x)
 
 
 class Sqrt(Function):
@@ -46,6 +56,11 @@ class Sqrt(Function):
         return dout / (2 * self.out)
 
 
+def sqrt(x):
+    """Elementwise square root."""
+    return Sqrt.apply(x)
+
+
 class Tanh(Function):
     """out = tanh(x);  dx = dout * (1 - out**2)."""
 
@@ -55,6 +70,11 @@ class Tanh(Function):
 
     def backward(self, dout):
         return dout * (1 - self.out * self.out)
+
+
+def tanh(x):
+    """Elementwise hyperbolic tangent."""
+    return Tanh.apply(x)
 
 
 class Sigmoid(Function):
@@ -74,6 +94,11 @@ class Sigmoid(Function):
         return dout * self.out * (1 - self.out)
 
 
+def sigmoid(x):
+    """Elementwise logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``."""
+    return Sigmoid.apply(x)
+
+
 class ReLU(Function):
     """out = max(x, 0);  dx = dout where x > 0, else 0."""
 
@@ -85,6 +110,11 @@ class ReLU(Function):
     def backward(self, dout):
         xp = array_namespace(dout)
         return xp.where(self.mask, dout, xp.zeros_like(dout))
+
+
+def relu(x):
+    """Elementwise ``max(x, 0)``."""
+    return ReLU.apply(x)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -121,6 +151,13 @@ class GELU(Function):
         return dout * (self.cdf + x * pdf)
 
 
+def gelu(x, approximate: str = "none"):
+    """GELU, exact (``approximate="none"``, via erf) or the tanh approximation (``"tanh"``), as in PyTorch."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x, approximate=approximate)
+
+
 class Clip(Function):
     """out = min(max(x, lo), hi);  dx = dout where lo <= x <= hi, else 0."""
 
@@ -139,6 +176,15 @@ class Clip(Function):
         return xp.where(keep, dout, xp.zeros_like(dout))
 
 
+def clip(x, min=None, max=None):
+    """Clamp values to ``[min, max]`` (either bound may be ``None``); the gradient is 0 outside."""
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min must be <= max, got min={min} and max={max}")
+    return Clip.apply(x, lo=min, hi=max)
+
+
 class Dropout(Function):
     """Inverted dropout: out = x * m / (1 - p), m ~ Bernoulli(1 - p);  dx = dout * m / (1 - p).
 
@@ -154,52 +200,6 @@ class Dropout(Function):
 
     def backward(self, dout):
         return dout * self.scale
-
-
-def exp(x):
-    """Elementwise ``e**x``."""
-    return Exp.apply(x)
-
-
-def log(x):
-    """Elementwise natural logarithm."""
-    return Log.apply(x)
-
-
-def sqrt(x):
-    """Elementwise square root."""
-    return Sqrt.apply(x)
-
-
-def tanh(x):
-    """Elementwise hyperbolic tangent."""
-    return Tanh.apply(x)
-
-
-def sigmoid(x):
-    """Elementwise logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``."""
-    return Sigmoid.apply(x)
-
-
-def relu(x):
-    """Elementwise ``max(x, 0)``."""
-    return ReLU.apply(x)
-
-
-def gelu(x, approximate: str = "none"):
-    """GELU, exact (``approximate="none"``, via erf) or the tanh approximation (``"tanh"``), as in PyTorch."""
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(x, approximate=approximate)
-
-
-def clip(x, min=None, max=None):
-    """Clamp values to ``[min, max]`` (either bound may be ``None``); the gradient is 0 outside."""
-    if min is None and max is None:
-        raise ValueError("clip: give at least one of min and max")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min must be <= max, got min={min} and max={max}")
-    return Clip.apply(x, lo=min, hi=max)
 
 
 def dropout(x, p: float = 0.5, training: bool = True):

@@ -46,6 +46,11 @@ class Sum(Function):
         return xp.broadcast_to(_expand(dout, self.shape, self.axes, self.keepdims), self.shape)
 
 
+def sum(x, axis=None, keepdims: bool = False):
+    """Sum over ``axis`` (None: all axes; an int; or a tuple)."""
+    return Sum.apply(x, axis=normalize_axis("sum", axis, x.ndim), keepdims=keepdims)
+
+
 class Mean(Function):
     """out = sum_{axes} x / n;  dx = dout / n broadcast back (n = number of elements reduced)."""
 
@@ -59,6 +64,11 @@ class Mean(Function):
     def backward(self, dout):
         xp = array_namespace(dout)
         return xp.broadcast_to(_expand(dout, self.shape, self.axes, self.keepdims) / self.n, self.shape)
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    """Mean over ``axis`` (None: all axes; an int; or a tuple)."""
+    return Mean.apply(x, axis=normalize_axis("mean", axis, x.ndim), keepdims=keepdims)
 
 
 class Max(Function):
@@ -76,16 +86,6 @@ class Max(Function):
         count = xp.sum(xp.astype(is_max, dout.dtype), axis=self.axes, keepdims=True)
         share = _expand(dout, tuple(self.x.shape), self.axes, self.keepdims) / count
         return xp.where(is_max, share, xp.zeros_like(self.x))
-
-
-def sum(x, axis=None, keepdims: bool = False):
-    """Sum over ``axis`` (None: all axes; an int; or a tuple)."""
-    return Sum.apply(x, axis=normalize_axis("sum", axis, x.ndim), keepdims=keepdims)
-
-
-def mean(x, axis=None, keepdims: bool = False):
-    """Mean over ``axis`` (None: all axes; an int; or a tuple)."""
-    return Mean.apply(x, axis=normalize_axis("mean", axis, x.ndim), keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims: bool = False):
