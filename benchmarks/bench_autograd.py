@@ -45,28 +45,19 @@ def chain(x, a, b):
     return y.sum()
 
 
-def mg_forward():
-    with minigen.no_grad():
-        chain(minigen.tensor(x0), minigen.tensor(a0), minigen.tensor(b0))
+def forward_only(lib):
+    """The chain with graph recording off (``lib`` is minigen or torch: same API here)."""
+    def run():
+        with lib.no_grad():
+            chain(*(lib.tensor(v) for v in (x0, a0, b0)))
+    return run
 
 
-def mg_step():
-    x = minigen.tensor(x0, requires_grad=True)
-    a = minigen.tensor(a0, requires_grad=True)
-    b = minigen.tensor(b0, requires_grad=True)
-    chain(x, a, b).backward()
-
-
-def th_forward():
-    with torch.no_grad():
-        chain(torch.from_numpy(x0), torch.from_numpy(a0), torch.from_numpy(b0))
-
-
-def th_step():
-    x = torch.tensor(x0, requires_grad=True)
-    a = torch.tensor(a0, requires_grad=True)
-    b = torch.tensor(b0, requires_grad=True)
-    chain(x, a, b).backward()
+def forward_backward(lib):
+    """The chain on fresh leaves, then backward."""
+    def run():
+        chain(*(lib.tensor(v, requires_grad=True) for v in (x0, a0, b0))).backward()
+    return run
 
 
 # the two implementations agree before anything is timed
@@ -78,8 +69,8 @@ np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-3, atol=1e-5)
 
 n_ops = 4 * args.steps
 rows = [
-    compare(f"{n_ops}-op chain, forward + backward", mg_step, th_step),
-    compare(f"{n_ops}-op chain, forward only (no_grad)", mg_forward, th_forward),
+    compare(f"{n_ops}-op chain, forward + backward", forward_backward(minigen), forward_backward(torch)),
+    compare(f"{n_ops}-op chain, forward only (no_grad)", forward_only(minigen), forward_only(torch)),
 ]
 for r in rows:
     r["us_per_op_minigen"] = round(1000 * r["minigen_ms"] / n_ops, 3)
