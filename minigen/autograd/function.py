@@ -36,6 +36,8 @@ class Function:
     _retained = None
     #: set once ``backward`` has run through this node and freed what it saved
     _released = False
+    #: number of outputs (Split has several)
+    n_out = 1
 
     def forward(self, *args, **params):  # pragma: no cover - interface
         raise NotImplementedError
@@ -53,31 +55,27 @@ class Function:
         """
         ctx = cls()
         out = ctx.forward(*[a.data if isinstance(a, Tensor) else a for a in args], **params)
+        node = None
         if _GradMode.enabled:
             needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            if True in needs:                       # record the node: outputs point back at ctx
+            if True in needs:                       # record the node: the outputs point back at it
                 ctx.needs_input_grad = needs
                 ctx.inputs = args
                 ctx.seq = next_sequence_number()
-                if type(out) is tuple:
-                    ctx.n_out = len(out)
-                    return tuple(Tensor._make(ensure_array(o), ctx, i) for i, o in enumerate(out))
-                if isinstance(out, HOST_SCALAR_TYPES):
-                    out = ensure_array(out)
-                return Tensor._make(out, ctx, 0)
+                node = ctx
         if type(out) is tuple:
-            return tuple(Tensor._make(ensure_array(o), None, 0) for o in out)
+            if node is not None:
+                node.n_out = len(out)
+            return tuple(Tensor._make(ensure_array(o), node, i) for i, o in enumerate(out))
         if isinstance(out, HOST_SCALAR_TYPES):
             out = ensure_array(out)
-        return Tensor._make(out, None, 0)
+        return Tensor._make(out, node, 0)
 
     def release(self) -> None:
         """Free what forward saved; a second backward through this node then raises."""
         self.__dict__.clear()
         self._released = True
         self.inputs = ()
-
-    n_out = 1
 
 
 def unbroadcast(grad, shape):
@@ -86,7 +84,6 @@ def unbroadcast(grad, shape):
     Broadcasting copies an input along new leading axes and along axes of size 1,
     so its gradient adds those copies back up.
 
-    >>> import numpy as np
     >>> import numpy as np
     >>> unbroadcast(np.ones((4, 2, 3)), (2, 1)).tolist()
     [[12.0], [12.0]]
