@@ -29,7 +29,7 @@ import array_api_compat
 import numpy as np
 
 __all__ = [
-    "array_namespace", "is_numpy", "is_array", "is_dtype", "host_array", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
+    "array_namespace", "is_numpy", "is_array", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
     "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
     "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError",
 ]
@@ -151,6 +151,11 @@ def host_array(data, dtype=None) -> np.ndarray:
     return np.asarray(data, dtype=resolve_dtype(dtype))
 
 
+def host_full(shape, value, dtype=None) -> np.ndarray:
+    """A NumPy array of ``shape`` filled with ``value``."""
+    return np.full(tuple(shape), value, dtype=resolve_dtype(dtype))
+
+
 def format_array(x) -> str:
     """The values of an array as text, for ``repr`` (copies to the host)."""
     return np.array2string(to_numpy(x), separator=", ", prefix="tensor(")
@@ -186,7 +191,7 @@ def to_device(x, device):
     if isinstance(device, str):
         name = device.lower()
         if name in ("cpu", "numpy"):
-            return np.ascontiguousarray(to_numpy(x))
+            return np.asarray(to_numpy(x))
         if name in ("gpu", "cupy") or name.startswith("cuda"):
             cupy = get_cupy()
             ordinal = int(name.split(":")[1]) if ":" in name else None
