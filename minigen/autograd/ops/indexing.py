@@ -199,4 +199,4 @@ def compare(op, a, b):
     """Elementwise comparison; the boolean result carries no gradient."""
     a = a.data if isinstance(a, Tensor) else a
     b = b.data if isinstance(b, Tensor) else b
-    return Tensor(getattr(a, _COMPARE[op])(b))
+    return Tensor(backend.ensure_array(getattr(a, _COMPARE[op])(b)))
