@@ -320,16 +320,12 @@ def set_default_dtype(name: str) -> None:
 
 def resolve_dtype(dtype, xp=np):
     """Turn a dtype name (``"float64"``) or a dtype object into ``xp``'s dtype."""
-    if dtype is None:
-        return getattr(xp, _default_dtype)
-    if isinstance(dtype, str):
-        try:
-            return getattr(xp, dtype)
-        except AttributeError:
-            raise ValueError(f"unknown dtype {dtype!r}; expected a name such as 'float32', 'float64' or 'int64'") from None
-    if xp is np:
-        return np.dtype(dtype)
-    return getattr(xp, _dtype_name(dtype))
+    name = _default_dtype if dtype is None else dtype if isinstance(dtype, str) else _dtype_name(dtype)
+    if name not in _DTYPE_NAMES:
+        raise ValueError(f"unknown dtype {dtype!r}; expected a name such as 'float32', 'float64' or 'int64'")
+    if xp is np or getattr(xp, "__name__", "").endswith(".numpy"):
+        return np.dtype(name)
+    return getattr(xp, name)
 
 
 def is_dtype(obj) -> bool:
@@ -341,6 +337,8 @@ def is_dtype(obj) -> bool:
 
 
 def _dtype_name(dtype) -> str:
+    if isinstance(dtype, type) and issubclass(dtype, np.generic):   # np.float32 given as a type
+        return np.dtype(dtype).name
     name = getattr(dtype, "name", None)
     if isinstance(name, str):
         return name

@@ -279,6 +279,8 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
         dout_arg = _unflatten(douts, out)
         grads = backward(dout_arg, cache)
         grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
+        while len(grads) > len(arrays) and grads[-1] is None:   # optional inputs left out (bias=None)
+            grads.pop()
         if len(grads) != len(arrays):
             raise GradcheckError(f"gradcheck_kernel: backward returned {len(grads)} gradient(s) for "
                                  f"{len(arrays)} input(s); return one per input (None for integer inputs)")

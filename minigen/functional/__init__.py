@@ -4,7 +4,14 @@ Each function here checks its arguments, then calls an autograd Function that
 wraps a forward/backward kernel pair from ``minigen.kernels``.
 """
 
+from .activation import dropout, gelu
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .embedding import embedding
 from .linear import linear
+from .lstm import lstm, lstm_cell
+from .norm import layer_norm
 from .softmax import cross_entropy, log_softmax, softmax, softmax_composed
 
-__all__ = ["linear", "softmax", "softmax_composed", "log_softmax", "cross_entropy"]
+__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward",
+           "lstm", "lstm_cell", "linear", "softmax", "softmax_composed", "log_softmax", "cross_entropy",
+           "layer_norm", "gelu", "dropout", "embedding"]

@@ -1,7 +1,14 @@
 """``minigen.nn``: layers with the names, arguments and state-dict keys of ``torch.nn``."""
 
 from . import init
+from .activation import GELU
+from .attention import KVCache, MultiheadAttention
+from .dropout import Dropout
 from .linear import Linear
 from .module import Module, Parameter
+from .normalization import LayerNorm
+from .rnn import GRU, LSTM, RNN
+from .sparse import Embedding
 
-__all__ = ["Module", "Parameter", "Linear", "init"]
+__all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "RNN", "LSTM", "GRU",
+           "LayerNorm", "Embedding", "Dropout", "GELU"]

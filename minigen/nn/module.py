@@ -144,7 +144,8 @@ class Module:
             for store, d in (("param", mod._parameters), ("buffer", mod._buffers)):
                 for name, v in d.items():
                     if v is not None:
-                        targets[f"{mod_prefix}.{name}" if mod_prefix else name] = (mod, store, name, v)
+                        array = v.data if store == "param" else v
+                        targets[f"{mod_prefix}.{name}" if mod_prefix else name] = (mod, store, name, array)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         problems = []
@@ -171,7 +172,7 @@ class Module:
             data = value.data if isinstance(value, Tensor) else value
             new = _like(data, current)
             if store == "param":
-                current.data = new
+                mod._parameters[name].data = new
             else:
                 mod._buffers[name] = new
         return IncompatibleKeys(missing, unexpected)

@@ -1,0 +1,33 @@
+"""``Dropout``: inverted dropout in training mode, the identity in evaluation mode, as ``torch.nn.Dropout``."""
+
+from __future__ import annotations
+
+import numbers
+
+from .. import functional as F
+from .module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` while ``self.training``.
+
+    ``model.eval()`` turns it into the identity. Masks come from minigen's seeded
+    generator (``minigen.manual_seed``).
+
+    >>> import minigen
+    >>> drop = minigen.nn.Dropout(0.5).eval()
+    >>> drop(minigen.tensor([1.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = p
+
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -1,0 +1,187 @@
+"""Recurrent layers: ``RNN``, ``LSTM`` and ``GRU`` (stacked, whole sequences) and their cells.
+
+Constructor arguments, defaults, return values and state-dict keys are those of
+``torch.nn``: layer k has ``weight_ih_l{k}`` (G*H, C_k), ``weight_hh_l{k}`` (G*H, H),
+``bias_ih_l{k}`` and ``bias_hh_l{k}`` (G*H,), with G = 1 (RNN), 3 (GRU: r, z, n)
+or 4 (LSTM: i, f, g, o). Every parameter starts uniform in +-1/sqrt(H).
+
+Shapes: T = time, B = batch, C = input_size, H = hidden_size, L = num_layers.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import functional as F
+from ..autograd import Tensor
+from ..backend import array_namespace, device_of
+from ..functional._checks import dtype_name
+from ..autograd.ops import dropout, stack, transpose
+from . import init
+from .module import Module, Parameter
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class RNNBase(Module):
+    """Shared by RNN, LSTM and GRU: parameters, shape checks, layer stacking and dropout."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
+        if bidirectional:
+            raise NotImplementedError(f"{name}: bidirectional=True is not supported yet")
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size > 0 is not supported yet")
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first, self.dropout = num_layers, bias, batch_first, float(dropout)
+        G, H = _GATES[mode], hidden_size
+        bound = 1.0 / math.sqrt(H)
+        for k in range(num_layers):
+            C = input_size if k == 0 else H
+            shapes = {f"weight_ih_l{k}": (G * H, C), f"weight_hh_l{k}": (G * H, H)}
+            if bias:
+                shapes.update({f"bias_ih_l{k}": (G * H,), f"bias_hh_l{k}": (G * H,)})
+            for pname, shape in shapes.items():
+                setattr(self, pname, Parameter(init.place(init.uniform(shape, bound, dtype), device)))
+
+    def _layer_params(self, k: int):
+        b = (getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")) if self.bias else (None, None)
+        return (getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")) + b
+
+    def _check_input(self, input):
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name} expected a Tensor input, got {type(input).__name__}")
+        layout = "(seq, " if input.ndim == 2 else "(batch, seq, " if self.batch_first else "(seq, batch, "
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{name} expected input {layout}{self.input_size}), got {input.shape}")
+        if input.dtype != self.weight_ih_l0.dtype:
+            raise TypeError(f"{name}: input has dtype {dtype_name(input.dtype)} but the parameters are "
+                            f"{dtype_name(self.weight_ih_l0.dtype)}; convert one of them "
+                            "(module.double(), x.float())")
+
+    def _initial_state(self, hx, what: str, B: int, batched: bool, like):
+        """hx given as (L, B, H) (or (L, H) unbatched), or zeros when None."""
+        L, H = self.num_layers, self.hidden_size
+        want = (L, B, H) if batched else (L, H)
+        if hx is None:
+            xp = array_namespace(like.data)
+            return Tensor(xp.zeros((L, B, H), dtype=like.dtype, device=device_of(like.data)))
+        if not isinstance(hx, Tensor):
+            hx = Tensor(hx)
+        if hx.shape != want:
+            raise ValueError(f"{type(self).__name__} expected {what} of shape {want}, got {hx.shape}")
+        return hx if batched else hx.reshape(L, 1, H)
+
+    def _run(self, input, states):
+        """Time-major stacked layers. ``states`` is a list (per state kind) of (L, B, H) tensors."""
+        x = input
+        finals = [[] for _ in states]
+        for k in range(self.num_layers):
+            x, layer_finals = self._layer(k, x, [s[k] for s in states])
+            for acc, f in zip(finals, layer_finals):
+                acc.append(f)
+            if self.dropout > 0 and self.training and k < self.num_layers - 1:
+                x = dropout(x, p=self.dropout, training=True)
+        return x, [stack(f, axis=0) for f in finals]
+
+    def forward(self, input, hx=None):
+        self._check_input(input)
+        batched = input.ndim == 3
+        if not batched:
+            input = input.reshape(input.shape[0], 1, input.shape[1])
+        elif self.batch_first:
+            input = transpose(input, 0, 1)                         # (B, T, C) -> (T, B, C)
+        B = input.shape[1]
+        if self.mode == "LSTM":
+            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+                raise TypeError("LSTM expected hx to be a tuple (h_0, c_0)")
+            h0 = self._initial_state(None if hx is None else hx[0], "h_0", B, batched, input)
+            c0 = self._initial_state(None if hx is None else hx[1], "c_0", B, batched, input)
+            out, (h_n, c_n) = self._run(input, [h0, c0])
+        else:
+            h0 = self._initial_state(hx, "hx", B, batched, input)
+            out, (h_n,) = self._run(input, [h0])
+        if not batched:
+            out = out.reshape(out.shape[0], out.shape[2])
+            h_n = h_n.reshape(self.num_layers, self.hidden_size)
+            if self.mode == "LSTM":
+                c_n = c_n.reshape(self.num_layers, self.hidden_size)
+        elif self.batch_first:
+            out = transpose(out, 0, 1)                             # (T, B, H) -> (B, T, H)
+        return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        return s
+
+
+class LSTM(RNNBase):
+    """Long short-term memory over whole sequences, as ``torch.nn.LSTM``.
+
+    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``. input is (T, B, C), or
+    (B, T, C) with ``batch_first=True``, or unbatched (T, C); h_0, c_0, h_n, c_n are (L, B, H).
+
+    >>> import minigen, numpy as np
+    >>> lstm = minigen.nn.LSTM(8, 16, num_layers=2, batch_first=True)
+    >>> out, (h, c) = lstm(minigen.tensor(np.zeros((4, 5, 8), np.float32)))
+    >>> out.shape, h.shape
+    ((4, 5, 16), (2, 4, 16))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device, dtype)
+
+    def _layer(self, k, x, states):
+        out, (h, c) = F.lstm(x, tuple(states), *self._layer_params(k))
+        return out, (h, c)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit over whole sequences, as ``torch.nn.GRU`` (gates r, z, n).
+
+    ``forward(input, h_0=None) -> (output, h_n)``; shapes as for ``LSTM``.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, 0, device, dtype)
+
+    def _layer(self, k, x, states):
+        out, h = F.gru(x, states[0], *self._layer_params(k))
+        return out, (h,)
+
+
+class RNN(RNNBase):
+    """Elman RNN, ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or relu), as ``torch.nn.RNN``."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, 0, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def _layer(self, k, x, states):
+        out, h = F.rnn(x, states[0], *self._layer_params(k), nonlinearity=self.nonlinearity)
+        return out, (h,)

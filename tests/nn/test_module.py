@@ -1,0 +1,135 @@
+"""Module and Parameter: registration, state dicts, modes, dtype conversion; Linear."""
+
+import numpy as np
+import pytest
+
+import minigen
+import minigen.nn as nn
+
+
+class Tiny(nn.Module):
+    def __init__(self, dtype=None):
+        super().__init__()
+        self.embed = nn.Linear(3, 4, dtype=dtype)
+        self.head = nn.Linear(4, 3, bias=False, dtype=dtype)
+        self.scale = nn.Parameter(np.ones(1, dtype="float64" if dtype == "float64" else "float32"))
+        self.register_buffer("steps", np.zeros(1, np.int64))
+
+    def forward(self, x):
+        return self.head(self.embed(x).tanh()) * self.scale
+
+
+def test_registration_and_names():
+    m = Tiny()
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["scale", "embed.weight", "embed.bias", "head.weight"]
+    assert list(m.state_dict()) == ["scale", "steps", "embed.weight", "embed.bias", "head.weight"]
+    assert m.head.bias is None
+    assert [n for n, _ in m.named_modules()] == ["", "embed", "head"]
+    assert len(list(m.parameters())) == 4
+    assert "Linear(in_features=3, out_features=4, bias=True)" in repr(m)
+
+
+def test_tied_parameters_appear_once():
+    m = Tiny()
+    m.head.weight = m.embed.weight  # shapes differ, but tying is about identity here
+    assert len(list(m.parameters())) == 3
+
+
+def test_setattr_before_init_is_a_clear_error():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(np.ones(1, np.float32))
+
+    with pytest.raises(AttributeError, match="call super"):
+        Broken()
+
+
+def test_state_dict_round_trip_and_cast():
+    a, b = Tiny(), Tiny(dtype="float64")
+    b.load_state_dict({k: np.asarray(v, dtype=np.float64) if v.dtype.kind == "f" else v
+                       for k, v in a.state_dict().items()})
+    for k, v in b.state_dict().items():
+        np.testing.assert_allclose(v, a.state_dict()[k], rtol=1e-7)
+    assert b.embed.weight.dtype == np.float64, "load_state_dict casts to the module's dtype"
+    a.load_state_dict(b.state_dict())
+    assert a.embed.weight.dtype == np.float32
+    src = b.state_dict()["embed.bias"]
+    src[0] = 123.0
+    assert a.embed.bias.data[0] != 123.0, "loaded arrays are copies"
+
+
+def test_load_state_dict_reports_every_problem():
+    m = Tiny()
+    sd = dict(m.state_dict())
+    sd.pop("scale")
+    sd["extra.weight"] = np.ones(2)
+    sd["embed.weight"] = np.ones((5, 3))
+    with pytest.raises(RuntimeError) as info:
+        m.load_state_dict(sd)
+    msg = str(info.value)
+    assert "Error(s) in loading state_dict for Tiny" in msg
+    assert "size mismatch for embed.weight: copying a param with shape (5, 3)" in msg and "(4, 3)" in msg
+    assert "Missing key(s): scale" in msg and "Unexpected key(s): extra.weight" in msg
+    sd["embed.weight"] = np.ones((4, 3))
+    result = m.load_state_dict(sd, strict=False)
+    assert result.missing_keys == ["scale"] and result.unexpected_keys == ["extra.weight"]
+    assert np.all(m.embed.weight.data == 1)
+
+
+def test_train_eval_zero_grad_and_conversion():
+    m = Tiny()
+    assert m.training and m.embed.training
+    m.eval()
+    assert not m.training and not m.embed.training
+    m.train()
+    assert m.head.training
+    out = m(minigen.tensor(np.ones((2, 3), np.float32)))
+    out.sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+    params = list(m.parameters())
+    m.double()
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    assert params == list(m.parameters()), "conversion keeps the same Parameter objects (optimizers hold them)"
+    assert m.steps.dtype == np.int64, "integer buffers are not cast"
+    m.float()
+    assert m.embed.weight.dtype == np.float32
+
+
+def test_linear_matches_formula_and_gradchecks(backend):
+    lin = nn.Linear(3, 2, dtype="float64")
+    x = np.random.default_rng(0).standard_normal((4, 5, 3))
+    W, b = lin.weight.numpy(), lin.bias.numpy()
+    np.testing.assert_allclose(lin(minigen.tensor(x)).numpy(), x @ W.T + b, rtol=1e-13)
+    assert minigen.gradcheck(lambda x, W, b: minigen.functional.linear(x, W, b),
+                             {"x": backend.asarray(x), "W": backend.asarray(W), "b": backend.asarray(b)})
+
+
+def test_linear_initialisation_follows_torch():
+    minigen.manual_seed(0)
+    lin = nn.Linear(100, 50)
+    w = lin.weight.numpy()
+    assert w.shape == (50, 100) and lin.bias.shape == (50,)
+    assert np.abs(w).max() <= 0.1 and np.abs(w).max() > 0.09        # U(-1/sqrt(100), 1/sqrt(100))
+    minigen.manual_seed(0)
+    np.testing.assert_array_equal(nn.Linear(100, 50).weight.numpy(), w)
+
+
+def test_linear_bad_input():
+    lin = nn.Linear(32, 4)
+    with pytest.raises(ValueError, match=r"Linear expected input \(\.\.\., 32\), got \(8, 30\)"):
+        lin(minigen.tensor(np.zeros((8, 30), np.float32)))
+    with pytest.raises(TypeError, match="linear: weight has dtype float32 but input has float64"):
+        lin(minigen.tensor(np.zeros((8, 32))))
+
+
+@pytest.mark.reference
+def test_linear_loads_torch_state_dict():
+    torch = pytest.importorskip("torch")
+    ref = torch.nn.Linear(6, 3)
+    lin = nn.Linear(6, 3)
+    lin.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(1).standard_normal((2, 6)).astype(np.float32)
+    np.testing.assert_allclose(lin(minigen.tensor(x)).numpy(), ref(torch.tensor(x)).detach().numpy(), rtol=1e-6)
