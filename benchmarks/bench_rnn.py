@@ -1,0 +1,126 @@
+"""W1: the char-LSTM training step (forward, cross-entropy, backward), minigen vs PyTorch CPU.
+
+B=32, T=64, vocabulary 96, embedding 64, hidden 256, 2 layers, float32: embedding ->
+2-layer LSTM -> linear head -> cross-entropy -> backward. The same workload with a GRU.
+Targets: LSTM <= 1.25x PyTorch's time, GRU <= 0.9x.
+
+It also reports achieved GFLOP/s, as a fraction of NumPy's own float32 matmul rate on
+the same machine for exactly the workload's matrix shapes (the recurrent loop's small
+per-step products included): the share of the time that is not matrix products.
+
+Run: python benchmarks/bench_rnn.py [--threads N] [--cells lstm gru]
+"""
+
+import argparse
+import sys
+import time
+
+from harness import pin_threads
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--threads", type=int, default=None, help="threads for both libraries (default: all cores)")
+parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
+parser.add_argument("--batch", type=int, default=32)
+parser.add_argument("--seq", type=int, default=64)
+parser.add_argument("--hidden", type=int, default=256)
+args = parser.parse_args()
+pin_threads(args.threads)
+
+import numpy as np  # noqa: E402
+
+import minigen  # noqa: E402
+import minigen.functional as F  # noqa: E402
+from harness import _torch, compare, report, time_fn  # noqa: E402
+
+try:
+    torch = _torch()
+except ImportError:
+    sys.exit("this benchmark compares against PyTorch: pip install torch==2.13.0")
+
+B, T, V, E, H, L = args.batch, args.seq, 96, 64, args.hidden, 2
+GATES = {"lstm": 4, "gru": 3}
+rng = np.random.default_rng(0)
+ids = rng.integers(0, V, size=(B, T))
+targets = rng.integers(0, V, size=(B, T))
+
+
+def minigen_step(cell):
+    minigen.manual_seed(0)
+    emb = minigen.nn.Embedding(V, E)
+    rnn = (minigen.nn.LSTM if cell == "lstm" else minigen.nn.GRU)(E, H, num_layers=L, batch_first=True)
+    head = minigen.nn.Linear(H, V)
+    params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
+
+    def step():
+        for p in params:
+            p.grad = None
+        out, _ = rnn(emb(ids))
+        logits = head(out)
+        loss = F.cross_entropy(logits.reshape(B * T, V), targets.reshape(-1))
+        loss.backward()
+        return loss
+    return step, (emb, rnn, head)
+
+
+def torch_step(cell, modules):
+    emb = torch.nn.Embedding(V, E)
+    rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(E, H, num_layers=L, batch_first=True)
+    head = torch.nn.Linear(H, V)
+    for mine, theirs in zip(modules, (emb, rnn, head)):          # same weights on both sides
+        theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in mine.state_dict().items()})
+    params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
+    ids_t, targets_t = torch.tensor(ids), torch.tensor(targets)
+
+    def step():
+        for p in params:
+            p.grad = None
+        out, _ = rnn(emb(ids_t))
+        loss = torch.nn.functional.cross_entropy(head(out).reshape(B * T, V), targets_t.reshape(-1))
+        loss.backward()
+        return loss
+    return step
+
+
+def matmul_shapes(cell):
+    """(m, k, n, count) of every matrix product in one training step, forward and backward."""
+    G = GATES[cell]
+    shapes = []
+    for layer in range(L):
+        C = E if layer == 0 else H
+        shapes += [(T * B, C, G * H, 1), (B, H, G * H, T)]                       # input projection, recurrence
+        shapes += [(T * B, G * H, C, 1), (G * H, T * B, C, 1)]                   # dx, dW_ih
+        shapes += [(B, G * H, H, T), (G * H, T * B, H, 1)]                       # dh_prev per step, dW_hh
+    shapes += [(T * B, H, V, 1), (T * B, V, H, 1), (V, T * B, H, 1)]             # head forward, dx, dW
+    return shapes
+
+
+def numpy_matmul_ms(shapes):
+    """NumPy's time for exactly these float32 products (the floor for any NumPy implementation)."""
+    mats = [(np.ones((m, k), np.float32), np.ones((k, n), np.float32), c) for m, k, n, c in shapes]
+
+    def run():
+        for a, b, c in mats:
+            for _ in range(c):
+                a @ b
+    return time_fn(run)
+
+
+rows, extra = [], {"shape": dict(B=B, T=T, V=V, E=E, H=H, layers=L)}
+for cell in args.cells:
+    mg, modules = minigen_step(cell)
+    th = torch_step(cell, modules)
+    a, b = mg().item(), th().item()
+    assert abs(a - b) < 1e-4 * abs(b), f"losses differ: minigen {a}, torch {b}"
+    row = compare(f"W1 {cell.upper()} step: fwd + CE + bwd", mg, th)
+    shapes = matmul_shapes(cell)
+    gflop = sum(2 * m * k * n * c for m, k, n, c in shapes) / 1e9
+    floor = numpy_matmul_ms(shapes)
+    row.update(gflop=round(gflop, 3), gflops_minigen=round(gflop / row["minigen_ms"] * 1e3, 1),
+               gflops_torch=round(gflop / row["torch_ms"] * 1e3, 1),
+               numpy_matmul_ms=round(floor, 3), matmul_fraction=round(floor / row["minigen_ms"], 3))
+    rows.append(row)
+result = report("w1_char_rnn", rows, extra)
+for r in rows:
+    print(f"  {r['name']}: {r['gflop']} GFLOP; minigen {r['gflops_minigen']} GFLOP/s, torch {r['gflops_torch']} "
+          f"GFLOP/s; NumPy's matmuls alone take {r['numpy_matmul_ms']:.1f} ms = {100 * r['matmul_fraction']:.0f}% "
+          "of minigen's step")
