@@ -210,7 +210,11 @@ class MatMul(Function):
         da = db = None
         if na:
             da = xp.reshape(unbroadcast(d2 @ xp.matrix_transpose(b2), tuple(a2.shape)), a.shape)
-        if nb:
+        if nb and b.ndim == 2 and a.ndim > 2:
+            # a weight shared by every batch element: one (k, N) @ (N, m) product, no batched sum
+            k = a.shape[-1]
+            db = xp.matrix_transpose(xp.reshape(a, (-1, k))) @ xp.reshape(dout, (-1, b.shape[-1]))
+        elif nb:
             db = xp.reshape(unbroadcast(xp.matrix_transpose(a2) @ d2, tuple(b2.shape)), b.shape)
         return da, db
 
