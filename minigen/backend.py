@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = [
     "array_namespace", "is_numpy", "is_array", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
-    "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
+    "sum_to", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
     "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError",
 ]
 
@@ -219,6 +219,29 @@ def asarray_like(host, like):
             return _cupy.asarray(host)
     xp = array_namespace(like)
     return xp.asarray(to_numpy(host) if not isinstance(host, (list, tuple)) else host, device=device_of(like))
+
+
+# --------------------------------------------------------------------------- broadcasting
+
+def sum_to(grad, shape):
+    """Sum ``grad`` down to ``shape``: the backward of broadcasting.
+
+    Broadcasting copies an array along new leading axes and along axes of size 1,
+    so its gradient adds those copies back up.
+
+    >>> import numpy as np
+    >>> sum_to(np.ones((4, 2, 3)), (2, 1)).tolist()
+    [[12.0], [12.0]]
+    """
+    shape = tuple(shape)
+    if tuple(grad.shape) == shape:
+        return grad
+    xp = array_namespace(grad)
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
+    if axes:
+        grad = xp.sum(grad, axis=axes, keepdims=True)
+    return xp.reshape(grad, shape)
 
 
 # --------------------------------------------------------------------------- scatter-add

@@ -23,7 +23,7 @@ return gradients with the shapes of the inputs (``unbroadcast`` helps).
 
 from __future__ import annotations
 
-from ..backend import HOST_SCALAR_TYPES, array_namespace, ensure_array
+from ..backend import HOST_SCALAR_TYPES, ensure_array, sum_to
 from .engine import next_sequence_number
 from .grad_mode import _GradMode
 from .tensor import Tensor
@@ -78,21 +78,5 @@ class Function:
         self.inputs = ()
 
 
-def unbroadcast(grad, shape):
-    """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting.
-
-    Broadcasting copies an input along new leading axes and along axes of size 1,
-    so its gradient adds those copies back up.
-
-    >>> import numpy as np
-    >>> unbroadcast(np.ones((4, 2, 3)), (2, 1)).tolist()
-    [[12.0], [12.0]]
-    """
-    if grad.shape == shape:
-        return grad
-    xp = array_namespace(grad)
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
-    if axes:
-        grad = xp.sum(grad, axis=axes, keepdims=True)
-    return xp.reshape(grad, shape)
+#: the backward of broadcasting (``minigen.backend.sum_to``), under its autograd name
+unbroadcast = sum_to

@@ -10,8 +10,10 @@ from .embedding import embedding
 from .linear import linear
 from .lstm import lstm, lstm_cell
 from .norm import layer_norm
+from .recurrent import gru, gru_cell, rnn, rnn_cell
 from .softmax import cross_entropy, log_softmax, softmax, softmax_composed
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward",
-           "lstm", "lstm_cell", "linear", "softmax", "softmax_composed", "log_softmax", "cross_entropy",
+           "lstm", "lstm_cell", "gru", "gru_cell", "rnn", "rnn_cell",
+           "linear", "softmax", "softmax_composed", "log_softmax", "cross_entropy",
            "layer_norm", "gelu", "dropout", "embedding"]

@@ -1,0 +1,155 @@
+"""``MultiheadAttention``, as ``torch.nn.MultiheadAttention``, and a ``KVCache`` for incremental decoding.
+
+Incremental decoding: a model that generates one token at a time would recompute
+the keys and values of every earlier position at every step. A ``KVCache`` keeps
+them instead. Each step projects only the new positions, appends their keys and
+values to the cache, and lets the new queries attend over the whole cache::
+
+    cache = KVCache()
+    with minigen.no_grad():
+        out, _ = mha(prompt, prompt, prompt, is_causal=True, kv_cache=cache)   # prefill: T0 positions
+        out, _ = mha(x_new, x_new, x_new, is_causal=True, kv_cache=cache)      # then 1 position at a time
+
+With ``is_causal`` the causal mask is offset by the cached length, so new position
+t sees keys 0..t: the outputs equal a full recomputation with a causal mask. Use one
+cache per attention layer, and ``reset()`` it before a new sequence.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd import Tensor
+from ..autograd.ops import concat
+from ..functional import attention as FA
+from . import init
+from .linear import Linear
+from .module import Module, Parameter
+
+
+class KVCache:
+    """The keys and values of the positions one attention layer has seen so far.
+
+    ``k`` and ``v`` are Tensors of shape (B, nh, T_past, hs), or None while empty.
+    ``append(k, v)`` adds new positions along the time axis and returns the whole
+    (k, v); ``len(cache)`` is T_past; ``reset()`` empties it. Appending copies the
+    cache (a concatenation), which is simple and fast enough for short sequences.
+    Run generation under ``minigen.no_grad()`` so that the cache holds no graph.
+
+    >>> import minigen, numpy as np
+    >>> cache = KVCache()
+    >>> k = v = minigen.tensor(np.zeros((1, 2, 3, 4)))
+    >>> _ = cache.append(k, v)
+    >>> _ = cache.append(k, v)
+    >>> len(cache), cache.k.shape
+    (6, (1, 2, 6, 4))
+    """
+
+    def __init__(self):
+        self.k = None
+        self.v = None
+
+    def __len__(self) -> int:
+        return 0 if self.k is None else self.k.shape[2]
+
+    def append(self, k, v):
+        """Add k, v of shape (B, nh, T_new, hs) after the cached positions; return the full (k, v)."""
+        k = k if isinstance(k, Tensor) else Tensor(k)
+        v = v if isinstance(v, Tensor) else Tensor(v)
+        if k.ndim != 4 or v.ndim != 4 or k.shape[:3] != v.shape[:3]:
+            raise ValueError(f"KVCache.append: k and v must have shape (B, nh, T_new, hs) with the same B, nh and "
+                             f"T_new, got k {k.shape} and v {v.shape}")
+        if self.k is not None:
+            for name, new, old in (("k", k, self.k), ("v", v, self.v)):
+                if (new.shape[0], new.shape[1], new.shape[3]) != (old.shape[0], old.shape[1], old.shape[3]):
+                    raise ValueError(f"KVCache.append: {name} of shape {new.shape} does not fit the cache's "
+                                     f"{old.shape}: batch, heads and head size must match")
+        self.k = k if self.k is None else concat([self.k, k], axis=2)      # (B, nh, T_past + T_new, hs)
+        self.v = v if self.v is None else concat([self.v, v], axis=2)      # (B, nh, T_past + T_new, hs)
+        return self.k, self.v
+
+    def reset(self) -> None:
+        """Forget every cached position."""
+        self.k = None
+        self.v = None
+
+    def __repr__(self) -> str:
+        shape = None if self.k is None else self.k.shape
+        return f"KVCache(len={len(self)}, k_shape={shape})"
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention with torch's parameters, state-dict keys and call.
+
+    Parameters: ``in_proj_weight`` (3E, E) = W_q, W_k, W_v stacked (xavier-uniform),
+    ``in_proj_bias`` (3E,) (zeros), and ``out_proj``, a Linear(E, E) whose bias starts
+    at zero. A torch state dict loads as is:
+    ``mha.load_state_dict({k: v.numpy() for k, v in torch_mha.state_dict().items()})``.
+
+    ``forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+    average_attn_weights=True, is_causal=False, kv_cache=None) -> (attn_output, attn_weights)``:
+
+    - query (L, B, E), key/value (S, B, E); (B, L, E) with ``batch_first=True``; unbatched (L, E).
+    - ``attn_mask`` (L, S) or (B*nh, L, S), ``key_padding_mask`` (B, S): bool True means
+      "may NOT attend" (the opposite of ``F.scaled_dot_product_attention``); float masks add.
+    - ``is_causal=True`` applies the causal mask itself (torch requires ``attn_mask`` too).
+    - weights (B, L, S) averaged over heads, or (B, nh, L, S); None if not ``need_weights``.
+    - ``kv_cache``: a ``KVCache``, for self-attention one step at a time (see the module doc).
+
+    A query whose keys are all masked gets weights 0 and output ``out_proj.bias`` (torch: NaN).
+    ``add_bias_kv``, ``add_zero_attn`` and ``kdim``/``vdim`` other than ``embed_dim`` are not supported.
+
+    >>> import minigen, numpy as np
+    >>> mha = minigen.nn.MultiheadAttention(8, 2, batch_first=True)
+    >>> x = minigen.tensor(np.ones((3, 5, 8), np.float32))
+    >>> out, w = mha(x, x, x)
+    >>> out.shape, w.shape
+    ((3, 5, 8), (3, 5, 5))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
+                 batch_first: bool = False, device=None, dtype=None):
+        super().__init__()
+        for name, n in (("embed_dim", embed_dim), ("num_heads", num_heads)):
+            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n <= 0:
+                raise ValueError(f"MultiheadAttention: {name} must be a positive integer, got {n!r}")
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got embed_dim="
+                             f"{embed_dim} and num_heads={num_heads}")
+        if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout!r}")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
+        if kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
+            raise NotImplementedError(f"MultiheadAttention: kdim and vdim must equal embed_dim={embed_dim} "
+                                      f"(separate projection weights are not supported), got kdim={kdim}, vdim={vdim}")
+        E = embed_dim
+        self.embed_dim, self.num_heads, self.head_dim = E, num_heads, E // num_heads
+        self.kdim = self.vdim = E
+        self.dropout, self.batch_first = float(dropout), bool(batch_first)
+        self.in_proj_weight = Parameter(init.place(init.xavier_uniform((3 * E, E), dtype), device))
+        if bias:
+            self.in_proj_bias = Parameter(init.place(init.zeros((3 * E,), dtype), device))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(E, E, bias=bias, device=device, dtype=dtype)
+        if bias:
+            self.out_proj.bias = Parameter(init.place(init.zeros((E,), dtype), device))
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
+                average_attn_weights: bool = True, is_causal: bool = False, kv_cache=None):
+        query, key, value = FA.as_tensors(query, key, value)
+        am, kpm = FA.check_mha_args("MultiheadAttention", query, key, value, self.embed_dim, self.num_heads,
+                                    key_padding_mask, attn_mask, self.batch_first, kv_cache, self.dropout)
+        if query.dtype != self.in_proj_weight.dtype or key.dtype != query.dtype or value.dtype != query.dtype:
+            raise TypeError(f"MultiheadAttention: query, key and value must have the parameters' dtype "
+                            f"{FA.dtype_name(self.in_proj_weight.dtype)}, got {FA.dtype_name(query.dtype)}, "
+                            f"{FA.dtype_name(key.dtype)} and {FA.dtype_name(value.dtype)}")
+        return FA.mha_forward(query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias,
+                              self.dropout, self.out_proj.weight, self.out_proj.bias, self.training, kpm,
+                              need_weights, am, average_attn_weights, is_causal, self.batch_first, kv_cache)
+
+    def extra_repr(self) -> str:
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
+                f"bias={self.in_proj_bias is not None}, batch_first={self.batch_first}")
