@@ -8,7 +8,8 @@ from .linear import Linear
 from .module import Module, Parameter
 from .normalization import LayerNorm
 from .rnn import GRU, LSTM, RNN
+from .rnn_cell import GRUCell, LSTMCell, RNNCell
 from .sparse import Embedding
 
-__all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "RNN", "LSTM", "GRU",
+__all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
            "LayerNorm", "Embedding", "Dropout", "GELU"]

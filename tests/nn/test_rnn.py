@@ -152,3 +152,46 @@ def test_bad_input(mode):
 def test_rnn_nonlinearity_is_checked():
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu', got 'gelu'"):
         nn.RNN(3, 3, nonlinearity="gelu")
+
+
+CELLS = {"LSTMCell": nn.LSTMCell, "GRUCell": nn.GRUCell, "RNNCell": nn.RNNCell}
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_cells_match_torch(name, dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    tdtype = torch.float64 if dtype == np.float64 else torch.float32
+    ref = getattr(torch.nn, name)(C, H).to(tdtype)
+    mine = CELLS[name](C, H, dtype=np.dtype(dtype).name)
+    mine.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    x = rng.standard_normal((3, C)).astype(dtype)
+    states = [rng.standard_normal((3, H)).astype(dtype) for _ in range(2 if name == "LSTMCell" else 1)]
+    xt, st = torch.tensor(x, requires_grad=True), [torch.tensor(s, requires_grad=True) for s in states]
+    xm, sm = minigen.tensor(x, requires_grad=True), [minigen.tensor(s, requires_grad=True) for s in states]
+    out_t = ref(xt, tuple(st) if name == "LSTMCell" else st[0])
+    out_m = mine(xm, tuple(sm) if name == "LSTMCell" else sm[0])
+    out_t = out_t if name == "LSTMCell" else (out_t,)
+    out_m = out_m if name == "LSTMCell" else (out_m,)
+    douts = [rng.standard_normal((3, H)).astype(dtype) for _ in out_t]
+    torch.autograd.backward(list(out_t), [torch.tensor(d) for d in douts])
+    sum((o * minigen.tensor(d)).sum() for o, d in zip(out_m, douts)).backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    for a, b in zip(out_m, out_t):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=0, atol=tol * np.abs(b.detach().numpy()).max())
+    np.testing.assert_allclose(xm.grad, xt.grad.numpy(), rtol=0, atol=tol * np.abs(xt.grad.numpy()).max())
+    for n, p in ref.named_parameters():
+        np.testing.assert_allclose(getattr(mine, n).grad, p.grad.numpy(), rtol=0, atol=tol * np.abs(p.grad.numpy()).max())
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_cells_unbatched_default_state_and_errors(name):
+    cell = CELLS[name](4, 3)
+    out = cell(minigen.tensor(np.ones(4, np.float32)))
+    h = out[0] if name == "LSTMCell" else out
+    assert h.shape == (3,)
+    with pytest.raises(ValueError, match=rf"{name} expected input \(batch, 4\) or \(4,\), got \(2, 5\)"):
+        cell(minigen.tensor(np.ones((2, 5), np.float32)))
+    assert list(CELLS[name](4, 3, bias=False).state_dict()) == ["weight_ih", "weight_hh"]

@@ -1,0 +1,258 @@
+"""GRU (gated recurrent unit) kernels, as ``torch.nn.GRU``: a cell and a time-major sequence.
+
+Shapes: T = time, B = batch, C = input channels, H = hidden size.
+
+Packed-gate layout (PyTorch's): the rows of the weights and biases are three
+blocks of H, in the order r (reset), z (update), n (new / candidate)::
+
+    W_ih (3H, C) = [W_ir; W_iz; W_in]     b_ih (3H,) = [b_ir; b_iz; b_in]
+    W_hh (3H, H) = [W_hr; W_hz; W_hn]     b_hh (3H,) = [b_hr; b_hz; b_hn]
+
+so a (B, 3H) pre-activation has r in columns [0, H), z in [H, 2H), n in [2H, 3H).
+
+forward, one step (x (B, C), h_prev (B, H) -> h (B, H))
+    a  = x W_ih^T + b_ih                    input projection        (B, 3H)
+    hn = h_prev W_hn^T + b_hn               recurrent n block       (B, H)
+    r  = sigmoid(a_r + h_prev W_hr^T + b_hr)
+    z  = sigmoid(a_z + h_prev W_hz^T + b_hz)
+    n  = tanh(a_n + r * hn)                 the reset gate scales hn, bias included
+    h  = (1 - z) * n + z * h_prev
+
+backward, one step (dh -> the rest), in reverse order
+    dn = dh * (1 - z)        dz = dh * (h_prev - n)        dh_prev = dh * z + ...
+    da_n = dn * (1 - n^2)    dr = da_n * hn                dhn = da_n * r
+    da_r = dr * r (1 - r)    da_z = dz * z (1 - z)
+    the pre-activation gradients on the input side are  dg_x = [da_r, da_z, da_n]
+    and on the recurrent side                            dg_h = [da_r, da_z, dhn]
+    dx = dg_x W_ih     dh_prev = dh * z + dg_h W_hh
+    dW_ih = dg_x^T x   dW_hh = dg_h^T h_prev   db_ih = sum_B dg_x   db_hh = sum_B dg_h
+
+The sequence kernel runs the same step T times, with everything that does not
+depend on the previous hidden state hoisted out of the loop: the input
+projection of all T steps is one (T*B, C) @ (C, 3H) product, and after
+backpropagation through time dx, dW_ih, dW_hh and the biases are one product
+each over the stacked per-step gradients. Only the recurrent product (forward
+h_prev W_hh^T, backward dg_h W_hh) and the gate arithmetic stay inside the loop.
+
+Since b_hr and b_hz sit outside ``r * (...)`` they are added once to the input
+projection; b_hn sits inside it and is added at every step.
+"""
+
+from __future__ import annotations
+
+from ..backend import array_namespace, device_of
+
+
+def _sigmoid(a):
+    """sigmoid(a) = 1 / (1 + exp(-a)) = 0.5 * tanh(0.5 a) + 0.5, computed the second way.
+
+    tanh saturates at +-1 instead of overflowing, so a = +-1e4 gives exactly 1 and 0.
+    Overwrites ``a``.
+    """
+    xp = array_namespace(a)
+    a *= 0.5
+    s = xp.tanh(a)
+    s *= 0.5
+    s += 0.5
+    return s
+
+
+def _times_transposed(h, W):
+    """h @ W^T for a short h (B, K) and a tall W (M, K), computed as (W @ h^T)^T.
+
+    The same numbers; BLAS runs the (M, K) @ (K, B) form about 30% faster when
+    B is small, and the result comes back as a transposed view of shape (B, M).
+    """
+    xp = array_namespace(h)
+    return xp.matrix_transpose(W @ xp.matrix_transpose(h))
+
+
+def _input_projection(x2, W_ih, b_ih, b_hh):
+    """a = x W_ih^T + b_ih + [b_hr, b_hz, 0]: the part of every pre-activation that does not need h_prev.
+
+    b_hr and b_hz sit outside ``r * (...)``, so they are added here, once; b_hn sits
+    inside it and is added at every step. x2 (N, C) -> a (N, 3H).
+    """
+    xp = array_namespace(x2)
+    a = x2 @ xp.matrix_transpose(W_ih)                                    # (N, 3H)
+    b = b_ih
+    if b_hh is not None:
+        H = b_hh.shape[0] // 3
+        b_rz0 = xp.concat([b_hh[:2 * H], xp.zeros_like(b_hh[2 * H:])])   # [b_hr, b_hz, 0]
+        b = b_rz0 if b is None else b + b_rz0
+    if b is not None:
+        a += b
+    return a
+
+
+# ---------------------------------------------------------------------------- one step
+
+def _step_forward(a, gh, h_prev, b_hn):
+    """One GRU step from its two projections; the arithmetic shared by cell and sequence.
+
+    a (B, 3H) is x W_ih^T + b_ih with b_hr and b_hz already added, gh (B, 3H) is
+    h_prev W_hh^T (no bias). Returns h (B, H) and what the backward needs:
+    rz (B, 2H) = [r, z], n (B, H) and hn (B, H) = h_prev W_hn^T + b_hn.
+    """
+    xp = array_namespace(a)
+    H = h_prev.shape[1]
+    # 1. r, z = sigmoid(a_r + h_prev W_hr^T + b_hr), sigmoid(a_z + h_prev W_hz^T + b_hz)
+    rz = _sigmoid(a[:, :2 * H] + gh[:, :2 * H])                           # (B, 2H)
+    # 2. hn = h_prev W_hn^T + b_hn
+    hn = gh[:, 2 * H:] if b_hn is None else gh[:, 2 * H:] + b_hn          # (B, H)
+    # 3. n = tanh(a_n + r * hn)
+    n = rz[:, :H] * hn
+    n += a[:, 2 * H:]
+    n = xp.tanh(n)                                                        # (B, H)
+    # 4. h = (1 - z) * n + z * h_prev, written as n + z * (h_prev - n)
+    h = h_prev - n
+    h *= rz[:, H:]
+    h += n                                                                # (B, H)
+    return h, rz, n, hn
+
+
+def _step_backward(dh, h_prev, rz, n, hn):
+    """Backward of ``_step_forward`` for the gradient dh of its h.
+
+    Returns the pre-activation gradients da_r, da_z (both projections), da_n (input
+    side) and dhn (recurrent side), each (B, H), and dh * z, the part of dh_prev
+    that skips the matmul.
+    """
+    H = h_prev.shape[1]
+    r, z = rz[:, :H], rz[:, H:]
+    # 4. forward was h = (1 - z) * n + z * h_prev, so dn = dh*(1-z), dz = dh*(h_prev-n), dh_prev = dh*z
+    dh_z = dh * z
+    dn = dh - dh_z
+    dz = h_prev - n
+    dz *= dh
+    # 3. forward was n = tanh(a_n + r * hn), so da_n = dn*(1-n^2), dr = da_n*hn, dhn = da_n*r
+    da_n = 1.0 - n * n
+    da_n *= dn
+    dr = da_n * hn
+    dhn = da_n * r
+    # 2. forward was hn = h_prev W_hn^T + b_hn: the caller sends dhn on through W_hn
+    # 1. forward was r = sigmoid(.), z = sigmoid(.), and sigmoid' = s (1 - s)
+    da_r = r - r * r
+    da_r *= dr
+    da_z = z - z * z
+    da_z *= dz
+    return da_r, da_z, da_n, dhn, dh_z
+
+
+# ---------------------------------------------------------------------------- cell
+
+def gru_cell_forward(x, h_prev, W_ih, W_hh, b_ih=None, b_hh=None):
+    """One GRU step: x (B, C), h_prev (B, H) -> h (B, H). Returns ``(h, cache)``."""
+    xp = array_namespace(x)
+    H = h_prev.shape[1]
+    a = _input_projection(x, W_ih, b_ih, b_hh)                            # (B, 3H)
+    gh = h_prev @ xp.matrix_transpose(W_hh)                               # (B, 3H)
+    b_hn = None if b_hh is None else b_hh[2 * H:]
+    h, rz, n, hn = _step_forward(a, gh, h_prev, b_hn)
+    return h, (x, h_prev, W_ih, W_hh, rz, n, hn, b_ih is not None, b_hh is not None)
+
+
+def gru_cell_backward(dh, cache):
+    """Returns ``(dx, dh_prev, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias."""
+    xp = array_namespace(dh)
+    x, h_prev, W_ih, W_hh, rz, n, hn, has_b_ih, has_b_hh = cache
+    da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, h_prev, rz, n, hn)
+    dg_x = xp.concat([da_r, da_z, da_n], axis=1)                          # (B, 3H) input side
+    dg_h = xp.concat([da_r, da_z, dhn], axis=1)                           # (B, 3H) recurrent side
+    # forward was a = x W_ih^T + b_ih and gh = h_prev W_hh^T + b_hh
+    dx = dg_x @ W_ih                                                      # (B, C)
+    dh_prev += dg_h @ W_hh                                                # (B, H)
+    dW_ih = xp.matrix_transpose(dg_x) @ x                                 # (3H, C)
+    dW_hh = xp.matrix_transpose(dg_h) @ h_prev                            # (3H, H)
+    db_ih = xp.sum(dg_x, axis=0) if has_b_ih else None                    # (3H,)
+    db_hh = xp.sum(dg_h, axis=0) if has_b_hh else None                    # (3H,)
+    return dx, dh_prev, dW_ih, dW_hh, db_ih, db_hh
+
+
+# ---------------------------------------------------------------------------- sequence
+
+def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
+    """A GRU layer over a time-major sequence: x (T, B, C), h0 (B, H).
+
+    Returns ``((out, h_n), cache)`` with out (T, B, H) the hidden state at every
+    step and h_n (B, H) the last one.
+    """
+    xp = array_namespace(x)
+    T, B, C = x.shape
+    H = h0.shape[1]
+    dev = device_of(x)
+    # 1. the input projection of every step in one product
+    x2 = xp.reshape(x, (T * B, C))                                        # (T*B, C)
+    gates = _input_projection(x2, W_ih, b_ih, b_hh)                       # (T*B, 3H)
+    gates = xp.reshape(gates, (T, B, 3 * H))                              # (T, B, 3H)
+    b_hn = None if b_hh is None else b_hh[2 * H:]
+    # hs[0] = h0, hs[t + 1] = h_t: the output and, shifted by one, every h_prev
+    hs = xp.empty((T + 1, B, H), dtype=x.dtype, device=dev)
+    hns = xp.empty((T, B, H), dtype=x.dtype, device=dev)                  # h_{t-1} W_hn^T + b_hn
+    hs[0, ...] = h0
+    h = h0
+    # 2. the recurrence: one product h_{t-1} W_hh^T and the gate arithmetic per step.
+    #    gates[t] holds step t's input pre-activations until the step replaces them
+    #    with its gate values [r, z, n], which the backward needs.
+    for t in range(T):
+        gh = _times_transposed(h, W_hh)                                   # (B, 3H)
+        h, rz, n, hn = _step_forward(gates[t, ...], gh, h, b_hn)
+        gates[t, :, :2 * H] = rz
+        gates[t, :, 2 * H:] = n
+        hs[t + 1, ...] = h
+        hns[t, ...] = hn
+    out = hs[1:, ...]                                                     # (T, B, H)
+    cache = (x2, hs, gates, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
+    return (out, h), cache
+
+
+def gru_backward(douts, cache):
+    """Backpropagation through time. ``douts = (dout, dh_n)``, either may be None.
+
+    Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias.
+    """
+    dout, dh_n = douts
+    x2, hs, gates, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
+    xp = array_namespace(x2)
+    T, B, H = hns.shape
+    C = x2.shape[1]
+    dev = device_of(x2)
+    # The pre-activation gradients of every step, in one buffer. da_r and da_z feed
+    # both projections, so dg[t] = [da_n | da_r | da_z | dhn] (B, 4H) holds both sides:
+    #   dg[..., H:]  = [da_r, da_z, dhn]  the recurrent side, in W_hh's order (r, z, n)
+    #   dg[..., :3H] = [da_n, da_r, da_z] the input side, its blocks rotated to (n, r, z)
+    dg = xp.empty((T, B, 4 * H), dtype=x2.dtype, device=dev)
+    # W_hh^T copied once into row-major order: the loop multiplies by it T times
+    W_hhT = xp.empty((H, 3 * H), dtype=W_hh.dtype, device=dev)
+    W_hhT[...] = xp.matrix_transpose(W_hh)                                # (H, 3H)
+    # dh: the gradient reaching h_t, from the output at t and from step t + 1
+    dh = xp.zeros((B, H), dtype=x2.dtype, device=dev) if dh_n is None else xp.asarray(dh_n, copy=True)
+    # 2. the recurrence, backwards: forward was h_t = step(a_t, h_{t-1} W_hh^T, h_{t-1})
+    for t in range(T - 1, -1, -1):
+        if dout is not None:
+            dh += dout[t, ...]
+        da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, hs[t, ...], gates[t, :, :2 * H],
+                                                        gates[t, :, 2 * H:], hns[t, ...])
+        dg[t, :, :H] = da_n
+        dg[t, :, H:2 * H] = da_r
+        dg[t, :, 2 * H:3 * H] = da_z
+        dg[t, :, 3 * H:] = dhn
+        # forward was gh = h_prev W_hh^T, so dh_prev += dg_h W_hh
+        dh_prev += _times_transposed(dg[t, :, H:], W_hhT)                 # (B, 3H) @ (3H, H)
+        dh = dh_prev
+    # 1. forward was a = x W_ih^T + b_ih for all steps at once, and gh_t = h_{t-1} W_hh^T + b_hh
+    dg2 = xp.reshape(dg, (T * B, 4 * H))                                  # (T*B, 4H)
+    dg_x2, dg_h2 = dg2[:, :3 * H], dg2[:, H:]                             # (T*B, 3H) each
+    h_prev2 = xp.reshape(hs[:-1, ...], (T * B, H))                        # (T*B, H): h_{t-1} for every t
+    W_ih_nrz = xp.concat([W_ih[2 * H:, ...], W_ih[:2 * H, ...]], axis=0)  # (3H, C), rows rotated like dg_x2
+    dx = xp.reshape(dg_x2 @ W_ih_nrz, (T, B, C))                          # (T, B, C)
+    dW_nrz = xp.matrix_transpose(dg_x2) @ x2                              # (3H, C), rows (n, r, z)
+    dW_ih = xp.concat([dW_nrz[H:, ...], dW_nrz[:H, ...]], axis=0)         # (3H, C), rows (r, z, n)
+    dW_hh = xp.matrix_transpose(dg_h2) @ h_prev2                          # (3H, H)
+    # the bias gradients sum dg over its T*B rows; a product with a ones vector is that
+    # sum, run by BLAS on all its threads (xp.sum(dg2, axis=0) is the one-thread spelling)
+    ones = xp.ones((T * B,), dtype=x2.dtype, device=dev)
+    db = ones @ dg2 if has_b_ih or has_b_hh else None                     # (4H,) = [n, r, z, hn]
+    db_ih = xp.concat([db[H:3 * H], db[:H]]) if has_b_ih else None        # (3H,)
+    db_hh = db[H:] if has_b_hh else None                                  # (3H,)
+    return dx, dh, dW_ih, dW_hh, db_ih, db_hh
