@@ -11,13 +11,13 @@
 from . import backend
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .autograd.ops import (
-    add, cat, clamp, clip, concat, div, dropout, embedding, exp, gelu, log, masked_fill, matmul, max,
-    mean, mul, neg, permute, pow, relu, reshape, sigmoid, split, sqrt, stack, sub, sum, tanh, transpose,
-    where,
+    add, cat, clamp, clip, concat, div, exp, log, masked_fill, matmul, max, mean, mul, neg, permute, pow,
+    relu, reshape, sigmoid, split, sqrt, stack, sub, sum, tanh, transpose, where,
 )
 from .backend import get_default_dtype, manual_seed, set_default_dtype, to_device, to_numpy
 from .gradcheck import GradcheckError, gradcheck, gradcheck_kernel
 from . import functional, nn  # noqa: E402  (after the core they build on)
+from .functional import dropout, embedding, gelu  # noqa: E402  (kernels, as functions of tensors)
 
 __version__ = "0.1.0"
 

@@ -23,7 +23,8 @@ import numbers
 
 from .. import backend
 from ..autograd import Function, Tensor
-from ..autograd.ops import broadcast_shapes, dropout, matmul, mean, reshape, split, transpose
+from ..autograd.ops import broadcast_shapes, matmul, mean, reshape, split, transpose
+from .activation import dropout
 from ..kernels import attention as K
 from ._checks import as_tensor, check_same_dtype, dtype_name
 from .linear import linear

@@ -16,7 +16,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..backend import array_namespace, device_of
 from ..functional._checks import dtype_name
-from ..autograd.ops import dropout, stack, transpose
+from ..autograd.ops import stack, transpose
 from . import init
 from .module import Module, Parameter
 
@@ -90,7 +90,7 @@ class RNNBase(Module):
             for acc, f in zip(finals, layer_finals):
                 acc.append(f)
             if self.dropout > 0 and self.training and k < self.num_layers - 1:
-                x = dropout(x, p=self.dropout, training=True)
+                x = F.dropout(x, p=self.dropout, training=True)
         return x, [stack(f, axis=0) for f in finals]
 
     def forward(self, input, hx=None):

@@ -96,9 +96,9 @@ def test_index_errors():
 
 def test_embedding_errors(backend):
     W = backend.tensor(np.ones((5, 2)))
-    with pytest.raises(IndexError, match=r"token id 9 is outside \[0, 5\)"):
+    with pytest.raises(IndexError, match=r"embedding: id 9 is out of range for 5 embeddings \(expected 0 <= id < 5\)"):
         minigen.embedding(backend.asarray(np.array([1, 9])), W)
-    with pytest.raises(IndexError, match=r"token id -1 is outside \[0, 5\)"):
+    with pytest.raises(IndexError, match=r"embedding: id -1 is out of range for 5 embeddings"):
         minigen.embedding(backend.asarray(np.array([-1])), W)
     with pytest.raises(TypeError, match="integer array of token ids, got float64"):
         minigen.embedding(backend.asarray(np.array([1.0])), W)

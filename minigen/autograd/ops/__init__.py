@@ -1,8 +1,8 @@
 """The primitive differentiable operations, one module per family."""
 
 from .arithmetic import add, broadcast_shapes, div, matmul, mul, neg, pow, sub
-from .elementwise import clip, dropout, exp, gelu, log, relu, sigmoid, sqrt, tanh
-from .indexing import compare, embedding, getitem, masked_fill, where
+from .elementwise import clip, exp, log, relu, sigmoid, sqrt, tanh
+from .indexing import compare, getitem, masked_fill, where
 from .reduce import max, mean, sum
 from .shape import cat, concat, permute, reshape, split, stack, to, transpose
 
@@ -10,8 +10,8 @@ clamp = clip
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "broadcast_shapes",
-    "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu", "clip", "clamp", "dropout",
+    "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clip", "clamp",
     "sum", "mean", "max",
     "reshape", "permute", "transpose", "concat", "cat", "stack", "split", "to",
-    "getitem", "embedding", "where", "masked_fill", "compare",
+    "getitem", "where", "masked_fill", "compare",
 ]

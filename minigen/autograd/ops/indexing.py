@@ -1,4 +1,4 @@
-"""Indexing: slicing, integer-array gather, embedding lookup, where/masked_fill, comparisons.
+"""Indexing: slicing, integer-array gather, where/masked_fill, comparisons.
 
 Two kinds of ``x[key]``:
 
@@ -7,7 +7,8 @@ Two kinds of ``x[key]``:
 - integer-array indexing (``logits[rows, targets]``, ``weight[ids]``) may pick the
   same element several times, so the backward must *add* ``dout`` into place
   with a scatter-add (``backend.index_add``). A plain assignment would keep only
-  one of the repeated contributions.
+  one of the repeated contributions. (The embedding lookup is its own kernel,
+  ``minigen.kernels.embedding``.)
 """
 
 from __future__ import annotations
@@ -116,32 +117,6 @@ def getitem(x, key):
     for i, a in enumerate(idx):                      # row-major flat index: ((i_1 * N_2) + i_2) * N_3 + ...
         flat = flat * x.shape[i] + a
     return Gather.apply(x, flat=flat, out_shape=bshape + tuple(x.shape[n_arrays:]))
-
-
-def embedding(input, weight):
-    """Look up rows of ``weight`` (V, C) for integer ids ``input`` (any shape): out has shape ``(*input.shape, C)``.
-
-    The backward scatter-adds into the rows that were used, correctly when an id repeats.
-    Ids outside [0, V) raise ``IndexError``.
-
-    >>> import minigen, numpy as np
-    >>> W = minigen.tensor(np.eye(3), requires_grad=True)
-    >>> minigen.embedding(np.array([2, 2]), W).shape
-    (2, 3)
-    """
-    ids = input.data if isinstance(input, Tensor) else input
-    if not backend.is_array(ids) or backend.is_floating(ids.dtype):
-        raise TypeError(f"embedding: input must be an integer array of token ids, got "
-                        f"{_dtype_str(ids.dtype) if backend.is_array(ids) else type(ids).__name__}")
-    if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must have shape (num_embeddings, embedding_dim), got {weight.shape}")
-    xp = array_namespace(ids)
-    V = weight.shape[0]
-    if ids.size and (bool(xp.any(ids >= V)) or bool(xp.any(ids < 0))):
-        bad = backend.to_numpy(ids)
-        bad = bad[(bad >= V) | (bad < 0)]
-        raise IndexError(f"embedding: token id {int(bad[0])} is outside [0, {V}), the rows of the weight")
-    return Gather.apply(weight, flat=ids, out_shape=tuple(ids.shape) + (weight.shape[1],))
 
 
 class Where(Function):
