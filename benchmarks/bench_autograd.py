@@ -11,27 +11,18 @@ backward walk. Target: minigen / PyTorch <= 1.0.
 Run: python benchmarks/bench_autograd.py [--steps 250] [--threads N]
 """
 
-import argparse
-import sys
+from harness import parse_and_pin
 
-from harness import pin_threads
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--steps", type=int, default=250, help="chain steps of 4 ops each (default 250 = 1,000 ops)")
-parser.add_argument("--size", type=int, default=8, help="side of the square tensors (default 8)")
-parser.add_argument("--threads", type=int, default=None, help="threads for both libraries (default: all cores)")
-args = parser.parse_args()
-pin_threads(args.threads)
+args = parse_and_pin(__doc__, lambda p: (
+    p.add_argument("--steps", type=int, default=250, help="chain steps of 4 ops each (default 250 = 1,000 ops)"),
+    p.add_argument("--size", type=int, default=8, help="side of the square tensors (default 8)")))
 
 import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
-from harness import _torch, compare, report  # noqa: E402
+from harness import compare, report, require_torch  # noqa: E402
 
-try:
-    torch = _torch()
-except ImportError:
-    sys.exit("this benchmark compares against PyTorch: pip install torch==2.13.0")
+torch = require_torch()
 
 rng = np.random.default_rng(0)
 S = args.size

@@ -11,31 +11,21 @@ per-step products included): the share of the time that is not matrix products.
 Run: python benchmarks/bench_rnn.py [--threads N] [--cells lstm gru]
 """
 
-import argparse
-import sys
-import time
+from harness import parse_and_pin
 
-from harness import pin_threads
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--threads", type=int, default=None, help="threads for both libraries (default: all cores)")
-parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
-parser.add_argument("--batch", type=int, default=32)
-parser.add_argument("--seq", type=int, default=64)
-parser.add_argument("--hidden", type=int, default=256)
-args = parser.parse_args()
-pin_threads(args.threads)
+args = parse_and_pin(__doc__, lambda p: (
+    p.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"]),
+    p.add_argument("--batch", type=int, default=32),
+    p.add_argument("--seq", type=int, default=64),
+    p.add_argument("--hidden", type=int, default=256)))
 
 import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
 import minigen.functional as F  # noqa: E402
-from harness import _torch, compare, report, time_fn  # noqa: E402
+from harness import compare, report, require_torch, time_fn  # noqa: E402
 
-try:
-    torch = _torch()
-except ImportError:
-    sys.exit("this benchmark compares against PyTorch: pip install torch==2.13.0")
+torch = require_torch()
 
 B, T, V, E, H, L = args.batch, args.seq, 96, 64, args.hidden, 2
 GATES = {"lstm": 4, "gru": 3}

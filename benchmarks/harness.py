@@ -4,17 +4,19 @@ Import this module *before* NumPy or torch: ``pin_threads`` must set the BLAS
 thread count before either library loads its thread pool. Both libraries then
 run with the same number of threads, on the same shapes, in the same process.
 
-    from harness import pin_threads
-    pin_threads()                    # before numpy / torch
-    from harness import compare, report
+    from harness import parse_and_pin
+    args = parse_and_pin(__doc__)    # before numpy / torch
+    from harness import compare, report, require_torch
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import statistics
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -38,6 +40,25 @@ def pin_threads(n: int | None = None) -> int:
     from minigen.backend import tune_malloc
     tune_malloc()
     return n
+
+
+def parse_and_pin(doc: str, configure=None):
+    """Parse a benchmark's command line (``--threads`` plus what ``configure`` adds), then pin threads."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="threads for both libraries (default: all cores)")
+    if configure is not None:
+        configure(parser)
+    args = parser.parse_args()
+    pin_threads(args.threads)
+    return args
+
+
+def require_torch():
+    """torch, with the threads pinned, or exit with the install line."""
+    try:
+        return _torch()
+    except ImportError:
+        sys.exit("this benchmark compares against PyTorch: pip install torch==2.13.0")
 
 
 def _torch():
