@@ -1,6 +1,6 @@
 """``minigen.nn``: layers with the names, arguments and state-dict keys of ``torch.nn``."""
 
-from . import init
+from . import init, utils
 from .activation import GELU
 from .attention import KVCache, MultiheadAttention
 from .dropout import Dropout
@@ -11,5 +11,5 @@ from .rnn import GRU, LSTM, RNN
 from .rnn_cell import GRUCell, LSTMCell, RNNCell
 from .sparse import Embedding
 
-__all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+__all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "utils", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
            "LayerNorm", "Embedding", "Dropout", "GELU"]

@@ -1,0 +1,9 @@
+"""``minigen.optim``: optimizers and learning-rate schedules with ``torch.optim``'s names, defaults and maths."""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
