@@ -1,0 +1,283 @@
+"""Tokenizers: characters, words (as Keras ``TextVectorization``), and byte-level BPE trained from scratch.
+
+Each turns text into integer ids (``encode``) and back (``decode``), knows its
+``vocab_size``, and saves to and loads from JSON (``save`` / ``load_tokenizer``).
+Ids come back as NumPy int64 arrays (host-side data; models move them to the device).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+
+import numpy as np
+
+__all__ = ["CharTokenizer", "WordTokenizer", "BPETokenizer", "load_tokenizer", "tokenizer_from_dict"]
+
+
+class _Tokenizer:
+    kind = ""
+
+    def to_dict(self) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def save(self, path) -> None:
+        """Write the tokenizer as JSON (atomically: a temp file, then a rename)."""
+        path = os.fspath(path)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, ensure_ascii=False)
+        os.replace(tmp, path)
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+
+# ---------------------------------------------------------------------------- characters
+
+class CharTokenizer(_Tokenizer):
+    """One id per Unicode code point seen in the training text (sorted, so ids are stable).
+
+    >>> tok = CharTokenizer.train("hello")
+    >>> tok.encode("hell").tolist(), tok.decode(tok.encode("olleh"))
+    ([1, 0, 2, 2], 'olleh')
+    """
+
+    kind = "char"
+
+    def __init__(self, chars):
+        self.itos = list(chars)
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("CharTokenizer: the character list has duplicates")
+
+    @classmethod
+    def train(cls, text: str) -> CharTokenizer:
+        if not text:
+            raise ValueError("CharTokenizer.train: the text is empty")
+        return cls(sorted(set(text)))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> np.ndarray:
+        """Ids of the characters of ``text``; characters outside the vocabulary are an error that lists them."""
+        try:
+            return np.fromiter((self.stoi[c] for c in text), dtype=np.int64, count=len(text))
+        except KeyError:
+            unknown = sorted({c for c in text if c not in self.stoi})
+            shown = ", ".join(repr(c) for c in unknown[:20]) + (" ..." if len(unknown) > 20 else "")
+            raise ValueError(f"the text has {len(unknown)} character(s) outside the vocabulary of "
+                             f"{self.vocab_size}: {shown}") from None
+
+    def decode(self, ids) -> str:
+        ids = np.asarray(ids).reshape(-1)
+        bad = ids[(ids < 0) | (ids >= self.vocab_size)]
+        if bad.size:
+            raise IndexError(f"CharTokenizer.decode: id {int(bad[0])} is outside [0, {self.vocab_size})")
+        return "".join(self.itos[i] for i in ids.tolist())
+
+    def to_dict(self) -> dict:
+        return {"type": self.kind, "chars": self.itos}
+
+
+# ---------------------------------------------------------------------------- words
+
+_PUNCTUATION = re.compile(r"[!\"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~']")   # Keras's default set
+
+
+def standardize(text: str) -> str:
+    """Keras ``lower_and_strip_punctuation``: lowercase, then remove ASCII punctuation."""
+    return _PUNCTUATION.sub("", text.lower())
+
+
+class WordTokenizer(_Tokenizer):
+    """Words, as Keras ``TextVectorization(standardize="lower_and_strip_punctuation", split="whitespace")``.
+
+    Id 0 is the padding token ``""`` and id 1 the out-of-vocabulary token ``"[UNK]"``;
+    then the words by descending frequency (ties alphabetically), at most ``max_tokens``
+    entries in all. ``decode`` joins words with single spaces (standardising is lossy).
+
+    >>> tok = WordTokenizer.train("The cat. The dog!", max_tokens=4)
+    >>> tok.vocab, tok.encode("the bird").tolist()
+    (['', '[UNK]', 'the', 'cat'], [2, 1])
+    """
+
+    kind = "word"
+    pad_token, oov_token = "", "[UNK]"
+
+    def __init__(self, vocab):
+        self.vocab = list(vocab)
+        if self.vocab[:2] != [self.pad_token, self.oov_token]:
+            raise ValueError("WordTokenizer: the vocabulary must start with '' (padding) and '[UNK]'")
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+
+    @classmethod
+    def train(cls, text: str, max_tokens: int | None = None) -> WordTokenizer:
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 3):
+            raise ValueError(f"WordTokenizer: max_tokens must be an integer >= 3 (padding, [UNK] and one word), "
+                             f"got {max_tokens!r}")
+        counts = collections.Counter(standardize(text).split())
+        if not counts:
+            raise ValueError("WordTokenizer.train: the text has no words")
+        words = sorted(counts, key=lambda w: (-counts[w], w))
+        if max_tokens is not None:
+            words = words[: max_tokens - 2]
+        return cls([cls.pad_token, cls.oov_token] + words)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> np.ndarray:
+        """Ids of the standardised words; unknown words get the ``[UNK]`` id, 1."""
+        return np.array([self.index.get(w, 1) for w in standardize(text).split()], dtype=np.int64)
+
+    def decode(self, ids) -> str:
+        ids = np.asarray(ids).reshape(-1)
+        bad = ids[(ids < 0) | (ids >= self.vocab_size)]
+        if bad.size:
+            raise IndexError(f"WordTokenizer.decode: id {int(bad[0])} is outside [0, {self.vocab_size})")
+        return " ".join(self.vocab[i] for i in ids.tolist() if i != 0)
+
+    def to_dict(self) -> dict:
+        return {"type": self.kind, "vocab": self.vocab}
+
+
+# ---------------------------------------------------------------------------- byte-level BPE
+
+# GPT-2's pre-tokenisation, in plain ``re``: contractions, letters, digits, other symbols,
+# whitespace; a leading space stays attached to the word after it.
+_PRETOKENIZE = re.compile(r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|_+| ?_+|\s+(?!\S)|\s+")
+
+
+class BPETokenizer(_Tokenizer):
+    """Byte-level byte-pair encoding, trained from scratch.
+
+    The base vocabulary is the 256 byte values, so any string encodes (as its UTF-8
+    bytes) and ``decode(encode(s)) == s`` always holds. Training repeatedly merges the
+    most frequent adjacent pair of tokens within pre-tokenised words into a new token.
+
+    >>> tok = BPETokenizer.train("low lower lowest " * 20, vocab_size=260)
+    >>> tok.decode(tok.encode("lowest")), len(tok.encode("lowest")) < len("lowest")
+    ('lowest', True)
+    """
+
+    kind = "bpe"
+
+    def __init__(self, merges):
+        self.merges = [tuple(m) for m in merges]
+        self.ranks = {pair: i for i, pair in enumerate(self.merges)}
+        self.token_bytes = [bytes([b]) for b in range(256)]
+        for a, b in self.merges:
+            self.token_bytes.append(self.token_bytes[a] + self.token_bytes[b])
+        self._cache = {}
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int, min_frequency: int = 2) -> BPETokenizer:
+        """Learn ``vocab_size - 256`` merges from ``text`` (fewer if no pair occurs ``min_frequency`` times)."""
+        if not isinstance(vocab_size, int) or vocab_size < 256:
+            raise ValueError(f"BPETokenizer: vocab_size must be an integer >= 256 (the byte alphabet), got {vocab_size!r}")
+        words = collections.Counter(_PRETOKENIZE.findall(text))
+        seqs = [list(w.encode("utf-8", errors="surrogatepass")) for w in words]
+        freqs = list(words.values())
+        pairs = collections.Counter()
+        where = collections.defaultdict(set)                  # pair -> words containing it
+        for i, seq in enumerate(seqs):
+            for pair in zip(seq, seq[1:]):
+                pairs[pair] += freqs[i]
+                where[pair].add(i)
+        merges = []
+        while len(merges) < vocab_size - 256 and pairs:
+            best = max(pairs, key=lambda p: (pairs[p], -p[0], -p[1]))   # most frequent; ties: smallest ids
+            if pairs[best] < min_frequency:
+                break
+            new = 256 + len(merges)
+            merges.append(best)
+            for i in list(where.pop(best, ())):
+                seq, f = seqs[i], freqs[i]
+                for pair in zip(seq, seq[1:]):                 # remove this word's old pairs
+                    pairs[pair] -= f
+                    if pairs[pair] <= 0:
+                        del pairs[pair]
+                merged, j = [], 0
+                while j < len(seq):
+                    if j + 1 < len(seq) and (seq[j], seq[j + 1]) == best:
+                        merged.append(new)
+                        j += 2
+                    else:
+                        merged.append(seq[j])
+                        j += 1
+                seqs[i] = merged
+                for pair in zip(merged, merged[1:]):           # and count its new ones
+                    pairs[pair] += f
+                    where[pair].add(i)
+        return cls(merges)
+
+    @property
+    def vocab_size(self) -> int:
+        return 256 + len(self.merges)
+
+    def _encode_word(self, word: str) -> list:
+        ids = self._cache.get(word)
+        if ids is not None:
+            return ids
+        ids = list(word.encode("utf-8", errors="surrogatepass"))
+        while len(ids) > 1:
+            ranked = [(self.ranks.get(p, len(self.ranks)), k) for k, p in enumerate(zip(ids, ids[1:]))]
+            rank, k = min(ranked)
+            if rank == len(self.ranks):
+                break
+            ids = ids[:k] + [256 + rank] + ids[k + 2:]
+        if len(self._cache) < 100_000:
+            self._cache[word] = ids
+        return ids
+
+    def encode(self, text: str) -> np.ndarray:
+        out = []
+        for word in _PRETOKENIZE.findall(text):
+            out.extend(self._encode_word(word))
+        return np.array(out, dtype=np.int64)
+
+    def decode(self, ids) -> str:
+        """Text of the ids. Exact for ids from ``encode``; byte sequences that are not valid UTF-8
+        (a sample cut mid-character) decode with U+FFFD replacement characters."""
+        ids = np.asarray(ids).reshape(-1)
+        bad = ids[(ids < 0) | (ids >= self.vocab_size)]
+        if bad.size:
+            raise IndexError(f"BPETokenizer.decode: id {int(bad[0])} is outside [0, {self.vocab_size})")
+        data = b"".join(self.token_bytes[i] for i in ids.tolist())
+        try:
+            return data.decode("utf-8", errors="surrogatepass")
+        except UnicodeDecodeError:
+            return data.decode("utf-8", errors="replace")
+
+    def to_dict(self) -> dict:
+        return {"type": self.kind, "merges": [list(m) for m in self.merges]}
+
+
+# ---------------------------------------------------------------------------- loading
+
+def tokenizer_from_dict(d: dict):
+    """Rebuild a tokenizer from its ``to_dict()``."""
+    kind = d.get("type")
+    if kind == "char":
+        return CharTokenizer(d["chars"])
+    if kind == "word":
+        return WordTokenizer(d["vocab"])
+    if kind == "bpe":
+        return BPETokenizer(d["merges"])
+    raise ValueError(f"unknown tokenizer type {kind!r}; expected 'char', 'word' or 'bpe'")
+
+
+def load_tokenizer(path):
+    """Load a tokenizer saved with ``save``."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            d = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not a tokenizer file: invalid JSON ({e})") from None
+    return tokenizer_from_dict(d)
