@@ -1,7 +1,8 @@
 """``minigen.data``: corpora and tokenizers (host-side: NumPy, files, no network)."""
 
+from .batching import StreamBatcher, random_windows, train_val_split
 from .corpora import CorpusError, load_text, python_source, shakespeare
 from .tokenizers import BPETokenizer, CharTokenizer, WordTokenizer, load_tokenizer, tokenizer_from_dict
 
-__all__ = ["shakespeare", "python_source", "load_text", "CorpusError",
+__all__ = ["train_val_split", "random_windows", "StreamBatcher", "shakespeare", "python_source", "load_text", "CorpusError",
            "CharTokenizer", "WordTokenizer", "BPETokenizer", "load_tokenizer", "tokenizer_from_dict"]

@@ -1,0 +1,5 @@
+"""``minigen.models``: complete models built from ``minigen.nn``."""
+
+from .rnn_lm import RNNLanguageModel
+
+__all__ = ["RNNLanguageModel"]

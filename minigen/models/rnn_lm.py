@@ -1,0 +1,56 @@
+"""``RNNLanguageModel``: the char-RNN of the classic text-generation demo.
+
+    ids (B, T) -> Embedding -> RNN/LSTM/GRU stack -> Dropout -> Linear -> logits (B, T, V)
+
+``forward(ids, state=None)`` returns ``(logits, state)``; feed the state back in to
+continue a sequence (truncated BPTT in training, step-by-step sampling in generation).
+"""
+
+from __future__ import annotations
+
+from .. import nn
+from ..autograd import Tensor
+
+_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class RNNLanguageModel(nn.Module):
+    """A recurrent language model over token ids.
+
+    >>> import minigen, numpy as np
+    >>> model = RNNLanguageModel(vocab_size=10, embed_dim=8, hidden_size=16, num_layers=2)
+    >>> logits, state = model(np.zeros((3, 5), np.int64))
+    >>> logits.shape, state[0].shape
+    ((3, 5, 10), (2, 3, 16))
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256, num_layers: int = 2,
+                 cell: str = "lstm", dropout: float = 0.0, device=None, dtype=None):
+        super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"RNNLanguageModel: cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        self.config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
+                           num_layers=num_layers, cell=cell, dropout=dropout)
+        self.embedding = nn.Embedding(vocab_size, embed_dim, device=device, dtype=dtype)
+        self.rnn = _CELLS[cell](embed_dim, hidden_size, num_layers=num_layers, batch_first=True,
+                                dropout=dropout if num_layers > 1 else 0.0, device=device, dtype=dtype)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, vocab_size, device=device, dtype=dtype)
+
+    def forward(self, ids, state=None):
+        """ids (B, T) integer -> ``(logits (B, T, V), state)``; ``state`` as the RNN returns it."""
+        ids = ids.data if isinstance(ids, Tensor) else ids
+        if getattr(ids, "ndim", None) != 2:
+            raise ValueError(f"RNNLanguageModel expected ids of shape (batch, seq), got {getattr(ids, 'shape', ids)}")
+        x = self.embedding(ids)                                    # (B, T, E)
+        out, state = self.rnn(x, state)                            # (B, T, H)
+        return self.head(self.drop(out)), state                    # (B, T, V)
+
+    @staticmethod
+    def detach_state(state):
+        """The state cut from the graph (truncated BPTT carries values, not gradients)."""
+        if state is None:
+            return None
+        if isinstance(state, tuple):
+            return tuple(s.detach() for s in state)
+        return state.detach()

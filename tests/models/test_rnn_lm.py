@@ -1,0 +1,76 @@
+"""RNNLanguageModel: shapes, carried state, PyTorch parity, learning, bad input."""
+
+import numpy as np
+import pytest
+
+import minigen
+import minigen.functional as F
+from minigen.models import RNNLanguageModel
+
+V = 11
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_carrying_the_state_equals_one_long_sequence(cell):
+    model = RNNLanguageModel(V, embed_dim=6, hidden_size=8, num_layers=2, cell=cell, dtype="float64").eval()
+    ids = np.random.default_rng(0).integers(0, V, size=(3, 10))
+    full, _ = model(ids)
+    first, state = model(ids[:, :4])
+    second, _ = model(ids[:, 4:], RNNLanguageModel.detach_state(state))
+    np.testing.assert_allclose(np.concatenate([first.numpy(), second.numpy()], axis=1), full.numpy(), rtol=1e-12)
+
+
+@pytest.mark.reference
+def test_matches_the_same_model_in_torch():
+    torch = pytest.importorskip("torch")
+    model = RNNLanguageModel(V, embed_dim=6, hidden_size=8, num_layers=2, cell="lstm", dtype="float64")
+
+    class Ref(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(V, 6)
+            self.rnn = torch.nn.LSTM(6, 8, num_layers=2, batch_first=True)
+            self.head = torch.nn.Linear(8, V)
+
+        def forward(self, ids):
+            return self.head(self.rnn(self.embedding(ids))[0])
+
+    ref = Ref().double()
+    ref.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in model.state_dict().items()})
+    ids = np.random.default_rng(1).integers(0, V, size=(2, 7))
+    targets = np.random.default_rng(2).integers(0, V, size=(2, 7))
+    logits, _ = model(ids)
+    F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)).backward()
+    out = ref(torch.tensor(ids))
+    torch.nn.functional.cross_entropy(out.reshape(-1, V), torch.tensor(targets).reshape(-1)).backward()
+    np.testing.assert_allclose(logits.numpy(), out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for name, p in ref.named_parameters():
+        mine = dict(model.named_parameters())[name]
+        np.testing.assert_allclose(mine.grad, p.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_a_short_run_lowers_the_loss():
+    minigen.manual_seed(0)
+    text = np.array([0, 1, 2, 3, 4, 5] * 50)
+    model = RNNLanguageModel(6, embed_dim=8, hidden_size=16, num_layers=1)
+    opt = minigen.optim.Adam(model.parameters(), lr=0.02)
+    x, y = text[None, :-1].repeat(4, 0)[:, :24], text[None, 1:].repeat(4, 0)[:, :24]
+    losses = []
+    for _ in range(40):
+        opt.zero_grad()
+        logits, _ = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, 6), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.2 * losses[0]
+
+
+def test_bad_input():
+    model = RNNLanguageModel(V, embed_dim=4, hidden_size=4, num_layers=1)
+    with pytest.raises(ValueError, match=r"expected ids of shape \(batch, seq\), got \(5,\)"):
+        model(np.zeros(5, np.int64))
+    with pytest.raises(IndexError, match="id 11 is out of range for 11 embeddings"):
+        model(np.full((1, 3), 11))
+    with pytest.raises(ValueError, match="cell must be one of"):
+        RNNLanguageModel(V, cell="transformer")
