@@ -1,0 +1,140 @@
+"""Checkpoints: safetensors files written atomically, read without ever unpickling.
+
+A checkpoint is one ``.safetensors`` file holding:
+
+- the model's state dict, as tensors named ``model.<name>``;
+- the optimizer's per-parameter arrays (moments, momentum buffers), as
+  ``optim.<index>.<name>``;
+- one JSON metadata entry, ``minigen``: the model config, the tokenizer, the step,
+  the random generator's state, the optimizer's hyperparameters and scalar state, and
+  anything else the caller passes in ``extra``.
+
+Writes go to a temporary file in the same folder, which is then renamed over the
+target (``os.replace``): a run killed mid-write leaves the previous checkpoint
+intact. Reading uses ``safetensors.numpy``, which parses a JSON header and raw
+arrays; a pickle offered as a checkpoint is refused before anything in it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import backend
+
+__all__ = ["save_checkpoint", "load_checkpoint", "Checkpoint", "CheckpointError"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read: missing, truncated, corrupt, or not a safetensors file."""
+
+
+@dataclass
+class Checkpoint:
+    """What ``load_checkpoint`` returns: host arrays and the decoded metadata."""
+
+    model_state: dict
+    optimizer_state: dict | None
+    meta: dict = field(default_factory=dict)
+
+
+def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None, step: int = 0,
+                    extra: dict | None = None) -> None:
+    """Write ``model`` (and ``optimizer``) to ``path`` atomically, with the metadata described above."""
+    from safetensors.numpy import save_file
+
+    tensors = {f"model.{k}": np.ascontiguousarray(backend.to_numpy(v)) for k, v in model.state_dict().items()}
+    optim_meta = None
+    if optimizer is not None:
+        sd = optimizer.state_dict()
+        scalars = {}
+        for index, entries in sd["state"].items():
+            for name, value in entries.items():
+                if backend.is_array(value):
+                    tensors[f"optim.{index}.{name}"] = np.ascontiguousarray(backend.to_numpy(value))
+                else:
+                    scalars.setdefault(str(index), {})[name] = value
+        optim_meta = {"param_groups": _jsonable(sd["param_groups"]), "scalars": scalars}
+    meta = {
+        "format": "minigen-checkpoint-1",
+        "config": config if config is not None else getattr(model, "config", None),
+        "tokenizer": tokenizer.to_dict() if tokenizer is not None else None,
+        "step": int(step),
+        "rng_state": _jsonable(backend.get_rng_state()),
+        "optimizer": optim_meta,
+        "extra": extra or {},
+    }
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        save_file(tensors, tmp, metadata={"minigen": json.dumps(meta)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _jsonable(obj):
+    """Lists for tuples, plain ints/floats for NumPy scalars (JSON keeps everything else as is)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _check_header(path: str) -> None:
+    """Refuse anything that is not a safetensors file, before a parser sees it."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+        size = os.fstat(f.fileno()).st_size
+    if head[:1] == b"\x80" or head[:2] == b"PK":
+        raise CheckpointError(f"{path} looks like a pickle (or a zipped torch.save file), not a safetensors "
+                              "checkpoint; minigen never unpickles files, because unpickling can run any code. "
+                              "Convert it with safetensors in a trusted environment.")
+    if len(head) < 9:
+        raise CheckpointError(f"{path} is truncated: {size} bytes, too short for a safetensors header")
+    (n,) = struct.unpack("<Q", head[:8])
+    if head[8:9] != b"{" or 8 + n > size:
+        raise CheckpointError(f"{path} is not a valid safetensors checkpoint (corrupt or truncated header: "
+                              f"{n} header bytes announced, file has {size})")
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint`` (arrays on the host)."""
+    from safetensors import safe_open
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    _check_header(path)
+    try:
+        with safe_open(path, framework="numpy") as f:
+            raw = (f.metadata() or {}).get("minigen")
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for damaged files
+        raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {e}") from None
+    if raw is None:
+        raise CheckpointError(f"{path} is a safetensors file but not a minigen checkpoint (no 'minigen' metadata)")
+    meta = json.loads(raw)
+    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    optimizer_state = None
+    if meta.get("optimizer") is not None:
+        state = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, index, name = key.split(".", 2)
+                state.setdefault(int(index), {})[name] = value
+        for index, entries in meta["optimizer"]["scalars"].items():
+            state.setdefault(int(index), {}).update(entries)
+        groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else g for g in meta["optimizer"]["param_groups"]]
+        optimizer_state = {"state": state, "param_groups": groups}
+    return Checkpoint(model_state, optimizer_state, meta)

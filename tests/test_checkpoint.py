@@ -1,0 +1,103 @@
+"""Checkpoints: round trip (model, optimizer, tokenizer, RNG), atomic writes, pickles refused, damage reported."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import minigen
+import minigen.functional as F
+from minigen import backend as B
+from minigen.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigen.data import CharTokenizer, tokenizer_from_dict
+from minigen.models import RNNLanguageModel
+
+
+def _train(model, opt, steps, rng):
+    for _ in range(steps):
+        ids = rng.integers(0, 7, size=(2, 6))
+        opt.zero_grad()
+        logits, _ = model(ids[:, :-1])
+        F.cross_entropy(logits.reshape(-1, 7), ids[:, 1:].reshape(-1)).backward()
+        opt.step()
+
+
+def test_round_trip_resumes_bit_for_bit(tmp_path):
+    minigen.manual_seed(0)
+    model = RNNLanguageModel(7, embed_dim=4, hidden_size=5, num_layers=2, dropout=0.1)
+    opt = minigen.optim.AdamW(model.parameters(), lr=1e-2)
+    _train(model, opt, 3, np.random.default_rng(0))
+    tok = CharTokenizer.train("abcdefg")
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model, opt, tokenizer=tok, step=3, extra={"note": "hi"})
+
+    # an uninterrupted run ...
+    _train(model, opt, 4, np.random.default_rng(1))
+    # ... and one restored from the checkpoint, reading the same batches
+    ck = load_checkpoint(path)
+    assert ck.meta["step"] == 3 and ck.meta["extra"] == {"note": "hi"}
+    assert tokenizer_from_dict(ck.meta["tokenizer"]).itos == tok.itos
+    model2 = RNNLanguageModel(**ck.meta["config"])
+    model2.load_state_dict(ck.model_state)
+    opt2 = minigen.optim.AdamW(model2.parameters(), lr=1e-2)
+    opt2.load_state_dict(ck.optimizer_state)
+    B.set_rng_state(ck.meta["rng_state"])
+    _train(model2, opt2, 4, np.random.default_rng(1))
+    for (name, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_writes_are_atomic(tmp_path, monkeypatch):
+    model = RNNLanguageModel(7, embed_dim=4, hidden_size=5, num_layers=1)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model, step=1)
+    before = path.read_bytes()
+    import safetensors.numpy
+
+    def dies_midway(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", dies_midway)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, model, step=2)
+    assert path.read_bytes() == before, "the previous checkpoint is intact"
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"], "no temporary file is left behind"
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickles_are_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(pickle.dumps(_Evil(str(marker))))
+    with pytest.raises(CheckpointError, match="looks like a pickle.*never unpickles"):
+        load_checkpoint(bad)
+    assert not marker.exists()
+
+
+def test_damaged_files(tmp_path):
+    model = RNNLanguageModel(7, embed_dim=4, hidden_size=5, num_layers=1)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model)
+    data = path.read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="cut.safetensors is not a (valid|readable) safetensors"):
+        load_checkpoint(tmp_path / "cut.safetensors")
+    (tmp_path / "tiny.safetensors").write_bytes(b"abc")
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(tmp_path / "tiny.safetensors")
+    with pytest.raises(CheckpointError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "missing.safetensors")
+    import safetensors.numpy
+    safetensors.numpy.save_file({"x": np.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(CheckpointError, match="not a minigen checkpoint"):
+        load_checkpoint(tmp_path / "other.safetensors")
