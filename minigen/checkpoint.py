@@ -135,6 +135,5 @@ def load_checkpoint(path) -> Checkpoint:
                 state.setdefault(int(index), {})[name] = value
         for index, entries in meta["optimizer"]["scalars"].items():
             state.setdefault(int(index), {}).update(entries)
-        groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else g for g in meta["optimizer"]["param_groups"]]
-        optimizer_state = {"state": state, "param_groups": groups}
+        optimizer_state = {"state": state, "param_groups": meta["optimizer"]["param_groups"]}
     return Checkpoint(model_state, optimizer_state, meta)

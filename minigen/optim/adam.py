@@ -30,6 +30,7 @@ class Adam(Optimizer):
     def _check(self, group):
         super()._check(group)
         name = type(self).__name__
+        group["betas"] = tuple(group["betas"])                      # a list after a JSON round trip
         b1, b2 = group["betas"]
         for which, b in (("betas[0]", b1), ("betas[1]", b2)):
             if not 0.0 <= b < 1.0:

@@ -101,6 +101,7 @@ class Optimizer:
             for i, p in zip(saved["params"], mine["params"]):
                 by_index[i] = p
             mine.update({k: v for k, v in saved.items() if k != "params"})
+            self._check(mine)
         self.state = {}
         for i, entries in state_dict["state"].items():
             p = by_index[int(i)]

@@ -9,6 +9,7 @@ import pytest
 import minigen
 import minigen.functional as F
 from minigen.kernels import gru as K
+from tests.kernels.recurrent_checks import assert_sequence_equals_cell_loop
 
 T, B, C, H = 4, 3, 5, 6
 
@@ -48,30 +49,8 @@ def test_one_step_reference(backend):
 @pytest.mark.parametrize("bias", [True, False])
 def test_sequence_equals_a_loop_of_cells(backend, bias):
     """Forward: out[t] is the t-th cell's h. Backward: BPTT by hand through the cell kernels."""
-    p = _inputs(backend, bias)
-    rng = np.random.default_rng(9)
-    dout, dh_n = (backend.asarray(rng.standard_normal(s)) for s in ((T, B, H), (B, H)))
-    W = list(p.values())[2:]
-    (out, h_n), cache = K.gru_forward(*p.values())
-    h, caches = p["h0"], []
-    for t in range(T):
-        h, c = K.gru_cell_forward(p["x"][t, ...], h, *W)
-        caches.append(c)
-        np.testing.assert_allclose(backend.numpy(out)[t], backend.numpy(h), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(backend.numpy(h_n), backend.numpy(h), rtol=1e-12, atol=1e-14)
-
-    seq = K.gru_backward((dout, dh_n), cache)
-    dh, dx = dh_n, [None] * T
-    dW = [0.0] * len(W)
-    for t in reversed(range(T)):
-        dx[t], dh, *dWt = K.gru_cell_backward(dh + dout[t, ...], caches[t])
-        dW = [a + backend.numpy(b) if b is not None else None for a, b in zip(dW, dWt)]
-    loop = [np.stack([backend.numpy(d) for d in dx]), backend.numpy(dh)] + dW
-    for name, a, b in zip(["dx", "dh0", "dW_ih", "dW_hh", "db_ih", "db_hh"], seq, loop):
-        if b is None:
-            assert a is None, name
-        else:
-            np.testing.assert_allclose(backend.numpy(a), b, rtol=1e-11, atol=1e-13, err_msg=name)
+    assert_sequence_equals_cell_loop(backend, K.gru_forward, K.gru_backward, K.gru_cell_forward,
+                                     K.gru_cell_backward, _inputs(backend, bias), T, B, H)
 
 
 # ---------------------------------------------------------------------------- gradients

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-import minigen
 import minigen.nn as nn
 import minigen.optim as optim
 from minigen.nn.utils import clip_grad_norm_

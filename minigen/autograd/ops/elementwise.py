@@ -9,7 +9,6 @@ that saves work (``d tanh = 1 - out**2``, ``d exp = out``).
 
 from __future__ import annotations
 
-import math
 
 from ... import backend
 from ...backend import array_namespace
