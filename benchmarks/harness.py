@@ -122,3 +122,97 @@ def report(workload: str, rows: list[dict], extra: dict | None = None) -> dict:
     os.replace(path + ".tmp", path)
     print(f"  written to {os.path.relpath(path)}")
     return result
+
+
+# --------------------------------------------------------------------------- peak memory
+#
+# Memory is measured in a fresh process per library, so that neither library's
+# allocator state, caches or thread pools count against the other. The parent runs
+# ``python <script> --threads N --memory-child <lib> ...``; the script builds what it
+# needs (model, optimizer, one batch) and calls ``memory_child(step)``, which prints
+# one line of JSON that ``peak_step_memory_mib`` reads back.
+
+def _status_kib(field: str) -> int | None:
+    """A ``kB`` field of /proc/self/status (``VmRSS``, ``VmHWM``), or None where there is none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _maxrss_kib() -> int:
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak       # bytes on macOS, kB on Linux
+
+
+def step_memory(step, steps: int = 3) -> dict:
+    """The peak resident memory that ``steps`` calls of ``step()`` add to what the process holds now.
+
+    Takes the RSS just before the first call, resets the kernel's high-water mark
+    (``/proc/self/clear_refs`` = 5 resets ``VmHWM`` to the current RSS on Linux),
+    runs the steps and reads ``VmHWM`` back. Where the reset is not allowed, it falls
+    back to ``ru_maxrss``, the peak since the process started: then a transient peak
+    from before the steps (imports, building the model) can hide a smaller one during
+    them, and the figure is a lower bound.
+    """
+    import gc
+    gc.collect()
+    before = _status_kib("VmRSS")
+    method = "VmHWM after clear_refs"
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        if before is None or _status_kib("VmHWM") is None:
+            raise OSError("no /proc/self/status")
+    except OSError:
+        method = "ru_maxrss"
+        before = before if before is not None else _maxrss_kib()
+    for _ in range(steps):
+        step()
+    peak = _status_kib("VmHWM") if method != "ru_maxrss" else _maxrss_kib()
+    return {"peak_mib": round((peak - before) / 1024, 2), "rss_before_mib": round(before / 1024, 2),
+            "steps": steps, "method": method}
+
+
+def memory_child(step, steps: int = 3, warmup=None) -> None:
+    """The child's side of ``peak_step_memory_mib``: measure ``step`` and print the result as JSON.
+
+    ``warmup``, if given, runs first: say one step of a toy-sized model of the same
+    library. A library's first step faults in its code pages (file-backed, but counted
+    in RSS) and does its lazy set-up; in PyTorch that is some 50 MiB, which is not
+    memory that the step's data needs. A toy model leaves almost nothing behind.
+    """
+    if warmup is not None:
+        warmup()
+    print(json.dumps(step_memory(step, steps)), flush=True)
+
+
+def peak_step_memory_mib(script: str, lib: str, args=(), *, detail: bool = False):
+    """Peak MiB that a training step of ``lib`` adds on top of the loaded model, in a fresh process.
+
+    Runs ``python script --threads N --memory-child lib *args`` (the same thread count
+    as this process) and reads the JSON line that the child's ``memory_child`` prints.
+    Returns ``peak_mib``, or with ``detail`` the child's whole result.
+    """
+    import subprocess
+    cmd = [sys.executable, os.path.abspath(script), "--threads", str(_threads or os.cpu_count() or 1),
+           "--memory-child", lib, *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"memory child failed ({' '.join(cmd)}), exit {proc.returncode}:\n{proc.stderr[-2000:]}")
+    result = json.loads(lines[-1])
+    return result if detail else result["peak_mib"]
+
+
+def memory_table(rows: list[dict]) -> None:
+    """Print the ``minigen_peak_mib`` / ``torch_peak_mib`` / ``mem_ratio`` columns of ``rows``."""
+    print(f"\n  {'peak memory a step adds':<38} {'minigen MiB':>11} {'torch MiB':>10} {'ratio':>7}")
+    for r in rows:
+        ratio = "-" if r.get("mem_ratio") is None else f"{r['mem_ratio']:.2f}"
+        print(f"  {r['name']:<38} {r['minigen_peak_mib']:>11.1f} {r['torch_peak_mib']:>10.1f} {ratio:>7}")

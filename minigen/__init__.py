@@ -8,7 +8,15 @@
 (2, 2)
 """
 
-from . import backend
+import os as _os
+
+# OpenBLAS's idle threads otherwise spin for up to 2^28 cycles after every matrix
+# product, taking the core from the elementwise work in between (about 20 % of a
+# training step on a 2-core machine). This only takes effect when minigen is imported
+# before NumPy, as `python -m minigen` does; set the variable yourself to override it.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "12")
+
+from . import backend  # noqa: E402
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .autograd.ops import (
     add, cat, clamp, clip, concat, div, exp, log, masked_fill, matmul, max, mean, mul, neg, permute, pow,
@@ -16,7 +24,7 @@ from .autograd.ops import (
 )
 from .backend import get_default_dtype, manual_seed, set_default_dtype, to_device, to_numpy
 from .gradcheck import GradcheckError, gradcheck, gradcheck_kernel
-from . import functional, models, nn, optim  # noqa: E402  (after the core they build on)
+from . import functional, models, nn, optim, sample  # noqa: E402  (after the core they build on)
 from .functional import dropout, embedding, gelu  # noqa: E402  (kernels, as functions of tensors)
 
 __version__ = "0.1.0"
@@ -29,5 +37,5 @@ __all__ = [
     "where", "masked_fill", "embedding",
     "gradcheck", "gradcheck_kernel", "GradcheckError",
     "manual_seed", "get_default_dtype", "set_default_dtype", "to_device", "to_numpy", "backend",
-    "functional", "nn", "optim", "models",
+    "functional", "nn", "optim", "models", "sample",
 ]

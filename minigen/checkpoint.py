@@ -5,6 +5,8 @@ A checkpoint is one ``.safetensors`` file holding:
 - the model's state dict, as tensors named ``model.<name>``;
 - the optimizer's per-parameter arrays (moments, momentum buffers), as
   ``optim.<index>.<name>``;
+- any further arrays the caller passes in ``arrays`` (a trainer's carried hidden
+  state, say), as ``extra.<name>``;
 - one JSON metadata entry, ``minigen``: the model config, the tokenizer, the step,
   the random generator's state, the optimizer's hyperparameters and scalar state, and
   anything else the caller passes in ``extra``.
@@ -40,14 +42,17 @@ class Checkpoint:
     model_state: dict
     optimizer_state: dict | None
     meta: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)
 
 
 def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None, step: int = 0,
-                    extra: dict | None = None) -> None:
+                    extra: dict | None = None, arrays: dict | None = None) -> None:
     """Write ``model`` (and ``optimizer``) to ``path`` atomically, with the metadata described above."""
     from safetensors.numpy import save_file
 
     tensors = {f"model.{k}": np.ascontiguousarray(backend.to_numpy(v)) for k, v in model.state_dict().items()}
+    for name, value in (arrays or {}).items():
+        tensors[f"extra.{name}"] = np.ascontiguousarray(backend.to_numpy(value))
     optim_meta = None
     if optimizer is not None:
         sd = optimizer.state_dict()
@@ -106,6 +111,18 @@ def _check_header(path: str) -> None:
     if head[8:9] != b"{" or 8 + n > size:
         raise CheckpointError(f"{path} is not a valid safetensors checkpoint (corrupt or truncated header: "
                               f"{n} header bytes announced, file has {size})")
+    with open(path, "rb") as f:
+        f.seek(8)
+        try:
+            header = json.loads(f.read(n))
+            end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"),
+                      default=0)
+        except (ValueError, TypeError, KeyError, IndexError):
+            raise CheckpointError(f"{path} is not a valid safetensors checkpoint (its header is not "
+                                  "valid JSON)") from None
+    if 8 + n + end > size:
+        raise CheckpointError(f"{path} is truncated: its header announces {8 + n + end} bytes, the file has "
+                              f"{size} (was the run killed while copying it?)")
 
 
 def load_checkpoint(path) -> Checkpoint:
@@ -136,4 +153,5 @@ def load_checkpoint(path) -> Checkpoint:
         for index, entries in meta["optimizer"]["scalars"].items():
             state.setdefault(int(index), {}).update(entries)
         optimizer_state = {"state": state, "param_groups": meta["optimizer"]["param_groups"]}
-    return Checkpoint(model_state, optimizer_state, meta)
+    arrays = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
+    return Checkpoint(model_state, optimizer_state, meta, arrays)

@@ -11,7 +11,7 @@ import minigen.functional as F
 from minigen import backend as B
 from minigen.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minigen.data import CharTokenizer, tokenizer_from_dict
-from minigen.models import RNNLanguageModel
+from minigen.models import RNNLanguageModel, build_model
 
 
 def _train(model, opt, steps, rng):
@@ -38,7 +38,7 @@ def test_round_trip_resumes_bit_for_bit(tmp_path):
     ck = load_checkpoint(path)
     assert ck.meta["step"] == 3 and ck.meta["extra"] == {"note": "hi"}
     assert tokenizer_from_dict(ck.meta["tokenizer"]).itos == tok.itos
-    model2 = RNNLanguageModel(**ck.meta["config"])
+    model2 = build_model(ck.meta["config"])
     model2.load_state_dict(ck.model_state)
     opt2 = minigen.optim.AdamW(model2.parameters(), lr=1e-2)
     opt2.load_state_dict(ck.optimizer_state)
@@ -90,8 +90,15 @@ def test_damaged_files(tmp_path):
     save_checkpoint(path, model)
     data = path.read_bytes()
     (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="cut.safetensors is not a (valid|readable) safetensors"):
+    with pytest.raises(CheckpointError, match="cut.safetensors is (not a (valid|readable) safetensors|truncated)"):
         load_checkpoint(tmp_path / "cut.safetensors")
+    (tmp_path / "tail.safetensors").write_bytes(data[:-1])          # the header whole, the data one byte short
+    with pytest.raises(CheckpointError, match=f"tail.safetensors is truncated: .* {len(data)} bytes, the file "
+                                              f"has {len(data) - 1}"):
+        load_checkpoint(tmp_path / "tail.safetensors")
+    (tmp_path / "json.safetensors").write_bytes(data[:8] + b"{" + b"x" * (len(data) - 9))
+    with pytest.raises(CheckpointError, match="header is not valid JSON"):
+        load_checkpoint(tmp_path / "json.safetensors")
     (tmp_path / "tiny.safetensors").write_bytes(b"abc")
     with pytest.raises(CheckpointError, match="truncated"):
         load_checkpoint(tmp_path / "tiny.safetensors")

@@ -2,4 +2,20 @@
 
 from .rnn_lm import RNNLanguageModel
 
-__all__ = ["RNNLanguageModel"]
+__all__ = ["RNNLanguageModel", "build_model", "MODEL_TYPES"]
+
+MODEL_TYPES = {"rnn_lm": RNNLanguageModel}
+
+
+def build_model(config: dict):
+    """A fresh model from a ``model.config`` dict (as saved in checkpoints), keyed by its ``model_type``.
+
+    >>> model = build_model({"model_type": "rnn_lm", "vocab_size": 10, "hidden_size": 16})
+    >>> type(model).__name__, model.config["hidden_size"]
+    ('RNNLanguageModel', 16)
+    """
+    config = dict(config)
+    kind = config.pop("model_type", "rnn_lm")
+    if kind not in MODEL_TYPES:
+        raise ValueError(f"build_model: unknown model_type {kind!r}; known: {sorted(MODEL_TYPES)}")
+    return MODEL_TYPES[kind](**config)

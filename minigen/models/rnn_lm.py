@@ -29,7 +29,7 @@ class RNNLanguageModel(nn.Module):
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"RNNLanguageModel: cell must be one of {sorted(_CELLS)}, got {cell!r}")
-        self.config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
+        self.config = dict(model_type="rnn_lm", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
                            num_layers=num_layers, cell=cell, dropout=dropout)
         self.embedding = nn.Embedding(vocab_size, embed_dim, device=device, dtype=dtype)
         self.rnn = _CELLS[cell](embed_dim, hidden_size, num_layers=num_layers, batch_first=True,

@@ -1,15 +1,6 @@
-"""The ``minigen`` command line: ``python -m minigen SUBCOMMAND``.
-
-Subcommands:
-
-- ``gradcheck``: a demonstration of gradient checking on a small network, and of
-  why the check must use a random upstream gradient.
-"""
+"""``minigen gradcheck``: gradient checking on a small network, and why the check needs a random upstream gradient."""
 
 from __future__ import annotations
-
-import argparse
-import sys
 
 import numpy as np
 
@@ -95,24 +86,8 @@ def cmd_gradcheck(args) -> int:
     return 0 if ok else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minigen", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def add_parser(sub) -> None:
     p = sub.add_parser("gradcheck", help="gradient-check a small network and show why dout must be random")
     p.add_argument("--fast", action="store_true", help="check one random direction per input")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=cmd_gradcheck)
-    return parser
-
-
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help()
-        return 2
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,6 @@
+"""``minigen.train``: the training loop and its callbacks."""
+
+from .callbacks import Callback, LossCurve, TextGenerator
+from .trainer import CHECKPOINT_NAME, Trainer, TrainingError
+
+__all__ = ["Trainer", "TrainingError", "Callback", "TextGenerator", "LossCurve", "CHECKPOINT_NAME"]

@@ -1,0 +1,356 @@
+"""``Trainer``: the training loop of a language model, with checkpoints that survive ``kill -9``.
+
+One step reads a batch of B rows of T token ids and their next-token targets,
+runs the model, takes the mean cross-entropy, backpropagates, clips the gradient
+norm and lets the optimizer update the weights:
+
+    logits, state = model(x, state)          # (B, T, V); the state is carried (truncated BPTT)
+    loss = cross_entropy(logits, y)          # nats per token
+    loss.backward(); clip_grad_norm_(...); optimizer.step()
+
+A recurrent model (one with ``detach_state``) reads the training ids as B contiguous
+streams and carries its hidden state from batch to batch, cut from the graph; any
+other model gets windows at random offsets.
+
+Every ``eval_interval`` steps the trainer measures the validation loss (with its
+perplexity ``e^loss`` and bits per character), calls the callbacks, and writes a
+checkpoint atomically. The checkpoint holds everything the loop needs to go on:
+weights, optimizer moments, the step, the data position, the carried hidden state
+and the random generators, so ``resume`` continues a killed run exactly as if it
+had never stopped (bit for bit on CPU, for runs limited by steps).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+
+from .. import backend, functional as F
+from ..autograd import Tensor, no_grad
+from ..checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ..data.batching import StreamBatcher, random_windows
+from ..nn.utils import clip_grad_norm_
+
+__all__ = ["Trainer", "TrainingError"]
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+class TrainingError(RuntimeError):
+    """Training stopped because the loss or the gradient stopped being a finite number."""
+
+
+def _positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"Trainer: {name} must be a positive integer{' or None' if allow_none else ''}, "
+                         f"got {value!r}")
+    return int(value)
+
+
+class Trainer:
+    """Train ``model`` on a long sequence of token ids.
+
+    Args:
+        model: a language model; ``model(ids, state)`` returns ``(logits, state)``.
+        optimizer: a ``minigen.optim`` optimizer over the model's parameters; its
+            learning rate is the peak of the schedule.
+        train_ids, val_ids: 1-D integer arrays (host).
+        tokenizer: used to report bits per character and saved in checkpoints.
+        batch_size, seq_len: B rows of T tokens per step.
+        max_steps, time_budget: stop after this many steps, or this many seconds
+            of training (evaluations included), whichever comes first.
+        warmup_steps, lr_schedule, min_lr_ratio: the learning rate rises linearly
+            over the warmup, then follows ``"cosine"`` from the peak down to
+            ``min_lr_ratio`` times it at the end of the run, or stays ``"constant"``.
+        grad_clip: the maximum global gradient norm (None: no clipping).
+        eval_interval, eval_tokens: evaluate every this many steps, on the first
+            ``eval_tokens`` validation ids (None: all of them).
+        checkpoint_dir: where ``checkpoint.safetensors`` is written (None: nowhere).
+        callbacks: ``Callback`` objects (``TextGenerator``, ``LossCurve``, ...).
+        device: the device the model lives on; batches are moved there.
+        progress: show a tqdm progress bar.
+        seed: seeds the random windows of non-recurrent models.
+        run_config: a dict saved in the checkpoint (the CLI keeps its arguments there).
+    """
+
+    def __init__(self, model, optimizer, train_ids, val_ids=None, *, tokenizer=None, batch_size: int = 32,
+                 seq_len: int = 64, max_steps: int | None = None, time_budget: float | None = None,
+                 warmup_steps: int = 100, lr_schedule: str = "cosine", min_lr_ratio: float = 0.1,
+                 grad_clip: float | None = 1.0, eval_interval: int = 250, eval_tokens: int | None = 131072,
+                 checkpoint_dir=None, callbacks=(), device=None, progress: bool = True, seed: int = 0,
+                 run_config: dict | None = None, log=None):
+        self.batch_size = _positive_int("batch_size", batch_size)
+        self.seq_len = _positive_int("seq_len", seq_len)
+        self.max_steps = _positive_int("max_steps", max_steps, allow_none=True)
+        self.eval_interval = _positive_int("eval_interval", eval_interval)
+        eval_tokens = _positive_int("eval_tokens", eval_tokens, allow_none=True)
+        if time_budget is not None and (not isinstance(time_budget, (int, float)) or not time_budget > 0):
+            raise ValueError(f"Trainer: time_budget must be a positive number of seconds or None, got {time_budget!r}")
+        if self.max_steps is None and time_budget is None:
+            raise ValueError("Trainer: give max_steps or time_budget (or both), so that training ends")
+        if lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"Trainer: lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
+        if not 0.0 <= min_lr_ratio <= 1.0:
+            raise ValueError(f"Trainer: min_lr_ratio must be in [0, 1], got {min_lr_ratio!r}")
+        if not isinstance(warmup_steps, int) or warmup_steps < 0:
+            raise ValueError(f"Trainer: warmup_steps must be a non-negative integer, got {warmup_steps!r}")
+        if grad_clip is not None and not grad_clip > 0:
+            raise ValueError(f"Trainer: grad_clip must be a positive number or None, got {grad_clip!r}")
+        self.model, self.optimizer, self.tokenizer = model, optimizer, tokenizer
+        self.time_budget, self.warmup_steps = time_budget, warmup_steps
+        self.lr_schedule, self.min_lr_ratio, self.grad_clip = lr_schedule, min_lr_ratio, grad_clip
+        self.callbacks, self.device, self.progress = list(callbacks), device, progress
+        self.run_config = dict(run_config or {})
+        self.log = log or _log
+        self.stateful = hasattr(model, "detach_state")
+        self.train_ids = np.asarray(train_ids)
+        if self.stateful:
+            self.batcher = StreamBatcher(self.train_ids, self.batch_size, self.seq_len)
+        else:
+            random_windows(self.train_ids, 1, self.seq_len, np.random.default_rng(0))   # validates the ids
+            self.batch_rng = np.random.default_rng(seed)
+        self.val_ids = None
+        if val_ids is not None and len(val_ids) >= 2:
+            self.val_ids = np.asarray(val_ids)[:eval_tokens] if eval_tokens else np.asarray(val_ids)
+        self.chars_per_token = 1.0
+        if tokenizer is not None and self.val_ids is not None and getattr(tokenizer, "kind", "char") != "char":
+            self.chars_per_token = len(tokenizer.decode(self.val_ids)) / len(self.val_ids)
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.checkpoint_path = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_NAME) if checkpoint_dir else None
+        # The loop's state: all of it goes into the checkpoint.
+        self.step, self.elapsed, self.tokens_seen = 0, 0.0, 0
+        self.state = None                      # the carried hidden state
+        self.history = []                      # one dict per evaluation
+        self.train_curve = []                  # [step, mean training loss] every few steps
+        self.last_checkpoint = None            # (path, step) of the last checkpoint written
+        self.should_stop = False              # set it (from a callback, say) to end fit() after this step
+
+    # ------------------------------------------------------------------ schedule
+    @property
+    def progress_fraction(self) -> float:
+        """How far through the run: steps done over ``max_steps``, or time over ``time_budget``."""
+        parts = []
+        if self.max_steps:
+            parts.append(self.step / self.max_steps)
+        if self.time_budget:
+            parts.append(self.elapsed / self.time_budget)
+        return min(1.0, max(parts))
+
+    def lr_factor(self) -> float:
+        """The learning rate of the next step, as a fraction of the peak."""
+        warm = min(1.0, (self.step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.lr_schedule == "constant":
+            return warm
+        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress_fraction))
+        return warm * (self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine)
+
+    def _done(self) -> bool:
+        return ((self.max_steps is not None and self.step >= self.max_steps)
+                or (self.time_budget is not None and self.elapsed >= self.time_budget))
+
+    # ------------------------------------------------------------------ one step
+    def _to_device(self, ids):
+        return ids if self.device is None else backend.to_device(ids, self.device)
+
+    def _loss(self, x, y, state):
+        out = self.model(self._to_device(x), state) if self.stateful else self.model(self._to_device(x))
+        logits, state = out if isinstance(out, tuple) else (out, None)
+        V = logits.shape[-1]
+        return F.cross_entropy(logits.reshape(-1, V), self._to_device(y.reshape(-1))), state
+
+    def train_step(self) -> float:
+        """One optimizer step; returns the batch's loss (nats per token)."""
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base * self.lr_factor()
+        if self.stateful:
+            x, y = self.batcher.next_batch()
+            if self.batcher.new_epoch:
+                self.state = None                                    # a new pass starts from zeros
+        else:
+            x, y = random_windows(self.train_ids, self.batch_size, self.seq_len, self.batch_rng)
+        loss, state = self._loss(x, y, self.state)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            self._fail(f"the loss is {value}")
+        self.optimizer.zero_grad()
+        loss.backward()
+        norm = float(clip_grad_norm_(self.model.parameters(), self.grad_clip or math.inf).item())
+        if not math.isfinite(norm):
+            self._fail(f"the gradient norm is {norm}")
+        self.optimizer.step()
+        self.state = self.model.detach_state(state) if self.stateful else None
+        self.step += 1
+        self.tokens_seen += x.size
+        return value
+
+    def _fail(self, what: str):
+        where = (f"The last good checkpoint, {self.last_checkpoint[0]} (step {self.last_checkpoint[1]}), is intact: "
+                 "resume from it with a lower learning rate or more clipping."
+                 if self.last_checkpoint else "No checkpoint had been written yet.")
+        raise TrainingError(f"training stopped at step {self.step + 1}: {what}. {where}")
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, ids=None) -> dict:
+        """Mean validation loss in nats per token, its perplexity, and bits per character."""
+        ids = self.val_ids if ids is None else np.asarray(ids)
+        if ids is None:
+            return {}
+        T = min(256, len(ids) - 1)
+        B = max(1, min(32, (len(ids) - 1) // T))
+        batcher = StreamBatcher(ids, B, T)
+        was_training = self.model.training
+        self.model.eval()
+        total, count, state = 0.0, 0, None
+        try:
+            with no_grad():
+                for _ in range(batcher.batches_per_epoch):
+                    x, y = batcher.next_batch()
+                    loss, state = self._loss(x, y, state if self.stateful else None)
+                    total += float(loss.item()) * y.size
+                    count += y.size
+        finally:
+            self.model.train(was_training)
+        loss = total / count
+        return {"val_loss": loss, "perplexity": math.exp(min(loss, 700.0)),
+                "bits_per_char": loss / math.log(2) / self.chars_per_token}
+
+    def _evaluate_and_save(self, train_loss):
+        metrics = {"step": self.step, "elapsed": round(self.elapsed, 2), "tokens": self.tokens_seen,
+                   "train_loss": train_loss, **self.evaluate()}
+        self.history.append(metrics)
+        text = f"step {self.step:>6}  {_clock(self.elapsed)}  train {train_loss:.4f}"
+        if "val_loss" in metrics:
+            text += (f"  val {metrics['val_loss']:.4f} nats  perplexity {metrics['perplexity']:.2f}  "
+                     f"{metrics['bits_per_char']:.3f} bits/char")
+            if not math.isfinite(metrics["val_loss"]):
+                self._fail(f"the validation loss is {metrics['val_loss']}")
+        self.log(text)
+        for cb in self.callbacks:
+            cb.on_evaluate(self, metrics)
+        self.save_checkpoint()
+        return metrics
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, path=None) -> None:
+        """Write the model, the optimizer and the loop's state atomically (default: ``checkpoint_dir``)."""
+        path = path or self.checkpoint_path
+        if path is None:
+            return
+        arrays, state = {}, self.state
+        if state is not None:
+            for i, s in enumerate(state if isinstance(state, tuple) else (state,)):
+                arrays[f"state.{i}"] = s.data
+        loop = {"step": self.step, "elapsed": self.elapsed, "tokens_seen": self.tokens_seen,
+                "state_is_tuple": isinstance(state, tuple), "history": self.history, "train_curve": self.train_curve,
+                "position": self.batcher.position if self.stateful else None,
+                "batch_rng": self.batch_rng.bit_generator.state if not self.stateful else None}
+        save_checkpoint(path, self.model, self.optimizer, tokenizer=self.tokenizer, step=self.step,
+                        extra={"trainer": loop, "run": self.run_config}, arrays=arrays)
+        self.last_checkpoint = (path, self.step)
+
+    def resume(self, checkpoint=None) -> None:
+        """Load a checkpoint written by this trainer (default: ``checkpoint_dir``'s) and continue from it."""
+        ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint or self.checkpoint_path)
+        loop = ck.meta.get("extra", {}).get("trainer")
+        if loop is None:
+            raise ValueError("Trainer.resume: the checkpoint was not written by a Trainer (no loop state in it)")
+        self.model.load_state_dict(ck.model_state)
+        if ck.optimizer_state is not None:
+            self.optimizer.load_state_dict(ck.optimizer_state)
+        backend.set_rng_state(ck.meta["rng_state"])
+        self.step, self.elapsed, self.tokens_seen = loop["step"], loop["elapsed"], loop["tokens_seen"]
+        self.history, self.train_curve = loop["history"], loop["train_curve"]
+        if self.stateful:
+            self.batcher.position = loop["position"]
+        else:
+            self.batch_rng.bit_generator.state = loop["batch_rng"]
+        like = next(iter(self.model.parameters())).data
+        states = [Tensor(backend.asarray_like(ck.arrays[f"state.{i}"], like))
+                  for i in range(sum(k.startswith("state.") for k in ck.arrays))]
+        self.state = (tuple(states) if loop["state_is_tuple"] else states[0]) if states else None
+        self.last_checkpoint = (self.checkpoint_path, self.step) if self.checkpoint_path else None
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> dict:
+        """Train until ``max_steps`` or ``time_budget``; returns the last evaluation's metrics.
+
+        Ctrl-C stops cleanly after the current step, with a checkpoint (a second
+        Ctrl-C stops at once). A non-finite loss raises ``TrainingError`` and leaves
+        the last checkpoint as it was.
+        """
+        from tqdm.auto import tqdm
+
+        by_steps = self.max_steps is not None
+        bar = tqdm(total=self.max_steps if by_steps else int(self.time_budget), initial=self.step if by_steps else
+                   int(self.elapsed), unit="step" if by_steps else "s", disable=not self.progress, dynamic_ncols=True,
+                   bar_format=None if by_steps else "{l_bar}{bar}| {n_fmt}/{total_fmt} s [{postfix}]")
+        previous_log = self.log
+        if self.progress:
+            self.log = lambda text: tqdm.write(text)
+        restore_sigint = self._catch_sigint()
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        start = time.perf_counter() - self.elapsed
+        window, shown, shown_tokens, shown_time = [], 0.0, self.tokens_seen, time.perf_counter()
+        metrics = self.history[-1] if self.history else {}
+        try:
+            while not self._done() and not self.should_stop:
+                loss = self.train_step()
+                self.elapsed = time.perf_counter() - start
+                window.append(loss)
+                for cb in self.callbacks:
+                    cb.on_step_end(self, loss)
+                if self.step % 10 == 0:
+                    self.train_curve.append([self.step, sum(window[-10:]) / len(window[-10:])])
+                now = time.perf_counter()
+                if now - shown_time > 0.5 or self._done():
+                    rate = (self.tokens_seen - shown_tokens) / (now - shown_time)
+                    bar.set_postfix_str(f"loss {sum(window[-20:]) / len(window[-20:]):.3f}, "
+                                        f"{rate / 1000:.1f}k tok/s, lr {self.optimizer.param_groups[0]['lr']:.1e}",
+                                        refresh=False)
+                    bar.update((self.step if by_steps else int(self.elapsed)) - bar.n)
+                    shown_tokens, shown_time = self.tokens_seen, now
+                if self.step % self.eval_interval == 0 or self._done():
+                    metrics = self._evaluate_and_save(sum(window) / len(window))
+                    window = []
+            if self.should_stop:                               # Ctrl-C or a callback: save where we are
+                if window:
+                    metrics = self._evaluate_and_save(sum(window) / len(window))
+                self.log(f"stopped at step {self.step}"
+                         + (f"; resume from {self.checkpoint_path}" if self.checkpoint_path else ""))
+        finally:
+            bar.close()
+            restore_sigint()
+            self.log = previous_log
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return metrics
+
+    def _catch_sigint(self):
+        """Ctrl-C sets a flag that the loop checks after each step; returns the undo."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum, frame):
+            if self.should_stop:
+                raise KeyboardInterrupt
+            self.should_stop = True
+            self.log("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to stop at once)")
+        previous = signal.signal(signal.SIGINT, handler)
+        return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _log(text: str) -> None:
+    print(text, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m:>3}:{s:02d}"

@@ -1,0 +1,202 @@
+"""The training loop: it learns, it resumes bit for bit, it stops cleanly on a non-finite loss."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+import minigen
+from minigen.checkpoint import load_checkpoint
+from minigen.data import CharTokenizer, train_val_split
+from minigen.models import RNNLanguageModel
+from minigen.train import Callback, LossCurve, TextGenerator, Trainer, TrainingError
+
+TEXT = ("To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
+        "The slings and arrows of outrageous fortune,\nOr to take arms against a sea of troubles\n") * 40
+
+
+@pytest.fixture(scope="module")
+def data():
+    tok = CharTokenizer.train(TEXT)
+    train, val = train_val_split(tok.encode(TEXT), 0.1)
+    return tok, train, val
+
+
+def make(data, *, cell="lstm", dropout=0.0, seed=0, device=None, **kw):
+    tok, train, val = data
+    minigen.manual_seed(seed)
+    model = RNNLanguageModel(tok.vocab_size, 8, 32, num_layers=2, cell=cell, dropout=dropout)
+    if device is not None:
+        model.to(device)
+    opt = minigen.optim.Adam(model.parameters(), lr=1e-2)
+    settings = dict(tokenizer=tok, batch_size=4, seq_len=16, max_steps=40, eval_interval=10, warmup_steps=5,
+                    progress=False, log=lambda text: None)
+    settings.update(kw)
+    return Trainer(model, opt, train, val, device=device, **settings)
+
+
+def params(trainer):
+    return {k: minigen.to_numpy(v).copy() for k, v in trainer.model.state_dict().items()}
+
+
+class StopAt(Callback):
+    """Ask the trainer to stop after a given step, as Ctrl-C does."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, trainer, loss):
+        if trainer.step == self.step:
+            trainer.should_stop = True
+
+
+def test_it_learns(data):
+    trainer = make(data, max_steps=300, eval_interval=100)
+    before = trainer.evaluate()["val_loss"]
+    metrics = trainer.fit()
+    assert metrics["step"] == 300 and trainer.step == 300
+    assert metrics["val_loss"] < 0.25 * before                 # from ~ln(V) to a memorised verse
+    assert metrics["perplexity"] == pytest.approx(math.exp(metrics["val_loss"]))
+    assert metrics["bits_per_char"] == pytest.approx(metrics["val_loss"] / math.log(2))
+    assert [m["step"] for m in trainer.history] == [100, 200, 300]
+    assert trainer.tokens_seen == 300 * 4 * 16
+    assert len(trainer.train_curve) == 30
+
+
+def test_learning_rate_schedule(data):
+    trainer = make(data, max_steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    lrs = []
+    for _ in range(100):
+        trainer.train_step()
+        lrs.append(trainer.optimizer.param_groups[0]["lr"])
+    expected = [1e-2 * min(1, (k + 1) / 10) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * k / 100)))
+                for k in range(100)]                          # linear warmup times a cosine to 0.1x
+    assert lrs == pytest.approx(expected, rel=1e-12)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))       # then only down
+
+
+@pytest.mark.parametrize("cell,dropout", [("lstm", 0.2), ("gru", 0.0)])
+def test_resume_is_bit_for_bit(data, tmp_path, cell, dropout):
+    whole = make(data, cell=cell, dropout=dropout)
+    whole.fit()
+
+    first = make(data, cell=cell, dropout=dropout, checkpoint_dir=tmp_path, callbacks=[StopAt(23)])
+    first.fit()
+    assert first.step == 23 and load_checkpoint(tmp_path / "checkpoint.safetensors").meta["step"] == 23
+    del first                                                      # the process is gone
+
+    second = make(data, cell=cell, dropout=dropout, seed=99, checkpoint_dir=tmp_path)   # a fresh model
+    second.resume()
+    assert second.step == 23 and second.state is not None
+    second.fit()
+    assert second.step == 40
+    for name, value in params(whole).items():
+        np.testing.assert_array_equal(params(second)[name], value, err_msg=name)
+    assert [m["val_loss"] for m in second.history][-2:] == [m["val_loss"] for m in whole.history][-2:]
+
+
+def test_nonfinite_loss_stops_and_keeps_the_last_checkpoint(data, tmp_path):
+    class Poison(Callback):
+        def on_step_end(self, trainer, loss):
+            if trainer.step == 15:
+                p = next(iter(trainer.model.parameters()))
+                p.data = p.data * np.nan
+
+    trainer = make(data, checkpoint_dir=tmp_path, callbacks=[Poison()])
+    path = tmp_path / "checkpoint.safetensors"
+    with pytest.raises(TrainingError) as err:
+        trainer.fit()
+    message = str(err.value)
+    assert "step 16" in message and "nan" in message
+    assert str(path) in message and "(step 10)" in message and "intact" in message
+    ck = load_checkpoint(path)
+    assert ck.meta["step"] == 10
+    assert all(np.isfinite(v).all() for v in ck.model_state.values())
+
+
+def test_stateless_models_get_random_windows(data):
+    tok, train, val = data
+
+    class Bigram(minigen.nn.Module):               # no detach_state: a model without carried state
+        def __init__(self):
+            super().__init__()
+            self.table = minigen.nn.Embedding(tok.vocab_size, tok.vocab_size)
+
+        def forward(self, ids):
+            return self.table(ids)
+
+    minigen.manual_seed(0)
+    model = Bigram()
+    trainer = Trainer(model, minigen.optim.Adam(model.parameters(), lr=0.1), train, val, batch_size=8,
+                      seq_len=8, max_steps=60, eval_interval=30, progress=False, log=lambda t: None)
+    before = trainer.evaluate()["val_loss"]
+    assert trainer.fit()["val_loss"] < before - 0.5
+
+
+def test_on_the_backends(data, backend):
+    """A few steps with the model and the batches on each backend."""
+    trainer = make(data, max_steps=4, eval_interval=2, eval_tokens=200, device=backend.device,
+                   callbacks=[TextGenerator(data[0], prompt="To", temperatures=[0, 1], length=5)])
+    metrics = trainer.fit()
+    assert trainer.step == 4 and math.isfinite(metrics["val_loss"])
+
+
+def test_text_generator_samples_each_temperature(data):
+    tok = data[0]
+    gen = TextGenerator(tok, prompt="To be", temperatures=[0, 0.5, 1.5], length=30)
+    logged = []
+    trainer = make(data, max_steps=20, eval_interval=10, callbacks=[gen], log=logged.append)
+    trainer.fit()
+    assert [(s["step"], s["temperature"]) for s in gen.samples] == [(10, 0), (10, 0.5), (10, 1.5),
+                                                                     (20, 0), (20, 0.5), (20, 1.5)]
+    assert all(len(s["text"]) == 30 for s in gen.samples)
+    assert any(line.startswith("----- temperature 0.5:\nTo be") for line in logged)
+    greedy = minigen.sample.generate(trainer.model, tok.encode("To be")[None], 30)
+    assert gen.samples[3]["text"] == tok.decode(greedy[0, 5:])
+
+
+def test_text_generator_bad_arguments(data):
+    tok = data[0]
+    with pytest.raises(ValueError, match=r"outside the vocabulary.*'Z'.*'é'"):
+        TextGenerator(tok, prompt="Zé")
+    with pytest.raises(ValueError, match="temperatures must be a non-empty list"):
+        TextGenerator(tok, prompt="To", temperatures=[-1.0])
+    with pytest.raises(ValueError, match="the prompt is empty"):
+        TextGenerator(tok, prompt="")
+
+
+def test_loss_curve_png(data, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "plots" / "loss.png"
+    make(data, max_steps=20, callbacks=[LossCurve(path)]).fit()
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert [p for p in os.listdir(path.parent)] == ["loss.png"]      # no temporary files left behind
+
+
+def test_loss_curve_without_matplotlib(data, tmp_path, monkeypatch):
+    import sys
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)                  # importing matplotlib now fails
+    logged = []
+    make(data, max_steps=20, callbacks=[LossCurve(tmp_path / "loss.png")], log=logged.append).fit()
+    assert sum("matplotlib is not installed" in line for line in logged) == 1
+    assert not (tmp_path / "loss.png").exists()
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(batch_size=0), "batch_size must be a positive integer, got 0"),
+    (dict(seq_len=2.5), "seq_len must be a positive integer, got 2.5"),
+    (dict(max_steps=None), "give max_steps or time_budget"),
+    (dict(time_budget=-1), "time_budget must be a positive number"),
+    (dict(lr_schedule="linear"), "lr_schedule must be 'cosine' or 'constant', got 'linear'"),
+    (dict(grad_clip=0), "grad_clip must be a positive number or None, got 0"),
+    (dict(min_lr_ratio=2), r"min_lr_ratio must be in \[0, 1\], got 2"),
+    (dict(seq_len=10_000), "too short for seq_len 10000"),
+])
+def test_bad_arguments(data, kw, match):
+    with pytest.raises(ValueError, match=match):
+        make(data, **kw)
