@@ -33,20 +33,13 @@ args = parse_and_pin(__doc__, lambda p: (
     p.add_argument("--memory-child", choices=["minigen", "torch"],
                    help="internal: measure one library's step memory in this process and print JSON")))
 
-import time
+import time  # noqa: E402
 
-import numpy as np
-from harness import (
-    compare,
-    memory_child,
-    memory_table,
-    peak_step_memory_mib,
-    report,
-    require_torch,
-)
+import numpy as np  # noqa: E402
 
-import minigen
-import minigen.functional as F
+import minigen  # noqa: E402
+import minigen.functional as F  # noqa: E402
+from harness import compare, memory_child, memory_table, peak_step_memory_mib, report, require_torch  # noqa: E402
 
 # The minigen memory child never loads torch: each library is measured alone.
 torch = require_torch() if args.memory_child != "minigen" else None

@@ -27,9 +27,9 @@ from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer
 DEFAULTS = dict(
     corpus="shakespeare", tokenizer="char", vocab_size=None, val_fraction=0.1,
     cell="lstm", embed_dim=64, hidden_size=256, num_layers=2, dropout=0.0,
-    optimizer="adam", lr=3e-3, weight_decay=0.0, batch_size=32, seq_len=64, grad_clip=1.0,
+    optimizer="adam", lr=4e-3, weight_decay=0.0, batch_size=64, seq_len=64, grad_clip=1.0,
     warmup_steps=100, lr_schedule="cosine", min_lr_ratio=0.05,
-    steps=None, time=None, eval_interval=250, eval_tokens=131072,
+    steps=None, time=None, eval_interval=250, eval_tokens=65536,
     out=None, prompt=None, temperatures=[0.2, 0.5, 1.0, 1.5], sample_length=200,
     seed=0, device="cpu", dtype="float32", progress=True,
 )
@@ -78,8 +78,9 @@ def add_parser(sub) -> None:
     g.add_argument("--eval-interval", type=int, help=f"steps between evaluations and checkpoints "
                    f"(default {d['eval_interval']})")
     g.add_argument("--eval-tokens", type=int, help=f"validation tokens per evaluation (default {d['eval_tokens']})")
-    g.add_argument("--out", help="output folder (default runs/<corpus>-<cell>)")
-    g.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    g.add_argument("--out", help="output folder (default runs/<corpus>-<cell>, or -2, -3, ... if that holds a run)")
+    g.add_argument("--resume", action="store_true", help="continue the run saved in --out (default: the newest "
+                   "runs/<corpus>-<cell> folder)")
     g.add_argument("--prompt", help="the samples' prompt (default 'ROMEO:' on Shakespeare)")
     g.add_argument("--temperatures", type=float, nargs="+", help="sampling temperatures (default 0.2 0.5 1.0 1.5)")
     g.add_argument("--sample-length", type=int, help=f"tokens per sample (default {d['sample_length']})")
@@ -108,6 +109,14 @@ def _default_out(cfg) -> str:
     return os.path.join("runs", f"{corpus}-{cfg['cell']}")
 
 
+def _latest_run(base: str) -> str:
+    """The newest of ``base``, ``base-2``, ``base-3``, ... that holds a checkpoint (``base`` if none does)."""
+    latest, n = base, 2
+    while os.path.exists(os.path.join(f"{base}-{n}", CHECKPOINT_NAME)):
+        latest, n = f"{base}-{n}", n + 1
+    return latest
+
+
 def _train_tokenizer(cfg, text):
     if cfg["tokenizer"] == "char":
         return CharTokenizer.train(text)
@@ -133,7 +142,7 @@ def _config(args):
     cfg = dict(DEFAULTS)
     saved = None
     if args.resume:
-        out = given.get("out") or _default_out({**cfg, **given})
+        out = given.get("out") or _latest_run(_default_out({**cfg, **given}))
         path = os.path.join(out, CHECKPOINT_NAME)
         if not os.path.exists(path):
             raise ValueError(f"--resume: there is no checkpoint to resume in {out} (expected {path})")
@@ -153,7 +162,12 @@ def _config(args):
         cfg["time"] = parse_duration(cfg["time"])
     if cfg["steps"] is None and cfg["time"] is None:
         cfg["time"] = DEFAULT_TIME
-    cfg["out"] = cfg["out"] or _default_out(cfg)
+    if not cfg["out"]:                      # a fresh folder, so that running the main job twice loses nothing
+        base = cfg["out"] = _default_out(cfg)
+        n = 1
+        while os.path.exists(os.path.join(cfg["out"], CHECKPOINT_NAME)):
+            n += 1
+            cfg["out"] = f"{base}-{n}"
     return cfg, saved
 
 

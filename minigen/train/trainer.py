@@ -298,7 +298,7 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_begin(self)
         start = time.perf_counter() - self.elapsed
-        window, shown, shown_tokens, shown_time = [], 0.0, self.tokens_seen, time.perf_counter()
+        window, shown_tokens, shown_time = [], self.tokens_seen, time.perf_counter()
         metrics = self.history[-1] if self.history else {}
         try:
             while not self._done() and not self.should_stop:
