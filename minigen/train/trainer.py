@@ -70,8 +70,10 @@ class Trainer:
             over the warmup, then follows ``"cosine"`` from the peak down to
             ``min_lr_ratio`` times it at the end of the run, or stays ``"constant"``.
         grad_clip: the maximum global gradient norm (None: no clipping).
-        eval_interval, eval_tokens: evaluate every this many steps, on the first
-            ``eval_tokens`` validation ids (None: all of them).
+        eval_interval, eval_tokens: evaluate every this many steps, on about
+            ``eval_tokens`` validation ids read from 32 places spread over the
+            whole split (None: all of them). The evaluation at the end of the run
+            always reads the whole split.
         checkpoint_dir: where ``checkpoint.safetensors`` is written (None: nowhere).
         callbacks: ``Callback`` objects (``TextGenerator``, ``LossCurve``, ...).
         device: the device the model lives on; batches are moved there.
@@ -116,9 +118,8 @@ class Trainer:
         else:
             random_windows(self.train_ids, 1, self.seq_len, np.random.default_rng(0))   # validates the ids
             self.batch_rng = np.random.default_rng(seed)
-        self.val_ids = None
-        if val_ids is not None and len(val_ids) >= 2:
-            self.val_ids = np.asarray(val_ids)[:eval_tokens] if eval_tokens else np.asarray(val_ids)
+        self.val_ids = np.asarray(val_ids) if val_ids is not None and len(val_ids) >= 2 else None
+        self.eval_tokens = eval_tokens
         self.chars_per_token = 1.0
         if tokenizer is not None and self.val_ids is not None and getattr(tokenizer, "kind", "char") != "char":
             self.chars_per_token = len(tokenizer.decode(self.val_ids)) / len(self.val_ids)
@@ -197,20 +198,29 @@ class Trainer:
         raise TrainingError(f"training stopped at step {self.step + 1}: {what}. {where}")
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, ids=None) -> dict:
-        """Mean validation loss in nats per token, its perplexity, and bits per character."""
+    def evaluate(self, ids=None, max_tokens: int | None = None) -> dict:
+        """Mean validation loss in nats per token, its perplexity, and bits per character.
+
+        The ids (default: the validation split) are read as 32 contiguous streams,
+        with the hidden state carried along each; ``max_tokens`` stops after about
+        that many tokens, taken from the start of every stream, so that a partial
+        evaluation still samples the whole split.
+        """
         ids = self.val_ids if ids is None else np.asarray(ids)
         if ids is None:
             return {}
         T = min(256, len(ids) - 1)
         B = max(1, min(32, (len(ids) - 1) // T))
         batcher = StreamBatcher(ids, B, T)
+        batches = batcher.batches_per_epoch
+        if max_tokens is not None:
+            batches = max(1, min(batches, -(-max_tokens // (B * T))))
         was_training = self.model.training
         self.model.eval()
         total, count, state = 0.0, 0, None
         try:
             with no_grad():
-                for _ in range(batcher.batches_per_epoch):
+                for _ in range(batches):
                     x, y = batcher.next_batch()
                     loss, state = self._loss(x, y, state if self.stateful else None)
                     total += float(loss.item()) * y.size
@@ -221,14 +231,14 @@ class Trainer:
         return {"val_loss": loss, "perplexity": math.exp(min(loss, 700.0)),
                 "bits_per_char": loss / math.log(2) / self.chars_per_token}
 
-    def _evaluate_and_save(self, train_loss):
+    def _evaluate_and_save(self, train_loss, final=False):
         metrics = {"step": self.step, "elapsed": round(self.elapsed, 2), "tokens": self.tokens_seen,
-                   "train_loss": train_loss, **self.evaluate()}
+                   "train_loss": train_loss, **self.evaluate(max_tokens=None if final else self.eval_tokens)}
         self.history.append(metrics)
         text = f"step {self.step:>6}  {_clock(self.elapsed)}  train {train_loss:.4f}"
         if "val_loss" in metrics:
             text += (f"  val {metrics['val_loss']:.4f} nats  perplexity {metrics['perplexity']:.2f}  "
-                     f"{metrics['bits_per_char']:.3f} bits/char")
+                     f"{metrics['bits_per_char']:.3f} bits/char" + ("  (whole validation split)" if final else ""))
             if not math.isfinite(metrics["val_loss"]):
                 self._fail(f"the validation loss is {metrics['val_loss']}")
         self.log(text)
@@ -318,7 +328,7 @@ class Trainer:
                     bar.update((self.step if by_steps else int(self.elapsed)) - bar.n)
                     shown_tokens, shown_time = self.tokens_seen, now
                 if self.step % self.eval_interval == 0 or self._done():
-                    metrics = self._evaluate_and_save(sum(window) / len(window))
+                    metrics = self._evaluate_and_save(sum(window) / len(window), final=self._done())
                     window = []
             if self.should_stop:                               # Ctrl-C or a callback: save where we are
                 if window:
