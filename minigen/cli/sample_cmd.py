@@ -11,7 +11,7 @@ from minigen import backend
 from minigen.checkpoint import load_checkpoint
 from minigen.data import tokenizer_from_dict
 from minigen.models import build_model
-from minigen.sample import stream_generate
+from minigen.sample import generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
 
 
@@ -23,6 +23,17 @@ def add_parser(sub) -> None:
     p.add_argument("--temperature", type=float, default=0.8,
                    help="softmax temperature; 0 is greedy (default 0.8)")
     p.add_argument("--seed", type=int, default=None, help="seed for the same text every time (default: random)")
+    p.add_argument("--top-k", type=int, default=0, help="keep the k likeliest tokens; 0 is off (default)")
+    p.add_argument("--top-p", type=float, default=1.0, help="keep the smallest set with this mass (default 1: off)")
+    p.add_argument("--min-p", type=float, default=None, help="drop tokens below min_p times the top probability")
+    p.add_argument("--typical-p", type=float, default=1.0, help="locally typical sampling mass (default 1: off)")
+    p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats (default 1)")
+    p.add_argument("--no-repeat-ngram-size", type=int, default=0, help="never repeat an n-gram of this size")
+    p.add_argument("--num-beams", type=int, default=1, help="beam search with this many beams (default 1: off)")
+    p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: exponent of the length norm")
+    p.add_argument("--num-return-sequences", type=int, default=1, help="continuations to print (default 1)")
+    p.add_argument("--stop", action="append", default=None, metavar="TEXT",
+                   help="stop a continuation once it ends with TEXT (repeatable)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.set_defaults(func=cmd_sample)
 
@@ -55,16 +66,27 @@ def cmd_sample(args) -> int:
         raise ValueError(f"the prompt cannot be encoded: {e}") from None
     like = next(iter(model.parameters())).data
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-    sys.stdout.write(prompt)
+    options = dict(do_sample=args.temperature > 0, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                   min_p=args.min_p, typical_p=args.typical_p, repetition_penalty=args.repetition_penalty,
+                   no_repeat_ngram_size=args.no_repeat_ngram_size, stop_strings=args.stop, tokenizer=tokenizer,
+                   seed=seed)
+    prompt_ids = backend.asarray_like(ids, like)
+    if args.num_beams > 1 or args.num_return_sequences > 1:        # whole continuations, printed at the end
+        out = generate(model, prompt_ids, args.length, num_beams=args.num_beams, length_penalty=args.length_penalty,
+                       num_return_sequences=args.num_return_sequences, **options)
+        for k, row in enumerate(backend.to_numpy(out)):
+            if args.num_return_sequences > 1:
+                print(f"----- {k + 1}")
+            print(tokenizer.decode(row))
+        return 0
+    sys.stdout.write(prompt)                                        # one continuation, printed as it comes
     new, shown = [], ""
-    for token in stream_generate(model, backend.asarray_like(ids, like), args.length,
-                                 do_sample=args.temperature > 0, temperature=args.temperature, seed=seed):
+    for token in stream_generate(model, prompt_ids, args.length, **options):
         new.append(int(backend.to_numpy(token)[0]))
         text = tokenizer.decode(np.array(new))
-        stable = text.rstrip("\ufffd")                   # a byte-level token may end inside a character
+        stable = text.rstrip("\ufffd")                  # a byte-level token may end inside a character
         sys.stdout.write(stable[len(shown):])
         sys.stdout.flush()
         shown = stable
     sys.stdout.write(tokenizer.decode(np.array(new))[len(shown):] + "\n")
     return 0
-

@@ -8,13 +8,14 @@ continue a sequence (truncated BPTT in training, step-by-step sampling in genera
 
 from __future__ import annotations
 
-from .. import nn
+from .. import backend, nn
 from ..autograd import Tensor
+from .generation import GenerationMixin
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-class RNNLanguageModel(nn.Module):
+class RNNLanguageModel(GenerationMixin, nn.Module):
     """A recurrent language model over token ids.
 
     >>> import minigen, numpy as np
@@ -45,6 +46,24 @@ class RNNLanguageModel(nn.Module):
         x = self.embedding(ids)                                    # (B, T, E)
         out, state = self.rnn(x, state)                            # (B, T, H)
         return self.head(self.drop(out)), state                    # (B, T, V)
+
+    @staticmethod
+    def reorder_state(state, index):
+        """The state with its batch rows picked by ``index`` (B',) ints: beam search keeps the surviving beams.
+
+        >>> import minigen, numpy as np
+        >>> model = RNNLanguageModel(vocab_size=5, embed_dim=4, hidden_size=3, num_layers=2)
+        >>> _, state = model(np.zeros((2, 1), np.int64))
+        >>> [s.shape for s in RNNLanguageModel.reorder_state(state, np.array([1, 1, 0]))]
+        [(2, 3, 3), (2, 3, 3)]
+        """
+        if state is None:
+            return None
+
+        def pick(s):                                                     # (L, B, H) -> (L, B', H), no graph
+            xp = backend.array_namespace(s.data)
+            return Tensor(xp.take(s.data, backend.asarray_like(index, s.data), axis=1))
+        return tuple(pick(s) for s in state) if isinstance(state, tuple) else pick(state)
 
     @staticmethod
     def detach_state(state):

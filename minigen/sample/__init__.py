@@ -1,5 +1,18 @@
-"""``minigen.sample``: generating text from a language model."""
+"""``minigen.sample``: generating text from a language model.
 
-from .generate import generate, sample_next, stream_generate
+- ``generate`` / ``stream_generate``: greedy, sampling (temperature, top-k, top-p,
+  min-p, typical), penalties, stop strings, beam search, with Hugging Face's keywords;
+- the logits processors themselves, one small class each, and
+  ``reweight_distribution``;
+- ``beam_search`` with its search tree, ``plot_beam_tree``;
+- ``speculative_generate``: a draft model proposes, the target verifies.
+"""
 
-__all__ = ["generate", "stream_generate", "sample_next"]
+from .beam import BeamSearchOutput, beam_search, plot_beam_tree
+from .generate import GenerateOutput, build_logits_processor, generate, sample_next, stream_generate
+from .processors import *  # noqa: F403  (the processor classes, as listed in processors.__all__)
+from .processors import __all__ as _processors
+from .speculative import speculative_generate
+
+__all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor",
+           "beam_search", "BeamSearchOutput", "plot_beam_tree", "speculative_generate", *_processors]

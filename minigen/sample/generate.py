@@ -5,28 +5,40 @@ step to step, so each new token costs one time step of the network:
 
     logits, state = model(prompt)            # (B, T, V): read the whole prompt
     repeat max_new_tokens times:
-        next = pick(logits[:, -1])           # greedy, or sampled at a temperature
+        scores = processors(ids, logits[:, -1])  # penalties, temperature, top-k, top-p, ...
+        next = pick(scores)                  # greedy argmax, or a draw from softmax(scores)
         logits, state = model(next, state)   # (B, 1, V): one step
 
-``pick`` with ``temperature`` tau samples from ``softmax(logits / tau)``; tau -> 0
-is the argmax (greedy), tau = 1 the model's own distribution, tau > 1 flatter.
+The keyword names and defaults follow Hugging Face's ``generate``: greedy unless
+``do_sample=True``; ``temperature=0`` also means greedy; ``num_beams > 1`` runs beam
+search. Rows that produce ``eos_token_id`` (or end with one of ``stop_strings``) are
+finished and padded with ``pad_token_id`` while the others go on.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace
+from .processors import (
+    LogitsProcessorList, MinPLogitsWarper, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
+)
 
-__all__ = ["generate", "stream_generate", "sample_next"]
+__all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
 def _check(max_new_tokens, temperature, do_sample):
-    if not isinstance(max_new_tokens, (int, np.integer)) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
+    if not _is_int(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
     if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
@@ -34,11 +46,49 @@ def _check(max_new_tokens, temperature, do_sample):
         raise ValueError(f"do_sample must be True or False, got {do_sample!r}")
 
 
+def _check_prompt(input_ids):
+    if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
+        raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
+                         f"{getattr(input_ids, 'shape', None)}")
+
+
+def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
+                           repetition_penalty=1.0, no_repeat_ngram_size=0, logits_processor=None):
+    """The processors ``generate`` applies, in Hugging Face's order (penalties first, then the warpers).
+
+    The warpers (temperature, top-k, top-p, min-p, typical) only apply when sampling;
+    values that change nothing (``top_k=0``, ``top_p=1``, ``repetition_penalty=1``, ...)
+    add no processor.
+
+    >>> [type(p).__name__ for p in build_logits_processor(do_sample=True, temperature=0.7, top_k=5)]
+    ['TemperatureLogitsWarper', 'TopKLogitsWarper']
+    """
+    procs = LogitsProcessorList()
+    if repetition_penalty is not None and repetition_penalty != 1.0:
+        procs.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
+    if no_repeat_ngram_size:
+        procs.append(NoRepeatNGramLogitsProcessor(no_repeat_ngram_size))
+    procs.extend(logits_processor or [])
+    if do_sample:
+        if temperature != 1.0:
+            procs.append(TemperatureLogitsWarper(temperature))
+        if top_k is not None and top_k != 0:
+            procs.append(TopKLogitsWarper(top_k))
+        if top_p is not None and top_p != 1.0:
+            procs.append(TopPLogitsWarper(top_p))
+        if min_p is not None:
+            procs.append(MinPLogitsWarper(min_p))
+        if typical_p is not None and typical_p != 1.0:
+            procs.append(TypicalLogitsWarper(typical_p))
+    return procs
+
+
 def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng: np.random.Generator | None = None):
     """One token id per row of ``logits`` (B, V): the argmax, or a draw from ``softmax(logits / temperature)``.
 
     The uniform numbers come from ``rng`` on the host (the same seed gives the same
     text on every backend); the inverse-CDF lookup runs on the logits' device.
+    Entries of ``-inf`` (filtered out by a processor) are never drawn.
 
     >>> import numpy as np
     >>> sample_next(np.array([[0.0, 5.0, 1.0]]), do_sample=False).tolist()
@@ -56,46 +106,156 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
     return xp.clip(index, 0, logits.shape[-1] - 1)
 
 
+@dataclass
+class GenerateOutput:
+    """What ``generate(..., return_dict_in_generate=True)`` returns.
+
+    ``sequences`` (B, P + new); ``scores``: per step, the processed scores (B, V) the
+    token was picked from; ``steps``: per step, for every row, the ``report_top_k``
+    most likely tokens with their probabilities, and the entropy of the distribution
+    in nats (host NumPy arrays), for looking inside the decoding.
+    """
+
+    sequences: object
+    scores: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+
+
+def _step_report(scores, k: int) -> dict:
+    s = backend.to_numpy(scores).astype(np.float64)                      # (B, V)
+    finite = np.isfinite(s)
+    z = np.where(finite, s - np.max(np.where(finite, s, -np.inf), axis=-1, keepdims=True), -np.inf)
+    p = np.exp(z)
+    p /= p.sum(axis=-1, keepdims=True)
+    top = np.argsort(-p, axis=-1, kind="stable")[:, :k]
+    logp = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)
+    return {"top_ids": top, "top_probs": np.take_along_axis(p, top, axis=-1), "entropy": -(p * logp).sum(-1)}
+
+
 def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = False,
-                    temperature: float = 1.0, seed: int | None = None, eos_token_id: int | None = None):
-    """Yield the new token ids (B,) one step at a time; see ``generate``."""
+                    temperature: float = 1.0, top_k: int | None = 50, top_p: float | None = 1.0,
+                    min_p: float | None = None, typical_p: float | None = 1.0, repetition_penalty: float = 1.0,
+                    no_repeat_ngram_size: int = 0, logits_processor=None, eos_token_id: int | None = None,
+                    pad_token_id: int | None = None, stop_strings=None, tokenizer=None, seed: int | None = None,
+                    report_top_k: int | None = None):
+    """Yield the new tokens (B,) one step at a time; see ``generate`` for the arguments.
+
+    With ``report_top_k`` it yields ``(tokens, scores, report)`` instead, where
+    ``report`` is the step's top tokens, probabilities and entropy.
+    """
     _check(max_new_tokens, temperature, do_sample)
-    if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[1] == 0:
-        raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
-                         f"{getattr(input_ids, 'shape', None)}")
+    _check_prompt(input_ids)
+    if stop_strings and tokenizer is None:
+        raise ValueError("stop_strings needs the tokenizer, to see the text: pass tokenizer=...")
+    if isinstance(stop_strings, str):
+        stop_strings = [stop_strings]
+    sampling = do_sample and temperature != 0
+    procs = build_logits_processor(do_sample=sampling, temperature=temperature, top_k=top_k, top_p=top_p,
+                                   min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
+                                   no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
     rng = np.random.default_rng(seed) if seed is not None else None
+    pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
+    return _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings,
+                   tokenizer, report_top_k)
+
+
+def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings, tokenizer,
+            report_top_k):
+    xp = array_namespace(input_ids)
+    B = input_ids.shape[0]
+    done = np.zeros(B, dtype=bool)
+    texts = [""] * B
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            logits, state = model(input_ids)                                 # (B, T, V)
+            ids = input_ids
+            logits, state = model(ids)                                       # (B, T, V)
             for _ in range(max_new_tokens):
-                next_ids = sample_next(logits.data[:, -1, :], do_sample=do_sample, temperature=temperature, rng=rng)
-                yield next_ids                                                # (B,)
-                if eos_token_id is not None and bool(backend.array_namespace(next_ids).all(next_ids == eos_token_id)):
+                scores = procs(ids, logits.data[:, -1, :])                   # (B, V)
+                tokens = xp.astype(sample_next(scores, do_sample=sampling, rng=rng), input_ids.dtype)
+                if done.any():                                               # finished rows only get padding
+                    tokens = xp.where(backend.asarray_like(done, tokens), backend.asarray_like(
+                        np.full(B, pad, dtype=np.int64), tokens), tokens)
+                yield (tokens, scores, _step_report(scores, report_top_k)) if report_top_k else tokens
+                host = backend.to_numpy(tokens)
+                if eos_token_id is not None:
+                    done |= host == eos_token_id
+                if stop_strings:
+                    for b in np.flatnonzero(~done):
+                        texts[b] += tokenizer.decode(host[b:b + 1])
+                        done[b] = any(texts[b].endswith(s) for s in stop_strings)
+                if done.all():
                     return
-                logits, state = model(next_ids[:, None], state)              # (B, 1, V)
+                ids = xp.concat([ids, tokens[:, None]], axis=1)
+                logits, state = model(tokens[:, None], state)               # (B, 1, V)
     finally:
         model.train(was_training)
 
 
 def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = False, temperature: float = 1.0,
-             seed: int | None = None, eos_token_id: int | None = None):
-    """The prompt followed by up to ``max_new_tokens`` generated ids: (B, T + new).
+             top_k: int | None = 50, top_p: float | None = 1.0, min_p: float | None = None,
+             typical_p: float | None = 1.0, repetition_penalty: float = 1.0, no_repeat_ngram_size: int = 0,
+             num_beams: int = 1, length_penalty: float = 1.0, early_stopping=False, num_return_sequences: int = 1,
+             eos_token_id: int | None = None, pad_token_id: int | None = None, stop_strings=None, tokenizer=None,
+             logits_processor=None, seed: int | None = None, return_dict_in_generate: bool = False,
+             report_top_k: int = 5):
+    """The prompts followed by up to ``max_new_tokens`` generated ids: (B * num_return_sequences, P + new).
 
     ``model(ids, state)`` must return ``(logits, state)``, as ``RNNLanguageModel`` does.
-    With ``do_sample=False`` (the default, as in Hugging Face's ``generate``) each step
-    takes the argmax; with ``do_sample=True`` it samples at ``temperature``, from a
-    generator seeded with ``seed`` (or minigen's global one). Generation stops early
-    once every row has produced ``eos_token_id``.
+
+    - ``do_sample=False`` (the default): greedy, the argmax at each step;
+      ``num_beams > 1``: beam search (``length_penalty``, ``early_stopping``).
+    - ``do_sample=True``: sample from the processed distribution: ``temperature``
+      (0 means greedy), ``top_k`` (0: off), ``top_p``, ``min_p``, ``typical_p``; the
+      draws come from a generator seeded with ``seed`` (or minigen's global one).
+    - Penalties, for any mode: ``repetition_penalty``, ``no_repeat_ngram_size``,
+      and any extra ``logits_processor`` list.
+    - Stopping: ``eos_token_id``; ``stop_strings`` (with ``tokenizer``), the stop
+      string kept in the output; finished rows are padded with ``pad_token_id``
+      (default: the EOS id, or 0).
+    - ``return_dict_in_generate=True`` returns a ``GenerateOutput`` whose ``steps``
+      list the ``report_top_k`` likeliest tokens and the entropy at each step.
 
     >>> import minigen, numpy as np
     >>> model = minigen.models.RNNLanguageModel(vocab_size=5, embed_dim=4, hidden_size=8, num_layers=1)
     >>> generate(model, np.array([[1, 2]]), max_new_tokens=3, do_sample=True, seed=0).shape
     (1, 5)
     """
+    _check(max_new_tokens, temperature, do_sample)
+    _check_prompt(input_ids)
+    if not _is_int(num_beams) or num_beams < 1:
+        raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}")
+    if not _is_int(num_return_sequences) or num_return_sequences < 1:
+        raise ValueError(f"num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
+    if num_beams > 1:
+        if num_return_sequences > num_beams:
+            raise ValueError(f"num_return_sequences has to be smaller or equal to num_beams, got "
+                             f"{num_return_sequences} > {num_beams}")
+        from .beam import beam_search
+        procs = build_logits_processor(repetition_penalty=repetition_penalty,
+                                       no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
+        out = beam_search(model, input_ids, num_beams=num_beams, max_new_tokens=max_new_tokens,
+                          length_penalty=length_penalty, early_stopping=early_stopping,
+                          num_return_sequences=num_return_sequences, eos_token_id=eos_token_id,
+                          pad_token_id=pad_token_id, logits_processor=procs or None)
+        return GenerateOutput(out.sequences) if return_dict_in_generate else out.sequences
     xp = array_namespace(input_ids)
-    steps = [xp.astype(s, input_ids.dtype)[:, None] for s in
-             stream_generate(model, input_ids, max_new_tokens, do_sample=do_sample, temperature=temperature,
-                             seed=seed, eos_token_id=eos_token_id)]
-    return xp.concat([input_ids, *steps], axis=1)
+    if num_return_sequences > 1:                      # each prompt repeated, its copies next to each other
+        input_ids = xp.take(input_ids, backend.asarray_like(
+            np.repeat(np.arange(input_ids.shape[0]), num_return_sequences), input_ids), axis=0)
+    B = input_ids.shape[0]
+    steps, scores, reports = [], [], []
+    for item in stream_generate(model, input_ids, max_new_tokens, do_sample=do_sample, temperature=temperature,
+                                top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
+                                repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+                                logits_processor=logits_processor, eos_token_id=eos_token_id,
+                                pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer, seed=seed,
+                                report_top_k=report_top_k if return_dict_in_generate else None):
+        if return_dict_in_generate:
+            item, step_scores, report = item
+            scores.append(step_scores)
+            reports.append(report)
+        steps.append(xp.reshape(item, (B, 1)))
+    sequences = xp.concat([input_ids, *steps], axis=1)
+    return GenerateOutput(sequences, scores, reports) if return_dict_in_generate else sequences

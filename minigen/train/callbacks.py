@@ -76,7 +76,7 @@ class TextGenerator(Callback):
         like = next(iter(trainer.model.parameters())).data
         ids = backend.asarray_like(self.prompt_ids, like)
         for t in self.temperatures:
-            out = generate(trainer.model, ids, self.length, do_sample=t > 0, temperature=t, seed=self.seed)
+            out = generate(trainer.model, ids, self.length, do_sample=t > 0, temperature=t, top_k=0, seed=self.seed)
             text = self.tokenizer.decode(backend.to_numpy(out)[0, ids.shape[1]:])
             self.samples.append({"step": trainer.step, "temperature": t, "text": text})
             trainer.log(f"----- temperature {t}:\n{self.prompt}{text}\n")

@@ -94,3 +94,98 @@ def test_bad_arguments(model, kw, match):
 def test_empty_prompt(model):
     with pytest.raises(ValueError, match=r"input_ids must be a non-empty \(batch, prompt_length\) array"):
         generate(model, np.zeros((1, 0), dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------- the full keyword set
+
+def test_model_generate_is_minigen_sample_generate(model):
+    prompt = np.array([[1, 2, 3]])
+    np.testing.assert_array_equal(model.generate(prompt, 9, do_sample=True, seed=4, top_k=3),
+                                  generate(model, prompt, 9, do_sample=True, seed=4, top_k=3))
+
+
+def test_near_zero_temperature_and_top_k_1_are_greedy(model):
+    prompt = np.array([[0, 4], [2, 2]])
+    greedy = generate(model, prompt, 12)
+    np.testing.assert_array_equal(generate(model, prompt, 12, do_sample=True, temperature=1e-6, seed=0), greedy)
+    np.testing.assert_array_equal(generate(model, prompt, 12, do_sample=True, top_k=1, seed=0), greedy)
+
+
+def test_a_batch_equals_each_prompt_alone(model):
+    prompts = np.array([[1, 2, 3], [6, 0, 5]])
+    both = generate(model, prompts, 10, repetition_penalty=1.3)
+    for row in range(2):
+        np.testing.assert_array_equal(both[row], generate(model, prompts[row:row + 1], 10, repetition_penalty=1.3)[0])
+
+
+def test_num_return_sequences(model):
+    out = generate(model, np.array([[1, 2], [3, 4]]), 15, do_sample=True, temperature=2.0, num_return_sequences=3,
+                   seed=0)
+    assert out.shape == (6, 17)
+    assert (out[:3, :2] == [1, 2]).all() and (out[3:, :2] == [3, 4]).all()
+    assert len({tuple(r) for r in out[:3].tolist()}) == 3                # three different continuations
+
+
+def test_finished_rows_are_padded(model):
+    prompt = np.array([[1], [2]])
+    free = generate(model, prompt, 25, do_sample=True, temperature=3.0, seed=1)
+    eos = int(free[0, 3])
+    out = generate(model, prompt, 25, do_sample=True, temperature=3.0, seed=1, eos_token_id=eos, pad_token_id=6)
+    for row in range(2):
+        hits = np.flatnonzero(out[row, 1:] == eos)
+        if hits.size and hits[0] + 2 < out.shape[1]:
+            assert (out[row, hits[0] + 2:] == 6).all()                   # padding after the row's EOS
+    assert out.shape[1] <= 26
+
+
+def test_stop_strings(model):
+    tok = minigen.data.CharTokenizer(list("abcdefg"))
+    free = tok.decode(generate(model, np.array([[0]]), 30, do_sample=True, temperature=2.0, seed=3)[0, 1:])
+    stop = free[5:7]
+    out = generate(model, np.array([[0]]), 30, do_sample=True, temperature=2.0, seed=3, stop_strings=[stop],
+                   tokenizer=tok)
+    text = tok.decode(out[0, 1:])
+    assert text.endswith(stop) and stop not in text[:-1]
+    with pytest.raises(ValueError, match="stop_strings needs the tokenizer"):
+        generate(model, np.array([[0]]), 3, stop_strings=["x"])
+
+
+def test_introspection(model):
+    out = generate(model, np.array([[1, 2]]), 6, return_dict_in_generate=True, report_top_k=3)
+    assert out.sequences.shape == (1, 8) and len(out.scores) == len(out.steps) == 6
+    for t, step in enumerate(out.steps):
+        logits = out.scores[t][0]
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        np.testing.assert_allclose(step["entropy"][0], -(p * np.log(p)).sum(), rtol=1e-10)
+        np.testing.assert_allclose(step["top_probs"][0], np.sort(p)[::-1][:3], rtol=1e-10)
+        assert step["top_ids"][0, 0] == out.sequences[0, 2 + t]          # greedy took the likeliest
+
+
+def test_first_token_follows_the_processed_distribution(model):
+    """Chi-square: top-k + top-p + temperature, 4,000 draws of the first new token, against the processors."""
+    from minigen.sample.generate import build_logits_processor
+    prompt = np.array([[1, 2, 3]])
+    kw = dict(do_sample=True, temperature=0.8, top_k=5, top_p=0.9)
+    logits, _ = model(prompt)
+    scores = build_logits_processor(**kw)(prompt, logits.data[:, -1, :])[0]
+    p = np.exp(scores - scores.max())
+    p /= p.sum()
+    draws = generate(model, np.repeat(prompt, 4000, axis=0), 1, seed=0, **kw)[:, -1]
+    counts = np.bincount(draws, minlength=7)
+    kept = p > 0
+    assert counts[~kept].sum() == 0
+    chi2 = ((counts[kept] - 4000 * p[kept]) ** 2 / (4000 * p[kept])).sum()
+    assert chi2 < 22.46                                          # chi-square 0.999 quantile, up to 6 dof
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(top_p=1.5, do_sample=True), "top_p"),
+    (dict(top_k=-1, do_sample=True), "top_k"),
+    (dict(num_beams=0), "num_beams must be an integer >= 1, got 0"),
+    (dict(num_beams=2, num_return_sequences=3), "num_return_sequences has to be smaller or equal to num_beams"),
+    (dict(num_return_sequences=0), "num_return_sequences must be an integer >= 1"),
+])
+def test_bad_generate_arguments(model, kw, match):
+    with pytest.raises(ValueError, match=match):
+        generate(model, np.array([[1]]), 3, **kw)

@@ -1,0 +1,207 @@
+"""Penalties and bans: logits processors that look at the tokens so far (``input_ids``).
+
+- ``RepetitionPenaltyLogitsProcessor``: CTRL's penalty on every token already seen.
+- ``FrequencyPenaltyLogitsProcessor`` / ``PresencePenaltyLogitsProcessor``: OpenAI's
+  additive penalties, by how often / whether a token was seen.
+- ``NoRepeatNGramLogitsProcessor``: never complete an n-gram that already occurred.
+- ``SuppressTokensLogitsProcessor`` / ``NoBadWordsLogitsProcessor``: banned tokens and
+  banned token sequences.
+
+Shapes: B = batch, T = tokens so far, V = vocabulary. As in ``processors.py``, each
+``__call__(input_ids, scores)`` returns new scores (B, V) and never edits in place.
+"Which tokens were seen, how often" is a (B, V) table of counts, built with the
+backend's scatter-add (the array API has none); ids outside ``[0, V)`` are ignored,
+as in Hugging Face.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..backend import array_namespace, device_of
+from .processors import LogitsProcessor, _check, _check_positive_float, _is_int, _is_real
+
+__all__ = ["RepetitionPenaltyLogitsProcessor", "FrequencyPenaltyLogitsProcessor", "PresencePenaltyLogitsProcessor",
+           "NoRepeatNGramLogitsProcessor", "SuppressTokensLogitsProcessor", "NoBadWordsLogitsProcessor"]
+
+
+def _token_counts(input_ids, V: int, dtype):
+    """``counts[b, v]`` = how many times token ``v`` occurs in ``input_ids[b]``: (B, V) of ``dtype``.
+
+    By definition ``counts[b, v] = sum_t [input_ids[b, t] == v]``, but the (B, T, V)
+    comparison costs B*T*V work and memory. A scatter-add costs B*T: each id adds 1
+    to its cell of a flat (B * (V+1),) table. Ids outside [0, V) go to a spare
+    column V, which is dropped at the end.
+    """
+    xp = array_namespace(input_ids)
+    (B, T), dev = input_ids.shape, device_of(input_ids)
+    ids = xp.where((input_ids >= 0) & (input_ids < V), input_ids, V)              # (B, T)
+    cells = xp.reshape(xp.arange(B, device=dev)[:, None] * (V + 1) + ids, (-1,))   # (B*T,): row b, column id
+    table = xp.zeros(B * (V + 1), dtype=dtype, device=dev)
+    table = backend.index_add(table, cells, xp.ones(B * T, dtype=dtype, device=dev))
+    return xp.reshape(table, (B, V + 1))[:, :V]                                    # (B, V)
+
+
+def _token_mask(token_ids, V: int, like):
+    """A (V,) boolean mask, True at each id in the Python list ``token_ids`` (ids >= V are ignored)."""
+    xp = array_namespace(like)
+    vocab = xp.arange(V, device=device_of(like))                               # (V,)
+    if not token_ids:
+        return vocab < 0
+    ids = backend.asarray_like(token_ids, vocab)                                # (S,)
+    return xp.any(vocab[:, None] == ids[None, :], axis=-1)
+
+
+def _check_token_list(name: str, tokens, nonempty: bool) -> list:
+    ok = isinstance(tokens, (list, tuple)) and all(_is_int(t) and t >= 0 for t in tokens) and (tokens or not nonempty)
+    _check(ok, name, ("a non-empty" if nonempty else "a") + " list of non-negative integer token ids", tokens)
+    return [int(t) for t in tokens]
+
+
+class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
+    """CTRL's repetition penalty: make every token that occurs in ``input_ids`` less likely.
+
+    For a token seen at least once (however often): ``s / penalty`` if ``s > 0``, else
+    ``s * penalty``; both lower the score when ``penalty > 1`` and raise it when
+    ``penalty < 1``. The prompt counts too.
+
+    >>> import numpy as np
+    >>> RepetitionPenaltyLogitsProcessor(2.0)(np.array([[1, 2]]), np.array([[1.0, 2.0, -2.0]])).tolist()
+    [[1.0, 1.0, -4.0]]
+    """
+
+    def __init__(self, penalty: float):
+        self.penalty = _check_positive_float("penalty", penalty)
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
+        penalised = xp.where(scores < 0, scores * self.penalty, scores / self.penalty)
+        return xp.where(seen, penalised, scores)
+
+
+class FrequencyPenaltyLogitsProcessor(LogitsProcessor):
+    """OpenAI's frequency penalty: ``scores - penalty * count``, count = occurrences of the token in ``input_ids``.
+
+    The more often a token was used, the lower its score. A negative ``penalty``
+    encourages repetition instead.
+
+    >>> import numpy as np
+    >>> FrequencyPenaltyLogitsProcessor(0.5)(np.array([[1, 1, 2]]), np.zeros((1, 4))).tolist()
+    [[0.0, -1.0, -0.5, 0.0]]
+    """
+
+    def __init__(self, penalty: float):
+        _check(_is_real(penalty) and math.isfinite(penalty), "penalty", "a finite float", penalty)
+        self.penalty = float(penalty)
+
+    def __call__(self, input_ids, scores):
+        return scores - self.penalty * _token_counts(input_ids, scores.shape[-1], scores.dtype)
+
+
+class PresencePenaltyLogitsProcessor(LogitsProcessor):
+    """OpenAI's presence penalty: ``scores - penalty * [count > 0]``, once for every token seen in ``input_ids``.
+
+    >>> import numpy as np
+    >>> PresencePenaltyLogitsProcessor(0.5)(np.array([[1, 1, 2]]), np.zeros((1, 4))).tolist()
+    [[0.0, -0.5, -0.5, 0.0]]
+    """
+
+    def __init__(self, penalty: float):
+        _check(_is_real(penalty) and math.isfinite(penalty), "penalty", "a finite float", penalty)
+        self.penalty = float(penalty)
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
+        return xp.where(seen, scores - self.penalty, scores)
+
+
+class NoRepeatNGramLogitsProcessor(LogitsProcessor):
+    """Ban every token that would complete an n-gram (``ngram_size`` tokens) already present in ``input_ids``.
+
+    The next token x would form the n-gram ``(last n-1 tokens, x)``. For each earlier
+    window ``input_ids[i : i + n]`` whose first n-1 tokens equal the last n-1 tokens,
+    its last token gets -inf. With ``ngram_size=1`` every token seen is banned.
+    The n-grams are found on the host, in Python (an explicit copy of ``input_ids``).
+
+    >>> import numpy as np
+    >>> NoRepeatNGramLogitsProcessor(2)(np.array([[1, 2, 3, 1]]), np.zeros((1, 5))).tolist()
+    [[0.0, 0.0, -inf, 0.0, 0.0]]
+    """
+
+    def __init__(self, ngram_size: int):
+        _check(_is_int(ngram_size) and ngram_size > 0, "ngram_size", "a strictly positive integer", ngram_size)
+        self.ngram_size = int(ngram_size)
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        (B, T), V, n = input_ids.shape, scores.shape[-1], self.ngram_size
+        banned = backend.host_full((B, V), False, dtype="bool")                # (B, V) on the host
+        for b, tokens in enumerate(backend.to_numpy(input_ids).tolist()):
+            prefix = tokens[T - n + 1:]                                        # the last n-1 tokens
+            for i in range(T - n + 1):                                         # every complete n-gram tokens[i:i+n]
+                if tokens[i:i + n - 1] == prefix and 0 <= tokens[i + n - 1] < V:
+                    banned[b, tokens[i + n - 1]] = True
+        return xp.where(backend.asarray_like(banned, scores), -math.inf, scores)
+
+
+class SuppressTokensLogitsProcessor(LogitsProcessor):
+    """Never generate the tokens in ``suppress_tokens``: their scores become -inf.
+
+    >>> import numpy as np
+    >>> SuppressTokensLogitsProcessor([0, 2])(np.array([[1]]), np.zeros((1, 3))).tolist()
+    [[-inf, 0.0, -inf]]
+    """
+
+    def __init__(self, suppress_tokens):
+        tokens = list(suppress_tokens) if isinstance(suppress_tokens, (set, frozenset, range)) else suppress_tokens
+        self.suppress_tokens = _check_token_list("suppress_tokens", tokens, nonempty=False)
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        return xp.where(_token_mask(self.suppress_tokens, scores.shape[-1], scores), -math.inf, scores)
+
+
+class NoBadWordsLogitsProcessor(LogitsProcessor):
+    """Never generate the token sequences in ``bad_words_ids`` (a list of lists of token ids).
+
+    A one-token sequence ``[w]`` is always banned. A longer one ``[w1, ..., wk]`` bans
+    ``wk`` in the rows whose ``input_ids`` end with ``w1, ..., w(k-1)`` (so a bad
+    word can still start, but never be completed). One-token sequences equal to an
+    ``eos_token_id`` are not banned, as in Hugging Face.
+
+    >>> import numpy as np
+    >>> ban = NoBadWordsLogitsProcessor([[3], [1, 2]])
+    >>> ban(np.array([[0, 1], [1, 0]]), np.zeros((2, 4))).tolist()
+    [[0.0, 0.0, -inf, -inf], [0.0, 0.0, 0.0, -inf]]
+    """
+
+    def __init__(self, bad_words_ids, eos_token_id=None):
+        ok = isinstance(bad_words_ids, list) and len(bad_words_ids) > 0 and all(
+            isinstance(seq, list) and seq and all(_is_int(t) and t >= 0 for t in seq) for seq in bad_words_ids)
+        _check(ok, "bad_words_ids", "a non-empty list of non-empty lists of non-negative integer token ids",
+               bad_words_ids)
+        eos = [] if eos_token_id is None else [eos_token_id] if _is_int(eos_token_id) else eos_token_id
+        ok = isinstance(eos, (list, tuple)) and all(_is_int(t) and t >= 0 for t in eos)
+        _check(ok, "eos_token_id", "a non-negative integer token id, a list of them, or None", eos_token_id)
+        self.bad_words_ids = [[int(t) for t in seq] for seq in bad_words_ids if not (len(seq) == 1 and seq[0] in eos)]
+        self.eos_token_id = eos_token_id
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        (B, T), V = input_ids.shape, scores.shape[-1]
+        too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})
+        if too_large:
+            raise ValueError(f"the vocabulary has {V} tokens, but `bad_words_ids` contains {too_large}")
+        singles = [seq[0] for seq in self.bad_words_ids if len(seq) == 1]
+        banned = xp.broadcast_to(_token_mask(singles, V, scores), (B, V))      # (B, V)
+        vocab = xp.arange(V, device=device_of(scores))                         # (V,)
+        for *prefix, last in (seq for seq in self.bad_words_ids if len(seq) > 1):
+            if len(prefix) > T:                                                # too few tokens to end with prefix
+                continue
+            ends_with_prefix = xp.all(input_ids[:, T - len(prefix):] == backend.asarray_like(prefix, input_ids),
+                                      axis=-1)                                 # (B,)
+            banned = banned | (ends_with_prefix[:, None] & (vocab == last))   # (B, V)
+        return xp.where(banned, -math.inf, scores)

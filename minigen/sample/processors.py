@@ -1,0 +1,285 @@
+"""Logits processors: small classes that reshape the next-token scores before a token is picked.
+
+Each processor is called as ``processor(input_ids, scores) -> new_scores`` and never
+writes into its inputs. A ``LogitsProcessorList`` chains them, as in Hugging Face's
+``generate``::
+
+    processors = LogitsProcessorList([TemperatureLogitsWarper(0.7), TopKLogitsWarper(50), TopPLogitsWarper(0.9)])
+    scores = processors(input_ids, logits[:, -1, :])        # (B, V)
+    next_ids = sample_next(scores)
+
+Shapes: B = batch, T = tokens so far, V = vocabulary. ``input_ids`` is (B, T) of
+integers, ``scores`` is (B, V) of floats, on the same device.
+
+The filters ("warpers") here set the tokens they drop to ``filter_value`` (-inf by
+default), so that softmax gives them probability 0. They are written with array-API
+calls only: there is no scatter in the standard, so instead of writing into sorted
+positions and scattering back, each filter finds a per-row threshold in the sorted
+scores and compares every score with it. The penalties (repetition, frequency,
+presence, n-grams, banned tokens) live in ``penalties.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..backend import array_namespace, device_of
+from ..kernels.softmax import log_softmax_forward, softmax_forward
+
+__all__ = ["LogitsProcessor", "LogitsProcessorList", "TemperatureLogitsWarper", "TopKLogitsWarper",
+           "TopPLogitsWarper", "MinPLogitsWarper", "TypicalLogitsWarper", "reweight_distribution",
+           # from penalties.py, re-exported at the bottom of this file
+           "RepetitionPenaltyLogitsProcessor", "FrequencyPenaltyLogitsProcessor", "PresencePenaltyLogitsProcessor",
+           "NoRepeatNGramLogitsProcessor", "SuppressTokensLogitsProcessor", "NoBadWordsLogitsProcessor"]
+
+
+# --------------------------------------------------------------------------- argument checks
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check(ok: bool, name: str, rule: str, value) -> None:
+    """Raise "`name` has to be RULE, but is VALUE" unless ``ok``."""
+    if not ok:
+        shown = repr(value) if isinstance(value, str) else value
+        raise ValueError(f"`{name}` has to be {rule}, but is {shown}")
+
+
+def _check_positive_float(name: str, value, hint: str = "") -> float:
+    ok = _is_real(value) and math.isfinite(value) and value > 0
+    _check(ok, name, "a strictly positive finite float" + hint, value)
+    return float(value)
+
+
+def _check_filter_options(filter_value, min_tokens_to_keep) -> None:
+    _check(_is_real(filter_value) and not math.isnan(filter_value), "filter_value", "a float that is not NaN",
+           filter_value)
+    _check(_is_int(min_tokens_to_keep) and min_tokens_to_keep >= 1, "min_tokens_to_keep",
+           "a positive integer (>= 1)", min_tokens_to_keep)
+
+
+def _softmax(scores):
+    return softmax_forward(scores, axis=-1)[0]
+
+
+# --------------------------------------------------------------------------- the base class and the list
+
+class LogitsProcessor:
+    """The base class: ``processor(input_ids, scores)`` returns new scores (B, V), never edits in place."""
+
+    def __call__(self, input_ids, scores):
+        raise NotImplementedError(f"{type(self).__name__} is an abstract class; subclasses define __call__")
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({args})"
+
+
+class LogitsProcessorList(list):
+    """A list of processors applied in order: ``scores = p(input_ids, scores)`` for each ``p``.
+
+    >>> import numpy as np
+    >>> chain = LogitsProcessorList([TemperatureLogitsWarper(0.5), TopKLogitsWarper(1)])
+    >>> chain(np.array([[0]]), np.array([[1.0, 2.0]])).tolist()
+    [[-inf, 4.0]]
+    """
+
+    def __call__(self, input_ids, scores):
+        for processor in self:
+            scores = processor(input_ids, scores)
+        return scores
+
+
+# --------------------------------------------------------------------------- warpers
+
+class TemperatureLogitsWarper(LogitsProcessor):
+    """Divide the scores by a temperature: ``scores / temperature``.
+
+    softmax(s / tau) is flatter than softmax(s) for tau > 1 and sharper for tau < 1;
+    tau -> 0 puts all the mass on the argmax, which is greedy decoding
+    (``do_sample=False``), so 0 itself is refused.
+
+    >>> import numpy as np
+    >>> TemperatureLogitsWarper(0.5)(np.array([[0]]), np.array([[1.0, -2.0]])).tolist()
+    [[2.0, -4.0]]
+    """
+
+    def __init__(self, temperature: float):
+        hint = " (for greedy decoding use do_sample=False)" if _is_real(temperature) and temperature == 0 else ""
+        self.temperature = _check_positive_float("temperature", temperature, hint)
+
+    def __call__(self, input_ids, scores):
+        return scores / self.temperature
+
+
+class TopKLogitsWarper(LogitsProcessor):
+    """Keep the ``top_k`` highest scores of each row (at least ``min_tokens_to_keep``); filter the rest.
+
+    The threshold is the k-th largest score; every score below it becomes
+    ``filter_value``. Scores tied with the k-th are all kept.
+
+    >>> import numpy as np
+    >>> TopKLogitsWarper(2)(np.array([[0]]), np.array([[1.0, 3.0, 2.0, 0.0]])).tolist()
+    [[-inf, 3.0, 2.0, -inf]]
+    """
+
+    def __init__(self, top_k: int, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
+        _check(_is_int(top_k) and top_k > 0, "top_k", "a strictly positive integer", top_k)
+        _check_filter_options(filter_value, min_tokens_to_keep)
+        self.top_k = max(int(top_k), int(min_tokens_to_keep))
+        self.filter_value = filter_value
+        self.min_tokens_to_keep = min_tokens_to_keep
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        V = scores.shape[-1]
+        k = min(self.top_k, V)
+        kth = xp.sort(scores, axis=-1)[:, V - k:V - k + 1]                   # (B, 1): the k-th largest score
+        return xp.where(scores < kth, self.filter_value, scores)
+
+
+class TopPLogitsWarper(LogitsProcessor):
+    """Nucleus sampling: keep the smallest set of most likely tokens whose probability adds up to ``top_p``.
+
+    Sort each row ascending, take p = softmax, and accumulate from the least likely
+    token up: tokens whose cumulative mass is ``<= 1 - top_p`` are dropped, the rest
+    (mass ``>= top_p``) kept, and always the ``min_tokens_to_keep`` most likely ones.
+    The dropped tokens form a prefix of the sorted row, so the smallest kept score is
+    a threshold: every score below it becomes ``filter_value``.
+
+    >>> import numpy as np
+    >>> scores = np.log(np.array([[0.5, 0.3, 0.15, 0.05]]))
+    >>> np.isfinite(TopPLogitsWarper(0.7)(np.array([[0]]), scores)).tolist()
+    [[True, True, False, False]]
+    """
+
+    def __init__(self, top_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
+        _check(_is_real(top_p) and 0 < top_p <= 1, "top_p", "a float in (0, 1]", top_p)
+        _check_filter_options(filter_value, min_tokens_to_keep)
+        self.top_p = float(top_p)
+        self.filter_value = filter_value
+        self.min_tokens_to_keep = min_tokens_to_keep
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        V = scores.shape[-1]
+        sorted_scores = xp.sort(scores, axis=-1)                             # (B, V), ascending
+        cumulative = xp.cumulative_sum(_softmax(sorted_scores), axis=-1)     # (B, V): mass of this token and all below
+        position = xp.arange(V, device=device_of(scores))                    # (V,)
+        drop = (cumulative <= 1 - self.top_p) & (position < V - self.min_tokens_to_keep)   # (B, V), a prefix
+        threshold = xp.min(xp.where(drop, math.inf, sorted_scores), axis=-1, keepdims=True)  # (B, 1): smallest kept
+        return xp.where(scores < threshold, self.filter_value, scores)
+
+
+class MinPLogitsWarper(LogitsProcessor):
+    """Keep the tokens whose probability is at least ``min_p`` times the top token's probability.
+
+    With p = softmax(scores), a token is dropped when ``p < min_p * max(p)``, unless it
+    is one of the ``min_tokens_to_keep`` highest scores. A confident model (a large
+    max(p)) thus keeps few tokens, an unsure one many.
+
+    >>> import numpy as np
+    >>> scores = np.log(np.array([[0.6, 0.3, 0.08, 0.02]]))
+    >>> np.isfinite(MinPLogitsWarper(0.1)(np.array([[0]]), scores)).tolist()
+    [[True, True, True, False]]
+    """
+
+    def __init__(self, min_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
+        _check(_is_real(min_p) and 0 <= min_p <= 1, "min_p", "a float in [0, 1]", min_p)
+        _check_filter_options(filter_value, min_tokens_to_keep)
+        self.min_p = float(min_p)
+        self.filter_value = filter_value
+        self.min_tokens_to_keep = min_tokens_to_keep
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        V = scores.shape[-1]
+        p = _softmax(scores)                                                 # (B, V)
+        too_unlikely = p < self.min_p * xp.max(p, axis=-1, keepdims=True)    # (B, V)
+        k = min(self.min_tokens_to_keep, V)
+        kth = xp.max(scores, axis=-1, keepdims=True) if k == 1 else xp.sort(scores, axis=-1)[:, V - k:V - k + 1]
+        return xp.where(too_unlikely & (scores < kth), self.filter_value, scores)      # kth: (B, 1), k-th largest
+
+
+class TypicalLogitsWarper(LogitsProcessor):
+    """Locally typical sampling: keep the tokens whose surprisal is closest to the entropy, up to ``mass``.
+
+    With log p = log_softmax(scores) and entropy H = -sum p log p, rank the tokens by
+    ``|-log p - H|`` (most typical first) and keep them in that order until their
+    probability adds up to ``mass`` (the token that crosses it included), and always
+    the ``min_tokens_to_keep`` most typical ones. The most likely token may be
+    dropped. The gap of the last kept token is the threshold: every token with a
+    larger gap becomes ``filter_value``.
+
+    >>> import numpy as np
+    >>> scores = np.log(np.array([[0.4, 0.3, 0.2, 0.1]]))
+    >>> np.isfinite(TypicalLogitsWarper(0.45)(np.array([[0]]), scores)).tolist()
+    [[False, True, True, False]]
+    """
+
+    def __init__(self, mass: float = 0.9, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
+        _check(_is_real(mass) and 0 < mass < 1, "mass", "a float in (0, 1)", mass)
+        _check_filter_options(filter_value, min_tokens_to_keep)
+        self.mass = float(mass)
+        self.filter_value = filter_value
+        self.min_tokens_to_keep = min_tokens_to_keep
+
+    def __call__(self, input_ids, scores):
+        xp = array_namespace(scores)
+        V = scores.shape[-1]
+        log_p = log_softmax_forward(scores, axis=-1)[0]                      # (B, V)
+        p = xp.exp(log_p)
+        entropy = -xp.sum(xp.where(p > 0, log_p, 0.0) * p, axis=-1, keepdims=True)   # (B, 1); 0 log 0 = 0
+        gap = xp.abs(-log_p - entropy)                                       # (B, V): distance from typical
+        order = xp.argsort(gap, axis=-1)                                     # (B, V): most typical first
+        sorted_gap = xp.take_along_axis(gap, order, axis=-1)                 # (B, V), ascending
+        cumulative = xp.cumulative_sum(xp.take_along_axis(p, order, axis=-1), axis=-1)   # (B, V)
+        last = xp.sum(xp.astype(cumulative < self.mass, xp.int64), axis=-1, keepdims=True)   # (B, 1): crosses mass
+        last = xp.clip(last, min(self.min_tokens_to_keep, V) - 1, V - 1)
+        threshold = xp.take_along_axis(sorted_gap, last, axis=-1)            # (B, 1): gap of the last kept token
+        return xp.where(gap > threshold, self.filter_value, scores)
+
+
+# --------------------------------------------------------------------------- reweighting probabilities
+
+def reweight_distribution(probs, temperature: float = 0.5):
+    """Reweight a probability distribution by a temperature: ``p_i^(1/T) / sum_j p_j^(1/T)`` along the last axis.
+
+    This is the function from Chollet's *Deep Learning with Python* (text generation
+    with an LSTM), which computes ``exp(log(p) / T)`` and renormalises. Here the
+    logarithm is avoided: each row is first divided by its maximum, so
+    ``q = (p / max p)^(1/T)`` lies in [0, 1] with the largest entry exactly 1. Then
+
+    - a probability of 0 stays 0 (``0^(1/T) = 0``: no ``log(0)``, no warning);
+    - the sum is at least 1, so even a tiny T (where the other entries underflow to
+      0) gives a one-hot of the argmax instead of 0 / 0;
+    - T = 1 returns the distribution itself, T > 1 flattens it, T < 1 sharpens it.
+
+    Dividing a softmax's logits by T gives the same result: softmax(s / T).
+
+    >>> import numpy as np
+    >>> reweight_distribution(np.array([0.5, 0.3, 0.2, 0.0]), temperature=0.5).round(3).tolist()
+    [0.658, 0.237, 0.105, 0.0]
+    """
+    _check_positive_float("temperature", temperature)
+    xp = array_namespace(probs)
+    top = xp.max(probs, axis=-1, keepdims=True)
+    q = (probs / xp.where(top > 0, top, 1.0)) ** (1.0 / temperature)        # in [0, 1]; the max becomes 1
+    total = xp.sum(q, axis=-1, keepdims=True)                               # >= 1 unless the row is all zeros
+    return q / xp.where(total > 0, total, 1.0)
+
+
+# --------------------------------------------------------------------------- the penalties, from penalties.py
+
+# penalties.py builds on LogitsProcessor and the argument checks above, so it is imported last;
+# this way every processor can be imported from this one module.
+from .penalties import (  # noqa: E402
+    FrequencyPenaltyLogitsProcessor, NoBadWordsLogitsProcessor, NoRepeatNGramLogitsProcessor,
+    PresencePenaltyLogitsProcessor, RepetitionPenaltyLogitsProcessor, SuppressTokensLogitsProcessor,
+)

@@ -1,0 +1,343 @@
+"""Logits processors: Hugging Face parity, properties, every backend, bad arguments, extreme logits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from minigen import backend as B
+from minigen.sample import processors as P
+from minigen.sample.processors import (
+    FrequencyPenaltyLogitsProcessor, LogitsProcessor, LogitsProcessorList, MinPLogitsWarper, NoBadWordsLogitsProcessor,
+    NoRepeatNGramLogitsProcessor, PresencePenaltyLogitsProcessor, RepetitionPenaltyLogitsProcessor,
+    SuppressTokensLogitsProcessor, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
+    reweight_distribution,
+)
+
+V = 16
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _batch(seed, dtype=np.float64):
+    """Scores (4, V) and input_ids (4, 12) from a small alphabet, so that n-grams and bad words repeat."""
+    rng = np.random.default_rng(seed)
+    scores = (3 * rng.standard_normal((4, V))).astype(dtype)
+    ids = rng.integers(0, 6, size=(4, 12))
+    ids[0, -1] = 2                    # ends with the prefix of the bad word [2, 3]
+    ids[1, -2:] = 4                   # ends with the prefix of [4, 4, 5]
+    ids[2, -1] = 2                    # ends with the prefix of [2, 2]
+    ids[0, 2:4] = ids[0, -2:]         # the last two tokens occurred before: a 3-gram to ban
+    ids[3, 5] = V + 2                 # an id outside the vocabulary: ignored by every processor
+    return ids, scores
+
+
+# One instance of each processor (and a few variants), used by the property, backend and extreme tests.
+PROCESSORS = [
+    TemperatureLogitsWarper(0.7), TopKLogitsWarper(3), TopKLogitsWarper(1, min_tokens_to_keep=2),
+    TopPLogitsWarper(0.8), TopPLogitsWarper(0.3, min_tokens_to_keep=3), MinPLogitsWarper(0.1),
+    MinPLogitsWarper(0.5, min_tokens_to_keep=2), TypicalLogitsWarper(0.9),
+    TypicalLogitsWarper(0.3, min_tokens_to_keep=2),
+    RepetitionPenaltyLogitsProcessor(1.5), FrequencyPenaltyLogitsProcessor(0.4), PresencePenaltyLogitsProcessor(-0.6),
+    NoRepeatNGramLogitsProcessor(1), NoRepeatNGramLogitsProcessor(2), SuppressTokensLogitsProcessor([0, 1, 40]),
+    NoBadWordsLogitsProcessor([[1], [0, 1], [1, 1, 0]]),
+    LogitsProcessorList([RepetitionPenaltyLogitsProcessor(1.2), TemperatureLogitsWarper(0.8), TopPLogitsWarper(0.9)]),
+]
+IDS = [type(p).__name__ for p in PROCESSORS]
+
+
+# --------------------------------------------------------------------------- Hugging Face parity
+
+HF_CASES = [
+    ("TemperatureLogitsWarper", dict(temperature=0.7)),
+    ("TemperatureLogitsWarper", dict(temperature=1.6)),
+    ("TopKLogitsWarper", dict(top_k=1)),
+    ("TopKLogitsWarper", dict(top_k=5)),
+    ("TopKLogitsWarper", dict(top_k=2, min_tokens_to_keep=6)),
+    ("TopKLogitsWarper", dict(top_k=40)),
+    ("TopKLogitsWarper", dict(top_k=4, filter_value=-50.0)),
+    ("TopPLogitsWarper", dict(top_p=0.05)),
+    ("TopPLogitsWarper", dict(top_p=0.5)),
+    ("TopPLogitsWarper", dict(top_p=0.9)),
+    ("TopPLogitsWarper", dict(top_p=1.0)),
+    ("TopPLogitsWarper", dict(top_p=0.3, min_tokens_to_keep=5)),
+    ("TopPLogitsWarper", dict(top_p=0.8, filter_value=-1e3)),
+    ("MinPLogitsWarper", dict(min_p=0.0)),
+    ("MinPLogitsWarper", dict(min_p=0.05)),
+    ("MinPLogitsWarper", dict(min_p=0.3)),
+    ("MinPLogitsWarper", dict(min_p=1.0)),
+    ("MinPLogitsWarper", dict(min_p=0.5, min_tokens_to_keep=4)),
+    ("TypicalLogitsWarper", dict(mass=0.2)),
+    ("TypicalLogitsWarper", dict(mass=0.9)),
+    ("TypicalLogitsWarper", dict(mass=0.99)),
+    ("TypicalLogitsWarper", dict(mass=0.4, min_tokens_to_keep=5, filter_value=-7.0)),
+    ("RepetitionPenaltyLogitsProcessor", dict(penalty=1.3)),
+    ("RepetitionPenaltyLogitsProcessor", dict(penalty=0.6)),
+    ("RepetitionPenaltyLogitsProcessor", dict(penalty=2.0)),
+    ("NoRepeatNGramLogitsProcessor", dict(ngram_size=1)),
+    ("NoRepeatNGramLogitsProcessor", dict(ngram_size=2)),
+    ("NoRepeatNGramLogitsProcessor", dict(ngram_size=3)),
+    ("NoRepeatNGramLogitsProcessor", dict(ngram_size=20)),        # longer than the context: bans nothing
+    ("SuppressTokensLogitsProcessor", dict(suppress_tokens=[0, 3, 7, 99])),
+    ("NoBadWordsLogitsProcessor", dict(bad_words_ids=[[1], [2, 3], [4, 4, 5], list(range(6)) * 3])),
+    ("NoBadWordsLogitsProcessor", dict(bad_words_ids=[[1], [5], [2, 2]], eos_token_id=5)),
+    ("NoBadWordsLogitsProcessor", dict(bad_words_ids=[[9]], eos_token_id=[3, 9])),
+]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name,kwargs", HF_CASES, ids=[f"{n}-{k}" for n, k in HF_CASES])
+def test_parity_with_hugging_face(name, kwargs, dtype):
+    torch = pytest.importorskip("torch")
+    hf = pytest.importorskip("transformers.generation.logits_process")
+    ours, theirs = getattr(P, name)(**kwargs), getattr(hf, name)(**kwargs)
+    for seed in range(3):
+        ids, scores = _batch(seed, dtype)
+        expected = theirs(torch.from_numpy(ids), torch.from_numpy(scores.copy())).numpy()
+        np.testing.assert_array_equal(ours(ids, scores), expected)
+
+
+@pytest.mark.reference
+def test_list_parity_with_hugging_face():
+    torch = pytest.importorskip("torch")
+    hf = pytest.importorskip("transformers.generation.logits_process")
+    args = [("RepetitionPenaltyLogitsProcessor", 1.2), ("NoRepeatNGramLogitsProcessor", 2),
+            ("TemperatureLogitsWarper", 0.8), ("TopKLogitsWarper", 8), ("TopPLogitsWarper", 0.9),
+            ("TypicalLogitsWarper", 0.95), ("MinPLogitsWarper", 0.02)]
+    ours = LogitsProcessorList(getattr(P, n)(a) for n, a in args)
+    theirs = hf.LogitsProcessorList(getattr(hf, n)(a) for n, a in args)
+    ids, scores = _batch(5)
+    np.testing.assert_array_equal(ours(ids, scores), theirs(torch.from_numpy(ids), torch.from_numpy(scores)).numpy())
+
+
+def _counts(ids, V):
+    return np.stack([np.bincount(row[row < V], minlength=V) for row in ids]).astype(np.float64)
+
+
+@pytest.mark.parametrize("penalty", [0.0, 0.5, -1.25])
+def test_frequency_and_presence_penalties_follow_openai(penalty):
+    """OpenAI: scores - frequency_penalty * count - presence_penalty * [count > 0]."""
+    ids, scores = _batch(1)
+    counts = _counts(ids, V)
+    np.testing.assert_allclose(FrequencyPenaltyLogitsProcessor(penalty)(ids, scores), scores - penalty * counts,
+                               rtol=0, atol=1e-14)
+    np.testing.assert_allclose(PresencePenaltyLogitsProcessor(penalty)(ids, scores), scores - penalty * (counts > 0),
+                               rtol=0, atol=1e-14)
+
+
+def test_token_counts_ignore_ids_outside_the_vocabulary():
+    ids = np.array([[3, -1, 3, 4, 7], [0, 0, 9, 2, 2]])
+    out = FrequencyPenaltyLogitsProcessor(1.0)(ids, np.zeros((2, 5)))
+    np.testing.assert_array_equal(out, -np.array([[0, 0, 0, 2, 1], [2, 0, 2, 0, 0]]))
+
+
+def test_bad_words_hugging_face_semantics():
+    ban = NoBadWordsLogitsProcessor([[2, 3], [5, 6, 7]])
+    scores = np.zeros((3, 8))
+    out = ban(np.array([[0, 2], [6, 5], [5, 6]]), scores)        # the rows that end with a bad word's prefix
+    assert np.isinf(out).tolist() == [[j == 3 for j in range(8)], [False] * 8, [j == 7 for j in range(8)]]
+    assert not np.isinf(ban(np.array([[6]]), np.zeros((1, 8)))).any()    # a prefix longer than the context is skipped
+
+
+# --------------------------------------------------------------------------- properties
+
+@st.composite
+def batches(draw, unique=False, low=-30.0, high=30.0):
+    B, Vd, T = draw(st.integers(1, 3)), draw(st.integers(2, 10)), draw(st.integers(1, 8))
+    scores = draw(hnp.arrays(np.float64, (B, Vd), elements=st.floats(low, high, allow_nan=False), unique=unique))
+    ids = draw(hnp.arrays(np.int64, (B, T), elements=st.integers(0, Vd + 1)))
+    return ids, scores
+
+
+@pytest.mark.parametrize("processor", PROCESSORS, ids=IDS)
+@given(batch=batches())
+def test_inputs_are_never_modified(processor, batch):
+    ids, scores = batch
+    ids_copy, scores_copy = ids.copy(), scores.copy()
+    out = processor(ids, scores)
+    np.testing.assert_array_equal(ids, ids_copy)
+    np.testing.assert_array_equal(scores, scores_copy)
+    assert out.shape == scores.shape and out.dtype == scores.dtype
+    assert not np.shares_memory(out, scores)
+
+
+@given(batch=batches(unique=True))
+def test_top_k_1_keeps_only_the_argmax(batch):
+    ids, scores = batch
+    out = TopKLogitsWarper(1)(ids, scores)
+    expected = np.arange(scores.shape[1])[None, :] == scores.argmax(axis=1)[:, None]
+    np.testing.assert_array_equal(np.isfinite(out), expected)
+
+
+@given(batch=batches())
+def test_top_k_of_the_whole_vocabulary_changes_nothing(batch):
+    ids, scores = batch
+    np.testing.assert_array_equal(TopKLogitsWarper(scores.shape[1])(ids, scores), scores)
+    np.testing.assert_array_equal(TopKLogitsWarper(1000)(ids, scores), scores)
+
+
+@given(batch=batches(unique=True, low=-10.0, high=10.0), top_p=st.floats(0.01, 1.0), keep=st.integers(1, 3))
+def test_top_p_keeps_the_smallest_set_that_reaches_p(batch, top_p, keep):
+    ids, scores = batch
+    out = TopPLogitsWarper(top_p, min_tokens_to_keep=keep)(ids, scores)
+    probs = _softmax(scores)
+    for kept, p, s in zip(np.isfinite(out), probs, scores):
+        assert kept.sum() >= min(keep, len(p))
+        if (~kept).any():
+            assert s[kept].min() > s[~kept].max()                                     # the most likely ones
+        assert p[kept].sum() >= top_p - 1e-9                                          # their mass reaches p
+        if kept.sum() > keep:                                                         # and no smaller set does
+            assert p[kept].sum() - p[kept].min() < top_p + 1e-9
+
+
+@given(batch=batches(), temperature=st.floats(0.05, 20.0))
+def test_temperature_divides_and_matches_reweighting(batch, temperature):
+    ids, scores = batch
+    out = TemperatureLogitsWarper(temperature)(ids, scores)
+    np.testing.assert_array_equal(out, scores / temperature)
+    np.testing.assert_allclose(_softmax(out), reweight_distribution(_softmax(scores), temperature), rtol=1e-7,
+                               atol=1e-12)
+
+
+distributions = hnp.arrays(np.float64, st.integers(1, 10), elements=st.one_of(st.just(0.0), st.floats(1e-6, 1.0)))
+
+
+@given(p=distributions, temperature=st.one_of(st.floats(1e-300, 1e300), st.sampled_from([5e-324, 1e-3, 1.0, 1e3])))
+def test_reweight_distribution_is_safe(p, temperature):
+    assume(p.sum() > 0)
+    p = p / p.sum()
+    q = reweight_distribution(p, temperature)
+    assert not np.isnan(q).any()
+    np.testing.assert_array_equal(q[p == 0], 0.0)                   # zeros stay zero
+    assert abs(q.sum() - 1) < 1e-12
+    order = np.argsort(p, kind="stable")
+    assert (np.diff(q[order]) >= 0).all()                          # the order of the probabilities is kept
+
+
+@given(p=distributions)
+def test_reweight_at_t_1_is_the_identity_and_small_t_the_argmax(p):
+    assume(p.sum() > 0)
+    p = p / p.sum()
+    np.testing.assert_allclose(reweight_distribution(p, 1.0), p, rtol=1e-12, atol=0)
+    top = np.sort(p)[::-1]
+    assume(len(p) == 1 or top[1] < 0.99 * top[0])                  # a clear argmax
+    np.testing.assert_allclose(reweight_distribution(p, 1e-4), np.eye(len(p))[p.argmax()], rtol=0, atol=1e-12)
+
+
+def test_reweight_distribution_on_batches_and_all_zero_rows():
+    p = np.array([[0.2, 0.8, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(reweight_distribution(p, 2.0), [[1 / 3, 2 / 3, 0.0], [0.0, 0.0, 0.0]], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- every backend
+
+def _host_or_xp_softmax(s):
+    xp = B.array_namespace(s)
+    e = xp.exp(s - xp.max(s, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("processor", PROCESSORS + [lambda ids, s: reweight_distribution(_host_or_xp_softmax(s), 0.3)],
+                         ids=IDS + ["reweight_distribution"])
+def test_on_the_backends(backend, processor):
+    ids, scores = _batch(7)
+    expected = processor(ids, scores)
+    out = processor(backend.asarray(ids), backend.asarray(scores))
+    assert str(B.device_of(out)) == str(backend.device)
+    np.testing.assert_allclose(backend.numpy(out), expected, rtol=1e-12, atol=0)
+
+
+# --------------------------------------------------------------------------- extremes
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("processor", PROCESSORS, ids=IDS)
+def test_extreme_logits_give_no_nan(processor, dtype):
+    ids = np.array([[0, 1, 1, 2], [3, 3, 3, 3]])
+    scores = np.array([[1e4, -1e4, 9999.0, 0.0, -np.inf, 1e4 - 1e-3],
+                       [-np.inf, -np.inf, -1e4, -np.inf, -np.inf, -np.inf]], dtype=dtype)   # one finite entry left
+    out = processor(ids, scores)                                   # RuntimeWarnings are errors in this suite
+    assert not np.isnan(out).any()
+    assert np.isfinite(out).any(axis=-1).all()
+
+
+# --------------------------------------------------------------------------- bad arguments
+
+POSITIVE = "has to be a strictly positive finite float"
+BAD = [
+    (TemperatureLogitsWarper, dict(temperature=0.0),
+     f"`temperature` {POSITIVE} " r"\(for greedy decoding use do_sample=False\), but is 0.0"),
+    (TemperatureLogitsWarper, dict(temperature=-1.0), f"`temperature` {POSITIVE}, but is -1.0"),
+    (TemperatureLogitsWarper, dict(temperature=float("inf")), "`temperature` .* but is inf"),
+    (TemperatureLogitsWarper, dict(temperature=float("nan")), "`temperature` .* but is nan"),
+    (TemperatureLogitsWarper, dict(temperature="1"), "`temperature` .* but is '1'"),
+    (TopKLogitsWarper, dict(top_k=-1), "`top_k` has to be a strictly positive integer, but is -1"),
+    (TopKLogitsWarper, dict(top_k=0), "`top_k` has to be a strictly positive integer, but is 0"),
+    (TopKLogitsWarper, dict(top_k=2.5), "`top_k` has to be a strictly positive integer, but is 2.5"),
+    (TopKLogitsWarper, dict(top_k=True), "`top_k` has to be a strictly positive integer, but is True"),
+    (TopKLogitsWarper, dict(top_k=5, min_tokens_to_keep=0),
+     r"`min_tokens_to_keep` has to be a positive integer \(>= 1\), but is 0"),
+    (TopKLogitsWarper, dict(top_k=5, filter_value=float("nan")),
+     "`filter_value` has to be a float that is not NaN, but is nan"),
+    (TopPLogitsWarper, dict(top_p=1.5), r"`top_p` has to be a float in \(0, 1\], but is 1.5"),
+    (TopPLogitsWarper, dict(top_p=0.0), r"`top_p` has to be a float in \(0, 1\], but is 0.0"),
+    (TopPLogitsWarper, dict(top_p=-0.1), r"`top_p` has to be a float in \(0, 1\], but is -0.1"),
+    (TopPLogitsWarper, dict(top_p=0.5, min_tokens_to_keep=1.5), "`min_tokens_to_keep` has to be .* but is 1.5"),
+    (MinPLogitsWarper, dict(min_p=1.5), r"`min_p` has to be a float in \[0, 1\], but is 1.5"),
+    (MinPLogitsWarper, dict(min_p=-0.1), r"`min_p` has to be a float in \[0, 1\], but is -0.1"),
+    (MinPLogitsWarper, dict(min_p=0.1, min_tokens_to_keep=-2), "`min_tokens_to_keep` has to be .* but is -2"),
+    (TypicalLogitsWarper, dict(mass=1.0), r"`mass` has to be a float in \(0, 1\), but is 1.0"),
+    (TypicalLogitsWarper, dict(mass=0), r"`mass` has to be a float in \(0, 1\), but is 0"),
+    (TypicalLogitsWarper, dict(mass=0.5, min_tokens_to_keep=0), "`min_tokens_to_keep` has to be .* but is 0"),
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=0.0), f"`penalty` {POSITIVE}, but is 0.0"),
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=-1.2), f"`penalty` {POSITIVE}, but is -1.2"),
+    (FrequencyPenaltyLogitsProcessor, dict(penalty=float("nan")), "`penalty` has to be a finite float, but is nan"),
+    (PresencePenaltyLogitsProcessor, dict(penalty=float("inf")), "`penalty` has to be a finite float, but is inf"),
+    (NoRepeatNGramLogitsProcessor, dict(ngram_size=0), "`ngram_size` has to be a strictly positive integer, but is 0"),
+    (NoRepeatNGramLogitsProcessor, dict(ngram_size=2.0), "`ngram_size` has to be .* but is 2.0"),
+    (SuppressTokensLogitsProcessor, dict(suppress_tokens=[-1]),
+     r"`suppress_tokens` has to be a list of non-negative integer token ids, but is \[-1\]"),
+    (SuppressTokensLogitsProcessor, dict(suppress_tokens="abc"), "`suppress_tokens` has to be a list .* but is 'abc'"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[]),
+     r"`bad_words_ids` has to be a non-empty list of non-empty lists of non-negative integer token ids, but is \[\]"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1], []]), r"`bad_words_ids` has to be .* but is \[\[1\], \[\]\]"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1, -2]]), r"`bad_words_ids` has to be .* but is \[\[1, -2\]\]"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[1, 2]), r"`bad_words_ids` has to be .* but is \[1, 2\]"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1]], eos_token_id=-1),
+     "`eos_token_id` has to be a non-negative integer token id, a list of them, or None, but is -1"),
+    (reweight_distribution, dict(probs=np.ones(2), temperature=0.0),
+     f"`temperature` {POSITIVE}, but is 0.0"),
+    (reweight_distribution, dict(probs=np.ones(2), temperature=-2), "`temperature` .* but is -2"),
+]
+
+
+@pytest.mark.parametrize("make,kwargs,match", BAD, ids=[f"{m.__name__}-{k}" for m, k, _ in BAD])
+def test_bad_arguments(make, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make(**kwargs)
+
+
+def test_bad_words_outside_the_vocabulary():
+    with pytest.raises(ValueError, match=r"the vocabulary has 4 tokens, but `bad_words_ids` contains \[7\]"):
+        NoBadWordsLogitsProcessor([[1], [0, 7]])(np.array([[0]]), np.zeros((1, 4)))
+
+
+def test_the_base_class_is_abstract():
+    with pytest.raises(NotImplementedError, match="LogitsProcessor is an abstract class"):
+        LogitsProcessor()(np.array([[0]]), np.zeros((1, 3)))
+    assert repr(TopKLogitsWarper(3)) == "TopKLogitsWarper(top_k=3, filter_value=-inf, min_tokens_to_keep=1)"
+
+
+def test_whole_numbers_are_accepted_where_floats_are_asked_for():
+    ids, scores = _batch(2)
+    np.testing.assert_array_equal(TemperatureLogitsWarper(2)(ids, scores), scores / 2)
+    np.testing.assert_array_equal(TopPLogitsWarper(1)(ids, scores), scores)
+    assert math.isclose(RepetitionPenaltyLogitsProcessor(1).penalty, 1.0)
