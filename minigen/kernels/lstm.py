@@ -23,7 +23,9 @@ Backward, one step (given dh and dc flowing in from above and from step t+1):
 
 from __future__ import annotations
 
-from ..backend import array_namespace, device_of
+import functools
+
+from ..backend import _dtype_name, array_namespace, asarray_like, device_of, host_array
 
 # ---------------------------------------------------------------------------- one cell step
 
@@ -82,10 +84,17 @@ def _gate_scale(xp, H, like):
     sigmoid(a) = 0.5 * tanh(a / 2) + 0.5, so with u = a * m one tanh over the whole packed
     (B, 4H) array gives every gate: act = tanh(u) * m + s.
     """
-    half = xp.full((H,), 0.5, dtype=like.dtype, device=device_of(like))
-    one = xp.ones((H,), dtype=like.dtype, device=device_of(like))
-    zero = xp.zeros((H,), dtype=like.dtype, device=device_of(like))
-    return xp.concat([half, half, one, half]), xp.concat([half, half, zero, half])
+    m, s = _gate_scale_host(H, _dtype_name(like.dtype))
+    return asarray_like(m, like), asarray_like(s, like)
+
+
+@functools.lru_cache(maxsize=64)
+def _gate_scale_host(H, dtype):
+    """``_gate_scale``'s two vectors as host arrays, built once per size (generation calls the kernel per token)."""
+    m = host_array([0.5] * (2 * H) + [1.0] * H + [0.5] * H, dtype)
+    s = host_array([0.5] * (2 * H) + [0.0] * H + [0.5] * H, dtype)
+    m.flags.writeable = s.flags.writeable = False                     # shared between calls
+    return m, s
 
 
 def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
@@ -109,13 +118,16 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
     dev = device_of(x)
     m, s = _gate_scale(xp, H, x)
     m_col, s_col = m[:, None], s[:, None]                               # (4H, 1)
-    W_hh_m = W_hh * m_col                                               # rows of i, f, o halved
+    # The scale m goes into the weights (rows of i, f, o halved) when that is cheaper than
+    # scaling u at every step: for training's long sequences, not for generation's T = B = 1.
+    scale_weights = T * B >= C + H
+    W_hh_m, W_ih_m = (W_hh * m_col, W_ih * m_col) if scale_weights else (W_hh, W_ih)
     # 1. the input projection of every step at once, biases folded in: (W_ih x^T + b) * m
     x2 = xp.reshape(x, (T * B, C))                                      # (T*B, C)
-    u_x = (W_ih * m_col) @ xp.matrix_transpose(x2)                      # (4H, T*B)
+    u_x = W_ih_m @ xp.matrix_transpose(x2)                              # (4H, T*B)
     for b in (b_ih, b_hh):
         if b is not None:
-            u_x += (b * m)[:, None]
+            u_x += (b * m if scale_weights else b)[:, None]
     u_x = xp.reshape(u_x, (4 * H, T, B))                                # step t is u_x[:, t, :]
     acts = xp.empty((T, 4 * H, B), dtype=x.dtype, device=dev)           # gates [i; f; g; o] per step
     hs = xp.empty((T + 1, H, B), dtype=x.dtype, device=dev)             # hs[0] = h0^T, hs[t+1] = h_t^T
@@ -127,6 +139,8 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
     for t in range(T):
         u = W_hh_m @ h                                                  # (4H, B)
         u += u_x[:, t, :]
+        if not scale_weights:
+            u *= m_col
         act = xp.tanh(u)
         act *= m_col
         act += s_col                                                    # [i; f; g; o]

@@ -11,9 +11,9 @@ from minigen.kernels import lstm as K
 T, B, C, H = 4, 3, 5, 6
 
 
-def _inputs(backend, bias=True, seed=0, scale=0.5):
+def _inputs(backend, bias=True, seed=0, scale=0.5, steps=T):
     rng = np.random.default_rng(seed)
-    d = {"x": (T, B, C), "h0": (B, H), "c0": (B, H), "W_ih": (4 * H, C), "W_hh": (4 * H, H)}
+    d = {"x": (steps, B, C), "h0": (B, H), "c0": (B, H), "W_ih": (4 * H, C), "W_hh": (4 * H, H)}
     if bias:
         d.update(b_ih=(4 * H,), b_hh=(4 * H,))
     return {k: backend.asarray(rng.standard_normal(s) * scale) for k, s in d.items()}
@@ -37,20 +37,24 @@ def test_one_step_reference(backend):
     np.testing.assert_allclose(backend.numpy(c1), c, rtol=1e-13, atol=1e-15)
 
 
-def test_sequence_equals_a_loop_of_cells(backend):
-    p = _inputs(backend)
+@pytest.mark.parametrize("steps", [1, T])      # T*B below and above C + H: the gate scale goes on u, or the weights
+def test_sequence_equals_a_loop_of_cells(backend, steps):
+    p = _inputs(backend, steps=steps)
     (out, h_n, c_n), _ = K.lstm_forward(*p.values())
     h, c = p["h0"], p["c0"]
-    for t in range(T):
+    for t in range(steps):
         (h, c), _ = K.lstm_cell_forward(p["x"][t, ...], h, c, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"])
         np.testing.assert_allclose(backend.numpy(out)[t], backend.numpy(h), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(backend.numpy(h_n), backend.numpy(h), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(backend.numpy(c_n), backend.numpy(c), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("steps", [1, T])
 @pytest.mark.parametrize("bias", [True, False])
-def test_sequence_kernel_gradcheck(backend, bias):
-    assert minigen.gradcheck_kernel(K.lstm_forward, K.lstm_backward, _inputs(backend, bias), fast=backend.fast)
+def test_sequence_kernel_gradcheck(backend, bias, steps):
+    assert T * B >= C + H > 1 * B
+    assert minigen.gradcheck_kernel(K.lstm_forward, K.lstm_backward, _inputs(backend, bias, steps=steps),
+                                    fast=backend.fast)
 
 
 @pytest.mark.parametrize("bias", [True, False])
