@@ -203,3 +203,27 @@ def test_a_killed_run_resumes_exactly(corpus, tmp_path, how):
     assert resumed.keys() == whole.keys()
     for name in whole:
         np.testing.assert_array_equal(resumed[name], whole[name], err_msg=name)
+
+
+def test_sample_options(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(corpus, out, "--steps", "30") == 0
+    capsys.readouterr()
+
+    def sample(*args):
+        assert main(["sample", "--checkpoint", str(out), "--length", "30", "--prompt", "To be", *args]) == 0
+        return capsys.readouterr().out
+
+    beams = sample("--num-beams", "3", "--num-return-sequences", "2")
+    assert beams.count("----- ") == 2 and beams.count("To be") == 2
+    assert sample("--num-beams", "3") == sample("--num-beams", "3")         # beam search is deterministic
+    kw = ["--top-k", "5", "--top-p", "0.9", "--repetition-penalty", "1.2", "--no-repeat-ngram-size", "3",
+          "--seed", "7", "--temperature", "1.2"]
+    assert sample(*kw) == sample(*kw)
+    free = sample("--seed", "2", "--temperature", "1.5")
+    stop = free[8:10]
+    stopped = sample("--seed", "2", "--temperature", "1.5", "--stop", stop)
+    assert stopped.rstrip("\n").endswith(stop) and len(stopped) <= len(free)
+    assert "top_p" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
+    assert "num_return_sequences has to be smaller or equal to num_beams" in error_of(
+        ["sample", "--checkpoint", str(out), "--num-beams", "2", "--num-return-sequences", "3"], capsys)
