@@ -87,7 +87,7 @@ def run_torch():
     def evaluate(ids, max_tokens=None):               # as Trainer.evaluate: 32 streams over the whole split
         model.eval()
         T = min(256, len(ids) - 1)
-        B = max(1, min(32, (len(ids) - 1) // T))
+        B = max(1, min(32, len(ids) // (T + 1)))
         batcher = StreamBatcher(ids, B, T)
         batches = batcher.batches_per_epoch if max_tokens is None else min(batcher.batches_per_epoch,
                                                                            -(-max_tokens // (B * T)))

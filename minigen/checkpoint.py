@@ -101,14 +101,18 @@ def _check_header(path: str) -> None:
     with open(path, "rb") as f:
         head = f.read(9)
         size = os.fstat(f.fileno()).st_size
-    if head[:1] == b"\x80" or head[:2] == b"PK":
+    # A safetensors file starts with its header's length (8 bytes, little-endian) and then
+    # "{". That length may well begin with byte 0x80, a pickle's first byte, so the
+    # structure is checked first; a real pickle's first 8 bytes read as an absurd length.
+    n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else None
+    looks_safetensors = n is not None and head[8:9] == b"{" and 8 + n <= size
+    if not looks_safetensors and (head[:1] == b"\x80" or head[:2] == b"PK"):
         raise CheckpointError(f"{path} looks like a pickle (or a zipped torch.save file), not a safetensors "
                               "checkpoint; minigen never unpickles files, because unpickling can run any code. "
                               "Convert it with safetensors in a trusted environment.")
     if len(head) < 9:
         raise CheckpointError(f"{path} is truncated: {size} bytes, too short for a safetensors header")
-    (n,) = struct.unpack("<Q", head[:8])
-    if head[8:9] != b"{" or 8 + n > size:
+    if not looks_safetensors:
         raise CheckpointError(f"{path} is not a valid safetensors checkpoint (corrupt or truncated header: "
                               f"{n} header bytes announced, file has {size})")
     with open(path, "rb") as f:

@@ -108,3 +108,20 @@ def test_damaged_files(tmp_path):
     safetensors.numpy.save_file({"x": np.zeros(2)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(CheckpointError, match="not a minigen checkpoint"):
         load_checkpoint(tmp_path / "other.safetensors")
+
+
+def test_a_header_length_starting_with_0x80_is_not_a_pickle(tmp_path):
+    """The header length is little-endian: 128 mod 256 bytes of header begins the file with 0x80."""
+    import json
+    import struct
+    path = tmp_path / "odd.safetensors"
+    for pad in range(0, 300):
+        save_checkpoint(path, RNNLanguageModel(7, embed_dim=4, hidden_size=5, num_layers=1),
+                        extra={"pad": "x" * pad})
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.skip("no padding gave a header length of 128 mod 256")
+    (n,) = struct.unpack("<Q", path.read_bytes()[:8])
+    assert n % 256 == 128 and json.loads(path.read_bytes()[8:8 + n])
+    assert load_checkpoint(path).meta["extra"]["pad"] == "x" * pad

@@ -19,20 +19,23 @@ from minigen import backend
 from minigen.checkpoint import load_checkpoint
 from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text, python_source, shakespeare,
                           tokenizer_from_dict, train_val_split)
-from minigen.models import RNNLanguageModel
+from minigen.models import GPT, GPTConfig, RNNLanguageModel
 from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer
 
 # Every option, with its default. On --resume the run's saved values are used, and
 # only the options in RESUMABLE may be changed; the rest fix the model and the data.
 DEFAULTS = dict(
     corpus="shakespeare", tokenizer="char", vocab_size=None, val_fraction=0.1,
-    cell="lstm", embed_dim=64, hidden_size=256, num_layers=2, dropout=0.0,
+    model="rnn", cell="lstm", embed_dim=64, hidden_size=256, num_layers=2, dropout=0.0,
+    n_layer=4, n_head=6, n_embd=192,
     optimizer="adam", lr=4e-3, weight_decay=0.0, batch_size=64, seq_len=64, grad_clip=1.0,
     warmup_steps=100, lr_schedule="cosine", min_lr_ratio=0.05,
     steps=None, time=None, eval_interval=250, eval_tokens=65536,
     out=None, prompt=None, temperatures=[0.2, 0.5, 1.0, 1.5], sample_length=200,
     seed=0, device="cpu", dtype="float32", progress=True,
 )
+# A GPT trains differently from an LSTM: these replace the defaults above for --model gpt.
+GPT_DEFAULTS = dict(batch_size=32, seq_len=128, lr=1e-3, optimizer="adamw", weight_decay=0.1, warmup_steps=100)
 RESUMABLE = {"steps", "time", "eval_interval", "eval_tokens", "prompt", "temperatures", "sample_length",
              "device", "progress", "out"}
 DEFAULT_TIME = 600.0
@@ -57,11 +60,16 @@ def add_parser(sub) -> None:
     g.add_argument("--vocab-size", type=int, help="word: max_tokens; bpe: vocabulary size (default 2000)")
     g.add_argument("--val-fraction", type=float, help=f"held out for validation (default {d['val_fraction']})")
     g = p.add_argument_group("model")
-    g.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="default lstm")
+    g.add_argument("--model", choices=["rnn", "gpt"], help="a recurrent network (default) or a GPT")
+    g.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="--model rnn: the cell (default lstm)")
     g.add_argument("--embed-dim", type=int, help=f"default {d['embed_dim']}")
     g.add_argument("--hidden-size", type=int, help=f"default {d['hidden_size']}")
     g.add_argument("--num-layers", type=int, help=f"default {d['num_layers']}")
     g.add_argument("--dropout", type=float, help=f"default {d['dropout']}")
+    g.add_argument("--n-layer", type=int, help=f"--model gpt: blocks (default {d['n_layer']})")
+    g.add_argument("--n-head", type=int, help=f"--model gpt: attention heads (default {d['n_head']})")
+    g.add_argument("--n-embd", type=int, help=f"--model gpt: width (default {d['n_embd']}); --seq-len is the "
+                   "block size (default 128 for gpt)")
     g = p.add_argument_group("optimization")
     g.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"], help="default adam")
     g.add_argument("--lr", type=float, help=f"peak learning rate (default {d['lr']})")
@@ -106,7 +114,7 @@ def _corpus_text(name: str) -> str:
 def _default_out(cfg) -> str:
     corpus = cfg["corpus"] if cfg["corpus"] in ("shakespeare", "python") else \
         os.path.splitext(os.path.basename(os.path.normpath(cfg["corpus"])))[0]
-    return os.path.join("runs", f"{corpus}-{cfg['cell']}")
+    return os.path.join("runs", f"{corpus}-{cfg['cell'] if cfg['model'] == 'rnn' else cfg['model']}")
 
 
 def _latest_run(base: str) -> str:
@@ -140,6 +148,8 @@ def _config(args):
     """The run's settings: defaults < the checkpoint's (on --resume) < the command line."""
     given = _given(args)
     cfg = dict(DEFAULTS)
+    if given.get("model") == "gpt":
+        cfg.update(GPT_DEFAULTS)
     saved = None
     if args.resume:
         out = given.get("out") or _latest_run(_default_out({**cfg, **given}))
@@ -190,8 +200,12 @@ def cmd_train(args) -> int:
     cfg["fingerprint"] = fingerprint
     train_ids, val_ids = train_val_split(ids, cfg["val_fraction"])
 
-    model = RNNLanguageModel(tokenizer.vocab_size, cfg["embed_dim"], cfg["hidden_size"], cfg["num_layers"],
-                             cell=cfg["cell"], dropout=cfg["dropout"])
+    if cfg["model"] == "gpt":
+        model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=cfg["seq_len"], n_layer=cfg["n_layer"],
+                              n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=cfg["dropout"]))
+    else:
+        model = RNNLanguageModel(tokenizer.vocab_size, cfg["embed_dim"], cfg["hidden_size"], cfg["num_layers"],
+                                 cell=cfg["cell"], dropout=cfg["dropout"])
     if cfg["device"] != "cpu":
         model.to(cfg["device"])
     optimizer = _optimizer(cfg, model.parameters())
@@ -207,6 +221,9 @@ def cmd_train(args) -> int:
                       checkpoint_dir=cfg["out"], callbacks=callbacks, device=None if cfg["device"] == "cpu"
                       else cfg["device"], progress=cfg["progress"], seed=cfg["seed"], run_config=cfg)
     n_params = sum(p.numel() for p in model.parameters())
+    shape = (f"GPT, {cfg['n_layer']} layers, {cfg['n_head']} heads, width {cfg['n_embd']}, context {cfg['seq_len']}"
+             if cfg["model"] == "gpt" else f"{cfg['num_layers']}-layer {cfg['cell'].upper()}, hidden "
+             f"{cfg['hidden_size']}, embedding {cfg['embed_dim']}")
     if saved:
         trainer.resume(saved)
         print(f"resuming {ckpt} at step {trainer.step} ({trainer.elapsed:.0f} s trained)")
@@ -214,8 +231,7 @@ def cmd_train(args) -> int:
                          ([f"{cfg['time']:.0f} s"] if cfg["time"] else []))
     print(f"corpus {cfg['corpus']}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer.kind} tokenizer, "
           f"vocabulary {tokenizer.vocab_size}); {len(train_ids):,} for training, {len(val_ids):,} for validation")
-    print(f"model: {cfg['num_layers']}-layer {cfg['cell'].upper()}, hidden {cfg['hidden_size']}, embedding "
-          f"{cfg['embed_dim']}: {n_params:,} parameters; batch {cfg['batch_size']} x {cfg['seq_len']}; "
+    print(f"model: {shape}: {n_params:,} parameters; batch {cfg['batch_size']} x {cfg['seq_len']}; "
           f"{cfg['optimizer']} lr {cfg['lr']:g}; training for {limit}; saving to {cfg['out']}", flush=True)
     metrics = trainer.fit()
     if metrics.get("val_loss") is not None:

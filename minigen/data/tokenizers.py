@@ -270,7 +270,10 @@ def tokenizer_from_dict(d: dict):
         return WordTokenizer(d["vocab"])
     if kind == "bpe":
         return BPETokenizer(d["merges"])
-    raise ValueError(f"unknown tokenizer type {kind!r}; expected 'char', 'word' or 'bpe'")
+    if kind == "gpt2":
+        from .gpt2_tokenizer import GPT2Tokenizer
+        return GPT2Tokenizer.from_dict(d)
+    raise ValueError(f"unknown tokenizer type {kind!r}; expected 'char', 'word', 'bpe' or 'gpt2'")
 
 
 def load_tokenizer(path):

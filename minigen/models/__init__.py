@@ -1,10 +1,11 @@
 """``minigen.models``: complete models built from ``minigen.nn``."""
 
+from .gpt import GPT, GPTConfig
 from .rnn_lm import RNNLanguageModel
 
-__all__ = ["RNNLanguageModel", "build_model", "MODEL_TYPES"]
+__all__ = ["RNNLanguageModel", "GPT", "GPTConfig", "build_model", "MODEL_TYPES"]
 
-MODEL_TYPES = {"rnn_lm": RNNLanguageModel}
+MODEL_TYPES = {"rnn_lm": RNNLanguageModel, "gpt": GPT}
 
 
 def build_model(config: dict):

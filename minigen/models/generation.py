@@ -10,6 +10,14 @@ class GenerationMixin:
     when ``generate`` is first called, not when the model module loads.
     """
 
+    def generation_step(self, input_ids, state=None):
+        """``(logits, state)`` for new positions, continuing from ``state``: what decoding calls.
+
+        The default is the model's own ``forward(ids, state)`` (recurrent models carry
+        their hidden state this way); attention models override it with a KV cache.
+        """
+        return self(input_ids, state)
+
     def generate(self, input_ids, max_new_tokens: int = 20, **kwargs):
         """``minigen.sample.generate(self, input_ids, max_new_tokens, **kwargs)``; see there for the arguments."""
         from ..sample import generate

@@ -3,6 +3,7 @@
 from . import init, utils
 from .activation import GELU
 from .attention import KVCache, MultiheadAttention
+from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, Parameter
@@ -12,4 +13,4 @@ from .rnn_cell import GRUCell, LSTMCell, RNNCell
 from .sparse import Embedding
 
 __all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "utils", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
-           "LayerNorm", "Embedding", "Dropout", "GELU"]
+           "LayerNorm", "Embedding", "Dropout", "GELU", "ModuleList"]

@@ -33,6 +33,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace
 from ..kernels.softmax import log_softmax_forward
+from .generate import model_step
 
 __all__ = ["beam_search", "BeamSearchOutput", "BeamHypotheses", "plot_beam_tree"]
 
@@ -236,7 +237,7 @@ def _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_i
     node_of = np.zeros(K, dtype=np.int64)                               # tree node of each beam of prompt 0
     length_penalty = hyps[0].length_penalty
 
-    logits, state = model(input_ids)                                    # (B, P, V): read each prompt once
+    logits, state = model_step(model, input_ids, None)                  # (B, P, V): read each prompt once
     logits = xp.take(logits.data[:, -1, :], backend.asarray_like(rows, input_ids), axis=0)   # (B*K, V)
     state = model.reorder_state(state, rows)                            # every beam starts from its prompt
     for t in range(1, max_new_tokens + 1):
@@ -296,7 +297,7 @@ def _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_i
             return
         state = model.reorder_state(state, flat_parent)                # each beam carries its parent's state
         next_ids = xp.astype(backend.asarray_like(new_token.reshape(B * K), input_ids), input_ids.dtype)
-        logits, state = model(next_ids[:, None], state)                 # (B*K, 1, V): one step for every beam
+        logits, state = model_step(model, next_ids[:, None], state)     # (B*K, 1, V): one step for every beam
         logits = logits.data[:, -1, :]
 
 

@@ -30,7 +30,13 @@ from .processors import (
     TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
 )
 
-__all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
+__all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor", "model_step"]
+
+
+def model_step(model, ids, state):
+    """``model.generation_step(ids, state)`` (a KV cache for attention models), else ``model(ids, state)``."""
+    step = getattr(model, "generation_step", None)
+    return step(ids, state) if step is not None else model(ids, state)
 
 
 def _is_int(x) -> bool:
@@ -170,7 +176,7 @@ def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id
     try:
         with no_grad():
             ids = input_ids
-            logits, state = model(ids)                                       # (B, T, V)
+            logits, state = model_step(model, ids, None)                     # (B, T, V)
             for _ in range(max_new_tokens):
                 scores = procs(ids, logits.data[:, -1, :])                   # (B, V)
                 tokens = xp.astype(sample_next(scores, do_sample=sampling, rng=rng), input_ids.dtype)
@@ -188,7 +194,7 @@ def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id
                 if done.all():
                     return
                 ids = xp.concat([ids, tokens[:, None]], axis=1)
-                logits, state = model(tokens[:, None], state)               # (B, 1, V)
+                logits, state = model_step(model, tokens[:, None], state)   # (B, 1, V)
     finally:
         model.train(was_training)
 

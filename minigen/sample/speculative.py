@@ -51,6 +51,7 @@ import numpy as np
 from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace
+from .generate import model_step
 
 __all__ = ["speculative_generate"]
 
@@ -93,7 +94,7 @@ def _draw(p, rng) -> int:
 def _read(model, ids, state, rows):
     """Feed ``ids`` (1, T) to ``model`` from ``state``: the host float64 logits of the last ``rows`` positions
     (rows, V), and the new state."""
-    logits, state = model(ids, state)                                        # (1, T, V)
+    logits, state = model_step(model, ids, state)                            # (1, T, V)
     return backend.to_numpy(logits.data[0, -rows:, :]).astype(np.float64), state
 
 

@@ -209,8 +209,8 @@ class Trainer:
         ids = self.val_ids if ids is None else np.asarray(ids)
         if ids is None:
             return {}
-        T = min(256, len(ids) - 1)
-        B = max(1, min(32, (len(ids) - 1) // T))
+        T = min(256 if self.stateful else self.seq_len, len(ids) - 1)   # a model without state reads seq_len windows
+        B = max(1, min(32, len(ids) // (T + 1)))
         batcher = StreamBatcher(ids, B, T)
         batches = batcher.batches_per_epoch
         if max_tokens is not None:

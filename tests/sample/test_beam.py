@@ -144,6 +144,9 @@ class CountCalls:
         self.calls += 1
         return self.model(ids, state)
 
+    def generation_step(self, ids, state=None):                      # what decoding calls
+        return self(ids, state)
+
 
 def favour(token, bonus):
     """A processor adding ``bonus`` to one token's log-prob (it sees log-probabilities, as in HF)."""

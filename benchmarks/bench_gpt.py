@@ -1,0 +1,155 @@
+"""W3, the GPT-mini: its training step and its generation speed, minigen vs PyTorch CPU.
+
+Model: vocabulary 96, n_embd 192, 4 layers, 6 heads, GELU (tanh), tied head, float32.
+
+1. Training step: B=16, T=128, forward + cross-entropy + backward + AdamW (lr 1e-3,
+   weight decay 0.1), both libraries from the same weights (the first losses must
+   agree). Target: minigen <= 1.0x PyTorch's time.
+2. Generation at batch 1, 256 new tokens after a 16-token prompt (block size 512),
+   greedy: minigen's ``generate`` with its KV cache; the same without a cache
+   (recomputing the whole prefix every step); and PyTorch running the same model with a
+   hand-written KV cache (``F.scaled_dot_product_attention`` over cached keys and
+   values). Targets: minigen >= 1.0x PyTorch's tokens/s; the cache >= 3x faster than
+   recomputing.
+
+Run: python benchmarks/bench_gpt.py [--threads N]
+"""
+
+from harness import parse_and_pin
+
+args = parse_and_pin(__doc__, lambda p: p.add_argument("--new", type=int, default=256))
+
+import numpy as np  # noqa: E402
+
+import minigen  # noqa: E402
+import minigen.functional as F  # noqa: E402
+from harness import compare, report, require_torch, time_fn  # noqa: E402
+from minigen.models import GPT, GPTConfig  # noqa: E402
+from minigen.sample import generate, sample_next  # noqa: E402
+
+torch = require_torch()
+nn, tF = torch.nn, torch.nn.functional
+V, E, L, NH = 96, 192, 4, 6
+
+
+class TorchBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln_1, self.ln_2 = nn.LayerNorm(E), nn.LayerNorm(E)
+        self.attn = nn.MultiheadAttention(E, NH, batch_first=True)
+        self.mlp = nn.Module()
+        self.mlp.c_fc, self.mlp.c_proj = nn.Linear(E, 4 * E), nn.Linear(4 * E, E)
+
+    def attend(self, a, cache):
+        """Causal self-attention with the MHA's own weights, keys and values appended to ``cache``."""
+        B, T, _ = a.shape
+        q, k, v = tF.linear(a, self.attn.in_proj_weight, self.attn.in_proj_bias).split(E, dim=-1)
+        q, k, v = (t.view(B, T, NH, E // NH).transpose(1, 2) for t in (q, k, v))
+        if cache is not None:
+            if cache:
+                k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
+            cache[:] = [k, v]
+        y = tF.scaled_dot_product_attention(q, k, v, is_causal=T > 1)
+        return self.attn.out_proj(y.transpose(1, 2).reshape(B, T, E))
+
+    def forward(self, x, cache=None):
+        x = x + self.attend(self.ln_1(x), cache)
+        return x + self.mlp.c_proj(tF.gelu(self.mlp.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+class TorchGPT(nn.Module):
+    def __init__(self, block_size):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(V, E), nn.Embedding(block_size, E)
+        self.h = nn.ModuleList([TorchBlock() for _ in range(L)])
+        self.ln_f = nn.LayerNorm(E)
+        self.lm_head = nn.Linear(E, V, bias=False)
+        self.lm_head.weight = self.wte.weight
+
+    def forward(self, ids, caches=None, past=0):
+        x = self.wte(ids) + self.wpe(torch.arange(past, past + ids.shape[1]))
+        for i, block in enumerate(self.h):
+            x = block(x, None if caches is None else caches[i])
+        return self.lm_head(self.ln_f(x))
+
+
+def pair(block_size):
+    minigen.manual_seed(0)
+    mine = GPT(GPTConfig(vocab_size=V, block_size=block_size, n_layer=L, n_head=NH, n_embd=E))
+    theirs = TorchGPT(block_size)
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in mine.state_dict().items()})
+    return mine, theirs
+
+
+# ---------------------------------------------------------------------------- 1. the training step
+B, T = 16, 128
+rng = np.random.default_rng(0)
+ids, targets = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
+mine, theirs = pair(T)
+opt_m = minigen.optim.AdamW(mine.parameters(), lr=1e-3, weight_decay=0.1)
+opt_t = torch.optim.AdamW(theirs.parameters(), lr=1e-3, weight_decay=0.1)
+ids_t, targets_t = torch.tensor(ids), torch.tensor(targets)
+
+
+def step_minigen():
+    opt_m.zero_grad()
+    loss = F.cross_entropy(mine(ids).reshape(B * T, V), targets.reshape(-1))
+    loss.backward()
+    opt_m.step()
+    return loss.item()
+
+
+def step_torch():
+    opt_t.zero_grad()
+    loss = tF.cross_entropy(theirs(ids_t).reshape(B * T, V), targets_t.reshape(-1))
+    loss.backward()
+    opt_t.step()
+    return loss.item()
+
+
+a, b = step_minigen(), step_torch()
+assert abs(a - b) < 1e-4 * abs(b), f"first losses differ: minigen {a}, torch {b}"
+rows = [compare("W3 GPT train step (B=16, T=128, AdamW)", step_minigen, step_torch)]
+
+# ---------------------------------------------------------------------------- 2. generation
+NEW = args.new
+mine, theirs = pair(512)
+theirs.eval()
+prompt = rng.integers(0, V, (1, 16))
+
+
+def torch_generate():
+    with torch.inference_mode():
+        caches = [[] for _ in range(L)]
+        x = torch.tensor(prompt)
+        logits = theirs(x, caches)
+        out = []
+        for i in range(NEW):
+            nxt = logits[:, -1, :].argmax(-1, keepdim=True)
+            out.append(nxt)
+            logits = theirs(nxt, caches, past=16 + i)
+    return torch.cat(out, 1)
+
+
+def minigen_recompute():
+    x = prompt
+    with minigen.no_grad():
+        for _ in range(NEW):
+            x = np.concatenate([x, sample_next(mine(x).data[:, -1, :], do_sample=False)[:, None]], axis=1)
+    return x
+
+
+cached = generate(mine, prompt, NEW)
+assert (cached[0, 16:] == torch_generate()[0].numpy()).all(), "greedy continuations differ from torch's"
+assert (cached == minigen_recompute()).all(), "the KV cache changed the continuation"
+row = compare(f"W3 GPT generation, batch 1, {NEW} tokens, KV cache", lambda: generate(mine, prompt, NEW),
+              torch_generate, warmup=1, repeat=3)
+recompute_ms = time_fn(minigen_recompute, warmup=0, repeat=1, min_seconds=0)
+row.update(minigen_tokens_per_s=round(NEW / row["minigen_ms"] * 1e3), torch_tokens_per_s=round(
+    NEW / row["torch_ms"] * 1e3), recompute_ms=round(recompute_ms, 1),
+    cache_speedup=round(recompute_ms / row["minigen_ms"], 2))
+rows.append(row)
+report("w3_gpt", rows, {"model": dict(V=V, E=E, layers=L, heads=NH), "train_shape": dict(B=B, T=T),
+                        "new_tokens": NEW})
+print(f"  generation: minigen {row['minigen_tokens_per_s']} tokens/s, torch {row['torch_tokens_per_s']} tokens/s; "
+      f"without the cache minigen takes {recompute_ms:.0f} ms ({row['cache_speedup']}x slower)")

@@ -1,0 +1,131 @@
+"""GPT: causal forward, the block's gradients, the KV cache equal to recomputing, training, tying, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigen
+from minigen.models import GPT, GPTConfig, build_model
+from minigen.models.gpt import Block
+from minigen.sample import generate, sample_next
+
+CFG = dict(vocab_size=11, block_size=12, n_layer=2, n_head=2, n_embd=16)
+
+
+@pytest.fixture
+def model():
+    minigen.manual_seed(0)
+    return GPT(GPTConfig(**CFG)).double()
+
+
+def test_forward_is_causal(model):
+    ids = np.array([[1, 2, 3, 4, 5, 6]])
+    changed = ids.copy()
+    changed[0, 4] = 9
+    a, b = model(ids).data, model(changed).data
+    np.testing.assert_array_equal(a[:, :4], b[:, :4])                # positions before 4 never see it
+    assert not np.allclose(a[:, 4:], b[:, 4:])
+
+
+def test_block_gradcheck(backend):
+    minigen.manual_seed(1)
+    block = Block(GPTConfig(**CFG), dtype="float64").to(backend.device)
+    x = backend.tensor(np.random.default_rng(0).standard_normal((2, 5, 16)), requires_grad=True)
+    params = dict(block.named_parameters())
+    assert minigen.gradcheck(lambda x, *ps: block(x), [x, *params.values()], fast=backend.fast)
+
+
+def test_model_gradcheck():
+    minigen.manual_seed(2)
+    m = GPT(GPTConfig(vocab_size=7, block_size=6, n_layer=1, n_head=2, n_embd=8)).double()
+    ids = np.array([[1, 2, 3, 0], [4, 4, 5, 6]])
+    targets = np.array([2, 3, 0, 1, 4, 5, 6, 6])
+
+    def loss(*_):
+        return minigen.functional.cross_entropy(m(ids).reshape(8, 7), targets)
+    assert minigen.gradcheck(loss, list(m.parameters()), fast=True, seed=0)
+
+
+def _recompute(model, ids, steps, sample=False, seed=0):
+    """Generation without a cache: rerun the whole (cropped) context at every step."""
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        logits = model(ids[:, -model.gpt_config.block_size:]).data[:, -1, :]
+        ids = np.concatenate([ids, sample_next(logits, do_sample=sample, rng=rng)[:, None]], axis=1)
+    return ids
+
+
+@pytest.mark.parametrize("sample", [False, True])
+def test_kv_cache_equals_recomputing(model, sample):
+    prompt = np.array([[1, 2, 3], [7, 7, 0]])
+    cached = generate(model, prompt, 15, do_sample=sample, top_k=0, seed=3)     # runs past block_size=12
+    np.testing.assert_array_equal(cached, _recompute(model, prompt, 15, sample, seed=3))
+
+
+def test_long_prompts_are_cropped_by_generate_and_refused_by_forward(model):
+    prompt = np.arange(20)[None] % 11
+    out = generate(model, prompt, 3)
+    np.testing.assert_array_equal(out, _recompute(model, prompt, 3))
+    with pytest.raises(ValueError, match="20 positions exceed block_size=12; crop the input"):
+        model(prompt)
+
+
+def test_beam_search_and_greedy(model):
+    prompt = np.array([[3, 1, 4]])
+    np.testing.assert_array_equal(generate(model, prompt, 6, num_beams=1), generate(model, prompt, 6))
+    beams = generate(model, prompt, 6, num_beams=3, num_return_sequences=3)
+    assert beams.shape == (3, 9) and (beams[:, :3] == prompt).all()
+
+
+def test_weight_tying_and_checkpoint_config(model):
+    assert model.lm_head.weight is model.wte.weight
+    names = [n for n, _ in model.named_parameters()]
+    assert "lm_head.weight" not in names and len(names) == len(set(names))
+    sd = model.state_dict()
+    assert sd["lm_head.weight"] is sd["wte.weight"]
+    copy = build_model(model.config).double()
+    copy.load_state_dict(sd)
+    ids = np.array([[1, 2, 3]])
+    np.testing.assert_array_equal(copy(ids).data, model(ids).data)
+    untied = GPT(GPTConfig(**CFG, tie_weights=False))
+    assert untied.lm_head.weight is not untied.wte.weight
+
+
+def test_a_short_run_lowers_the_loss():
+    text = "the quick brown fox jumps over the lazy dog. " * 30
+    tok = minigen.data.CharTokenizer.train(text)
+    train, val = minigen.data.train_val_split(tok.encode(text), 0.1)
+    minigen.manual_seed(0)
+    m = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=32))
+    opt = minigen.optim.AdamW(m.parameters(), lr=3e-3)
+    trainer = minigen.train.Trainer(m, opt, train, val, batch_size=8, seq_len=16, max_steps=120, eval_interval=60,
+                                    warmup_steps=10, progress=False, log=lambda t: None)
+    before = trainer.evaluate()["val_loss"]
+    assert trainer.fit()["val_loss"] < 0.5 * before
+
+
+def test_on_the_backends(backend):
+    minigen.manual_seed(0)
+    m = GPT(GPTConfig(**CFG)).double()
+    ref = generate(m, np.array([[1, 2]]), 14, do_sample=True, seed=1)
+    m.to(backend.device)
+    out = generate(m, backend.asarray(np.array([[1, 2]])), 14, do_sample=True, seed=1)
+    np.testing.assert_array_equal(backend.numpy(out), ref)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(n_embd=15), "n_embd must be divisible by n_head, got n_embd=15 and n_head=2"),
+    (dict(n_layer=0), "n_layer must be a positive integer, got 0"),
+    (dict(dropout=1.0), r"dropout must be in \[0, 1\), got 1.0"),
+])
+def test_bad_config(kw, match):
+    with pytest.raises(ValueError, match=match):
+        GPTConfig(**{**CFG, **kw})
+
+
+def test_bad_ids(model):
+    with pytest.raises(ValueError, match=r"expected ids of shape \(batch, seq\)"):
+        model(np.array([1, 2]))
+    with pytest.raises(IndexError, match="id 11 is out of range for 11 embeddings"):
+        model(np.array([[11]]))
