@@ -2,10 +2,12 @@
 
 from .gpt import GPT, GPTConfig
 from .rnn_lm import RNNLanguageModel
+from .seq2seq import Seq2Seq
+from .vae import TextVAE
 
-__all__ = ["RNNLanguageModel", "GPT", "GPTConfig", "build_model", "MODEL_TYPES"]
+__all__ = ["RNNLanguageModel", "GPT", "GPTConfig", "Seq2Seq", "TextVAE", "build_model", "MODEL_TYPES"]
 
-MODEL_TYPES = {"rnn_lm": RNNLanguageModel, "gpt": GPT}
+MODEL_TYPES = {"rnn_lm": RNNLanguageModel, "gpt": GPT, "seq2seq": Seq2Seq, "text_vae": TextVAE}
 
 
 def build_model(config: dict):

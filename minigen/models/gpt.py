@@ -24,10 +24,15 @@ from dataclasses import asdict, dataclass
 
 from .. import backend, nn
 from ..autograd import Tensor
+from ..kernels import activation as KG, attention as KA, layernorm as KN, linear as KL
 from ..nn import init
 from .generation import GenerationMixin
 
 __all__ = ["GPT", "GPTConfig", "GPTState"]
+
+
+def _data(p):
+    return None if p is None else p.data
 
 
 @dataclass
@@ -99,7 +104,7 @@ class Block(nn.Module):
 
 @dataclass
 class GPTState:
-    """What ``generate`` carries between steps: one ``KVCache`` per layer, and the ids so far."""
+    """What ``generate`` carries between steps: per layer, the cached (k, v) arrays, and the ids so far."""
 
     caches: list
     ids: object
@@ -163,25 +168,63 @@ class GPT(GenerationMixin, nn.Module):
         return self._run(ids)
 
     # ------------------------------------------------------------------ generation
+    def _infer(self, ids, caches: list, past: int):
+        """The forward pass again, on plain arrays through the kernels: no graph, no dropout.
+
+        Generating one token is a few dozen tiny products, so the cost per token is
+        Python overhead; calling the kernels directly skips the autograd machinery.
+        Each layer's keys and values are appended to ``caches[i]``, a (k, v) pair of
+        (B, nh, T_past, hs) arrays. Tests check it against ``forward``.
+        """
+        xp = backend.array_namespace(ids)
+        cfg = self.gpt_config
+        E, eps = cfg.n_embd, cfg.layer_norm_epsilon
+        B, T = ids.shape
+        pos = backend.asarray_like(backend.host_array(list(range(past, past + T)), "int64"), ids)
+        x = xp.reshape(xp.take(self.wte.weight.data, xp.reshape(ids, (-1,)), axis=0), (B, T, E))
+        x = x + xp.take(self.wpe.weight.data, pos, axis=0)                               # (B, T, E)
+        mask = KA.causal_mask(T, past + T, x, offset=past) if T > 1 else None          # new query t sees 0..t
+
+        def linear(x, layer):
+            return KL.linear_forward(x, layer.weight.data, _data(layer.bias))[0]
+
+        def norm(x, ln):
+            return KN.layer_norm_forward(x, (E,), _data(ln.weight), _data(ln.bias), eps)[0]
+
+        for i, block in enumerate(self.h):
+            attn = block.attn
+            qkv = KL.linear_forward(norm(x, block.ln_1), attn.in_proj_weight.data, _data(attn.in_proj_bias))[0]
+            q, k, v = (KA.split_heads(qkv[..., j * E:(j + 1) * E], cfg.n_head) for j in range(3))  # (B, nh, T, hs)
+            if caches[i] is not None:
+                k, v = xp.concat([caches[i][0], k], axis=2), xp.concat([caches[i][1], v], axis=2)
+            caches[i] = (k, v)
+            (y, _), _ = KA.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask)
+            x = x + linear(KA.merge_heads(y), attn.out_proj)                            # (B, T, E)
+            h = KG.gelu_forward(linear(norm(x, block.ln_2), block.mlp.c_fc), cfg.gelu_approximate)[0]
+            x = x + linear(h, block.mlp.c_proj)
+        return linear(norm(x, self.ln_f), self.lm_head)                                 # (B, T, V)
+
     def generation_step(self, ids, state=None):
         """``(logits, state)`` for the new ids, reusing the cached keys and values of earlier positions.
 
         When the context would pass ``block_size``, the cache is dropped and the last
         ``block_size`` ids are read again (the window slides; nothing is an error).
+        Runs the graph-free ``_infer``, so dropout is off whatever the mode.
         """
+        ids = ids.data if isinstance(ids, Tensor) else ids
         xp = backend.array_namespace(ids)
         if state is None:
-            state = GPTState([nn.KVCache() for _ in self.h], ids[:, :0])
+            state = GPTState([None] * len(self.h), ids[:, :0])
         all_ids = xp.concat([state.ids, ids], axis=1)
-        past = len(state.caches[0])
+        caches = list(state.caches)
+        past = 0 if caches[0] is None else caches[0][0].shape[2]
         if past + ids.shape[1] > self.gpt_config.block_size:       # slide the window: recompute the last block
             all_ids = all_ids[:, -self.gpt_config.block_size:]
-            for cache in state.caches:
-                cache.reset()
-            logits = self._run(all_ids, state.caches, 0)
+            caches = [None] * len(self.h)
+            logits = self._infer(all_ids, caches, 0)
         else:
-            logits = self._run(ids, state.caches, past)
-        return logits, GPTState(state.caches, all_ids)
+            logits = self._infer(ids, caches, past)
+        return Tensor(logits), GPTState(caches, all_ids)
 
     @staticmethod
     def reorder_state(state, index):
@@ -190,13 +233,8 @@ class GPT(GenerationMixin, nn.Module):
             return None
         xp = backend.array_namespace(state.ids)
         idx = backend.asarray_like(index, state.ids)
-        caches = []
-        for cache in state.caches:
-            new = nn.KVCache()
-            if cache.k is not None:
-                new.k = Tensor(xp.take(cache.k.data, idx, axis=0))
-                new.v = Tensor(xp.take(cache.v.data, idx, axis=0))
-            caches.append(new)
+        caches = [None if c is None else (xp.take(c[0], idx, axis=0), xp.take(c[1], idx, axis=0))
+                  for c in state.caches]
         return GPTState(caches, xp.take(state.ids, idx, axis=0))
 
     @classmethod
