@@ -79,7 +79,7 @@ def cmd_sample(args) -> int:
                 print(f"----- {k + 1}")
             print(tokenizer.decode(row))
         return 0
-    sys.stdout.write(prompt)                                        # one continuation, printed as it comes
+    sys.stdout.write(prompt + (" " if tokenizer.kind == "word" else ""))   # one continuation, printed as it comes
     new, shown = [], ""
     for token in stream_generate(model, prompt_ids, args.length, **options):
         new.append(int(backend.to_numpy(token)[0]))

@@ -79,7 +79,8 @@ class TextGenerator(Callback):
             out = generate(trainer.model, ids, self.length, do_sample=t > 0, temperature=t, top_k=0, seed=self.seed)
             text = self.tokenizer.decode(backend.to_numpy(out)[0, ids.shape[1]:])
             self.samples.append({"step": trainer.step, "temperature": t, "text": text})
-            trainer.log(f"----- temperature {t}:\n{self.prompt}{text}\n")
+            sep = " " if getattr(self.tokenizer, "kind", "") == "word" else ""     # words are joined by spaces
+            trainer.log(f"----- temperature {t}:\n{self.prompt}{sep}{text}\n")
 
 
 class LossCurve(Callback):
