@@ -104,7 +104,7 @@ class Block(nn.Module):
 
 @dataclass
 class GPTState:
-    """What ``generate`` carries between steps: per layer, the cached (k, v) arrays, and the ids so far."""
+    """What ``generate`` carries between steps: per layer, the (k, v) cache buffers, and the ids they hold."""
 
     caches: list
     ids: object
@@ -173,8 +173,10 @@ class GPT(GenerationMixin, nn.Module):
 
         Generating one token is a few dozen tiny products, so the cost per token is
         Python overhead; calling the kernels directly skips the autograd machinery.
-        Each layer's keys and values are appended to ``caches[i]``, a (k, v) pair of
-        (B, nh, T_past, hs) arrays. Tests check it against ``forward``.
+        ``caches[i]`` is layer i's (k, v) pair of (B, nh, block_size, hs) buffers, of
+        which positions ``0 .. past-1`` are filled; the new keys and values are written
+        in place after them (no copy of the cache per token). Tests check it against
+        ``forward``.
         """
         xp = backend.array_namespace(ids)
         cfg = self.gpt_config
@@ -195,10 +197,15 @@ class GPT(GenerationMixin, nn.Module):
             attn = block.attn
             qkv = KL.linear_forward(norm(x, block.ln_1), attn.in_proj_weight.data, _data(attn.in_proj_bias))[0]
             q, k, v = (KA.split_heads(qkv[..., j * E:(j + 1) * E], cfg.n_head) for j in range(3))  # (B, nh, T, hs)
-            if caches[i] is not None:
-                k, v = xp.concat([caches[i][0], k], axis=2), xp.concat([caches[i][1], v], axis=2)
-            caches[i] = (k, v)
-            (y, _), _ = KA.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask)
+            if caches[i] is None:
+                shape = (B, cfg.n_head, cfg.block_size, E // cfg.n_head)
+                caches[i] = (xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x)),
+                             xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x)))
+            kb, vb = caches[i]
+            kb[:, :, past:past + T, :] = k
+            vb[:, :, past:past + T, :] = v
+            (y, _), _ = KA.scaled_dot_product_attention_forward(q, kb[:, :, :past + T, :], vb[:, :, :past + T, :],
+                                                                attn_mask=mask)
             x = x + linear(KA.merge_heads(y), attn.out_proj)                            # (B, T, E)
             h = KG.gelu_forward(linear(norm(x, block.ln_2), block.mlp.c_fc), cfg.gelu_approximate)[0]
             x = x + linear(h, block.mlp.c_proj)
@@ -217,7 +224,7 @@ class GPT(GenerationMixin, nn.Module):
             state = GPTState([None] * len(self.h), ids[:, :0])
         all_ids = xp.concat([state.ids, ids], axis=1)
         caches = list(state.caches)
-        past = 0 if caches[0] is None else caches[0][0].shape[2]
+        past = state.ids.shape[1]                                   # positions already in the caches
         if past + ids.shape[1] > self.gpt_config.block_size:       # slide the window: recompute the last block
             all_ids = all_ids[:, -self.gpt_config.block_size:]
             caches = [None] * len(self.h)
