@@ -13,7 +13,7 @@ the new positions, with a key/value cache per layer (``state``), so each new tok
 costs one position instead of the whole prefix.
 
 Parameter names follow GPT-2 (``wte``, ``wpe``, ``h.0.ln_1``, ``h.0.attn``, ``h.0.mlp.c_fc``,
-``ln_f``, ``lm_head``); ``minigen.models.gpt2.load_gpt2`` maps a Hugging Face checkpoint
+``ln_f``, ``lm_head``); ``minigen.pretrained.load_gpt2`` maps a Hugging Face checkpoint
 onto them.
 """
 
@@ -248,9 +248,9 @@ class GPT(GenerationMixin, nn.Module):
     def from_pretrained(cls, path, dtype=None) -> GPT:
         """A Hugging Face GPT-2 folder (``config.json`` + ``model.safetensors``) as a minigen GPT, in eval mode.
 
-        Pickled ``pytorch_model.bin`` checkpoints are refused unread; see ``minigen.models.gpt2``.
+        Pickled ``pytorch_model.bin`` checkpoints are refused unread; see ``minigen.pretrained``.
         """
-        from .gpt2 import load_gpt2
+        from ..pretrained import load_gpt2             # host-side loading sits above the models
         return load_gpt2(path, dtype=dtype)
 
     def num_parameters(self) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from minigen.checkpoint import CheckpointError
-from minigen.models.gpt2 import load_gpt2, save_gpt2
+from minigen.pretrained import load_gpt2, save_gpt2
 
 pytestmark = pytest.mark.reference
 torch = pytest.importorskip("torch")

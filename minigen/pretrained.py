@@ -30,9 +30,9 @@ import os
 
 import numpy as np
 
-from .. import backend
-from ..checkpoint import CheckpointError, _check_header
-from .gpt import GPT, GPTConfig
+from . import backend
+from .checkpoint import CheckpointError, _check_header
+from .models.gpt import GPT, GPTConfig
 
 __all__ = ["load_gpt2", "save_gpt2", "gpt2_config", "gpt2_tensor_names"]
 
