@@ -33,14 +33,18 @@ __all__ = ["gradcheck", "gradcheck_kernel", "GradcheckError"]
 class GradcheckError(AssertionError):
     """An analytic gradient disagrees with central differences.
 
-    Attributes: ``input`` (the input's name), ``index`` (the worst element, or
-    ``None`` for a directional check), ``analytic``, ``numeric``, ``rel_error``.
+    Attributes: ``input`` (the gradient's name, e.g. ``"dW_hh"``), ``index`` (its worst
+    element, or ``None`` for a directional check), ``analytic``, ``numeric``,
+    ``rel_error``; and ``failures``, one dict with those five keys for every wrong
+    gradient, the worst first (graders use it to list them all).
     """
 
-    def __init__(self, message, *, input=None, index=None, analytic=None, numeric=None, rel_error=None):
+    def __init__(self, message, *, input=None, index=None, analytic=None, numeric=None, rel_error=None,
+                 failures=None):
         super().__init__(message)
         self.input, self.index = input, index
         self.analytic, self.numeric, self.rel_error = analytic, numeric, rel_error
+        self.failures = failures if failures is not None else []
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -130,7 +134,7 @@ def _compare(names, hosts, kinds, analytic, evaluate, *, eps, atol, rtol, fast, 
             an = float(np.sum(a * v))
             nu = (evaluate(i, h + eps * v) - evaluate(i, h - eps * v)) / (2 * eps)
             err = abs(an - nu)
-            if err > atol + rtol * abs(nu):
+            if not err <= atol + rtol * abs(nu):                 # also catches NaN
                 failures.append((err / (atol + rtol * abs(nu)), gname, None, an, nu))
             continue
         num = np.empty(h.shape)
@@ -143,13 +147,16 @@ def _compare(names, hosts, kinds, analytic, evaluate, *, eps, atol, rtol, fast, 
             x[j] = h[j]
             num[j] = (lp - lm) / (2 * eps)
         excess = np.abs(a - num) / (atol + rtol * np.abs(num))
+        excess = np.where(np.isnan(excess), np.inf, excess)    # a NaN gradient is as wrong as can be
         if excess.size and excess.max() > 1:
             j = np.unravel_index(int(np.argmax(excess)), excess.shape)
             failures.append((float(excess[j]), gname, tuple(int(k) for k in j), float(a[j]), float(num[j])))
     if failures:
         failures.sort(key=lambda f: -f[0])
+        details = [dict(input=g, index=j, analytic=a_, numeric=n_, rel_error=_rel(a_, n_))
+                   for _, g, j, a_, n_ in failures]
         _, gname, idx, an, nu = failures[0]
-        rel = abs(an - nu) / max(abs(an), abs(nu), 1e-300)
+        rel = details[0]["rel_error"]
         where = "along a random direction" if idx is None else f"at index {idx}"
         others = [f[1] for f in failures[1:]]
         also = f" Also wrong: {', '.join(others)}." if others else ""
@@ -160,8 +167,12 @@ def _compare(names, hosts, kinds, analytic, evaluate, *, eps, atol, rtol, fast, 
             "elements only point at broadcasting or at accumulation with repeated indices. If the error is "
             "small and the check is at a kink (relu at 0, max with ties, clip at a bound), move the inputs "
             "away from it, or try eps between 1e-4 and 1e-7.",
-            input=gname, index=idx, analytic=an, numeric=nu, rel_error=rel)
+            input=gname, index=idx, analytic=an, numeric=nu, rel_error=rel, failures=details)
     return True
+
+
+def _rel(a, b):
+    return abs(a - b) / max(abs(a), abs(b), 1e-300)
 
 
 class _Seeded:
@@ -296,8 +307,9 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
             if g is None:
                 raise GradcheckError(f"gradcheck_kernel: backward returned None for {gname}", input=gname)
             if tuple(g.shape) != tuple(a.shape):
+                hint = " (transposed?)" if tuple(g.shape) == tuple(a.shape)[::-1] else ""
                 raise GradcheckError(f"gradcheck_kernel: {gname} has shape {tuple(g.shape)}, but {name} has "
-                                     f"shape {tuple(a.shape)}", input=gname)
+                                     f"shape {tuple(a.shape)}{hint}", input=gname)
             analytic.append(backend.to_numpy(g).astype(np.float64))
         hosts = [backend.to_numpy(a).astype(np.float64) if k == "float" else None for a, k in zip(arrays, kinds)]
 

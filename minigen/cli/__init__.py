@@ -6,7 +6,10 @@ Commands:
   character LSTM on Shakespeare for 10 minutes);
 - ``sample``: continue a prompt with a trained checkpoint;
 - ``gradcheck``: gradient checking on a small network, and why the check must use
-  a random upstream gradient.
+  a random upstream gradient;
+- ``lessons``: list the numbered lessons, copy them out, or run one;
+- ``assign``: write the student version of lessons (solutions stripped);
+- ``grade``: grade a student's folder offline.
 
 Mistakes in the options or the data end with one line on stderr and exit status 1;
 set ``MINIGEN_DEBUG=1`` to see the traceback instead.
@@ -21,7 +24,7 @@ import sys
 from ..checkpoint import CheckpointError
 from ..data import CorpusError
 from ..train import TrainingError
-from . import gradcheck_demo, sample_cmd, train_cmd
+from . import gradcheck_demo, lessons_cmd, sample_cmd, train_cmd
 
 USER_ERRORS = (CorpusError, CheckpointError, TrainingError, ValueError, IndexError, OSError)
 
@@ -32,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.add_parser(sub)
     sample_cmd.add_parser(sub)
     gradcheck_demo.add_parser(sub)
+    lessons_cmd.add_parsers(sub)
     return parser
 
 

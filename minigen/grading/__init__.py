@@ -1,0 +1,27 @@
+"""Classroom assignments: strip the solutions out of a lesson, and grade what comes back.
+
+- ``assign(["05"], "handout/")`` writes the student version of lesson 05: each
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION`` region becomes a
+  ``NotImplementedError`` stub; the public checks go with it, the hidden ones stay.
+- ``grade("handout/")`` grades it offline: points per exercise, and on a failure a
+  diagnosis naming the function, the wrong gradient and its worst element.
+- Check files are written with ``check``, ``expect_close`` and ``expect_gradients``.
+
+The command line has the same three verbs: ``minigen assign``, ``minigen grade``
+and ``minigen lessons``.
+"""
+
+from .checks import (
+    GRU_GATES, LSTM_GATES, CheckFailure, check, expect_autograd_gradients, expect_close, expect_gradients,
+    expect_true, gate_blocks,
+)
+from .grader import format_report, grade
+from .lessons import Lesson, assign, copy_lessons, find_lesson, lessons_dir, list_lessons
+from .strip import BEGIN, END, MarkerError, find_exercises, strip_solutions
+
+__all__ = [
+    "check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients", "expect_true",
+    "gate_blocks", "LSTM_GATES", "GRU_GATES",
+    "grade", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir", "list_lessons", "Lesson",
+    "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END",
+]

@@ -1,0 +1,175 @@
+"""What a lesson's check files are written with.
+
+A check file (``lessons/checks/05_lstm.py``, or ``lessons/checks/hidden/05_lstm.py``
+for the checks that stay with the instructor) holds functions like::
+
+    from minigen.grading import check, expect_close, expect_gradients
+
+    @check("lstm_step_backward", points=3)
+    def backward_matches_central_differences(student):
+        \"\"\"lstm_step_backward agrees with central differences on a random upstream gradient.\"\"\"
+        ...
+        expect_gradients("lstm_step_backward", forward, backward, inputs, blocks=LSTM_GATES)
+
+``student`` holds the definitions of the student's lesson file: ``student.lstm_step_forward``.
+A check passes by returning, and fails by raising ``CheckFailure`` (the helpers
+below raise it with a diagnosis that teaches). Any other exception is reported
+with the line of the student's code it came from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..gradcheck import GradcheckError, gradcheck, gradcheck_kernel
+
+__all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
+           "expect_true", "LSTM_GATES", "GRU_GATES", "gate_blocks"]
+
+
+class CheckFailure(AssertionError):
+    """A check found the student's code wrong; the message is the diagnosis."""
+
+
+def check(function: str, points: float = 1):
+    """Mark a function of a check file as a check of exercise ``function``, worth ``points``."""
+    if not isinstance(points, (int, float)) or points <= 0:
+        raise ValueError(f"check: points must be a positive number, got {points!r}")
+
+    def mark(fn):
+        fn.__minigen_check__ = (function, points)
+        return fn
+    return mark
+
+
+def gate_blocks(labels, params=("W_ih", "W_hh", "b_ih", "b_hh", "b")):
+    """``blocks`` for packed-gate parameters: axis 0 of each is split evenly into ``labels``."""
+    return {name: (0, list(labels)) for name in params}
+
+
+LSTM_GATES = gate_blocks(["input gate i", "forget gate f", "cell candidate g", "output gate o"])
+GRU_GATES = gate_blocks(["reset gate r", "update gate z", "new gate n"])
+
+
+# ---------------------------------------------------------------------------- forward outputs
+
+def _fmt(v):
+    return f"{v:.6g}" if isinstance(v, (float, np.floating)) else repr(v)
+
+
+def _host(value):
+    """A NumPy array from whatever the student returned (array, Tensor, list, number)."""
+    if hasattr(value, "data") and hasattr(value, "backward"):          # a minigen Tensor
+        value = value.data
+    if hasattr(value, "__dlpack__") and not isinstance(value, np.ndarray):
+        from .. import backend
+        return backend.to_numpy(value)
+    return np.asarray(value)
+
+
+def expect_close(function: str, what: str, actual, expected, *, atol: float = 1e-6, rtol: float = 1e-5):
+    """``actual`` (from the student's ``function``) must equal ``expected`` elementwise.
+
+    ``what`` names the output (``"h"``, ``"the loss"``). A mismatch names the worst
+    element with the expected and the actual value.
+    """
+    expected = _host(expected)
+    if actual is None:
+        raise CheckFailure(f"{function} returned None for {what}; expected an array of shape "
+                           f"{tuple(expected.shape)}. Did you forget a return statement?")
+    try:
+        got = _host(actual)
+    except Exception:
+        raise CheckFailure(f"{function} returned {type(actual).__name__} for {what}; expected an array "
+                           f"of shape {tuple(expected.shape)}") from None
+    if got.dtype == object:
+        raise CheckFailure(f"{function} returned {type(actual).__name__} for {what}, which is not an array "
+                           f"of numbers; expected shape {tuple(expected.shape)}")
+    if got.shape != expected.shape:
+        hint = " (transposed?)" if got.shape == expected.shape[::-1] and got.ndim > 1 else ""
+        raise CheckFailure(f"{function} returned {what} of shape {tuple(got.shape)}{hint}; expected shape "
+                           f"{tuple(expected.shape)}")
+    if got.dtype.kind in "biu" and expected.dtype.kind in "biu":
+        wrong = got != expected
+    else:
+        got, exp64 = got.astype(np.float64), expected.astype(np.float64)
+        if not np.all(np.isfinite(got)) and np.all(np.isfinite(exp64)):
+            j = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
+            raise CheckFailure(f"{function} returned a non-finite {what}: {what}{list(j)} = {_fmt(got[j])}, "
+                               f"expected {_fmt(exp64[j])}. Look for exp() of a large number or a log of 0.")
+        wrong = ~np.isclose(got, exp64, atol=atol, rtol=rtol)
+        expected = exp64
+    if np.any(wrong):
+        err = np.where(wrong, np.abs(got.astype(np.float64) - expected.astype(np.float64)), -1.0)
+        j = np.unravel_index(int(np.argmax(err)), err.shape)
+        at = f"{what}[{', '.join(str(int(i)) for i in j)}]" if got.ndim else what
+        e_val, g_val = expected[j].item(), got[j].item()
+        raise CheckFailure(f"{function} returned a wrong {what}: {int(wrong.sum())} of {wrong.size} elements "
+                           f"differ. Worst: {at} expected {_fmt(e_val)}, got {_fmt(g_val)}.")
+
+
+def expect_true(condition: bool, message: str):
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CheckFailure(message)
+
+
+# ---------------------------------------------------------------------------- gradients
+
+def _where(name, index, blocks):
+    """' (in the forget gate f block)' when ``name``'s parameter packs several gates."""
+    param = name[1:] if name.startswith("d") else name
+    if index is None or param not in blocks:
+        return ""
+    axis, labels, size = blocks[param]
+    k = min(index[axis] * len(labels) // max(size, 1), len(labels) - 1)
+    return f" (in the {labels[k]} block)"
+
+
+def _diagnose(function, e: GradcheckError, names, shapes, blocks):
+    if not e.failures:                       # a structural problem: a missing gradient, a wrong shape
+        return f"{function}: {str(e).split(': ', 1)[-1]}"
+    sized = {k: (axis, labels, shapes.get(k, (0,))[axis]) for k, (axis, labels) in (blocks or {}).items()
+             if k in shapes}
+
+    def one(f):
+        idx = f["index"]
+        at = f"{f['input']}[{', '.join(map(str, idx))}]" if idx else f"{f['input']} (along a random direction)"
+        return (f"{at}{_where(f['input'], idx, sized)}: analytic {f['analytic']:.6g}, numeric "
+                f"{f['numeric']:.6g}, relative error {f['rel_error']:.2g}")
+    wrong = [f["input"] for f in e.failures]
+    right = [f"d{n}" for n in names if f"d{n}" not in wrong]
+    lines = [f"{function} computes a wrong {wrong[0]}. Worst element {one(e.failures[0])}."]
+    if len(wrong) > 1:
+        lines.append("Also wrong: " + "; ".join(one(f) for f in e.failures[1:]) + ".")
+    if right:
+        lines.append(f"Right: {', '.join(right)}.")
+    lines.append("(Checked against central differences of your forward, in float64, with a random "
+                 "upstream gradient.)")
+    return " ".join(lines)
+
+
+def expect_gradients(function: str, forward, backward, inputs: dict, *, blocks=None, eps: float = 1e-6,
+                     atol: float = 1e-6, rtol: float = 1e-4, fast: bool = False, seed: int = 0):
+    """Gradient-check a kernel pair written by the student, and explain a failure.
+
+    ``forward(*inputs) -> (out, cache)`` and ``backward(dout, cache) -> grads`` as for
+    ``minigen.gradcheck_kernel``; ``inputs`` is a dict of float64 arrays whose keys name
+    the gradients (``{"W_hh": ...}`` -> ``dW_hh``). ``blocks`` maps a parameter name to
+    ``(axis, labels)`` when its rows pack several gates, so that the diagnosis can say
+    which gate the worst element belongs to (``LSTM_GATES``, ``GRU_GATES``).
+    """
+    try:
+        gradcheck_kernel(forward, backward, inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
+    except GradcheckError as e:
+        shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
+        raise CheckFailure(_diagnose(function, e, list(inputs), shapes, blocks)) from None
+
+
+def expect_autograd_gradients(function: str, fn, inputs: dict, *, eps: float = 1e-6, atol: float = 1e-6,
+                              rtol: float = 1e-4, seed: int = 0):
+    """Like ``expect_gradients``, for a function of minigen Tensors (backward by autograd)."""
+    try:
+        gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+    except GradcheckError as e:
+        raise CheckFailure(_diagnose(function, e, list(inputs), {}, None)) from None

@@ -1,0 +1,170 @@
+"""The lesson catalogue: where the lessons are, listing them, copying them, and handouts.
+
+The lessons folder (``lessons/`` at the root of a minigen checkout) holds::
+
+    01_autograd.py ... 13_vae.py     the lessons, with reference solutions
+    checks/05_lstm.py                public checks: they go out with the handout
+    checks/hidden/05_lstm.py         hidden checks: they stay with the instructor
+
+An instructor can keep a private lessons folder of the same shape (their own
+solutions and hidden checks) and pass it as ``--lessons DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .strip import find_exercises, strip_solutions
+
+__all__ = ["Lesson", "lessons_dir", "list_lessons", "find_lesson", "check_files", "copy_lessons",
+           "assign", "MANIFEST"]
+
+MANIFEST = "assignment.json"
+_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
+
+
+@dataclass
+class Lesson:
+    number: str          # "05"
+    name: str            # "05_lstm"
+    path: Path
+    title: str           # from the lesson's first heading
+
+    def exercises(self):
+        return find_exercises(self.path.read_text(encoding="utf-8"), self.number, str(self.path))
+
+
+def lessons_dir(override=None) -> Path:
+    """The lessons folder: ``override``, else the checkout's ``lessons/``, else the installed copy."""
+    if override is not None:
+        root = Path(override)
+        if not root.is_dir():
+            raise FileNotFoundError(f"lessons folder {str(root)!r} does not exist")
+        return root
+    candidates = [Path(__file__).resolve().parents[2] / "lessons",       # a checkout / editable install
+                  Path(sys.prefix) / "share" / "minigen" / "lessons"]    # a wheel's data files
+    for root in candidates:
+        if root.is_dir() and any(root.glob("[0-9][0-9]_*.py")):
+            return root
+    raise FileNotFoundError("minigen's lessons were not found (looked in "
+                            + ", ".join(str(c) for c in candidates) + "); pass --lessons DIR")
+
+
+def _title(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^# #+\s+(.*)", line)
+        if m:
+            return m.group(1).strip()
+    return path.stem
+
+
+def list_lessons(root=None) -> list:
+    """Every lesson in the folder, in order."""
+    root = lessons_dir(root)
+    return [Lesson(m.group(1), p.stem, p, _title(p))
+            for p in sorted(root.glob("*.py")) if (m := _NAME.match(p.name))]
+
+
+def find_lesson(spec: str, root=None) -> Lesson:
+    """A lesson by number (``5``, ``05``), file name (``05_lstm``, ``05_lstm.py``) or topic (``lstm``)."""
+    lessons = list_lessons(root)
+    s = str(spec).strip().removesuffix(".py").lower()
+    for lesson in lessons:
+        if s.isdigit() and int(s) == int(lesson.number):
+            return lesson
+        if s in (lesson.name.lower(), lesson.name[3:].lower()):
+            return lesson
+    names = ", ".join(lesson.name for lesson in lessons)
+    raise ValueError(f"no lesson {spec!r}; expected a number or a name, one of: {names}")
+
+
+def check_files(root: Path, lesson_name: str, hidden: bool = True) -> list:
+    """The check files of a lesson: public, then (with ``hidden``) hidden."""
+    root = Path(root)
+    files = [root / "checks" / f"{lesson_name}.py"]
+    if hidden:
+        files.append(root / "checks" / "hidden" / f"{lesson_name}.py")
+    return [f for f in files if f.is_file()]
+
+
+def _refuse_overwrite(paths, force):
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{existing[0]} already exists; pass --force to overwrite "
+                              f"({len(existing)} file(s) would be replaced)")
+
+
+def copy_lessons(dest, root=None, force: bool = False) -> list:
+    """Copy the lessons (with their solutions) and the public checks to ``dest``, for self-study."""
+    root = lessons_dir(root)
+    dest = Path(dest)
+    pairs = [(lesson.path, dest / lesson.path.name) for lesson in list_lessons(root)]
+    pairs += [(p, dest / "checks" / p.name) for p in sorted((root / "checks").glob("*.py"))]
+    if (root / "README.md").is_file():
+        pairs.append((root / "README.md", dest / "README.md"))
+    _refuse_overwrite([d for _, d in pairs], force)
+    for src, dst in pairs:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    return [d for _, d in pairs]
+
+
+HANDOUT_README = """# Your assignment
+
+Each lesson file here opens as a notebook (with jupytext) and runs as a script.
+Where a function reads
+
+    # YOUR CODE HERE
+    raise NotImplementedError("L05.3: implement lstm_step_backward")
+
+write its body. Keep the function's name and signature.
+
+Check your work at any time, offline, with the public checks in `checks/`:
+
+    python -m minigen grade . --public-only
+
+Your instructor grades with more checks than these, so make your code right in
+general, not just for the public checks' inputs.
+"""
+
+
+def assign(specs, out, root=None, force: bool = False) -> list:
+    """Write the student version of the lessons ``specs`` to ``out``, with their public checks.
+
+    Each solution region becomes a ``NotImplementedError`` stub. Hidden checks are
+    not copied. ``out/assignment.json`` records which lessons were assigned, so that
+    the grader notices a lesson file that is missing from what comes back.
+    """
+    root = lessons_dir(root)
+    out = Path(out)
+    if [str(s).lower() for s in specs] == ["all"]:
+        lessons = [lesson for lesson in list_lessons(root) if lesson.exercises()]
+    else:
+        lessons = [find_lesson(s, root) for s in specs]
+    if not lessons:
+        raise ValueError("assign: name at least one lesson (a number such as 05, or 'all')")
+    texts = {}
+    for lesson in lessons:
+        text = lesson.path.read_text(encoding="utf-8")
+        if not find_exercises(text, lesson.number, str(lesson.path)):
+            raise ValueError(f"lesson {lesson.name} has no exercises to assign (no ### BEGIN SOLUTION regions)")
+        texts[lesson.name] = strip_solutions(text, lesson.number, str(lesson.path))
+    writes = {out / f"{name}.py": text for name, text in texts.items()}
+    for lesson in lessons:
+        for f in check_files(root, lesson.name, hidden=False):
+            writes[out / "checks" / f.name] = f.read_text(encoding="utf-8")
+    _refuse_overwrite(list(writes), force)
+    manifest_path = out / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"lessons": []}
+    manifest["lessons"] = sorted(set(manifest["lessons"]) | set(texts))
+    writes[manifest_path] = json.dumps(manifest, indent=2) + "\n"
+    writes.setdefault(out / "README.md", HANDOUT_README)
+    for path, text in writes.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return sorted(writes)
