@@ -31,10 +31,16 @@ import numpy as np
 __all__ = [
     "array_namespace", "is_numpy", "is_array", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
     "sum_to", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
-    "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError",
+    "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError", "host",
 ]
 
 GPU_INSTALL_HINT = 'pip install "minigen[gpu]"'
+
+#: The host array library (NumPy), for bookkeeping that stays on the CPU whatever
+#: the device: token ids being built up, finished flags, seeded samplers, beam
+#: tables. Code above the backend writes ``host.zeros(...)``, so that what lives on
+#: the host is explicit, and imports no array library itself.
+host = np
 
 
 class CupyUnavailableError(RuntimeError):

@@ -76,12 +76,20 @@ def load_student(path: Path) -> Student:
         line = (e.text or "").strip()
         raise StudentError(f"{path.name} has a syntax error at line {e.lineno}: {e.msg}"
                            + (f": `{line}`" if line else "")) from None
-    tree.body = [n for n in tree.body
-                 if isinstance(n, KEPT) or _is_literal_assign(n)
-                 or (isinstance(n, ast.Expr) and isinstance(getattr(n, "value", None), ast.Constant))]
+    kept = [n for n in tree.body
+            if isinstance(n, KEPT) or _is_literal_assign(n)
+            or (isinstance(n, ast.Expr) and isinstance(getattr(n, "value", None), ast.Constant))]
+    skipped = {t.id for n in tree.body if n not in kept and isinstance(n, (ast.Assign, ast.AnnAssign))
+               for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    tree.body = kept
     namespace = {"__name__": f"student_{path.stem}", "__file__": str(path)}
     exec(compile(tree, str(path), "exec"), namespace)
+    global SKIPPED
+    SKIPPED = skipped
     return Student(namespace, path.name)
+
+
+SKIPPED = set()      # top-level names the lesson assigns but the grader does not run
 
 
 def _resolve(student, qualname):
@@ -112,7 +120,11 @@ def describe_exception(exc: BaseException, student_file: str, exercise_function:
     if mine:
         f = mine[-1]
         code = f" `{f.line.strip()}`" if f.line else ""
-        return f"{f.name} raised {kind}: {text} ({name}, line {f.lineno}:{code})"
+        hint = ""
+        if isinstance(exc, NameError) and getattr(exc, "name", None) in SKIPPED:
+            hint = (f". The grader runs only your imports, functions, classes and constants, not the lesson's "
+                    f"other top-level code, so `{exc.name}` does not exist there: create it inside the function")
+        return f"{f.name} raised {kind}: {text} ({name}, line {f.lineno}:{code}){hint}"
     return (f"the check could not use what {exercise_function} returned: {kind}: {text}. Does it return "
             "what the lesson's docstring asks for, in that order?")
 

@@ -27,11 +27,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..backend import array_namespace
+from ..backend import array_namespace, host
 from ..kernels.softmax import log_softmax_forward
 from .generate import model_step
 
@@ -60,7 +59,7 @@ class BeamSearchOutput:
     """
 
     sequences: object
-    sequences_scores: np.ndarray
+    sequences_scores: host.ndarray
     tree: list | None = None
 
 
@@ -71,6 +70,7 @@ class BeamHypotheses:
     ``s / length ** length_penalty``: with ``length_penalty > 0`` longer sequences are
     penalised less for their extra (negative) log-probabilities, ``0`` compares raw sums.
 
+    >>> import numpy as np
     >>> h = BeamHypotheses(num_beams=2, length_penalty=1.0, early_stopping=False, max_new_tokens=5)
     >>> h.add(np.array([3, 0]), -2.0, 2), h.add(np.array([1, 0]), -1.0, 2), h.add(np.array([0]), -3.0, 1)
     (True, True, False)
@@ -81,7 +81,7 @@ class BeamHypotheses:
     def __init__(self, num_beams: int, length_penalty: float, early_stopping, max_new_tokens: int):
         self.num_beams, self.length_penalty = num_beams, length_penalty
         self.early_stopping, self.max_new_tokens = early_stopping, max_new_tokens
-        self.beams: list[tuple[float, np.ndarray, int | None]] = []      # (score, new tokens, tree node)
+        self.beams: list[tuple[float, host.ndarray, int | None]] = []      # (score, new tokens, tree node)
         self.worst_score = math.inf
 
     def __len__(self):
@@ -120,7 +120,7 @@ class BeamHypotheses:
 
 
 def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+    return isinstance(x, (int, host.integer)) and not isinstance(x, bool)
 
 
 def _check(input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
@@ -137,7 +137,7 @@ def _check(input_ids, num_beams, max_new_tokens, length_penalty, early_stopping,
                          f"{num_return_sequences} > {num_beams}")
     if not _is_int(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float, np.floating)) \
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float, host.floating)) \
             or not math.isfinite(length_penalty):
         raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
     if early_stopping not in (True, False, "never") or not isinstance(early_stopping, (bool, str)):
@@ -187,7 +187,7 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     B, P = input_ids.shape
     K, n_ret = num_beams, num_return_sequences
     pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
-    prompt = backend.to_numpy(input_ids).astype(np.int64)              # (B, P): the one copy to the host
+    prompt = backend.to_numpy(input_ids).astype(host.int64)              # (B, P): the one copy to the host
     hyps = [BeamHypotheses(K, length_penalty, early_stopping, max_new_tokens) for _ in range(B)]
     tree = [dict(step=0, beam=0, token=None, parent=None, logprob=0.0, finished=False, score=None,
                  returned=False)] if return_tree else None
@@ -205,7 +205,7 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     best = []
     for b in range(B):
         ranked = hyps[b].best()[:n_ret]
-        ranked += [(-math.inf, np.zeros(0, np.int64), None)] * (n_ret - len(ranked))  # if too few could finish
+        ranked += [(-math.inf, host.zeros(0, host.int64), None)] * (n_ret - len(ranked))  # if too few could finish
         best.extend(ranked)
         if tree is not None and b == 0:
             for _, _, node in ranked:
@@ -213,14 +213,14 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
                     tree[node]["returned"] = True
                     node = tree[node]["parent"]
     L = max(len(tokens) for _, tokens, _ in best)
-    out = np.full((B * n_ret, P + L), pad, dtype=np.int64)             # (B * n_ret, P + L)
-    out[:, :P] = np.repeat(prompt, n_ret, axis=0)
+    out = host.full((B * n_ret, P + L), pad, dtype=host.int64)             # (B * n_ret, P + L)
+    out[:, :P] = host.repeat(prompt, n_ret, axis=0)
     for i, (_, tokens, _) in enumerate(best):
         out[i, P:P + len(tokens)] = tokens
     if max_new_tokens == 0:                                             # nothing generated: the prompt, score 0
-        scores = np.zeros(B * n_ret)
+        scores = host.zeros(B * n_ret)
     else:
-        scores = np.array([score for score, _, _ in best], dtype=np.float64)
+        scores = host.array([score for score, _, _ in best], dtype=host.float64)
     sequences = xp.astype(backend.asarray_like(out, input_ids), input_ids.dtype)
     return BeamSearchOutput(sequences, scores, tree)
 
@@ -229,12 +229,12 @@ def _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_i
     """The search loop: fills ``hyps`` (one ``BeamHypotheses`` per prompt) and ``tree``."""
     xp = array_namespace(input_ids)
     B, P = prompt.shape
-    rows = np.repeat(np.arange(B), K)                                   # (B*K,) beam b*K + k reads prompt b
+    rows = host.repeat(host.arange(B), K)                                   # (B*K,) beam b*K + k reads prompt b
     seqs = prompt[rows]                                                 # (B*K, P + t) running sequences
-    scores = np.full((B, K), -np.inf)                                   # (B, K) summed log-probs of the beams
+    scores = host.full((B, K), -host.inf)                                   # (B, K) summed log-probs of the beams
     scores[:, 0] = 0.0                                                  # the K copies are one beam so far
-    done = np.zeros(B, dtype=bool)
-    node_of = np.zeros(K, dtype=np.int64)                               # tree node of each beam of prompt 0
+    done = host.zeros(B, dtype=bool)
+    node_of = host.zeros(K, dtype=host.int64)                               # tree node of each beam of prompt 0
     length_penalty = hyps[0].length_penalty
 
     logits, state = model_step(model, input_ids, None)                  # (B, P, V): read each prompt once
@@ -253,16 +253,16 @@ def _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_i
         # 2. the 2K best candidates of each row, copied to the host
         n_top = min(2 * K, K * V)
         top = xp.argsort(cand, axis=-1, descending=True)[:, :n_top]    # (B, 2K)
-        top_scores = backend.to_numpy(xp.take_along_axis(cand, top, axis=-1)).astype(np.float64)
+        top_scores = backend.to_numpy(xp.take_along_axis(cand, top, axis=-1)).astype(host.float64)
         top = backend.to_numpy(top)
         parent, token = top // V, top % V                               # (B, 2K) beam within the row, token id
 
         # 3. split them into finished hypotheses and the K new beams
         last = t == max_new_tokens
-        new_parent = np.zeros((B, K), dtype=np.int64)
-        new_token = np.zeros((B, K), dtype=np.int64)                    # dead beams (score -inf) read token 0
-        new_scores = np.full((B, K), -np.inf)
-        new_node_of = np.zeros(K, dtype=np.int64)
+        new_parent = host.zeros((B, K), dtype=host.int64)
+        new_token = host.zeros((B, K), dtype=host.int64)                    # dead beams (score -inf) read token 0
+        new_scores = host.full((B, K), -host.inf)
+        new_node_of = host.zeros(K, dtype=host.int64)
         for b in range(B):
             j = 0                                                       # the next free beam slot
             record = tree is not None and b == 0 and not done[0]        # the tree follows prompt 0
@@ -278,7 +278,7 @@ def _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_i
                             tree.append(dict(step=t, beam=r, token=v, parent=int(node_of[k]), logprob=float(s),
                                              finished=True, score=float(s / t ** length_penalty),
                                              returned=False))
-                        hyps[b].add(np.append(seqs[b * K + k, P:], v), float(s), t, node)
+                        hyps[b].add(host.append(seqs[b * K + k, P:], v), float(s), t, node)
                 elif j < K:
                     new_parent[b, j], new_token[b, j], new_scores[b, j] = k, v, s
                     if record:
@@ -286,8 +286,8 @@ def _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_i
                         tree.append(dict(step=t, beam=j, token=v, parent=int(node_of[k]), logprob=float(s),
                                          finished=False, score=None, returned=False))
                     j += 1
-        flat_parent = (np.arange(B)[:, None] * K + new_parent).reshape(B * K)   # (B*K,) rows the beams continue
-        seqs = np.concatenate([seqs[flat_parent], new_token.reshape(B * K, 1)], axis=1)
+        flat_parent = (host.arange(B)[:, None] * K + new_parent).reshape(B * K)   # (B*K,) rows the beams continue
+        seqs = host.concatenate([seqs[flat_parent], new_token.reshape(B * K, 1)], axis=1)
         scores, node_of = new_scores, new_node_of
 
         # 4. stop a row once no running beam can improve its hypotheses; stop when all rows are done
@@ -309,7 +309,7 @@ def _layout(tree):
     for i, node in enumerate(tree):
         if node["parent"] is not None:
             children[node["parent"]].append(i)
-    y = np.zeros(len(tree))
+    y = host.zeros(len(tree))
     next_leaf, stack = 0, [0]
     while stack:                                                        # depth-first, first child on top
         i = stack.pop()
@@ -319,7 +319,7 @@ def _layout(tree):
             y[i], next_leaf = next_leaf, next_leaf + 1
     for i in reversed(range(len(tree))):                                # children come after their parent
         if children[i]:
-            y[i] = np.mean(y[children[i]])
+            y[i] = host.mean(y[children[i]])
     return y, next_leaf
 
 
@@ -351,7 +351,7 @@ def plot_beam_tree(tree, path, tokenizer=None):
         if node["token"] is None:
             label = "prompt"
         else:
-            text = tokenizer.decode(np.array([node["token"]])) if tokenizer is not None else str(node["token"])
+            text = tokenizer.decode(host.array([node["token"]])) if tokenizer is not None else str(node["token"])
             label = f"{text!r}\n{node['logprob']:.2f}"
         color = "#9be59b" if node["finished"] else "#dde6f5"
         ax.text(node["step"], y[i], label, ha="center", va="center", fontsize=7, zorder=2,

@@ -20,11 +20,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..backend import array_namespace
+from ..backend import array_namespace, host
 from .processors import (
     LogitsProcessorList, MinPLogitsWarper, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
@@ -40,7 +39,7 @@ def model_step(model, ids, state):
 
 
 def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+    return isinstance(x, (int, host.integer)) and not isinstance(x, bool)
 
 
 def _check(max_new_tokens, temperature, do_sample):
@@ -89,7 +88,7 @@ def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=
     return procs
 
 
-def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng: np.random.Generator | None = None):
+def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng: host.random.Generator | None = None):
     """One token id per row of ``logits`` (B, V): the argmax, or a draw from ``softmax(logits / temperature)``.
 
     The uniform numbers come from ``rng`` on the host (the same seed gives the same
@@ -107,7 +106,7 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
     p = xp.exp(z - xp.max(z, axis=-1, keepdims=True))                    # (B, V), unnormalised
     cdf = xp.cumulative_sum(p, axis=-1)                                  # (B, V)
     rng = rng if rng is not None else backend.get_rng()
-    u = backend.asarray_like(rng.random(logits.shape[0]).astype(np.float64), cdf) * cdf[:, -1]   # (B,)
+    u = backend.asarray_like(rng.random(logits.shape[0]).astype(host.float64), cdf) * cdf[:, -1]   # (B,)
     index = xp.sum(xp.astype(cdf <= u[:, None], xp.int64), axis=-1)      # first index with cdf > u
     return xp.clip(index, 0, logits.shape[-1] - 1)
 
@@ -128,14 +127,14 @@ class GenerateOutput:
 
 
 def _step_report(scores, k: int) -> dict:
-    s = backend.to_numpy(scores).astype(np.float64)                      # (B, V)
-    finite = np.isfinite(s)
-    z = np.where(finite, s - np.max(np.where(finite, s, -np.inf), axis=-1, keepdims=True), -np.inf)
-    p = np.exp(z)
+    s = backend.to_numpy(scores).astype(host.float64)                      # (B, V)
+    finite = host.isfinite(s)
+    z = host.where(finite, s - host.max(host.where(finite, s, -host.inf), axis=-1, keepdims=True), -host.inf)
+    p = host.exp(z)
     p /= p.sum(axis=-1, keepdims=True)
-    top = np.argsort(-p, axis=-1, kind="stable")[:, :k]
-    logp = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)
-    return {"top_ids": top, "top_probs": np.take_along_axis(p, top, axis=-1), "entropy": -(p * logp).sum(-1)}
+    top = host.argsort(-p, axis=-1, kind="stable")[:, :k]
+    logp = host.where(p > 0, host.log(host.where(p > 0, p, 1.0)), 0.0)
+    return {"top_ids": top, "top_probs": host.take_along_axis(p, top, axis=-1), "entropy": -(p * logp).sum(-1)}
 
 
 def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = False,
@@ -159,7 +158,7 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
     procs = build_logits_processor(do_sample=sampling, temperature=temperature, top_k=top_k, top_p=top_p,
                                    min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
                                    no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
-    rng = np.random.default_rng(seed) if seed is not None else None
+    rng = host.random.default_rng(seed) if seed is not None else None
     pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
     return _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings,
                    tokenizer, report_top_k)
@@ -169,7 +168,7 @@ def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id
             report_top_k):
     xp = array_namespace(input_ids)
     B = input_ids.shape[0]
-    done = np.zeros(B, dtype=bool)
+    done = host.zeros(B, dtype=bool)
     texts = [""] * B
     was_training = model.training
     model.eval()
@@ -182,14 +181,14 @@ def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id
                 tokens = xp.astype(sample_next(scores, do_sample=sampling, rng=rng), input_ids.dtype)
                 if done.any():                                               # finished rows only get padding
                     tokens = xp.where(backend.asarray_like(done, tokens), backend.asarray_like(
-                        np.full(B, pad, dtype=np.int64), tokens), tokens)
+                        host.full(B, pad, dtype=host.int64), tokens), tokens)
                 yield (tokens, scores, _step_report(scores, report_top_k)) if report_top_k else tokens
-                host = backend.to_numpy(tokens)
+                new_ids = backend.to_numpy(tokens)
                 if eos_token_id is not None:
-                    done |= host == eos_token_id
+                    done |= new_ids == eos_token_id
                 if stop_strings:
-                    for b in np.flatnonzero(~done):
-                        texts[b] += tokenizer.decode(host[b:b + 1])
+                    for b in host.flatnonzero(~done):
+                        texts[b] += tokenizer.decode(new_ids[b:b + 1])
                         done[b] = any(texts[b].endswith(s) for s in stop_strings)
                 if done.all():
                     return
@@ -249,7 +248,7 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
     xp = array_namespace(input_ids)
     if num_return_sequences > 1:                      # each prompt repeated, its copies next to each other
         input_ids = xp.take(input_ids, backend.asarray_like(
-            np.repeat(np.arange(input_ids.shape[0]), num_return_sequences), input_ids), axis=0)
+            host.repeat(host.arange(input_ids.shape[0]), num_return_sequences), input_ids), axis=0)
     B = input_ids.shape[0]
     steps, scores, reports = [], [], []
     for item in stream_generate(model, input_ids, max_new_tokens, do_sample=do_sample, temperature=temperature,

@@ -46,18 +46,17 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..backend import array_namespace
+from ..backend import array_namespace, host
 from .generate import model_step
 
 __all__ = ["speculative_generate"]
 
 
 def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+    return isinstance(x, (int, host.integer)) and not isinstance(x, bool)
 
 
 def _check(input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature):
@@ -80,14 +79,14 @@ def _check(input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature):
 def _softmax(logits, temperature):
     """softmax(logits / temperature) of one host row (V,), in float64, with the max subtracted."""
     z = logits / temperature
-    e = np.exp(z - z.max())
+    e = host.exp(z - z.max())
     return e / e.sum()
 
 
 def _draw(p, rng) -> int:
     """One index from the host weights ``p`` (V,), which need not sum to 1: inverse CDF with one uniform."""
-    cdf = np.cumsum(p)
-    index = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))   # first index with cdf > u
+    cdf = host.cumsum(p)
+    index = int(host.searchsorted(cdf, rng.random() * cdf[-1], side="right"))   # first index with cdf > u
     return min(index, len(p) - 1)
 
 
@@ -95,7 +94,7 @@ def _read(model, ids, state, rows):
     """Feed ``ids`` (1, T) to ``model`` from ``state``: the host float64 logits of the last ``rows`` positions
     (rows, V), and the new state."""
     logits, state = model_step(model, ids, state)                            # (1, T, V)
-    return backend.to_numpy(logits.data[0, -rows:, :]).astype(np.float64), state
+    return backend.to_numpy(logits.data[0, -rows:, :]).astype(host.float64), state
 
 
 def _verify(guesses, q, target_logits, greedy, temperature, rng):
@@ -106,15 +105,15 @@ def _verify(guesses, q, target_logits, greedy, temperature, rng):
     """
     if greedy:                                             # point masses: keep x_j while it is the argmax
         for j, x in enumerate(guesses):
-            best = int(np.argmax(target_logits[j]))
+            best = int(host.argmax(target_logits[j]))
             if x != best:
                 return j, best
-        return len(guesses), int(np.argmax(target_logits[-1]))
+        return len(guesses), int(host.argmax(target_logits[-1]))
     for j, x in enumerate(guesses):
         p = _softmax(target_logits[j], temperature)
         if rng.random() * q[j][x] < p[x]:                   # keep with probability min(1, p(x) / q(x))
             continue
-        residual = np.maximum(p - q[j], 0.0)               # rejected: draw from max(0, p - q), normalised
+        residual = host.maximum(p - q[j], 0.0)               # rejected: draw from max(0, p - q), normalised
         return j, _draw(residual if residual.sum() > 0 else p, rng)
     return len(guesses), _draw(_softmax(target_logits[-1], temperature), rng)   # all kept: a bonus from p_k+1
 
@@ -149,7 +148,7 @@ def speculative_generate(target, draft, input_ids, max_new_tokens: int, *, num_d
     """
     _check(input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature)
     greedy = not do_sample or temperature == 0
-    rng = np.random.default_rng(seed) if seed is not None else backend.get_rng()
+    rng = host.random.default_rng(seed) if seed is not None else backend.get_rng()
     modes = [(target, target.training), (draft, draft.training)]
     target.eval()
     draft.eval()
@@ -168,7 +167,7 @@ def speculative_generate(target, draft, input_ids, max_new_tokens: int, *, num_d
 def _on_device(tokens, like):
     """Host token ids (a list) as a (1, T) array beside ``like``."""
     xp = array_namespace(like)
-    return xp.astype(backend.asarray_like(np.asarray([tokens], dtype=np.int64).reshape(1, -1), like), like.dtype)
+    return xp.astype(backend.asarray_like(host.asarray([tokens], dtype=host.int64).reshape(1, -1), like), like.dtype)
 
 
 def _speculate(target, draft, input_ids, max_new_tokens, k, greedy, temperature, rng, eos_token_id):
@@ -191,7 +190,7 @@ def _speculate(target, draft, input_ids, max_new_tokens, k, greedy, temperature,
                 step, state = _read(draft, _on_device(guesses[-1:], input_ids), state, 1)
                 logits = step[0]
             if greedy:
-                guesses.append(int(np.argmax(logits)))
+                guesses.append(int(host.argmax(logits)))
             else:
                 q.append(_softmax(logits, temperature))
                 guesses.append(_draw(q[-1], rng))
@@ -200,7 +199,7 @@ def _speculate(target, draft, input_ids, max_new_tokens, k, greedy, temperature,
         scores = t_next
         if k_round:
             verify, _ = _read(target, _on_device(guesses, input_ids), t_state, k_round)   # (k, V)
-            scores = np.concatenate([t_next, verify], axis=0)                             # (k + 1, V)
+            scores = host.concatenate([t_next, verify], axis=0)                             # (k + 1, V)
 
         # 3. Keep a prefix of the guesses, then one more token from the target.
         n, last = _verify(guesses, q, scores, greedy, temperature, rng)

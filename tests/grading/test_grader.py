@@ -223,3 +223,10 @@ def test_cli_errors_are_one_line(tmp_path, lessons, capsys):
     assert main(["assign", "01", "--out", str(tmp_path / "y"), "--lessons", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "01_toy.py, line 16:" in err and "do not nest" in err and "opened at line 10" in err
+
+
+def test_a_name_from_the_lesson_s_top_level_code_gets_a_hint(tmp_path, lessons):
+    text = LESSON.replace("return 2 * x\n", "return SCALE * x\n") + "SCALE = np.float64(2.0)\n"
+    folder = student(tmp_path, lessons, text=text)
+    e = by_id(grade(folder, lessons=lessons))["L01.1"]
+    assert "NameError" in e["diagnosis"] and "create it inside the function" in e["diagnosis"]
