@@ -176,7 +176,8 @@ def test_a_syntax_error_scores_zero_with_its_line(tmp_path, lessons):
 
 
 def test_top_level_code_is_not_run_and_a_missing_function_is_named(tmp_path, lessons):
-    text = LESSON.replace("def negate(x):", "def negated(x):") + "while True:\n    pass\n"
+    text = (LESSON.replace("def negate(x):", "def negated(x):") + "while True:\n    pass\n"
+            + "grad = 1.0\nresult = {}\nresult['a'] = 1\nmissing.grad = 2.0\n")
     folder = student(tmp_path, lessons, text=text)
     report = grade(folder, lessons=lessons, timeout=5)
     assert by_id(report)["L01.1"]["points"] == 3
