@@ -287,7 +287,9 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
         out, cache = _run_forward(forward, arrays)
         outs = _flatten(out)
         douts = _random_douts(outs, rng)
-        dout_arg = _unflatten(douts, out)
+        # backward gets copies: one that writes into its dout must not change the loss we differentiate
+        dout_arg = _unflatten([None if d is None else backend.array_namespace(d).asarray(d, copy=True)
+                               for d in douts], out)
         grads = backward(dout_arg, cache)
         grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
         while len(grads) > len(arrays) and grads[-1] is None:   # optional inputs left out (bias=None)
