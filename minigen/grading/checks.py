@@ -70,7 +70,7 @@ def _host(value):
 def expect_close(function: str, what: str, actual, expected, *, atol: float = 1e-6, rtol: float = 1e-5):
     """``actual`` (from the student's ``function``) must equal ``expected`` elementwise.
 
-    ``what`` names the output (``"h"``, ``"the loss"``). A mismatch names the worst
+    ``what`` names the output (``"h"``, ``"loss"``). A mismatch names the worst
     element with the expected and the actual value.
     """
     expected = _host(expected)
@@ -163,7 +163,8 @@ def expect_gradients(function: str, forward, backward, inputs: dict, *, blocks=N
         gradcheck_kernel(forward, backward, inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
     except GradcheckError as e:
         shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
-        raise CheckFailure(_diagnose(function, e, list(inputs), shapes, blocks)) from None
+        floats = [k for k, v in inputs.items() if np.dtype(getattr(v, "dtype", np.float64)).kind == "f"]
+        raise CheckFailure(_diagnose(function, e, floats, shapes, blocks)) from None
 
 
 def expect_autograd_gradients(function: str, fn, inputs: dict, *, eps: float = 1e-6, atol: float = 1e-6,
