@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..gradcheck import GradcheckError, gradcheck, gradcheck_kernel
 
 __all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
@@ -62,7 +63,6 @@ def _host(value):
     if hasattr(value, "data") and hasattr(value, "backward"):          # a minigen Tensor
         value = value.data
     if hasattr(value, "__dlpack__") and not isinstance(value, np.ndarray):
-        from .. import backend
         return backend.to_numpy(value)
     return np.asarray(value)
 
@@ -163,7 +163,7 @@ def expect_gradients(function: str, forward, backward, inputs: dict, *, blocks=N
         gradcheck_kernel(forward, backward, inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
     except GradcheckError as e:
         shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
-        floats = [k for k, v in inputs.items() if np.dtype(getattr(v, "dtype", np.float64)).kind == "f"]
+        floats = [k for k, v in inputs.items() if not hasattr(v, "dtype") or backend.is_floating(v.dtype)]
         raise CheckFailure(_diagnose(function, e, floats, shapes, blocks)) from None
 
 
