@@ -45,9 +45,9 @@
 import os
 import sys
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 from minigen.kernels.lstm import lstm_cell_backward, lstm_cell_forward
 
 QUICK = os.environ.get("MINIGEN_QUICK") == "1" or "--quick" in sys.argv
