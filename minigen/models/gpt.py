@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass
 
 from .. import backend, nn
 from ..autograd import Tensor
-from ..kernels import activation as KG, attention as KA, layernorm as KN, linear as KL
 from ..nn import init
 from .generation import GenerationMixin
+from .gpt_infer import InferenceWeights, infer
 
 __all__ = ["GPT", "GPTConfig", "GPTState"]
 
@@ -104,10 +104,12 @@ class Block(nn.Module):
 
 @dataclass
 class GPTState:
-    """What ``generate`` carries between steps: per layer, the (k, v) cache buffers, and the ids they hold."""
+    """What ``generate`` carries between steps: per layer, the (k, v) cache buffers, the ids they
+    hold, and the weights laid out for the graph-free forward pass (``gpt_infer.InferenceWeights``)."""
 
     caches: list
     ids: object
+    weights: object = None
 
 
 class GPT(GenerationMixin, nn.Module):
@@ -168,70 +170,28 @@ class GPT(GenerationMixin, nn.Module):
         return self._run(ids)
 
     # ------------------------------------------------------------------ generation
-    def _infer(self, ids, caches: list, past: int):
-        """The forward pass again, on plain arrays through the kernels: no graph, no dropout.
-
-        Generating one token is a few dozen tiny products, so the cost per token is
-        Python overhead; calling the kernels directly skips the autograd machinery.
-        ``caches[i]`` is layer i's (k, v) pair of (B, nh, block_size, hs) buffers, of
-        which positions ``0 .. past-1`` are filled; the new keys and values are written
-        in place after them (no copy of the cache per token). Tests check it against
-        ``forward``.
-        """
-        xp = backend.array_namespace(ids)
-        cfg = self.gpt_config
-        E, eps = cfg.n_embd, cfg.layer_norm_epsilon
-        B, T = ids.shape
-        pos = backend.asarray_like(backend.host_array(list(range(past, past + T)), "int64"), ids)
-        x = xp.reshape(xp.take(self.wte.weight.data, xp.reshape(ids, (-1,)), axis=0), (B, T, E))
-        x = x + xp.take(self.wpe.weight.data, pos, axis=0)                               # (B, T, E)
-        mask = KA.causal_mask(T, past + T, x, offset=past) if T > 1 else None          # new query t sees 0..t
-
-        def linear(x, layer):
-            return KL.linear_forward(x, layer.weight.data, _data(layer.bias))[0]
-
-        def norm(x, ln):
-            return KN.layer_norm_forward(x, (E,), _data(ln.weight), _data(ln.bias), eps)[0]
-
-        for i, block in enumerate(self.h):
-            attn = block.attn
-            qkv = KL.linear_forward(norm(x, block.ln_1), attn.in_proj_weight.data, _data(attn.in_proj_bias))[0]
-            q, k, v = (KA.split_heads(qkv[..., j * E:(j + 1) * E], cfg.n_head) for j in range(3))  # (B, nh, T, hs)
-            if caches[i] is None:
-                shape = (B, cfg.n_head, cfg.block_size, E // cfg.n_head)
-                caches[i] = (xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x)),
-                             xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x)))
-            kb, vb = caches[i]
-            kb[:, :, past:past + T, :] = k
-            vb[:, :, past:past + T, :] = v
-            (y, _), _ = KA.scaled_dot_product_attention_forward(q, kb[:, :, :past + T, :], vb[:, :, :past + T, :],
-                                                                attn_mask=mask)
-            x = x + linear(KA.merge_heads(y), attn.out_proj)                            # (B, T, E)
-            h = KG.gelu_forward(linear(norm(x, block.ln_2), block.mlp.c_fc), cfg.gelu_approximate)[0]
-            x = x + linear(h, block.mlp.c_proj)
-        return linear(norm(x, self.ln_f), self.lm_head)                                 # (B, T, V)
-
     def generation_step(self, ids, state=None):
         """``(logits, state)`` for the new ids, reusing the cached keys and values of earlier positions.
 
         When the context would pass ``block_size``, the cache is dropped and the last
         ``block_size`` ids are read again (the window slides; nothing is an error).
-        Runs the graph-free ``_infer``, so dropout is off whatever the mode.
+        Runs the graph-free ``gpt_infer.infer``, so dropout is off whatever the mode. The
+        first step (``state=None``) takes a snapshot of the weights for the steps after it.
         """
         ids = ids.data if isinstance(ids, Tensor) else ids
         xp = backend.array_namespace(ids)
         if state is None:
-            state = GPTState([None] * len(self.h), ids[:, :0])
+            state = GPTState([None] * len(self.h), ids[:, :0], InferenceWeights(self))
         all_ids = xp.concat([state.ids, ids], axis=1)
         caches = list(state.caches)
         past = state.ids.shape[1]                                   # positions already in the caches
         if past + ids.shape[1] > self.gpt_config.block_size:       # slide the window: recompute the last block
             all_ids = all_ids[:, -self.gpt_config.block_size:]
             caches = [None] * len(self.h)
-            logits = self._infer(all_ids, caches, 0)
+            logits = infer(state.weights, self.gpt_config, all_ids, caches, 0)
         else:
-            logits = self._infer(ids, caches, past)
-        return Tensor(logits), GPTState(caches, all_ids)
+            logits = infer(state.weights, self.gpt_config, ids, caches, past)
+        return Tensor(logits), GPTState(caches, all_ids, state.weights)
 
     @staticmethod
     def reorder_state(state, index):
@@ -242,7 +202,7 @@ class GPT(GenerationMixin, nn.Module):
         idx = backend.asarray_like(index, state.ids)
         caches = [None if c is None else (xp.take(c[0], idx, axis=0), xp.take(c[1], idx, axis=0))
                   for c in state.caches]
-        return GPTState(caches, xp.take(state.ids, idx, axis=0))
+        return GPTState(caches, xp.take(state.ids, idx, axis=0), state.weights)
 
     @classmethod
     def from_pretrained(cls, path, dtype=None) -> GPT:

@@ -139,3 +139,28 @@ def test_speculative_decoding_with_cached_gpts(model):
     prompt = np.array([[2, 5, 7]])
     out = speculative_generate(model, draft, prompt, 14, num_draft_tokens=3, do_sample=False)
     np.testing.assert_array_equal(out, generate(model, prompt, 14))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(bias=False), dict(gelu_approximate="none"), dict(tie_weights=False)])
+def test_the_generation_path_equals_forward(kw):
+    """gpt_infer's lean forward pass (prefill, then one position at a time) gives forward's logits."""
+    minigen.manual_seed(4)
+    m = GPT(GPTConfig(**CFG, **kw)).double()
+    ids = np.array([[1, 2, 3, 4, 5, 6, 7], [0, 9, 9, 2, 3, 1, 5]])
+    full = m(ids).data
+    logits, state = m.generation_step(ids[:, :4])
+    steps = [logits.data]
+    for t in range(4, 7):
+        logits, state = m.generation_step(ids[:, t:t + 1], state)
+        steps.append(logits.data)
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, rtol=1e-10, atol=1e-12)
+
+
+def test_each_generate_call_sees_the_current_weights(model):
+    prompt = np.array([[1, 2, 3]])
+    before = generate(model, prompt, 6)
+    for p in model.parameters():
+        p.data[...] = -p.data                 # in place, as an optimizer step writes
+    after = generate(model, prompt, 6)
+    np.testing.assert_array_equal(after, _recompute(model, prompt, 6))
+    assert not np.array_equal(before, after)
