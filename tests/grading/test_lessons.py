@@ -1,0 +1,128 @@
+"""minigen's own lessons: each runs in quick mode, opens as a notebook, and grades as it should.
+
+The planted bugs are the classic ones: each must be caught with a diagnosis that
+names the right gradient.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minigen.cli import main
+from minigen.grading import assign, grade, lessons_dir, list_lessons
+from minigen.grading.worker import _load_checks
+
+LESSONS = list_lessons()
+ROOT = lessons_dir()
+
+
+def lesson_id(lesson):
+    return lesson.name
+
+
+def test_the_thirteen_lessons_are_there():
+    assert [lesson.number for lesson in LESSONS] == [f"{n:02d}" for n in range(1, 14)]
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
+def test_the_lesson_runs_top_to_bottom_in_quick_mode(lesson, tmp_path):
+    env = dict(os.environ, MINIGEN_QUICK="1", MPLBACKEND="Agg")
+    run = subprocess.run([sys.executable, str(lesson.path)], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip(), "a lesson prints its results"
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
+def test_the_lesson_opens_as_a_notebook(lesson):
+    jupytext = pytest.importorskip("jupytext")
+    nb = jupytext.read(lesson.path)
+    kinds = [cell.cell_type for cell in nb.cells]
+    assert kinds[0] == "markdown" and nb.cells[0].source.startswith(f"# Lesson {lesson.number}")
+    assert kinds.count("markdown") >= 4 and kinds.count("code") >= 4
+    assert "Exercises" in [c for c in nb.cells if c.cell_type == "markdown"][-1].source
+
+
+@pytest.mark.parametrize("lesson", [x for x in LESSONS if x.exercises()], ids=lesson_id)
+def test_every_exercise_has_public_and_hidden_checks(lesson):
+    public, hidden = [{fn.__minigen_check__[0] for fn in _load_checks([path])}
+                      for path in (ROOT / "checks" / f"{lesson.name}.py", ROOT / "checks" / "hidden" / f"{lesson.name}.py")]
+    for exercise in lesson.exercises():
+        assert exercise.function in public, f"{exercise.id} {exercise.function} has no public check"
+        assert exercise.function in hidden, f"{exercise.id} {exercise.function} has no hidden check"
+
+
+def test_the_reference_solutions_get_full_marks():
+    report = grade(ROOT)
+    failed = [(e["id"], e["diagnosis"]) for e in report["exercises"] if e["points"] != e["max_points"]]
+    assert not failed
+    assert report["max_score"] > 0 and len(report["exercises"]) >= 2 * len(LESSONS)
+
+
+def test_the_student_versions_score_zero_without_crashing(tmp_path):
+    assign(["all"], tmp_path / "handout")
+    report = grade(tmp_path / "handout")
+    assert report["score"] == 0 and report["max_score"] > 0
+    for e in report["exercises"]:
+        assert "not implemented yet" in e["diagnosis"], (e["id"], e["diagnosis"])
+
+
+PLANTED = [
+    # (lesson, the right line, the bug, exercise, words the diagnosis must contain, exercises that use it)
+    ("05", "df * f * (1 - f), dg", "df, dg", "L05.3", ["forget gate f", "Right: dc_prev"], []),
+    ("04", "dW_hh += dW_hh_t", "dW_hh = dW_hh_t", "L04.4", ["wrong dW_hh", "Right: dx, dh0, dW_ih, db"], []),
+    ("04", "dW_hh = da.T @ h_prev", "dW_hh = h_prev.T @ da", "L04.2", ["wrong dW_hh", "Right: dx, dh_prev, dW_ih, db"],
+     ["L04.4"]),                                   # rnn_backward calls the student's rnn_step_backward
+    ("02", "dx = s * (dout - (dout * s).sum(axis=-1, keepdims=True))",
+     "dx = s * (dout - dout.mean(axis=-1, keepdims=True))", "L02.3", ["wrong dx", "analytic", "numeric"], []),
+    ("10", "candidates[:num_beams - len(finished)]", "candidates[:num_beams]", "L10.1",
+     ["num_beams - len(finished)"], []),
+    ("11", "e = np.where(mask, e, -np.inf)", "e = np.where(mask, e, 0.0)", "L11.1", ["padding", "-inf"], []),
+    ("11", "coins = rng.random(targets.shape) < p", "coins = rng.random(targets.shape[:1])[:, None] < p", "L11.3",
+     ["one coin per position"], []),
+]
+
+
+@pytest.mark.parametrize("number, right, bug, exercise, words, users", PLANTED, ids=[p[3] for p in PLANTED])
+def test_a_planted_bug_is_caught_and_named(tmp_path, number, right, bug, exercise, words, users):
+    lesson = next(x for x in LESSONS if x.number == number)
+    text = lesson.path.read_text()
+    assert text.count(right) == 1
+    assign([number], tmp_path)
+    (tmp_path / lesson.path.name).write_text(text.replace(right, bug))
+    report = grade(tmp_path)
+    e = next(e for e in report["exercises"] if e["id"] == exercise)
+    assert e["points"] < e["max_points"]
+    for w in words:
+        assert w in e["diagnosis"], e["diagnosis"]
+    others = [x for x in report["exercises"] if x["id"] != exercise and x["id"] not in users]
+    assert others and all(x["points"] == x["max_points"] for x in others)
+
+
+def test_the_softmax_bug_passes_a_sum_of_outputs_check():
+    """Why the planted softmax bug matters: with dout = 1 it looks right."""
+    import numpy as np
+    x = np.random.default_rng(0).standard_normal((3, 5))
+    s = np.exp(x - x.max(-1, keepdims=True))
+    s /= s.sum(-1, keepdims=True)
+    ones = np.ones_like(s)
+    right = s * (ones - (ones * s).sum(axis=-1, keepdims=True))
+    wrong = s * (ones - ones.mean(axis=-1, keepdims=True))
+    np.testing.assert_allclose(right, 0, atol=1e-15)
+    np.testing.assert_allclose(wrong, 0, atol=1e-15)
+
+
+def test_lessons_list_and_copy(tmp_path, capsys):
+    assert main(["lessons", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "05  05_lstm.py" in out and "Lesson 13" in out
+    assert main(["lessons", "copy", str(tmp_path / "mine")]) == 0
+    copied = sorted(p.name for p in (tmp_path / "mine").glob("*.py"))
+    assert copied == sorted(lesson.path.name for lesson in LESSONS)
+    assert (tmp_path / "mine" / "checks" / "05_lstm.py").is_file()
+    assert not (tmp_path / "mine" / "checks" / "hidden").exists()
+    assert main(["lessons", "copy", str(tmp_path / "mine")]) == 1         # no silent overwrite
+    assert "--force" in capsys.readouterr().err
