@@ -312,7 +312,7 @@ print(f"of which per block: {12 * 768 ** 2 + 13 * 768:,}; the token embedding: {
 # example (predict the next character from the ones before; the causal mask makes that
 # honest). A callback records the loss of every step.
 #
-# In quick mode the model is tiny and trains for a few dozen steps: expect a loss
+# In quick mode the model is tiny and trains for 80 steps: expect a loss
 # curve going down, and text that has learned the common letters, the spaces and some
 # line breaks, but few real words. Without quick mode it trains a bigger model for
 # longer (a few minutes), and short words and speaker names appear.
@@ -378,8 +378,9 @@ print(tokenizer.decode(out[0].tolist()))
 # What do the first layer's heads look at? The causal mask shows as the empty upper
 # triangle. Inside it, after the full run (without quick mode), some heads keep their
 # weight near the diagonal, on the last few characters, and others light up columns:
-# they look back to the last space or line break, where the current word began. After
-# the few steps of quick mode these patterns are only starting to form.
+# many queries look back to the same landmark, such as the colon after the speaker's
+# name, the line break, or the first letter of the line. After the few steps of quick
+# mode these patterns are only starting to form.
 
 # %%
 sentence = "ROMEO:\nBut soft, what light"

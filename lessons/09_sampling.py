@@ -14,6 +14,10 @@
 # %% [markdown]
 # # Lesson 09: sampling: greedy, stochastic, temperature, top-k, top-p, and penalties
 #
+# Lessons 05 and 08 trained language models and let `model.generate` write with them,
+# without looking inside it. This lesson opens it up. It builds on lesson 03's
+# softmax, entropy and temperature.
+#
 # A trained language model gives, at every step, a distribution over the next
 # token: `p = softmax(logits)`, `V` numbers. It does not say which token to write.
 # That choice, repeated token after token, is **decoding**, and it changes the text
@@ -40,6 +44,7 @@
 # same names).
 #
 # Shapes: `B` = batch (independent sequences), `T` = tokens so far, `V` = vocabulary.
+# (In the sections on temperature, `T` is the temperature, as in lesson 03.)
 #
 # Run it as a script (`python 09_sampling.py`), or open it as a notebook with
 # jupytext. `MINIGEN_QUICK=1` (or `--quick`) trains the model for a few seconds only,
@@ -50,9 +55,9 @@ import os
 import re
 import sys
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 from minigen import sample
 from minigen.data import CharTokenizer, shakespeare, train_val_split
 from minigen.kernels.softmax import softmax_forward
@@ -275,7 +280,7 @@ print("identical to top_k=5:", np.array_equal(builtin, yours))
 #
 # The most likely token is always kept (nothing is above it). As in top-k, the
 # filter is a threshold on the logit: the smallest kept logit; every token tied
-# with it stays too. `p = 1` keeps everything.
+# with it stays too. `p = 1` keeps every token whose probability is not 0.
 #
 # Worked example: probabilities `[0.5, 0.3, 0.15, 0.05]`, `p = 0.7`. The mass above
 # each token is `0, 0.5, 0.8, 0.95`, so the first two are kept (0.5 + 0.3 = 0.8 >= 0.7).
@@ -464,7 +469,10 @@ show(model.generate(prompt, max_new_tokens=150, do_sample=True, top_k=0, tempera
 #
 # Low temperatures repeat themselves, high temperatures invent words. The same
 # curves with `top_p=0.9` show why nucleus sampling is popular: it removes the
-# tail that produces the nonsense, so higher temperatures stay usable.
+# tail that produces the nonsense, so at the same temperature more of the words
+# are real (for a little less variety), and higher temperatures stay usable. The
+# gain is clear after the full run; the briefly trained model of quick mode gains
+# less.
 
 # %%
 known_words = set(re.findall(r"[a-z]+", text.lower()))
@@ -518,7 +526,8 @@ if plt is not None:
 # 2. Write `MyTopP` and `MyRepetitionPenalty` processors around your functions, as
 #    `MyTopK` above, and check that `generate` gives the same text as `top_p=0.9`
 #    and `repetition_penalty=1.3` with the same seed. (Mind the order: minigen
-#    applies penalties, then temperature, then top-k, then top-p.)
+#    applies the penalties, then your `logits_processor` list, then temperature,
+#    top-k and top-p; and pass `top_k=0`, or the default `top_k=50` applies too.)
 # 3. Top-p applied *after* a temperature is not the same as before it. Sample with
 #    `temperature=1.5, top_p=0.9` and build the two orders by hand with
 #    `LogitsProcessorList`. Which one keeps more tokens, and why?

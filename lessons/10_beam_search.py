@@ -14,6 +14,9 @@
 # %% [markdown]
 # # Lesson 10: beam search, with a picture of the tree
 #
+# Lesson 09 chose one token at a time, by argmax or by a draw, and never looked back.
+# This lesson searches over whole sequences instead.
+#
 # A language model gives the probability of the next token given the ones before,
 # `p(y_t | y_<t)`. The probability of a whole sequence is the product of its steps,
 # so its log-probability is a sum:
@@ -53,9 +56,9 @@ import sys
 import tempfile
 from functools import lru_cache
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 from minigen.models.generation import GenerationMixin
 from minigen.sample import beam_search as minigen_beam_search
 from minigen.sample import plot_beam_tree
@@ -321,8 +324,9 @@ print("same hypotheses:", same_hypotheses(ours, theirs))
 # each step it takes the best `2K` candidates, so that even if the best `K` all end in
 # `<eos>` there are `K` others to continue. A candidate ending in `<eos>` that ranks
 # among the best `K` goes into a separate list of finished hypotheses (`BeamHypotheses`,
-# at most `K` of them, the worst pushed out). When does it stop? The `early_stopping`
-# argument decides:
+# at most `K` of them, the worst pushed out). When does it stop? At `max_new_tokens` at
+# the latest (the best candidates of that step count as finished); before that, only
+# once `K` hypotheses are finished, and then the `early_stopping` argument decides:
 #
 # - `True`: as soon as `K` hypotheses are finished;
 # - `False` (the default): when the best running beam, *if it ended now*, could not
@@ -499,6 +503,16 @@ for early_stopping in (True, False, "never"):
               f"{len(res.tree):4d} nodes, score {res.sequences_scores[0]:7.3f}  {best!r}")
 
 # %% [markdown]
+# Reading the table (the n-gram model is the same in quick mode and without it, so are
+# the numbers): the scores of the two penalties are on different scales (a sum, and a
+# mean per character), so compare rows of the same penalty only. With
+# `length_penalty = 0` the short line wins whatever the rule; `"never"` behaves as
+# `False` there (it differs only for a positive penalty), and `True` stops a little
+# earlier. With `length_penalty = 1` the rules that keep searching create more nodes
+# and find a better score, here a longer, repetitive line that ran into
+# `max_new_tokens` without ever ending: the length penalty is a reward for length, and
+# a model that loops collects it.
+#
 # ## A picture of the tree
 #
 # The tree is plain data: a list of nodes, each a dict with its `step`, `token`,
@@ -614,10 +628,11 @@ if plt is not None:
 # 1. (Graded: 10.1 `beam_search` and 10.2 `length_normalized_score` above.)
 #    `python -m minigen grade . --public-only` runs the public checks on your functions.
 # 2. Beam search is not monotone in K: a wider beam can return a *worse* best
-#    hypothesis. Search random toy models (`random_model(5, seed)`, `eos=None`,
-#    `max_len=6`) for one where `K = 3` does worse than `K = 2`, draw both trees (minigen's
-#    `beam_search` on a `PrefixModel` searches the same way when there is no `<eos>`), and
-#    explain how the wider beam lost the sequence that the narrower one found.
+#    hypothesis. Search random toy models (`random_model(5, seed, scale=1.0)`,
+#    `eos=None`, `max_len=6`; about one seed in a hundred will do) for one where
+#    `K = 3` does worse than `K = 2`, draw both trees (minigen's `beam_search` on a
+#    `PrefixModel` searches the same way when there is no `<eos>`), and explain how
+#    the wider beam lost the sequence that the narrower one found.
 # 3. Rewrite `beam_search` in Hugging Face's style: keep `K` running beams, put finished
 #    hypotheses in a separate list scored with `length_normalized_score`, and stop with
 #    `early_stopping=False`'s rule. Compare it with `minigen.sample.beam_search` on

@@ -26,7 +26,7 @@
 # language model `p(y_i | y_<i, source)`. Squeezing the whole source into one vector
 # is a bottleneck; **attention** (Bahdanau et al. 2015) lets the decoder look back at
 # every encoder state at every step, with learned weights. This lesson builds on the
-# GRU and on beam search (lesson 10):
+# GRU (lesson 06), on attention (lesson 07) and on beam search (lesson 10):
 #
 # 1. you write **additive attention** and compare it with minigen's `Seq2Seq`;
 # 2. we train the model with **teacher forcing** (the decoder reads the gold previous

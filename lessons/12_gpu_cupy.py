@@ -14,7 +14,8 @@
 # %% [markdown]
 # # Lesson 12: running on a GPU with CuPy
 #
-# Every kernel so far (the softmax, the LSTM cell of lesson 05, attention) was written
+# Every minigen kernel that the lessons so far compared your code with (the softmax of
+# lessons 02 and 03, the LSTM cell of lesson 05, the attention of lesson 07) was written
 # once and runs on two kinds of hardware: on the CPU with NumPy, and on an NVIDIA GPU
 # with [CuPy](https://cupy.dev), a NumPy-like library whose arrays live in GPU memory
 # and whose functions launch CUDA kernels. Nothing in the maths says which. This
@@ -33,8 +34,11 @@
 # You write two small backend-generic functions, `logsumexp` and `one_hot`, and the
 # checks run them on NumPy and on a *simulated* device that refuses any hidden trip
 # to the host. If this machine has a GPU, the lesson also times a matrix product and an
-# LSTM on CPU and GPU and trains a tiny model on the GPU; without one it says so and
-# runs the same code on the simulated device instead.
+# LSTM on CPU and GPU and trains a tiny model on the GPU. Without one it says so, skips
+# the GPU parts (the timings show the CPU only), and trains on the simulated device instead.
+#
+# Shapes: `N` = rows (for a language model, the `B * T` positions of a batch, flattened),
+# `C` = classes along the last axis (the vocabulary `V` when the rows are logits).
 #
 # Run it as a script (`python 12_gpu_cupy.py`), or open it as a notebook with jupytext.
 # `MINIGEN_QUICK=1` (or `--quick`) keeps every part short.
@@ -45,9 +49,9 @@ import os
 import sys
 import time
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 from minigen.backend import array_namespace, device_of, to_device, to_numpy
 
 QUICK = os.environ.get("MINIGEN_QUICK") == "1" or "--quick" in sys.argv
@@ -90,10 +94,10 @@ else:
         try:                                     # one round trip through minigen, to be sure it all works
             to_numpy(to_device(np.ones(2), "cuda"))
         except Exception as e:
-            print(f"... but minigen cannot use it ({type(e).__name__}: {e}); the GPU parts are skipped.")
+            print(f"... but minigen cannot use it ({type(e).__name__}: {e}).")
             HAVE_GPU = False
     if not HAVE_GPU:
-        print("No GPU: the GPU parts of this lesson are skipped.")
+        print("No usable GPU: the GPU parts of this lesson are skipped.")
 
 try:
     import array_api_strict

@@ -14,12 +14,12 @@
 # %% [markdown]
 # # Lesson 13: a VAE for text
 #
-# The language models so far write a sentence one token at a time, and everything they
-# "decide" about it lives in the hidden state, step by step. Nothing in them stands for
-# the sentence as a whole. A **variational autoencoder** (VAE; Kingma & Welling, 2014)
-# adds such a thing: a continuous vector `z`, a point in a *latent space*, from which a
-# decoder writes the sentence. Bowman et al. (2016), "Generating Sentences from a
-# Continuous Space", did this with two LSTMs (lesson 05):
+# The language models so far (lessons 04 to 08) write a sentence one token at a time,
+# and everything they "decide" about it lives in the hidden state, step by step.
+# Nothing in them stands for the sentence as a whole. A **variational autoencoder**
+# (VAE; Kingma & Welling, 2014) adds such a thing: a continuous vector `z`, a point in
+# a *latent space*, from which a decoder writes the sentence. Bowman et al. (2016),
+# "Generating Sentences from a Continuous Space", did this with two LSTMs (lesson 05):
 #
 #     ids (B, T) -> embedding -> encoder LSTM -> h at the last token (B, H) -> Linear -> mu, logvar (B, Z)
 #     z = mu + exp(logvar / 2) * eps,   eps ~ N(0, I)                         (B, Z)
