@@ -27,6 +27,10 @@
 # neural network with it, and see that `minigen.Tensor` is the same machine,
 # working on whole arrays at a time.
 #
+# This first lesson assumes only Python, a little NumPy and the derivatives of
+# school calculus. Every later lesson builds on it: each new layer is one more
+# operation with a forward and a backward rule.
+#
 # Run it as a script (`python 01_autograd.py`), or open it as a notebook with
 # jupytext. `MINIGEN_QUICK=1` (or `--quick`) makes the training part short.
 
@@ -36,9 +40,9 @@ import os
 import sys
 import time
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 import minigen.functional as F
 
 QUICK = os.environ.get("MINIGEN_QUICK") == "1" or "--quick" in sys.argv
@@ -466,8 +470,9 @@ if plt is not None:
 #
 # `minigen.Tensor` is the same machine: every operation records a node with a
 # backward function, and `.backward()` walks the graph in reverse topological order
-# (minigen sorts the nodes by their creation number, as PyTorch does: a node is
-# always created after the nodes that made its inputs), adding into `.grad`.
+# (minigen sorts the nodes by their creation number, newest first: a node is always
+# created after the nodes that made its inputs; PyTorch's engine uses such sequence
+# numbers too), adding into `.grad`.
 #
 # First the neuron. `minigen.tensor(..., requires_grad=True)` makes a leaf whose
 # gradient we want; float64, so the numbers match the Values (which are Python
@@ -576,7 +581,8 @@ print(f"batch of {len(Xb)}: {n_nodes:6d} Tensor nodes, {t_tensor * 1e3:7.1f} ms 
 
 # %% [markdown]
 # The Value graph grows with the batch; the tensor graph does not. Python's
-# per-node overhead is paid a dozen times instead of tens of thousands of times,
+# per-node overhead is paid 15 times instead of once per Value node (thousands of
+# them here, and more for every example added to the batch),
 # and the arithmetic runs inside NumPy (or CuPy on a GPU, with the same code).
 #
 # **Broadcasting.** `X @ W1.T + b1` adds a `(4,)` bias to a `(B, 4)` matrix. The

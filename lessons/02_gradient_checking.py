@@ -39,9 +39,9 @@
 import os
 import sys
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 import minigen.functional as F
 from minigen.kernels import softmax as K
 
@@ -103,11 +103,12 @@ print("max |numeric - analytic| =", np.abs(numeric - analytic).max())
 #     one-sided   (f(x + eps) - f(x)) / eps           = f'(x) + eps/2 f''(x)   + ...   error O(eps)
 #     central     (f(x + eps) - f(x - eps)) / (2 eps) = f'(x) + eps^2/6 f'''(x) + ...  error O(eps^2)
 #
-# In the central difference the `eps^2` terms cancel, so its *truncation* error
-# falls twice as fast. But there is a second error. Each value of `f` is rounded
-# to the float format's precision `u` (about `1e-16` in float64, `6e-8` in
-# float32), and the difference of two nearly equal numbers keeps only the rounding
-# noise, about `u |f|`, which the division by `eps` then *amplifies*: a
+# In the central difference the `f(x)` and `eps^2/2 f''(x)` terms cancel, so its
+# *truncation* error is `O(eps^2)`: it falls twice as fast (in orders of magnitude)
+# as the one-sided error when `eps` shrinks. But there is a second error. Each value
+# of `f` is rounded to the float format's precision `u` (about `1e-16` in float64,
+# `6e-8` in float32), and the difference of two nearly equal numbers keeps only the
+# rounding noise, about `u |f|`, which the division by `eps` then *amplifies*: a
 # *round-off* error of about `u |f| / eps`, which grows as `eps` shrinks.
 #
 # The total error is V-shaped in `eps`. Below we measure it for `f = tanh` at 200
@@ -280,15 +281,16 @@ for label, d in [("sum of outputs (dout = 1)", np.ones_like(x)), ("random dout",
 # %% [markdown]
 # The sum check passes both; only the random `dout` tells them apart. A random
 # `dout` has no special structure, so a wrong `J^T` gives a wrong `J^T dout` with
-# probability 1. (Two well-known teaching frameworks use the sum check in their
-# gradient checkers, and this very softmax bug would slip through them.)
+# probability 1. (A gradient checker that tests `out.sum()`, as some teaching
+# code does, would let this very softmax bug through.)
 #
 # ## The same check with minigen
 #
 # `minigen.gradcheck_kernel(forward, backward, inputs)` does all of the above for a
 # kernel pair: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
-# It draws a random `dout` (seeded), perturbs every element of every float64
-# input, and raises `GradcheckError` naming the wrong gradient. With a dict of
+# It draws a random `dout` (seeded), perturbs every element of every floating
+# input (they must be float64; integer inputs such as token ids are passed through
+# unchanged), and raises `GradcheckError` naming the wrong gradient. With a dict of
 # inputs, the keys name the gradients: `{"x": x}` reports `dx`.
 
 # %%

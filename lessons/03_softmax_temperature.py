@@ -23,8 +23,9 @@
 #
 # Training pushes up the log-probability of the token that really came next
 # (the **cross-entropy** loss); generation draws the next token from `p`, usually
-# after reshaping it with a **temperature**. This lesson builds all three, carefully
-# enough that they never overflow, never take `log(0)` and never warn:
+# after reshaping it with a **temperature**. This lesson builds all three on top of
+# lesson 02's stable softmax and its backward, carefully enough that they never
+# overflow, never take `log(0)` and never warn:
 #
 # 1. softmax and why the maximum is subtracted first;
 # 2. log-softmax through log-sum-exp (Exercise 3.1);
@@ -34,7 +35,8 @@
 # 6. entropy (Exercise 3.3) and temperature, on logits and on probabilities
 #    (Exercise 3.4), with samples at several temperatures.
 #
-# Shapes: `N` = rows (batch x time, flattened), `V` = vocabulary (classes).
+# Shapes: `N` = rows (batch x time flattened, `N = B*T` in the lessons that follow),
+# `V` = vocabulary (classes).
 #
 # Run it as a script (`python 03_softmax_temperature.py`), or open it as a notebook
 # with jupytext. `MINIGEN_QUICK=1` (or `--quick`) shortens the training part.
@@ -44,9 +46,9 @@ import math
 import os
 import sys
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 import minigen.functional as F
 from minigen import metrics, sample
 from minigen.kernels.softmax import log_softmax_forward, softmax_forward
@@ -59,7 +61,8 @@ np.set_printoptions(precision=4, suppress=True)
 # ## 1. Softmax, and why it subtracts the maximum
 #
 # You wrote a stable softmax in lesson 02 (Exercise 2.2); everything here rests on
-# the same trick, so a short recap. Adding the same constant `c` to every logit changes nothing:
+# the same trick, so a short recap. Adding the same constant `c` to every logit
+# changes nothing:
 # `exp(z_i + c) / sum_j exp(z_j + c) = exp(c) exp(z_i) / (exp(c) sum_j exp(z_j))`.
 # Only the *differences* between logits matter. The formula as written, though,
 # computes `exp(z_i)` first, and `exp` overflows early: above `z = 709.78` in float64
@@ -96,7 +99,8 @@ print("largest float32 exp argument:       ", math.log(np.finfo(np.float32).max)
 #
 # The loss needs `log p`, not `p`. Taking `log(softmax(z))` is a trap: a probability
 # below about 1e-323 (1e-45 in float32) is stored as exactly 0, and `log(0) = -inf`,
-# although the true log-probability is an ordinary number like -800. Work in log space instead:
+# although the true log-probability is an ordinary number like -800. Work in log
+# space instead:
 #
 #     log softmax(z)_i = z_i - lse(z),      lse(z) = log sum_j exp(z_j)
 #                                                  = m + log sum_j exp(z_j - m),   m = max_j z_j
@@ -155,18 +159,19 @@ print("rows of exp(log_softmax) sum to 1:", np.allclose(np.exp(log_softmax(x)).s
 # between the one-hot target `q` and the model's `p`. Minimising it is maximum
 # likelihood: it makes the observed text as probable as possible.
 #
-# **The gradient.** Differentiate one row: `d lse(z)/d z_c = exp(z_c) / sum_j exp(z_j) = p_c`
-# (the softmax!), and `d z_t / d z_c = [c = t]`. So
+# **The gradient.** Differentiate one row:
+# `d lse(z)/d z_c = exp(z_c) / sum_j exp(z_j) = p_c` (the softmax!), and
+# `d z_t / d z_c = [c = t]`. So
 #
 #     d loss_n / d z_nc = p_nc - [c = t_n]             dlogits = (softmax(z) - onehot(t)) / N
 #
-# The gradient pulls the target's logit up by `1 - p_t` and pushes every other
-# logit down by its probability. When the model is right and sure (`p_t = 1`) the
-# gradient vanishes. There is no `1/p` in it, nothing to blow up: this is why
-# frameworks fuse log-softmax and the loss into one function (PyTorch's
-# `F.cross_entropy`, minigen's `minigen.kernels.softmax.cross_entropy_forward`) instead
-# of differentiating a softmax and then a log. Compare the general softmax backward
-# of lesson 02, `dz = p * (dout - sum(dout * p))` (minigen's `softmax_backward`): with the loss's
+# The gradient pulls the target's logit up by `1 - p_t` and pushes every other logit
+# down by its probability. When the model is right and sure (`p_t = 1`) the gradient
+# vanishes. There is no `1/p` in it, nothing to blow up: this is why frameworks fuse
+# log-softmax and the loss into one function (PyTorch's `F.cross_entropy`, minigen's
+# `minigen.kernels.softmax.cross_entropy_forward`) instead of differentiating a
+# softmax and then a log. Compare the general softmax backward of lesson 02,
+# `dz = p * (dout - sum(dout * p))` (minigen's `softmax_backward`): with the loss's
 # `dout = -onehot / p` it reduces to the same `p - onehot`, but the division by `p`
 # on the way would have been a disaster for small `p`.
 #

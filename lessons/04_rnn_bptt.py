@@ -14,10 +14,11 @@
 # %% [markdown]
 # # Lesson 04: the vanilla RNN and backpropagation through time
 #
-# A feed-forward network sees a fixed window of text. A **recurrent** network reads
-# one token at a time and keeps a running summary, the hidden state `h`, that it
-# updates at every step with the *same* weights. This is the Elman RNN, PyTorch's
-# `nn.RNN`:
+# Lesson 03's bigram model predicted the next character from the current one
+# alone, and a feed-forward network sees a fixed window of text. A **recurrent**
+# network reads one token at a time and keeps a running summary, the hidden state
+# `h`, that it updates at every step with the *same* weights. This is the Elman RNN,
+# PyTorch's `nn.RNN`:
 #
 #     a_t = x_t W_ih^T + h_{t-1} W_hh^T + b          (B, H)
 #     h_t = tanh(a_t)                                (B, H)
@@ -43,8 +44,9 @@
 #    gradient at the chunk boundary.
 #
 # You write the step and the sequence, forward and backward, check them against
-# central differences and against minigen's kernels (`minigen.kernels.rnn`), and
-# then train minigen's char-RNN on Shakespeare.
+# central differences (lesson 02) and against minigen's kernels
+# (`minigen.kernels.rnn`), and then train minigen's char-RNN on Shakespeare with
+# lesson 03's cross-entropy loss.
 #
 # Run it as a script (`python 04_rnn_bptt.py`), or open it as a notebook with
 # jupytext. `MINIGEN_QUICK=1` (or `--quick`) makes the training part short.
@@ -53,9 +55,9 @@
 import os
 import sys
 
+import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
 
-import minigen
 from minigen.kernels import rnn as rnn_kernels
 
 QUICK = os.environ.get("MINIGEN_QUICK") == "1" or "--quick" in sys.argv
@@ -222,7 +224,7 @@ def rnn_forward(x, h0, W_ih, W_hh, b):
 # Every step used the *same* `W_ih`, `W_hh` and `b`. A weight used T times gets the
 # sum of the T gradients (the multivariate chain rule: one term per use):
 #
-#     dW_ih = sum_t da_t^T x_t     dW_hh = sum_t da_t^T h_{t-1}     db = sum_t sum_B da_t
+#     dW_ih = sum_t da_t^T x_t     dW_hh = sum_t da_t^T h_{t-1}     db = sum_t (sum of da_t's rows)
 #
 # The gradient that comes out at the far end, `dh_0`, is the gradient of the
 # initial state.
@@ -381,7 +383,9 @@ if plt is not None:
 # carry the information. With `rho = 3` the gradient grows by orders of magnitude,
 # and one update with it would throw the weights far away. `rho = 1.5` sits in
 # between: the state grows until the tanh bends (`1 - h^2` averages about 0.6 here),
-# and the two factors roughly cancel. That balance is luck, not design: it depends
+# and the growth from `W_hh` and the damping from the tanh roughly cancel (not simply
+# 1.5 x 0.6: the gradient concentrates on the least saturated units, which is also
+# why `rho = 3` still explodes). That balance is luck, not design: it depends
 # on the inputs, and a unit pushed into saturation passes almost no gradient.
 #
 # The usual remedies:
@@ -394,8 +398,9 @@ if plt is not None:
 #
 # ## Truncated BPTT
 #
-# Shakespeare is a million characters. Full BPTT over all of it would keep every
-# step's cache in memory and make one weight update per pass through the corpus.
+# minigen's Shakespeare corpus is 4.4 million characters. Full BPTT over all of it
+# would keep every step's cache in memory and make one weight update per pass
+# through the corpus.
 # **Truncated BPTT** cuts the text into chunks of T characters (T = 64, say), and
 # for each chunk:
 #

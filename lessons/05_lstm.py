@@ -16,8 +16,9 @@
 #
 # In lesson 04 the vanilla RNN's gradient had to pass through `tanh'(a) * W_hh`
 # once per time step, so over a long sequence it shrank (or blew up) geometrically.
-# The LSTM (Hochreiter & Schmidhuber, 1997) adds a second state, the **cell** `c`,
-# that is updated by *addition*, with gates deciding what to forget and what to write:
+# The LSTM (Hochreiter & Schmidhuber, 1997; the forget gate came with Gers et al.,
+# 2000) adds a second state, the **cell** `c`, that is updated by *addition*, with
+# gates deciding what to forget and what to write:
 #
 #     a = x W_ih^T + h_prev W_hh^T + b          (B, 4H): four pre-activations side by side
 #     i = sigmoid(a_i)     input gate:  how much of the candidate to write
@@ -74,9 +75,10 @@ print(sigmoid(np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])))
 # %% [markdown]
 # ## Exercise 5.2: one step forward
 #
-# Shapes: `x (B, C)`, `h_prev (B, H)`, `c_prev (B, H)`, `W_ih (4H, C)`,
-# `W_hh (4H, H)`, `b (4H,)`. Return `h`, `c` and a `cache` holding whatever your
-# backward pass will need.
+# Shapes, with lesson 04's letters (B batch, C input channels, H hidden size):
+# `x (B, C)`, `h_prev (B, H)`, `c_prev (B, H)`, `W_ih (4H, C)`, `W_hh (4H, H)`,
+# `b (4H,)`. Return `h`, `c` and a `cache` holding whatever your backward pass will
+# need.
 
 
 # %%
@@ -224,8 +226,11 @@ if plt is not None:
 # ## The full char-LSTM
 #
 # minigen's `nn.LSTM` runs the same maths over a whole sequence, with the input
-# projection for all time steps in one matrix product. Here it learns Shakespeare
-# for a short while (longer without quick mode), and we sample from it.
+# projection for all time steps in one matrix product (as lesson 04's `rnn_forward`
+# kernel did). `RNNLanguageModel`, whose default cell is `"lstm"`, wraps it between
+# an embedding and a linear head. Here it learns Shakespeare for a short while
+# (longer without quick mode), with the same `Trainer` and truncated BPTT as in
+# lesson 04, and we sample from it.
 
 # %%
 from minigen.data import CharTokenizer, shakespeare, train_val_split  # noqa: E402

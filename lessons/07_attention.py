@@ -14,11 +14,12 @@
 # %% [markdown]
 # # Lesson 07: attention and multi-head attention
 #
-# A recurrent network reads a sequence one step at a time and squeezes everything
-# it has seen into one state vector. To use a token from 50 steps ago, the
-# information has to survive 50 updates of that state. **Attention** removes the
-# bottleneck: every position looks at every other position directly, and decides
-# by itself how much of each one to take.
+# The recurrent networks of lessons 04 to 06 read a sequence one step at a time and
+# squeeze everything they have seen into one state vector. To use a token from 50
+# steps ago, the information has to survive 50 updates of that state (and its
+# gradient 50 steps of BPTT). **Attention** removes the bottleneck: every position
+# looks at every other position directly, and decides by itself how much of each
+# one to take.
 #
 # Think of it as a soft dictionary lookup. Every position emits three vectors:
 #
@@ -34,14 +35,16 @@
 #     P   = softmax(S)  over keys    (B, T_q, T_k)   attention weights, each row sums to 1
 #     out = P v                      (B, T_q, d_v)
 #
-# Shapes: B = batch, T_q = query positions, T_k = key (and value) positions,
-# d = query/key features, d_v = value features. For multi-head attention later:
-# C = channels, nh = number of heads, hs = head size = C / nh.
+# Shapes: B = batch, T_q = query positions, T_k = key (and value) positions
+# (both T in self-attention), d = query/key features, d_v = value features. For
+# multi-head attention later: C = channels, nh = number of heads, hs = head size =
+# C / nh (`nh`, not `H`: H stays the hidden size of lessons 04 to 06).
 #
 # A dictionary lookup picks one entry; attention blends all of them, and because
-# the blend is differentiable, the network *learns* what to look for. In this lesson
-# you write attention's forward and backward passes, see why the scores are divided
-# by `sqrt(d)`, mask positions out (the causal mask of a decoder, padding masks),
+# the blend is differentiable, the network *learns* what to look for. The softmax
+# in the middle is lesson 02's, forward and backward. In this lesson you write
+# attention's forward and backward passes, see why the scores are divided by
+# `sqrt(d)`, mask positions out (the causal mask of a decoder, padding masks),
 # build multi-head attention from it, train a tiny model and look at what it attends
 # to, and meet the key/value cache that makes generation fast.
 #
@@ -119,7 +122,8 @@ print("same as minigen's:", np.array_equal(causal_mask(4), KA.causal_mask(4, 4, 
 #    `0 / 0`. Give it weights 0 and output 0, without NaN and without a warning.
 #    Its maximum is `-inf`; use 0 instead, so that `S - max` stays `-inf` (not
 #    `-inf - -inf = NaN`), and divide by 1 where a row's sum is 0.
-#    (minigen and PyTorch's `scaled_dot_product_attention` do the same.)
+#    (minigen does the same, and so does PyTorch's `scaled_dot_product_attention`
+#    since version 2.5; older versions returned NaN for such a row.)
 #
 # `k.swapaxes(-1, -2)` transposes the last two axes whatever the leading ones are.
 
@@ -154,9 +158,10 @@ def attention_forward(q, k, v, mask=None):
 
 
 # %% [markdown]
-# Compare with minigen's kernel, `minigen.kernels.attention.scaled_dot_product_attention_forward`,
-# with and without the causal mask. Each row of the weights sums to 1, and with the
-# causal mask the upper triangle is exactly 0.
+# Compare with minigen's kernel,
+# `minigen.kernels.attention.scaled_dot_product_attention_forward`, with and without
+# the causal mask. Each row of the weights sums to 1, and with the causal mask the
+# upper triangle is exactly 0.
 
 # %%
 B, T, d = 2, 5, 4
@@ -224,9 +229,9 @@ if plt is not None:
 # - forward was `out = P v`, a matrix product, so `dP = dout v^T` and `dv = P^T dout`;
 # - forward was `P = softmax(S)`, row by row. The softmax's Jacobian is
 #   `dP_j/dS_l = P_j (delta_jl - P_l)`, so `dS = P * (dP - sum_j(dP * P))`, the sum
-#   taken along each row (keys), kept as a column. Masked entries have `P = 0`, so
-#   they get `dS = 0`: nothing flows back through a blocked connection, and a fully
-#   masked row sends nothing at all;
+#   taken along each row (keys), kept as a column: lesson 02's `softmax_backward`
+#   (Exercise 2.3). Masked entries have `P = 0`, so they get `dS = 0`: nothing flows
+#   back through a blocked connection, and a fully masked row sends nothing at all;
 # - forward was `S = q k^T * scale`, so `dq = dS k * scale` and `dk = dS^T q * scale`.
 #
 # Transpose the last two axes only (`swapaxes(-1, -2)`): the batch axis stays where it is.
@@ -287,9 +292,9 @@ for name, mine, ref in zip(["dq", "dk", "dv"], attention_backward(dout, cache),
 #
 # Take queries and keys with independent entries of mean 0 and variance 1 (about what
 # a layer norm hands to the projections). The score `q . k = sum_c q_c k_c` is a sum
-# of d terms of variance 1, so its standard deviation is `sqrt(d)`. With d = 512 the
-# scores of one row are spread over about ±60, and a softmax of such numbers is almost
-# one-hot: one key takes nearly all the weight.
+# of d terms of variance 1, so its standard deviation is `sqrt(d)`. With d = 512 that
+# is about 23: the scores of one row differ by tens, and a softmax of such numbers is
+# almost one-hot, one key taking nearly all the weight.
 #
 # A saturated softmax is bad for learning. Its backward pass multiplies by
 # `P (delta - P)`, which is close to 0 both where P is close to 0 and where it is close
@@ -467,9 +472,9 @@ if plt is not None:
 # Before training the weights follow whatever the random projections happen to favour
 # (here the two 9s, which share a token embedding, stand out), spread over many keys.
 # After training both heads have found the anti-diagonal: query t reads key `7 - t`,
-# using only the position embeddings (the digit itself does not matter for *where*
-# to look, only for *what* to copy). Each head carries half of the
-# channels, so both must find the pattern for the copied value to be complete.
+# a pattern that the position embeddings must provide (the digit itself does not
+# matter for *where* to look, only for *what* to copy). Each head carries half of
+# the channels, and here both learned the same pattern.
 #
 # ## The key/value cache
 #
