@@ -126,3 +126,10 @@ def test_lessons_list_and_copy(tmp_path, capsys):
     assert not (tmp_path / "mine" / "checks" / "hidden").exists()
     assert main(["lessons", "copy", str(tmp_path / "mine")]) == 1         # no silent overwrite
     assert "--force" in capsys.readouterr().err
+
+
+def test_lessons_run_runs_one_in_quick_mode(capfd):
+    assert main(["lessons", "run", "01", "--quick"]) == 0
+    assert "Value" in capfd.readouterr().out
+    assert main(["lessons", "run", "99"]) == 1
+    assert "no lesson '99'" in capfd.readouterr().err
