@@ -80,7 +80,8 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
     # 2. stable softmax over the keys
     m = xp.max(scores, axis=-1, keepdims=True)                       # (..., L, 1)
     m = xp.where(m == -math.inf, 0.0, m)                             # fully masked row: keep exp(-inf - 0) = 0
-    P = xp.exp(scores - m)                                           # (..., L, S)
+    scores -= m                                                      # scores is this call's own array
+    P = xp.exp(scores)                                               # (..., L, S)
     total = xp.sum(P, axis=-1, keepdims=True)                        # (..., L, 1); 0 for a fully masked row
     P /= xp.where(total == 0.0, 1.0, total)                          # that row stays all zeros
     # 3. weighted sum of the values
@@ -106,7 +107,10 @@ def scaled_dot_product_attention_backward(douts, cache):
     if dweights is not None:
         dP = dP + dweights                                           # the weights were also an output
     # 2. forward was P = softmax(S), so dS = P * (dP - sum(dP * P)); masked P = 0 gives dS = 0 exactly
-    dS = P * (dP - xp.sum(dP * P, axis=-1, keepdims=True))           # (..., L, S)
+    rowdot = xp.sum(dP * P, axis=-1, keepdims=True)                  # (..., L, 1): sum_j dP_j P_j
+    dS = dP                                                          # dP is this call's own array: reuse it
+    dS -= rowdot
+    dS *= P                                                          # (..., L, S)
     # 1. forward was S = q k^T * scale, so dq = dS k * scale and dk = dS^T q * scale
     dS *= scale
     dq = dS @ k                                                      # (..., L, E)

@@ -45,13 +45,16 @@ def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps: float =
     var = xp.mean(xc * xc, axis=1, keepdims=True)                      # (N, 1)
     # 2. normalise
     rstd = 1.0 / xp.sqrt(var + eps)                                    # 1 / sigma, (N, 1)
-    xhat = xc * rstd                                                   # (N, C)
+    xhat = xc
+    xhat *= rstd                                                       # (N, C), in xc's memory
     # 3. scale and shift
     y = xhat
     if weight is not None:
-        y = y * xp.reshape(weight, (C,))
-    if bias is not None:
-        y = y + xp.reshape(bias, (C,))
+        y = xhat * xp.reshape(weight, (C,))                            # a new array: xhat stays in the cache
+        if bias is not None:
+            y += xp.reshape(bias, (C,))
+    elif bias is not None:
+        y = xhat + xp.reshape(bias, (C,))
     cache = (xhat, rstd, weight, bias is not None, tuple(x.shape), norm_shape)
     return xp.reshape(y, tuple(x.shape)), cache                        # (N, C) -> (..., *normalized_shape)
 
@@ -68,6 +71,9 @@ def layer_norm_backward(dy, cache):
     g = dy2 * xp.reshape(weight, (C,)) if weight is not None else dy2  # dxhat, (N, C)
     # 2 and 1. forward was xhat = (x - mu) / sigma with mu and sigma functions of the row,
     # so dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma
-    dx = rstd * (g - xp.mean(g, axis=1, keepdims=True)
-                 - xhat * xp.mean(g * xhat, axis=1, keepdims=True))   # (N, C)
+    m_g = xp.mean(g, axis=1, keepdims=True)                            # (N, 1)
+    dx = xhat * xp.mean(g * xhat, axis=1, keepdims=True)               # (N, C), then in place:
+    dx -= g
+    dx += m_g
+    dx *= -rstd                                                        # (g - m_g - xhat m_gx) / sigma
     return xp.reshape(dx, x_shape), dweight, dbias                     # (N, C) -> (..., *normalized_shape)
