@@ -5,21 +5,11 @@ the lesson's functions take (V,) or (B, V). ``reference`` bridges the two.
 """
 
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 
-from minigen.grading import CheckFailure, check, expect_close, expect_true
+from minigen.grading import case, check, expect_close, expect_true
 from minigen.sample import RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper
-
-
-@contextmanager
-def case(description):
-    """Prefix a failure's diagnosis with the case it happened in ("For k = 3: ...")."""
-    try:
-        yield
-    except CheckFailure as e:
-        raise CheckFailure(f"{description}: {e}") from None
 
 
 def reference(processor, logits, input_ids=None):

@@ -12,7 +12,7 @@ and ``minigen lessons``.
 """
 
 from .checks import (
-    GRU_GATES, LSTM_GATES, CheckFailure, check, expect_autograd_gradients, expect_close, expect_gradients,
+    GRU_GATES, LSTM_GATES, CheckFailure, case, check, expect_autograd_gradients, expect_close, expect_gradients,
     expect_true, gate_blocks,
 )
 from .grader import format_report, grade
@@ -20,7 +20,7 @@ from .lessons import Lesson, assign, copy_lessons, find_lesson, lessons_dir, lis
 from .strip import BEGIN, END, MarkerError, find_exercises, strip_solutions
 
 __all__ = [
-    "check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients", "expect_true",
+    "check", "case", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients", "expect_true",
     "gate_blocks", "LSTM_GATES", "GRU_GATES",
     "grade", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir", "list_lessons", "Lesson",
     "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END",

@@ -19,13 +19,15 @@ with the line of the student's code it came from.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .. import backend
 from ..gradcheck import GradcheckError, gradcheck, gradcheck_kernel
 
 __all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
-           "expect_true", "LSTM_GATES", "GRU_GATES", "gate_blocks"]
+           "expect_true", "case", "LSTM_GATES", "GRU_GATES", "gate_blocks"]
 
 
 class CheckFailure(AssertionError):
@@ -112,6 +114,15 @@ def expect_true(condition: bool, message: str):
     """Fail with ``message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailure(message)
+
+
+@contextmanager
+def case(description: str):
+    """Prefix a failure's diagnosis with the case it happened in: ``with case("for k = 3"): ...``."""
+    try:
+        yield
+    except CheckFailure as e:
+        raise CheckFailure(f"{description}: {e}") from None
 
 
 # ---------------------------------------------------------------------------- gradients
