@@ -19,7 +19,9 @@ with the line of the student's code it came from.
 
 from __future__ import annotations
 
+import importlib.util
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +29,7 @@ from .. import backend
 from ..gradcheck import GradcheckError, gradcheck, gradcheck_kernel
 
 __all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
-           "expect_true", "case", "LSTM_GATES", "GRU_GATES", "gate_blocks"]
+           "expect_true", "case", "public_checks", "load_module", "LSTM_GATES", "GRU_GATES", "gate_blocks"]
 
 
 class CheckFailure(AssertionError):
@@ -43,6 +45,24 @@ def check(function: str, points: float = 1):
         fn.__minigen_check__ = (function, points)
         return fn
     return mark
+
+
+def load_module(path, name: str):
+    """Execute the Python file ``path`` as a fresh module called ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def public_checks(hidden_file):
+    """The public check module beside a hidden one: ``checks/hidden/05_lstm.py`` -> ``checks/05_lstm.py``.
+
+    Hidden checks call it as ``public = public_checks(__file__)`` to reuse the public
+    checks' helpers with other inputs.
+    """
+    hidden_file = Path(hidden_file)
+    return load_module(hidden_file.parents[1] / hidden_file.name, f"public_{hidden_file.stem}")
 
 
 def gate_blocks(labels, params=("W_ih", "W_hh", "b_ih", "b_hh", "b")):

@@ -25,14 +25,13 @@ lesson's experiments (training, plots) do not run during grading.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import sys
 import traceback
 from pathlib import Path
 
-from .checks import CheckFailure
+from .checks import CheckFailure, load_module
 
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -140,9 +139,7 @@ def _emit(channel, **event):
 def _load_checks(files):
     checks = []
     for k, file in enumerate(files):
-        spec = importlib.util.spec_from_file_location(f"minigen_checks_{k}_{Path(file).stem}", file)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load_module(file, f"minigen_checks_{k}_{Path(file).stem}")
         found = [v for v in vars(module).values() if callable(v) and hasattr(v, "__minigen_check__")]
         found.sort(key=lambda fn: fn.__code__.co_firstlineno)
         checks.extend(found)

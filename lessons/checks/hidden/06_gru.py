@@ -1,13 +1,9 @@
 """Hidden checks for lesson 06: other shapes, saturated gates. They stay with the instructor."""
 
-import importlib.util
-from pathlib import Path
 
-from minigen.grading import check
+from minigen.grading import check, public_checks
 
-_spec = importlib.util.spec_from_file_location("public_06", Path(__file__).parents[1] / "06_gru.py")
-public = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(public)
+public = public_checks(__file__)
 
 
 @check("gru_step_forward", points=1)

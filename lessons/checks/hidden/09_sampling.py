@@ -1,15 +1,11 @@
 """Hidden checks for lesson 09: ties, k >= V, p = 1, tiny p, huge logits, -inf, penalties < 1. Instructor only."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
-from minigen.grading import case, check
+from minigen.grading import case, check, public_checks
 
-_spec = importlib.util.spec_from_file_location("public_09", Path(__file__).parents[1] / "09_sampling.py")
-public = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(public)
+public = public_checks(__file__)
 
 
 @check("top_k_filter", points=2)
