@@ -79,22 +79,20 @@ def lstm_cell_backward(douts, cache):
 # ---------------------------------------------------------------------------- a whole sequence
 
 def _gate_scale(xp, H, like):
-    """m = [1/2 (i, f), 1 (g), 1/2 (o)] over the 4H packed gates, and the shift s = [1/2, 0, 1/2].
+    """m = [1/2 (i, f), 1 (g), 1/2 (o)] over the 4H packed gates, as a (4H, 1) column.
 
     sigmoid(a) = 0.5 * tanh(a / 2) + 0.5, so with u = a * m one tanh over the whole packed
-    (B, 4H) array gives every gate: act = tanh(u) * m + s.
+    array gives every gate: tanh(u) is g in the g rows, and 2 i - 1 (f, o alike) in the others.
     """
-    m, s = _gate_scale_host(H, _dtype_name(like.dtype))
-    return asarray_like(m, like), asarray_like(s, like)
+    return asarray_like(_gate_scale_host(H, _dtype_name(like.dtype)), like)
 
 
 @functools.lru_cache(maxsize=64)
 def _gate_scale_host(H, dtype):
-    """``_gate_scale``'s two vectors as host arrays, built once per size (generation calls the kernel per token)."""
-    m = host_array([0.5] * (2 * H) + [1.0] * H + [0.5] * H, dtype)
-    s = host_array([0.5] * (2 * H) + [0.0] * H + [0.5] * H, dtype)
-    m.flags.writeable = s.flags.writeable = False                     # shared between calls
-    return m, s
+    """``_gate_scale``'s column as a host array, built once per size (generation calls the kernel per token)."""
+    m = host_array([[0.5]] * (2 * H) + [[1.0]] * H + [[0.5]] * H, dtype)
+    m.flags.writeable = False                                         # shared between calls
+    return m
 
 
 def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
@@ -102,56 +100,72 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
 
     Returns ``((out, h_n, c_n), cache)`` with out (T, B, H) the hidden state at every step.
 
-    Three things make it fast, none of which changes the maths above:
+    The step's three terms are one product. Stack the step's inputs as a column block
+    z_t = [h_{t-1}; x_t; 1] (K, B) with K = H + C + 1, and the weights side by side as
+    W = [W_hh | W_ih | b_ih + b_hh] (4H, K); then a_t^T = W z_t, and in the backward
+    [dW_hh | dW_ih | db] = sum_t da_t^T z_t^T is ONE product over all T steps.
 
-    1. The input projection of all T steps is ONE (4H, C) @ (C, T*B) matmul; the time
-       loop does only the recurrent product and the gate arithmetic.
-    2. Inside the loop the state is held column-wise, as h^T (H, B): the recurrent
-       product is then W_hh @ h^T, a (4H, H) @ (H, B) product that BLAS runs markedly
-       faster than h @ W_hh^T, and the four gates are contiguous row blocks of one
-       packed (4H, B) array, so every elementwise pass reads contiguous memory.
-    3. One tanh over the packed gates gives all four activations (see ``_gate_scale``).
+    Three more things make it fast, none of which changes the maths above:
+
+    1. The state is held column-wise, as h^T (H, B): W z_t is a (4H, K) @ (K, B)
+       product, which BLAS runs markedly faster than z_t^T W^T when B is small, and
+       the four gates are contiguous row blocks of one packed (4H, B) array.
+    2. One tanh over the packed gates gives all four activations (see ``_gate_scale``);
+       the scale m is folded into W once, not applied at every step.
+    3. The z_t live in one buffer zs (T, K, B): step t writes its h straight into
+       zs[t + 1], so the stacked inputs the backward needs cost no extra copy.
+
+    For generation (T * B small) building W would cost more than it saves, so the step
+    there multiplies by W_hh and W_ih separately: the same a_t, the same cache.
     """
     xp = array_namespace(x)
     T, B, C = x.shape
     H = W_hh.shape[1]
     dev = device_of(x)
-    m, s = _gate_scale(xp, H, x)
-    m_col, s_col = m[:, None], s[:, None]                               # (4H, 1)
-    # The scale m goes into the weights (rows of i, f, o halved) when that is cheaper than
-    # scaling u at every step: for training's long sequences, not for generation's T = B = 1.
-    scale_weights = T * B >= C + H
-    W_hh_m, W_ih_m = (W_hh * m_col, W_ih * m_col) if scale_weights else (W_hh, W_ih)
-    # 1. the input projection of every step at once, biases folded in: (W_ih x^T + b) * m
-    x2 = xp.reshape(x, (T * B, C))                                      # (T*B, C)
-    u_x = W_ih_m @ xp.matrix_transpose(x2)                              # (4H, T*B)
-    for b in (b_ih, b_hh):
-        if b is not None:
-            u_x += (b * m if scale_weights else b)[:, None]
-    u_x = xp.reshape(u_x, (4 * H, T, B))                                # step t is u_x[:, t, :]
-    acts = xp.empty((T, 4 * H, B), dtype=x.dtype, device=dev)           # gates [i; f; g; o] per step
-    hs = xp.empty((T + 1, H, B), dtype=x.dtype, device=dev)             # hs[0] = h0^T, hs[t+1] = h_t^T
-    cs = xp.empty((T + 1, H, B), dtype=x.dtype, device=dev)             # cs[0] = c0^T, cs[t+1] = c_t^T
-    tcs = xp.empty((T, H, B), dtype=x.dtype, device=dev)                # tanh(c_t)^T
+    biases = [b for b in (b_ih, b_hh) if b is not None]
+    K = H + C + (1 if biases else 0)
+    m = _gate_scale(xp, H, x)                                           # (4H, 1)
+    # zs[t] = [h_{t-1}; x_t; 1]: rows [0, H) the state, [H, H+C) the input, row H+C the bias's 1
+    zs = xp.empty((T, K, B), dtype=x.dtype, device=dev)
+    zs[:, H:H + C, :] = xp.permute_dims(x, (0, 2, 1))                   # (T, C, B)
+    if biases:
+        zs[:, H + C, :] = 1
+    packed = T * B >= K                   # training's long sequences: build W once
+    if packed:
+        parts = [W_hh, W_ih] + ([xp.reshape(sum(biases), (4 * H, 1))] if biases else [])
+        W = xp.concat(parts, axis=1) * m                                # (4H, K), scaled by m
+    else:
+        b_col = xp.reshape(sum(biases), (4 * H, 1)) if biases else None
     h, c = xp.matrix_transpose(h0), xp.matrix_transpose(c0)             # (H, B)
-    hs[0, ...], cs[0, ...] = h, c
-    # 2. the recurrence, column-wise
+    zs[0, :H, :] = h
+    acts, cs, tcs = [], [], []                                          # per step: [i; f; g; o], c_{t-1}, tanh(c_t)
     for t in range(T):
-        u = W_hh_m @ h                                                  # (4H, B)
-        u += u_x[:, t, :]
-        if not scale_weights:
-            u *= m_col
-        act = xp.tanh(u)
-        act *= m_col
-        act += s_col                                                    # [i; f; g; o]
+        # a_t = W z_t, scaled by m
+        if packed:
+            u = W @ zs[t, ...]                                          # (4H, B)
+        else:
+            u = W_hh @ h + W_ih @ zs[t, H:H + C, :]
+            if b_col is not None:
+                u += b_col
+            u *= m
+        act = xp.tanh(u)                                                # g rows are g, the others 2 s - 1
+        for rows in (slice(0, 2 * H), slice(3 * H, 4 * H)):             # sigmoid = 0.5 tanh(a / 2) + 0.5
+            s = act[rows, :]
+            s *= 0.5
+            s += 0.5
         i, f, g, o = act[:H, :], act[H:2 * H, :], act[2 * H:3 * H, :], act[3 * H:, :]
+        cs.append(c)
         c = f * c
         c += i * g                                                      # c = f * c_prev + i * g
         tc = xp.tanh(c)
         h = o * tc                                                      # h = o * tanh(c)
-        acts[t, ...], cs[t + 1, ...], tcs[t, ...], hs[t + 1, ...] = act, c, tc, h
-    out = xp.permute_dims(hs[1:, ...], (0, 2, 1))                       # (T, H, B) -> (T, B, H)
-    cache = (x2, hs, cs, acts, tcs, W_ih, W_hh, b_ih is not None, b_hh is not None)
+        acts.append(act)
+        tcs.append(tc)
+        if t + 1 < T:
+            zs[t + 1, :H, :] = h
+    hs = xp.concat([zs[1:, :H, :], xp.reshape(h, (1, H, B))], axis=0) if T > 1 else xp.reshape(h, (1, H, B))
+    out = xp.permute_dims(hs, (0, 2, 1))                                # (T, H, B) -> (T, B, H)
+    cache = (zs, acts, cs, tcs, W_ih, W_hh, C, b_ih is not None, b_hh is not None)
     return (xp.asarray(out, copy=True), xp.matrix_transpose(h), xp.matrix_transpose(c)), cache
 
 
@@ -162,23 +176,25 @@ def lstm_backward(douts, cache):
     time, column-wise like the forward, and only fills the pre-activation gradients
     da_t; dx and the weight gradients are then ONE matmul each over all T steps.
     """
-    x2, hs, cs, acts, tcs, W_ih, W_hh, has_bih, has_bhh = cache
-    xp = array_namespace(x2)
-    T, H, B = tcs.shape
-    C = x2.shape[1]
-    dev = device_of(x2)
+    zs, acts, cs, tcs, W_ih, W_hh, C, has_bih, has_bhh = cache
+    xp = array_namespace(zs)
+    T, K, B = zs.shape
+    H = W_hh.shape[1]
+    dev = device_of(zs)
     dout, dh_n, dc_n = douts
-    da = xp.empty((4 * H, T, B), dtype=x2.dtype, device=dev)           # da_t^T is da[:, t, :]
+    da = xp.empty((4 * H, T, B), dtype=zs.dtype, device=dev)           # da_t^T is da[:, t, :]
     W_hhT = xp.empty((H, 4 * H), dtype=W_hh.dtype, device=dev)
     W_hhT[...] = xp.matrix_transpose(W_hh)                              # row-major copy, used T times
-    zeros = xp.zeros((H, B), dtype=x2.dtype, device=dev)
+    zeros = xp.zeros((H, B), dtype=zs.dtype, device=dev)
     dh = zeros if dh_n is None else xp.matrix_transpose(dh_n)           # (H, B)
     dc = zeros if dc_n is None else xp.matrix_transpose(dc_n)
-    dout_col = None if dout is None else xp.permute_dims(dout, (0, 2, 1))  # (T, H, B)
+    if dout is not None:
+        dout_col = xp.empty((T, H, B), dtype=zs.dtype, device=dev)
+        dout_col[...] = xp.permute_dims(dout, (0, 2, 1))                # (T, H, B), contiguous per step
     for t in range(T - 1, -1, -1):
-        if dout_col is not None:
+        if dout is not None:
             dh = dh + dout_col[t, ...]                                 # from the output and from step t+1
-        act, tc, c_prev = acts[t, ...], tcs[t, ...], cs[t, ...]
+        act, tc, c_prev = acts[t], tcs[t], cs[t]
         i, f, g, o = act[:H, :], act[H:2 * H, :], act[2 * H:3 * H, :], act[3 * H:, :]
         # forward was h = o * tanh(c)
         dtc = dh * o
@@ -193,14 +209,12 @@ def lstm_backward(douts, cache):
         da_t[3 * H:, :] = dh * tc * (o - o * o)                        # da_o = (dh * tanh c) * o (1 - o)
         dc = dc * f                                                    # dc_prev
         dh = W_hhT @ da_t                                              # dh_prev^T: forward was a += W_hh h_prev
-    # forward was a_t = W_ih x_t + W_hh h_{t-1} + b for every t: one matmul each
+    # forward was a_t^T = W z_t for every t: [dW_hh | dW_ih | db] = sum_t da_t^T z_t^T, one product
     da2 = xp.reshape(da, (4 * H, T * B))                               # (4H, T*B)
-    dx = xp.reshape(xp.matrix_transpose(da2) @ W_ih, (T, B, C))
-    dW_ih = da2 @ x2                                                   # (4H, C)
-    h_prev = xp.reshape(xp.permute_dims(hs[:-1, ...], (0, 2, 1)), (T * B, H))   # h_{t-1} for every t
-    dW_hh = da2 @ h_prev                                               # (4H, H)
-    # the bias gradient sums da over its T*B columns; a product with a ones vector is that
-    # sum, run by BLAS on all its threads
-    db = da2 @ xp.ones((T * B,), dtype=x2.dtype, device=dev) if has_bih or has_bhh else None
+    z2 = xp.reshape(xp.permute_dims(zs, (1, 0, 2)), (K, T * B))        # (K, T*B)
+    dW = da2 @ xp.matrix_transpose(z2)                                 # (4H, K)
+    dW_hh, dW_ih = dW[:, :H], dW[:, H:H + C]
+    db = dW[:, H + C] if has_bih or has_bhh else None
+    dx = xp.reshape(xp.matrix_transpose(da2) @ W_ih, (T, B, C))        # forward's x_t entered through W_ih
     dh0, dc0 = xp.matrix_transpose(dh), xp.matrix_transpose(dc)
     return dx, dh0, dc0, dW_ih, dW_hh, (db if has_bih else None), (db if has_bhh else None)
