@@ -29,10 +29,16 @@ backward, one step (dh -> the rest), in reverse order
 
 The sequence kernel runs the same step T times, with everything that does not
 depend on the previous hidden state hoisted out of the loop: the input
-projection of all T steps is one (T*B, C) @ (C, 3H) product, and after
+projection of all T steps is one (3H, C) @ (C, T*B) product, and after
 backpropagation through time dx, dW_ih, dW_hh and the biases are one product
 each over the stacked per-step gradients. Only the recurrent product (forward
-h_prev W_hh^T, backward dg_h W_hh) and the gate arithmetic stay inside the loop.
+W_hh h_prev^T, backward W_hh^T dg_h^T) and the gate arithmetic stay inside the loop.
+
+Inside the kernels every per-step array is held column-wise, transposed from the
+formulas above: h^T (H, B), a^T (3H, B). The recurrent product is then
+W_hh @ h^T, a (3H, H) @ (H, B) product that BLAS runs markedly faster than
+h @ W_hh^T for small B, and each gate is a contiguous block of rows, so every
+elementwise pass reads contiguous memory.
 
 Since b_hr and b_hz sit outside ``r * (...)`` they are added once to the input
 projection; b_hn sits inside it and is added at every step.
@@ -57,69 +63,67 @@ def _sigmoid(a):
     return s
 
 
-def _times_transposed(h, W):
-    """h @ W^T for a short h (B, K) and a tall W (M, K), computed as (W @ h^T)^T.
-
-    The same numbers; BLAS runs the (M, K) @ (K, B) form about 30% faster when
-    B is small, and the result comes back as a transposed view of shape (B, M).
-    """
-    xp = array_namespace(h)
-    return xp.matrix_transpose(W @ xp.matrix_transpose(h))
-
-
-def _input_projection(x2, W_ih, b_ih, b_hh):
-    """a = x W_ih^T + b_ih + [b_hr, b_hz, 0]: the part of every pre-activation that does not need h_prev.
+def _input_projection(xT, W_ih, b_ih, b_hh):
+    """a^T = W_ih x^T + b_ih + [b_hr, b_hz, 0]: the part of every pre-activation that does not need h_prev.
 
     b_hr and b_hz sit outside ``r * (...)``, so they are added here, once; b_hn sits
-    inside it and is added at every step. x2 (N, C) -> a (N, 3H).
+    inside it and is added at every step. xT (C, N) -> a^T (3H, N).
     """
-    xp = array_namespace(x2)
-    a = x2 @ xp.matrix_transpose(W_ih)                                    # (N, 3H)
+    xp = array_namespace(xT)
+    a = W_ih @ xT                                                         # (3H, N)
     b = b_ih
     if b_hh is not None:
         H = b_hh.shape[0] // 3
         b_rz0 = xp.concat([b_hh[:2 * H], xp.zeros_like(b_hh[2 * H:])])   # [b_hr, b_hz, 0]
         b = b_rz0 if b is None else b + b_rz0
     if b is not None:
-        a += b
+        a += xp.reshape(b, (-1, 1))
     return a
+
+
+def _b_hn(b_hh):
+    """b_hn as an (H, 1) column, or None."""
+    if b_hh is None:
+        return None
+    H = b_hh.shape[0] // 3
+    return array_namespace(b_hh).reshape(b_hh[2 * H:], (H, 1))
 
 
 # ---------------------------------------------------------------------------- one step
 
 def _step_forward(a, gh, h_prev, b_hn):
-    """One GRU step from its two projections; the arithmetic shared by cell and sequence.
+    """One GRU step from its two projections, column-wise; the arithmetic shared by cell and sequence.
 
-    a (B, 3H) is x W_ih^T + b_ih with b_hr and b_hz already added, gh (B, 3H) is
-    h_prev W_hh^T (no bias). Returns h (B, H) and what the backward needs:
-    rz (B, 2H) = [r, z], n (B, H) and hn (B, H) = h_prev W_hn^T + b_hn.
+    a (3H, B) is W_ih x^T + b_ih with b_hr and b_hz already added, gh (3H, B) is
+    W_hh h_prev^T (no bias), h_prev (H, B), b_hn (H, 1) or None. Returns h (H, B) and
+    what the backward needs: rz (2H, B) = [r; z], n (H, B) and hn (H, B) = W_hn h_prev^T + b_hn.
     """
     xp = array_namespace(a)
-    H = h_prev.shape[1]
-    # 1. r, z = sigmoid(a_r + h_prev W_hr^T + b_hr), sigmoid(a_z + h_prev W_hz^T + b_hz)
-    rz = _sigmoid(a[:, :2 * H] + gh[:, :2 * H])                           # (B, 2H)
-    # 2. hn = h_prev W_hn^T + b_hn
-    hn = gh[:, 2 * H:] if b_hn is None else gh[:, 2 * H:] + b_hn          # (B, H)
+    H = h_prev.shape[0]
+    # 1. r, z = sigmoid(a_r + W_hr h_prev + b_hr), sigmoid(a_z + W_hz h_prev + b_hz)
+    rz = _sigmoid(a[:2 * H, :] + gh[:2 * H, :])                           # (2H, B)
+    # 2. hn = W_hn h_prev + b_hn
+    hn = gh[2 * H:, :] if b_hn is None else gh[2 * H:, :] + b_hn          # (H, B)
     # 3. n = tanh(a_n + r * hn)
-    n = rz[:, :H] * hn
-    n += a[:, 2 * H:]
-    n = xp.tanh(n)                                                        # (B, H)
+    n = rz[:H, :] * hn
+    n += a[2 * H:, :]
+    n = xp.tanh(n)                                                        # (H, B)
     # 4. h = (1 - z) * n + z * h_prev, written as n + z * (h_prev - n)
     h = h_prev - n
-    h *= rz[:, H:]
-    h += n                                                                # (B, H)
+    h *= rz[H:, :]
+    h += n                                                                # (H, B)
     return h, rz, n, hn
 
 
 def _step_backward(dh, h_prev, rz, n, hn):
-    """Backward of ``_step_forward`` for the gradient dh of its h.
+    """Backward of ``_step_forward`` for the gradient dh (H, B) of its h.
 
     Returns the pre-activation gradients da_r, da_z (both projections), da_n (input
-    side) and dhn (recurrent side), each (B, H), and dh * z, the part of dh_prev
+    side) and dhn (recurrent side), each (H, B), and dh * z, the part of dh_prev
     that skips the matmul.
     """
-    H = h_prev.shape[1]
-    r, z = rz[:, :H], rz[:, H:]
+    H = h_prev.shape[0]
+    r, z = rz[:H, :], rz[H:, :]
     # 4. forward was h = (1 - z) * n + z * h_prev, so dn = dh*(1-z), dz = dh*(h_prev-n), dh_prev = dh*z
     dh_z = dh * z
     dn = dh - dh_z
@@ -130,7 +134,7 @@ def _step_backward(dh, h_prev, rz, n, hn):
     da_n *= dn
     dr = da_n * hn
     dhn = da_n * r
-    # 2. forward was hn = h_prev W_hn^T + b_hn: the caller sends dhn on through W_hn
+    # 2. forward was hn = W_hn h_prev + b_hn: the caller sends dhn on through W_hn
     # 1. forward was r = sigmoid(.), z = sigmoid(.), and sigmoid' = s (1 - s)
     da_r = r - r * r
     da_r *= dr
@@ -144,28 +148,27 @@ def _step_backward(dh, h_prev, rz, n, hn):
 def gru_cell_forward(x, h_prev, W_ih, W_hh, b_ih=None, b_hh=None):
     """One GRU step: x (B, C), h_prev (B, H) -> h (B, H). Returns ``(h, cache)``."""
     xp = array_namespace(x)
-    H = h_prev.shape[1]
-    a = _input_projection(x, W_ih, b_ih, b_hh)                            # (B, 3H)
-    gh = h_prev @ xp.matrix_transpose(W_hh)                               # (B, 3H)
-    b_hn = None if b_hh is None else b_hh[2 * H:]
-    h, rz, n, hn = _step_forward(a, gh, h_prev, b_hn)
-    return h, (x, h_prev, W_ih, W_hh, rz, n, hn, b_ih is not None, b_hh is not None)
+    xT, hT = xp.matrix_transpose(x), xp.matrix_transpose(h_prev)          # (C, B), (H, B)
+    a = _input_projection(xT, W_ih, b_ih, b_hh)                           # (3H, B)
+    gh = W_hh @ hT                                                        # (3H, B)
+    h, rz, n, hn = _step_forward(a, gh, hT, _b_hn(b_hh))
+    return xp.matrix_transpose(h), (xT, hT, W_ih, W_hh, rz, n, hn, b_ih is not None, b_hh is not None)
 
 
 def gru_cell_backward(dh, cache):
     """Returns ``(dx, dh_prev, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias."""
     xp = array_namespace(dh)
-    x, h_prev, W_ih, W_hh, rz, n, hn, has_b_ih, has_b_hh = cache
-    da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, h_prev, rz, n, hn)
-    dg_x = xp.concat([da_r, da_z, da_n], axis=1)                          # (B, 3H) input side
-    dg_h = xp.concat([da_r, da_z, dhn], axis=1)                           # (B, 3H) recurrent side
-    # forward was a = x W_ih^T + b_ih and gh = h_prev W_hh^T + b_hh
-    dx = dg_x @ W_ih                                                      # (B, C)
-    dh_prev += dg_h @ W_hh                                                # (B, H)
-    dW_ih = xp.matrix_transpose(dg_x) @ x                                 # (3H, C)
-    dW_hh = xp.matrix_transpose(dg_h) @ h_prev                            # (3H, H)
-    db_ih = xp.sum(dg_x, axis=0) if has_b_ih else None                    # (3H,)
-    db_hh = xp.sum(dg_h, axis=0) if has_b_hh else None                    # (3H,)
+    xT, hT, W_ih, W_hh, rz, n, hn, has_b_ih, has_b_hh = cache
+    da_r, da_z, da_n, dhn, dh_prev = _step_backward(xp.matrix_transpose(dh), hT, rz, n, hn)
+    dg_x = xp.concat([da_r, da_z, da_n], axis=0)                          # (3H, B) input side
+    dg_h = xp.concat([da_r, da_z, dhn], axis=0)                           # (3H, B) recurrent side
+    # forward was a = W_ih x^T + b_ih and gh = W_hh h_prev^T + b_hh
+    dx = xp.matrix_transpose(dg_x) @ W_ih                                 # (B, C)
+    dh_prev = xp.matrix_transpose(dh_prev) + xp.matrix_transpose(dg_h) @ W_hh   # (B, H)
+    dW_ih = dg_x @ xp.matrix_transpose(xT)                                # (3H, C)
+    dW_hh = dg_h @ xp.matrix_transpose(hT)                                # (3H, H)
+    db_ih = xp.sum(dg_x, axis=1) if has_b_ih else None                    # (3H,)
+    db_hh = xp.sum(dg_h, axis=1) if has_b_hh else None                    # (3H,)
     return dx, dh_prev, dW_ih, dW_hh, db_ih, db_hh
 
 
@@ -181,29 +184,30 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
     T, B, C = x.shape
     H = h0.shape[1]
     dev = device_of(x)
-    # 1. the input projection of every step in one product
-    x2 = xp.reshape(x, (T * B, C))                                        # (T*B, C)
-    gates = _input_projection(x2, W_ih, b_ih, b_hh)                       # (T*B, 3H)
-    gates = xp.reshape(gates, (T, B, 3 * H))                              # (T, B, 3H)
-    b_hn = None if b_hh is None else b_hh[2 * H:]
-    # hs[0] = h0, hs[t + 1] = h_t: the output and, shifted by one, every h_prev
-    hs = xp.empty((T + 1, B, H), dtype=x.dtype, device=dev)
-    hns = xp.empty((T, B, H), dtype=x.dtype, device=dev)                  # h_{t-1} W_hn^T + b_hn
-    hs[0, ...] = h0
-    h = h0
-    # 2. the recurrence: one product h_{t-1} W_hh^T and the gate arithmetic per step.
+    # 1. the input projection of every step in one product, then one copy into step order
+    xT = xp.matrix_transpose(xp.reshape(x, (T * B, C)))                   # (C, T*B)
+    a = xp.reshape(_input_projection(xT, W_ih, b_ih, b_hh), (3 * H, T, B))
+    gates = xp.empty((T, 3 * H, B), dtype=x.dtype, device=dev)
+    gates[...] = xp.permute_dims(a, (1, 0, 2))                            # gates[t] = a_t^T (3H, B)
+    b_hn = _b_hn(b_hh)
+    # hs[0] = h0^T, hs[t + 1] = h_t^T: the output and, shifted by one, every h_prev
+    hs = xp.empty((T + 1, H, B), dtype=x.dtype, device=dev)
+    hns = xp.empty((T, H, B), dtype=x.dtype, device=dev)                  # W_hn h_{t-1} + b_hn
+    h = xp.matrix_transpose(h0)                                           # (H, B)
+    hs[0, ...] = h
+    # 2. the recurrence: one product W_hh h_{t-1} and the gate arithmetic per step.
     #    gates[t] holds step t's input pre-activations until the step replaces them
-    #    with its gate values [r, z, n], which the backward needs.
+    #    with its gate values [r; z; n], which the backward needs.
     for t in range(T):
-        gh = _times_transposed(h, W_hh)                                   # (B, 3H)
+        gh = W_hh @ h                                                     # (3H, B)
         h, rz, n, hn = _step_forward(gates[t, ...], gh, h, b_hn)
-        gates[t, :, :2 * H] = rz
-        gates[t, :, 2 * H:] = n
+        gates[t, :2 * H, :] = rz
+        gates[t, 2 * H:, :] = n
         hs[t + 1, ...] = h
         hns[t, ...] = hn
-    out = hs[1:, ...]                                                     # (T, B, H)
-    cache = (x2, hs, gates, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
-    return (out, h), cache
+    out = xp.permute_dims(hs[1:, ...], (0, 2, 1))                         # (T, B, H)
+    cache = (x, hs, gates, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
+    return (xp.asarray(out, copy=True), xp.matrix_transpose(h)), cache
 
 
 def gru_backward(douts, cache):
@@ -212,47 +216,51 @@ def gru_backward(douts, cache):
     Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias.
     """
     dout, dh_n = douts
-    x2, hs, gates, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
-    xp = array_namespace(x2)
-    T, B, H = hns.shape
-    C = x2.shape[1]
-    dev = device_of(x2)
+    x, hs, gates, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
+    xp = array_namespace(x)
+    T, H, B = hns.shape
+    C = x.shape[2]
+    dev = device_of(x)
     # The pre-activation gradients of every step, in one buffer. da_r and da_z feed
-    # both projections, so dg[t] = [da_n | da_r | da_z | dhn] (B, 4H) holds both sides:
-    #   dg[..., H:]  = [da_r, da_z, dhn]  the recurrent side, in W_hh's order (r, z, n)
-    #   dg[..., :3H] = [da_n, da_r, da_z] the input side, its blocks rotated to (n, r, z)
-    dg = xp.empty((T, B, 4 * H), dtype=x2.dtype, device=dev)
+    # both projections, so dg[t] = [da_n; da_r; da_z; dhn] (4H, B) holds both sides:
+    #   dg[H:]  = [da_r; da_z; dhn]  the recurrent side, in W_hh's order (r, z, n)
+    #   dg[:3H] = [da_n; da_r; da_z] the input side, its blocks rotated to (n, r, z)
+    dg = xp.empty((T, 4 * H, B), dtype=x.dtype, device=dev)
     # W_hh^T copied once into row-major order: the loop multiplies by it T times
     W_hhT = xp.empty((H, 3 * H), dtype=W_hh.dtype, device=dev)
     W_hhT[...] = xp.matrix_transpose(W_hh)                                # (H, 3H)
     # dh: the gradient reaching h_t, from the output at t and from step t + 1
-    dh = xp.zeros((B, H), dtype=x2.dtype, device=dev) if dh_n is None else xp.asarray(dh_n, copy=True)
-    # 2. the recurrence, backwards: forward was h_t = step(a_t, h_{t-1} W_hh^T, h_{t-1})
+    dh = xp.zeros((H, B), dtype=x.dtype, device=dev) if dh_n is None else xp.matrix_transpose(dh_n)
+    if dout is not None:
+        dout_col = xp.empty((T, H, B), dtype=x.dtype, device=dev)
+        dout_col[...] = xp.permute_dims(dout, (0, 2, 1))                  # (T, H, B), contiguous per step
+    # 2. the recurrence, backwards: forward was h_t = step(a_t, W_hh h_{t-1}, h_{t-1})
     for t in range(T - 1, -1, -1):
         if dout is not None:
-            dh += dout[t, ...]
-        da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, hs[t, ...], gates[t, :, :2 * H],
-                                                        gates[t, :, 2 * H:], hns[t, ...])
-        dg[t, :, :H] = da_n
-        dg[t, :, H:2 * H] = da_r
-        dg[t, :, 2 * H:3 * H] = da_z
-        dg[t, :, 3 * H:] = dhn
-        # forward was gh = h_prev W_hh^T, so dh_prev += dg_h W_hh
-        dh_prev += _times_transposed(dg[t, :, H:], W_hhT)                 # (B, 3H) @ (3H, H)
+            dh = dh + dout_col[t, ...]
+        da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, hs[t, ...], gates[t, :2 * H, :],
+                                                        gates[t, 2 * H:, :], hns[t, ...])
+        dg[t, :H, :] = da_n
+        dg[t, H:2 * H, :] = da_r
+        dg[t, 2 * H:3 * H, :] = da_z
+        dg[t, 3 * H:, :] = dhn
+        # forward was gh = W_hh h_prev, so dh_prev += W_hh^T dg_h
+        dh_prev += W_hhT @ dg[t, H:, :]                                   # (H, 3H) @ (3H, B)
         dh = dh_prev
-    # 1. forward was a = x W_ih^T + b_ih for all steps at once, and gh_t = h_{t-1} W_hh^T + b_hh
-    dg2 = xp.reshape(dg, (T * B, 4 * H))                                  # (T*B, 4H)
-    dg_x2, dg_h2 = dg2[:, :3 * H], dg2[:, H:]                             # (T*B, 3H) each
-    h_prev2 = xp.reshape(hs[:-1, ...], (T * B, H))                        # (T*B, H): h_{t-1} for every t
+    # 1. forward was a = W_ih x^T + b_ih for all steps at once, and gh_t = W_hh h_{t-1} + b_hh
+    dg2 = xp.reshape(xp.permute_dims(dg, (1, 0, 2)), (4 * H, T * B))     # (4H, T*B), one copy
+    dg_x2, dg_h2 = dg2[:3 * H, :], dg2[H:, :]                             # (3H, T*B) each
+    h_prev2 = xp.reshape(xp.permute_dims(hs[:-1, ...], (1, 0, 2)), (H, T * B))   # h_{t-1}^T for every t
+    x2 = xp.reshape(x, (T * B, C))
     W_ih_nrz = xp.concat([W_ih[2 * H:, ...], W_ih[:2 * H, ...]], axis=0)  # (3H, C), rows rotated like dg_x2
-    dx = xp.reshape(dg_x2 @ W_ih_nrz, (T, B, C))                          # (T, B, C)
-    dW_nrz = xp.matrix_transpose(dg_x2) @ x2                              # (3H, C), rows (n, r, z)
+    dx = xp.reshape(xp.matrix_transpose(dg_x2) @ W_ih_nrz, (T, B, C))     # (T, B, C)
+    dW_nrz = dg_x2 @ x2                                                   # (3H, C), rows (n, r, z)
     dW_ih = xp.concat([dW_nrz[H:, ...], dW_nrz[:H, ...]], axis=0)         # (3H, C), rows (r, z, n)
-    dW_hh = xp.matrix_transpose(dg_h2) @ h_prev2                          # (3H, H)
-    # the bias gradients sum dg over its T*B rows; a product with a ones vector is that
-    # sum, run by BLAS on all its threads (xp.sum(dg2, axis=0) is the one-thread spelling)
-    ones = xp.ones((T * B,), dtype=x2.dtype, device=dev)
-    db = ones @ dg2 if has_b_ih or has_b_hh else None                     # (4H,) = [n, r, z, hn]
+    dW_hh = dg_h2 @ xp.matrix_transpose(h_prev2)                          # (3H, H)
+    # the bias gradients sum dg over its T*B columns; a product with a ones vector is that
+    # sum, run by BLAS on all its threads (xp.sum(dg2, axis=1) is the one-thread spelling)
+    ones = xp.ones((T * B,), dtype=x.dtype, device=dev)
+    db = dg2 @ ones if has_b_ih or has_b_hh else None                     # (4H,) = [n, r, z, hn]
     db_ih = xp.concat([db[H:3 * H], db[:H]]) if has_b_ih else None        # (3H,)
     db_hh = db[H:] if has_b_hh else None                                  # (3H,)
-    return dx, dh, dW_ih, dW_hh, db_ih, db_hh
+    return dx, xp.matrix_transpose(dh), dW_ih, dW_hh, db_ih, db_hh

@@ -182,7 +182,7 @@ def lstm_backward(douts, cache):
     H = W_hh.shape[1]
     dev = device_of(zs)
     dout, dh_n, dc_n = douts
-    da = xp.empty((4 * H, T, B), dtype=zs.dtype, device=dev)           # da_t^T is da[:, t, :]
+    da = xp.empty((T, 4 * H, B), dtype=zs.dtype, device=dev)           # da[t] = da_t^T
     W_hhT = xp.empty((H, 4 * H), dtype=W_hh.dtype, device=dev)
     W_hhT[...] = xp.matrix_transpose(W_hh)                              # row-major copy, used T times
     zeros = xp.zeros((H, B), dtype=zs.dtype, device=dev)
@@ -202,7 +202,7 @@ def lstm_backward(douts, cache):
         dc = dc + dtc
         # forward was c = f * c_prev + i * g, then each gate's own derivative:
         # sigmoid' = s (1 - s), tanh' = 1 - g^2
-        da_t = da[:, t, :]                                             # (4H, B)
+        da_t = da[t, ...]                                              # (4H, B)
         da_t[:H, :] = dc * g * (i - i * i)                             # da_i = (dc * g) * i (1 - i)
         da_t[H:2 * H, :] = dc * c_prev * (f - f * f)                   # da_f = (dc * c_prev) * f (1 - f)
         da_t[2 * H:3 * H, :] = dc * i * (1 - g * g)                    # da_g = (dc * i) * (1 - g^2)
@@ -210,7 +210,7 @@ def lstm_backward(douts, cache):
         dc = dc * f                                                    # dc_prev
         dh = W_hhT @ da_t                                              # dh_prev^T: forward was a += W_hh h_prev
     # forward was a_t^T = W z_t for every t: [dW_hh | dW_ih | db] = sum_t da_t^T z_t^T, one product
-    da2 = xp.reshape(da, (4 * H, T * B))                               # (4H, T*B)
+    da2 = xp.reshape(xp.permute_dims(da, (1, 0, 2)), (4 * H, T * B))   # (4H, T*B), one copy
     z2 = xp.reshape(xp.permute_dims(zs, (1, 0, 2)), (K, T * B))        # (K, T*B)
     dW = da2 @ xp.matrix_transpose(z2)                                 # (4H, K)
     dW_hh, dW_ih = dW[:, :H], dW[:, H:H + C]
