@@ -28,55 +28,16 @@ from minigen.models import GPT, GPTConfig  # noqa: E402
 from minigen.sample import generate, sample_next  # noqa: E402
 
 torch = require_torch()
-nn, tF = torch.nn, torch.nn.functional
+tF = torch.nn.functional
+from torch_gpt import TorchGPT  # noqa: E402
+
 V, E, L, NH = 96, 192, 4, 6
-
-
-class TorchBlock(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.ln_1, self.ln_2 = nn.LayerNorm(E), nn.LayerNorm(E)
-        self.attn = nn.MultiheadAttention(E, NH, batch_first=True)
-        self.mlp = nn.Module()
-        self.mlp.c_fc, self.mlp.c_proj = nn.Linear(E, 4 * E), nn.Linear(4 * E, E)
-
-    def attend(self, a, cache):
-        """Causal self-attention with the MHA's own weights, keys and values appended to ``cache``."""
-        B, T, _ = a.shape
-        q, k, v = tF.linear(a, self.attn.in_proj_weight, self.attn.in_proj_bias).split(E, dim=-1)
-        q, k, v = (t.view(B, T, NH, E // NH).transpose(1, 2) for t in (q, k, v))
-        if cache is not None:
-            if cache:
-                k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
-            cache[:] = [k, v]
-        y = tF.scaled_dot_product_attention(q, k, v, is_causal=T > 1)
-        return self.attn.out_proj(y.transpose(1, 2).reshape(B, T, E))
-
-    def forward(self, x, cache=None):
-        x = x + self.attend(self.ln_1(x), cache)
-        return x + self.mlp.c_proj(tF.gelu(self.mlp.c_fc(self.ln_2(x)), approximate="tanh"))
-
-
-class TorchGPT(nn.Module):
-    def __init__(self, block_size):
-        super().__init__()
-        self.wte, self.wpe = nn.Embedding(V, E), nn.Embedding(block_size, E)
-        self.h = nn.ModuleList([TorchBlock() for _ in range(L)])
-        self.ln_f = nn.LayerNorm(E)
-        self.lm_head = nn.Linear(E, V, bias=False)
-        self.lm_head.weight = self.wte.weight
-
-    def forward(self, ids, caches=None, past=0):
-        x = self.wte(ids) + self.wpe(torch.arange(past, past + ids.shape[1]))
-        for i, block in enumerate(self.h):
-            x = block(x, None if caches is None else caches[i])
-        return self.lm_head(self.ln_f(x))
 
 
 def pair(block_size):
     minigen.manual_seed(0)
     mine = GPT(GPTConfig(vocab_size=V, block_size=block_size, n_layer=L, n_head=NH, n_embd=E))
-    theirs = TorchGPT(block_size)
+    theirs = TorchGPT(V, block_size, L, NH, E)
     theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in mine.state_dict().items()})
     return mine, theirs
 
