@@ -59,9 +59,10 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
     """Attention of queries ``q`` (..., L, E) over keys ``k`` (..., S, E) and values ``v`` (..., S, Ev).
 
     Returns ``((out, weights), cache)`` with out (..., L, Ev) and weights (..., L, S).
-    ``attn_mask`` (bool: True = attend; float: added) broadcasts to (..., L, S); the
-    caller checks shapes and dtypes. ``is_causal`` and a mask may both be given: a
-    bool mask is then combined with the causal mask by AND.
+    ``attn_mask`` (bool: True = attend; float: added) broadcasts to the scores' shape
+    (..., L, S) without enlarging it; the caller checks shapes and dtypes.
+    ``is_causal`` and a mask may both be given: a bool mask is then combined with the
+    causal mask by AND.
     """
     xp = array_namespace(q)
     L, S = q.shape[-2], k.shape[-2]
@@ -74,9 +75,11 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
         if attn_mask.dtype == xp.bool:
             allowed = attn_mask if allowed is None else (allowed & attn_mask)
         else:
-            scores = scores + attn_mask                              # may broadcast (L, S) over (..., L, S)
-    if allowed is not None:
-        scores = xp.where(allowed, scores, -math.inf)               # masked: exp(-inf) = 0 exactly
+            scores += attn_mask                                      # may broadcast (L, S) over (..., L, S)
+    if allowed is not None:                                          # masked: exp(-inf) = 0 exactly
+        bias = xp.zeros(allowed.shape, dtype=scores.dtype, device=device_of(scores))
+        bias = xp.where(allowed, bias, -math.inf)                    # the mask as an addend: 0 or -inf
+        scores += bias                                               # in place, one light pass
     # 2. stable softmax over the keys
     m = xp.max(scores, axis=-1, keepdims=True)                       # (..., L, 1)
     m = xp.where(m == -math.inf, 0.0, m)                             # fully masked row: keep exp(-inf - 0) = 0
@@ -107,7 +110,7 @@ def scaled_dot_product_attention_backward(douts, cache):
     if dweights is not None:
         dP = dP + dweights                                           # the weights were also an output
     # 2. forward was P = softmax(S), so dS = P * (dP - sum(dP * P)); masked P = 0 gives dS = 0 exactly
-    rowdot = xp.sum(dP * P, axis=-1, keepdims=True)                  # (..., L, 1): sum_j dP_j P_j
+    rowdot = xp.expand_dims(xp.vecdot(dP, P, axis=-1), axis=-1)      # (..., L, 1): sum_j dP_j P_j
     dS = dP                                                          # dP is this call's own array: reuse it
     dS -= rowdot
     dS *= P                                                          # (..., L, S)
