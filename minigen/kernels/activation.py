@@ -6,11 +6,11 @@ exact (approximate="none")
     forward   y  = x * Phi(x),               Phi(x) = (1 + erf(x / sqrt 2)) / 2
     backward  dx = dy * (Phi(x) + x * phi(x)),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
 
-tanh approximation (approximate="tanh")
-    forward   u  = sqrt(2/pi) * (x + 0.044715 x^3),   t = tanh(u)
-              y  = x/2 * (1 + t)
-    backward  du/dx = sqrt(2/pi) * (1 + 3 * 0.044715 x^2)
-              dx = dy * (0.5 (1 + t) + 0.5 x (1 - t^2) du/dx)
+tanh approximation (approximate="tanh"): p = (1 + tanh(u)) / 2 stands in for Phi(x)
+    forward   u  = sqrt(2/pi) * (x + 0.044715 x^3),   p = (1 + tanh(u)) / 2
+              y  = x * p
+    backward  du/dx = sqrt(2/pi) * (1 + 3 * 0.044715 x^2),   dp/du = 2 p (1 - p)
+              dx = dy * (p + x * dp/du * du/dx) = dy * p * (1 + 2 x (1 - p) du/dx)
 
 NumPy has no ``erf``; ``backend.erf`` supplies one (CuPy's own on the GPU).
 """
@@ -32,18 +32,16 @@ def gelu_forward(x, approximate: str = "none"):
     """GELU of ``x``, exact (``"none"``) or tanh-approximated (``"tanh"``). Returns ``(y, cache)``."""
     xp = array_namespace(x)
     if approximate == "tanh":
-        # u = sqrt(2/pi) (x + A x^3), written as x (1 + A x^2) sqrt(2/pi) with in-place passes:
-        # on (B, T, 4E) activations each new temporary costs more than the arithmetic
+        # u = sqrt(2/pi) (x + A x^3), written as x (sqrt(2/pi) A x^2 + sqrt(2/pi)) with in-place
+        # passes: on (B, T, 4E) activations each new temporary costs more than the arithmetic
         u = x * x
-        u *= _A
-        u += 1
+        u *= _A * _SQRT_2_OVER_PI
+        u += _SQRT_2_OVER_PI
         u *= x
-        u *= _SQRT_2_OVER_PI
-        t = xp.tanh(u)                                                     # tanh(u)
-        y = t + 1
-        y *= x
-        y *= 0.5                                                           # y = x/2 (1 + t)
-        return y, (x, approximate, t)
+        p = xp.tanh(u)
+        p += 1
+        p *= 0.5                                                           # p = (1 + tanh(u)) / 2
+        return x * p, (x, approximate, p)
     if approximate != "none":
         raise ValueError(f"gelu_forward: approximate must be 'none' or 'tanh', got {approximate!r}")
     cdf = 0.5 * (1 + backend.erf(x * _INV_SQRT_2))                         # Phi(x)
@@ -51,24 +49,21 @@ def gelu_forward(x, approximate: str = "none"):
 
 
 def gelu_backward(dy, cache):
-    """dx = dy * gelu'(x), using what the forward kept (Phi(x), or tanh(u))."""
+    """dx = dy * gelu'(x), using what the forward kept (Phi(x), or its tanh stand-in p)."""
     xp = array_namespace(dy)
     x, approximate, kept = cache
     if approximate == "tanh":
-        # forward was y = x/2 (1 + t), t = tanh(u): product rule, and dt/du = 1 - t^2
-        # dy/dx = 1/2 (1 + t) + x/2 (1 - t^2) du/dx, with du/dx = sqrt(2/pi) (1 + 3 A x^2)
-        t = kept
+        # forward was y = x p, p = (1 + tanh(u)) / 2: product rule, and dp/du = 2 p (1 - p)
+        # (as d tanh/du = 1 - tanh^2), so dy/dx = p (1 + 2 x (1 - p) du/dx)
+        p = kept
         g = x * x
-        g *= 3 * _A * _SQRT_2_OVER_PI
-        g += _SQRT_2_OVER_PI                                               # du/dx
-        g *= x                                                             # x du/dx
-        t2 = t * t
-        t2 -= 1
-        g *= t2                                                            # -x (1 - t^2) du/dx
-        g -= t
-        g -= 1                                                             # -(1 + t + x (1 - t^2) du/dx)
-        g *= dy
-        g *= -0.5
+        g *= -2 * 3 * _A * _SQRT_2_OVER_PI
+        g -= 2 * _SQRT_2_OVER_PI                                           # -2 du/dx
+        g *= x
+        g *= p - 1                                                         # 2 x (1 - p) du/dx
+        g += 1
+        g *= p
+        g *= dy                                                            # dy p (1 + 2 x (1 - p) du/dx)
         return g
     # forward was y = x * Phi(x): product rule, and dPhi/dx = phi(x)
     cdf = kept
