@@ -163,10 +163,11 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
         tcs.append(tc)
         if t + 1 < T:
             zs[t + 1, :H, :] = h
-    hs = xp.concat([zs[1:, :H, :], xp.reshape(h, (1, H, B))], axis=0) if T > 1 else xp.reshape(h, (1, H, B))
-    out = xp.permute_dims(hs, (0, 2, 1))                                # (T, H, B) -> (T, B, H)
+    out = xp.empty((T, B, H), dtype=x.dtype, device=dev)
+    out[:T - 1, ...] = xp.permute_dims(zs[1:, :H, :], (0, 2, 1))        # h_1 .. h_{T-1}, from the buffer
+    out[T - 1, ...] = xp.matrix_transpose(h)                            # h_T
     cache = (zs, acts, cs, tcs, W_ih, W_hh, C, b_ih is not None, b_hh is not None)
-    return (xp.asarray(out, copy=True), xp.matrix_transpose(h), xp.matrix_transpose(c)), cache
+    return (out, xp.matrix_transpose(h), xp.matrix_transpose(c)), cache
 
 
 def lstm_backward(douts, cache):
