@@ -80,6 +80,7 @@ def run_minigen():
 
 def run_torch():
     torch = require_torch()
+    from torch_gpt import TorchGPT                    # after require_torch has pinned the threads
     nn = torch.nn
     weights = initial_model().state_dict()
 
@@ -97,7 +98,6 @@ def run_torch():
     class StatelessGPT(nn.Module):                    # the LSTM's (ids, state) interface, without a state
         def __init__(self):
             super().__init__()
-            from torch_gpt import TorchGPT
             self.gpt = TorchGPT(V, cfg["seq_len"], cfg["n_layer"], cfg["n_head"], cfg["n_embd"])
 
         def forward(self, ids, state=None):

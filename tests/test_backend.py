@@ -35,6 +35,13 @@ def test_round_trip_between_host_and_device(backend):
     assert B.device_of(like) == B.device_of(dev)
 
 
+@pytest.mark.parametrize("axis", [0, 1])
+def test_matmul_sum_is_a_sum(backend, axis):
+    a = np.random.default_rng(0).standard_normal((7, 5))
+    got = B.matmul_sum(backend.asarray(a), axis)
+    np.testing.assert_allclose(backend.numpy(got), a.sum(axis=axis), rtol=1e-12, atol=1e-12)
+
+
 def test_to_device_rejects_unknown_names():
     with pytest.raises(ValueError, match="device must be"):
         B.to_device(np.ones(2), "tpu")

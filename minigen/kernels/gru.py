@@ -46,7 +46,7 @@ projection; b_hn sits inside it and is added at every step.
 
 from __future__ import annotations
 
-from ..backend import array_namespace, device_of
+from ..backend import array_namespace, device_of, matmul_sum
 
 
 def _sigmoid(a):
@@ -257,10 +257,8 @@ def gru_backward(douts, cache):
     dW_nrz = dg_x2 @ x2                                                   # (3H, C), rows (n, r, z)
     dW_ih = xp.concat([dW_nrz[H:, ...], dW_nrz[:H, ...]], axis=0)         # (3H, C), rows (r, z, n)
     dW_hh = dg_h2 @ xp.matrix_transpose(h_prev2)                          # (3H, H)
-    # the bias gradients sum dg over its T*B columns; a product with a ones vector is that
-    # sum, run by BLAS on all its threads (xp.sum(dg2, axis=1) is the one-thread spelling)
-    ones = xp.ones((T * B,), dtype=x.dtype, device=dev)
-    db = dg2 @ ones if has_b_ih or has_b_hh else None                     # (4H,) = [n, r, z, hn]
+    # the bias gradients sum dg over its T*B columns
+    db = matmul_sum(dg2, 1) if has_b_ih or has_b_hh else None             # (4H,) = [n, r, z, hn]
     db_ih = xp.concat([db[H:3 * H], db[:H]]) if has_b_ih else None        # (3H,)
     db_hh = db[H:] if has_b_hh else None                                  # (3H,)
     return dx, xp.matrix_transpose(dh), dW_ih, dW_hh, db_ih, db_hh

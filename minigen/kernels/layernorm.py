@@ -27,28 +27,18 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, device_of
+from ..backend import array_namespace, matmul_sum
 
 
 def _row_mean(a, b=None):
     """mean_c a (or mean_c a * b) of each row of (N, C) arrays, as an (N, 1) column.
 
-    Written as a matrix-vector product (a @ 1/C) and a row dot (``vecdot``): for rows of
-    a few hundred numbers NumPy's axis reduction is several times slower than either.
+    Written as a matrix-vector product (``matmul_sum``) and a row dot (``vecdot``): for
+    rows of a few hundred numbers NumPy's axis reduction is several times slower than either.
     """
     xp = array_namespace(a)
-    C = a.shape[1]
-    if b is None:
-        m = a @ xp.full((C,), 1.0 / C, dtype=a.dtype, device=device_of(a))
-    else:
-        m = xp.vecdot(a, b, axis=-1) / C
-    return xp.reshape(m, (-1, 1))
-
-
-def _column_sum(a):
-    """sum_n a of an (N, C) array, as one vector-matrix product (1 @ a)."""
-    xp = array_namespace(a)
-    return xp.ones((a.shape[0],), dtype=a.dtype, device=device_of(a)) @ a
+    m = matmul_sum(a, 1) if b is None else xp.vecdot(a, b, axis=-1)
+    return xp.reshape(m / a.shape[1], (-1, 1))
 
 
 def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
@@ -87,8 +77,8 @@ def layer_norm_backward(dy, cache):
     C = xhat.shape[1]
     dy2 = xp.reshape(dy, (-1, C))                                      # (N, C)
     # 3. forward was y = xhat * w + b, so dxhat = dy * w, dw = sum_n dy * xhat, db = sum_n dy
-    dweight = xp.reshape(_column_sum(dy2 * xhat), norm_shape) if weight is not None else None
-    dbias = xp.reshape(_column_sum(dy2), norm_shape) if has_bias else None
+    dweight = xp.reshape(matmul_sum(dy2 * xhat, 0), norm_shape) if weight is not None else None
+    dbias = xp.reshape(matmul_sum(dy2, 0), norm_shape) if has_bias else None
     g = dy2 * xp.reshape(weight, (C,)) if weight is not None else dy2  # dxhat, (N, C)
     # 2 and 1. forward was xhat = (x - mu) / sigma with mu and sigma functions of the row,
     # so dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma
