@@ -37,8 +37,9 @@ W_hh h_prev^T, backward W_hh^T dg_h^T) and the gate arithmetic stay inside the l
 Inside the kernels every per-step array is held column-wise, transposed from the
 formulas above: h^T (H, B), a^T (3H, B). The recurrent product is then
 W_hh @ h^T, a (3H, H) @ (H, B) product that BLAS runs markedly faster than
-h @ W_hh^T for small B, and each gate is a contiguous block of rows, so every
-elementwise pass reads contiguous memory.
+h @ W_hh^T for small B, and each gate is a block of rows. The input projection
+is one (3H, T, B) array read in place: its step-t slice (3H, B) has contiguous
+rows of B, so no copy into step order is needed.
 
 Since b_hr and b_hz sit outside ``r * (...)`` they are added once to the input
 projection; b_hn sits inside it and is added at every step.
@@ -94,16 +95,21 @@ def _b_hn(b_hh):
 def _step_forward(a, gh, h_prev, b_hn):
     """One GRU step from its two projections, column-wise; the arithmetic shared by cell and sequence.
 
-    a (3H, B) is W_ih x^T + b_ih with b_hr and b_hz already added, gh (3H, B) is
-    W_hh h_prev^T (no bias), h_prev (H, B), b_hn (H, 1) or None. Returns h (H, B) and
-    what the backward needs: rz (2H, B) = [r; z], n (H, B) and hn (H, B) = W_hn h_prev^T + b_hn.
+    a (3H, B) is W_ih x^T + b_ih with b_hr and b_hz already added (read only), gh (3H, B)
+    is W_hh h_prev^T with no bias (overwritten: the step works in it), h_prev (H, B),
+    b_hn (H, 1) or None. Returns h (H, B) and what the backward needs:
+    rz (2H, B) = [r; z], n (H, B) and hn (H, B) = W_hn h_prev^T + b_hn (a view of gh).
     """
     xp = array_namespace(a)
     H = h_prev.shape[0]
     # 1. r, z = sigmoid(a_r + W_hr h_prev + b_hr), sigmoid(a_z + W_hz h_prev + b_hz)
-    rz = _sigmoid(a[:2 * H, :] + gh[:2 * H, :])                           # (2H, B)
+    s = gh[:2 * H, :]
+    s += a[:2 * H, :]
+    rz = _sigmoid(s)                                                      # (2H, B)
     # 2. hn = W_hn h_prev + b_hn
-    hn = gh[2 * H:, :] if b_hn is None else gh[2 * H:, :] + b_hn          # (H, B)
+    hn = gh[2 * H:, :]
+    if b_hn is not None:
+        hn += b_hn                                                        # (H, B)
     # 3. n = tanh(a_n + r * hn)
     n = rz[:H, :] * hn
     n += a[2 * H:, :]
@@ -184,29 +190,26 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
     T, B, C = x.shape
     H = h0.shape[1]
     dev = device_of(x)
-    # 1. the input projection of every step in one product, then one copy into step order
+    # 1. the input projection of every step in one product: a[:, t] = a_t^T (3H, B)
     xT = xp.matrix_transpose(xp.reshape(x, (T * B, C)))                   # (C, T*B)
     a = xp.reshape(_input_projection(xT, W_ih, b_ih, b_hh), (3 * H, T, B))
-    gates = xp.empty((T, 3 * H, B), dtype=x.dtype, device=dev)
-    gates[...] = xp.permute_dims(a, (1, 0, 2))                            # gates[t] = a_t^T (3H, B)
     b_hn = _b_hn(b_hh)
     # hs[0] = h0^T, hs[t + 1] = h_t^T: the output and, shifted by one, every h_prev
     hs = xp.empty((T + 1, H, B), dtype=x.dtype, device=dev)
-    hns = xp.empty((T, H, B), dtype=x.dtype, device=dev)                  # W_hn h_{t-1} + b_hn
     h = xp.matrix_transpose(h0)                                           # (H, B)
     hs[0, ...] = h
-    # 2. the recurrence: one product W_hh h_{t-1} and the gate arithmetic per step.
-    #    gates[t] holds step t's input pre-activations until the step replaces them
-    #    with its gate values [r; z; n], which the backward needs.
+    # 2. the recurrence: one product W_hh h_{t-1} and the gate arithmetic per step;
+    #    the gates each step made ([r; z], n, hn) are kept for the backward
+    rzs, ns, hns = [], [], []
     for t in range(T):
         gh = W_hh @ h                                                     # (3H, B)
-        h, rz, n, hn = _step_forward(gates[t, ...], gh, h, b_hn)
-        gates[t, :2 * H, :] = rz
-        gates[t, 2 * H:, :] = n
+        h, rz, n, hn = _step_forward(a[:, t, :], gh, h, b_hn)
         hs[t + 1, ...] = h
-        hns[t, ...] = hn
+        rzs.append(rz)
+        ns.append(n)
+        hns.append(hn)
     out = xp.permute_dims(hs[1:, ...], (0, 2, 1))                         # (T, B, H)
-    cache = (x, hs, gates, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
+    cache = (x, hs, rzs, ns, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
     return (xp.asarray(out, copy=True), xp.matrix_transpose(h)), cache
 
 
@@ -216,9 +219,9 @@ def gru_backward(douts, cache):
     Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias.
     """
     dout, dh_n = douts
-    x, hs, gates, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
+    x, hs, rzs, ns, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
     xp = array_namespace(x)
-    T, H, B = hns.shape
+    T, H, B = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
     C = x.shape[2]
     dev = device_of(x)
     # The pre-activation gradients of every step, in one buffer. da_r and da_z feed
@@ -238,8 +241,7 @@ def gru_backward(douts, cache):
     for t in range(T - 1, -1, -1):
         if dout is not None:
             dh = dh + dout_col[t, ...]
-        da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, hs[t, ...], gates[t, :2 * H, :],
-                                                        gates[t, 2 * H:, :], hns[t, ...])
+        da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, hs[t, ...], rzs[t], ns[t], hns[t])
         dg[t, :H, :] = da_n
         dg[t, H:2 * H, :] = da_r
         dg[t, 2 * H:3 * H, :] = da_z
