@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = [
     "array_namespace", "is_numpy", "is_array", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
-    "sum_to", "matmul_sum", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
+    "sum_to", "matmul_sum", "matrix_transpose_copy", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
     "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError", "host",
 ]
 
@@ -265,6 +265,25 @@ def matmul_sum(a, axis: int):
     xp = array_namespace(a)
     ones = xp.ones((a.shape[axis],), dtype=a.dtype, device=device_of(a))       # one per summed element
     return ones @ a if axis == 0 else a @ ones
+
+
+def matrix_transpose_copy(x):
+    """x transposed over its last two axes, as a new row-major array (``x.mT.contiguous()`` in PyTorch).
+
+    For a stack of small products (``x.ndim > 2``, attention's heads) NumPy runs
+    ``a @ xp.matrix_transpose(b)`` up to 3x slower than ``a @ matrix_transpose_copy(b)``,
+    and the copy costs far less than the difference. A 2-D product needs no copy:
+    BLAS reads the transposed view directly.
+
+    >>> import numpy as np
+    >>> t = matrix_transpose_copy(np.arange(6.0).reshape(1, 2, 3))
+    >>> t.shape, t.tolist(), t.flags.c_contiguous
+    ((1, 3, 2), [[[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]], True)
+    """
+    xp = array_namespace(x)
+    t = xp.empty(tuple(x.shape[:-2]) + (x.shape[-1], x.shape[-2]), dtype=x.dtype, device=device_of(x))
+    t[...] = xp.matrix_transpose(x)
+    return t
 
 
 # --------------------------------------------------------------------------- scatter-add

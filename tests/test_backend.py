@@ -42,6 +42,18 @@ def test_matmul_sum_is_a_sum(backend, axis):
     np.testing.assert_allclose(backend.numpy(got), a.sum(axis=axis), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(4, 3), (2, 4, 3), (2, 1, 4, 3)])
+def test_matrix_transpose_copy_is_a_new_transpose(backend, shape):
+    a = np.random.default_rng(0).standard_normal(shape)
+    x = backend.asarray(a)
+    got = B.matrix_transpose_copy(x)
+    np.testing.assert_array_equal(backend.numpy(got), np.swapaxes(a, -1, -2))
+    got[...] = 0                                                   # a copy: the input is untouched
+    np.testing.assert_array_equal(backend.numpy(x), a)
+    if isinstance(got, np.ndarray):
+        assert got.flags.c_contiguous
+
+
 def test_to_device_rejects_unknown_names():
     with pytest.raises(ValueError, match="device must be"):
         B.to_device(np.ones(2), "tpu")

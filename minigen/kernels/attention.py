@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, device_of, sum_to
+from ..backend import array_namespace, device_of, matrix_transpose_copy, sum_to
 
 
 # ---------------------------------------------------------------------------- masks
@@ -68,8 +68,8 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
     L, S = q.shape[-2], k.shape[-2]
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     # 1. scores: S = q k^T * scale (+ a float mask)
-    scores = q @ xp.matrix_transpose(k)                              # (..., L, S)
-    scores *= scale
+    scores = q @ matrix_transpose_copy(k)                            # (..., L, S); a k^T copy: a stack of
+    scores *= scale                                                  # products is ~3x faster with it
     allowed = causal_mask(L, S, q) if is_causal else None            # (L, S) or None
     if attn_mask is not None:
         if attn_mask.dtype == xp.bool:
@@ -102,7 +102,7 @@ def scaled_dot_product_attention_backward(douts, cache):
     xp = array_namespace(P)
     # 3. forward was out = P v, so dP = dout v^T and dv = P^T dout
     if dout is not None:
-        dP = dout @ xp.matrix_transpose(v)                           # (..., L, S)
+        dP = dout @ matrix_transpose_copy(v)                         # (..., L, S)
         dv = xp.matrix_transpose(P) @ dout                           # (..., S, Ev)
     else:
         dP = xp.zeros_like(P)

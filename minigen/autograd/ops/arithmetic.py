@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ...backend import array_namespace
+from ...backend import array_namespace, matrix_transpose_copy
 from ..function import Function, unbroadcast
 from ..tensor import Tensor, _dtype_str
 
@@ -209,7 +209,9 @@ class MatMul(Function):
         na, nb = self.needs_input_grad
         da = db = None
         if na:
-            da = xp.reshape(unbroadcast(d2 @ xp.matrix_transpose(b2), tuple(a2.shape)), a.shape)
+            # a stack of products runs faster against a row-major b^T (see matrix_transpose_copy)
+            bT = matrix_transpose_copy(b2) if b2.ndim > 2 else xp.matrix_transpose(b2)
+            da = xp.reshape(unbroadcast(d2 @ bT, tuple(a2.shape)), a.shape)
         if nb and b.ndim == 2 and a.ndim > 2:
             # a weight shared by every batch element: one (k, N) @ (N, m) product, no batched sum
             k = a.shape[-1]
