@@ -68,8 +68,9 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
     L, S = q.shape[-2], k.shape[-2]
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     # 1. scores: S = q k^T * scale (+ a float mask)
-    scores = q @ matrix_transpose_copy(k)                            # (..., L, S); a k^T copy: a stack of
-    scores *= scale                                                  # products is ~3x faster with it
+    kT = matrix_transpose_copy(k)                                    # (..., E, S): a stack of products is
+    kT *= scale                                                      # ~3x faster against a row-major k^T
+    scores = q @ kT                                                  # (..., L, S) = q k^T * scale
     allowed = causal_mask(L, S, q) if is_causal else None            # (L, S) or None
     if attn_mask is not None:
         if attn_mask.dtype == xp.bool:
@@ -86,7 +87,7 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
     scores -= m                                                      # scores is this call's own array
     P = xp.exp(scores)                                               # (..., L, S)
     total = xp.sum(P, axis=-1, keepdims=True)                        # (..., L, 1); 0 for a fully masked row
-    P /= xp.where(total == 0.0, 1.0, total)                          # that row stays all zeros
+    P *= 1.0 / xp.where(total == 0.0, 1.0, total)                    # that row stays all zeros
     # 3. weighted sum of the values
     out = P @ v                                                      # (..., L, Ev)
     return (out, P), (q, k, v, P, scale)
@@ -115,9 +116,11 @@ def scaled_dot_product_attention_backward(douts, cache):
     dS -= rowdot
     dS *= P                                                          # (..., L, S)
     # 1. forward was S = q k^T * scale, so dq = dS k * scale and dk = dS^T q * scale
-    dS *= scale
+    #    (scaled after the products: dq and dk are smaller than dS when E < S)
     dq = dS @ k                                                      # (..., L, E)
+    dq *= scale
     dk = xp.matrix_transpose(dS) @ q                                 # (..., S, E)
+    dk *= scale
     return sum_to(dq, q.shape), sum_to(dk, k.shape), sum_to(dv, v.shape)
 
 
