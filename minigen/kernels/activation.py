@@ -28,44 +28,83 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _A = 0.044715  # the cubic coefficient of the tanh approximation
 
 
-def gelu_forward(x, approximate: str = "none"):
-    """GELU of ``x``, exact (``"none"``) or tanh-approximated (``"tanh"``). Returns ``(y, cache)``."""
-    xp = array_namespace(x)
-    if approximate == "tanh":
-        # u = sqrt(2/pi) (x + A x^3), written as x (sqrt(2/pi) A x^2 + sqrt(2/pi)) with in-place
-        # passes: on (B, T, 4E) activations each new temporary costs more than the arithmetic
-        u = x * x
-        u *= _A * _SQRT_2_OVER_PI
-        u += _SQRT_2_OVER_PI
-        u *= x
-        p = xp.tanh(u)
-        p += 1
-        p *= 0.5                                                           # p = (1 + tanh(u)) / 2
-        return x * p, (x, approximate, p)
-    if approximate != "none":
-        raise ValueError(f"gelu_forward: approximate must be 'none' or 'tanh', got {approximate!r}")
+def _tanh_forward(xp, x):
+    """y and p = (1 + tanh(u)) / 2 for one block, in in-place passes."""
+    # u = sqrt(2/pi) (x + A x^3), written as x (sqrt(2/pi) A x^2 + sqrt(2/pi)): on (B, T, 4E)
+    # activations each new temporary costs more than the arithmetic
+    u = x * x
+    u *= _A * _SQRT_2_OVER_PI
+    u += _SQRT_2_OVER_PI
+    u *= x
+    p = xp.tanh(u)
+    p += 1
+    p *= 0.5                                                               # p = (1 + tanh(u)) / 2
+    return x * p, p
+
+
+def _tanh_backward(xp, dy, x, p):
+    """dx for one block: forward was y = x p, p = (1 + tanh(u)) / 2.
+
+    Product rule, and dp/du = 2 p (1 - p) (as d tanh/du = 1 - tanh^2), so
+    dy/dx = p (1 + 2 x (1 - p) du/dx).
+    """
+    g = x * x
+    g *= -2 * 3 * _A * _SQRT_2_OVER_PI
+    g -= 2 * _SQRT_2_OVER_PI                                               # -2 du/dx
+    g *= x
+    g *= p - 1                                                             # 2 x (1 - p) du/dx
+    g += 1
+    g *= p
+    g *= dy                                                                # dy p (1 + 2 x (1 - p) du/dx)
+    return g
+
+
+def _exact_forward(xp, x):
+    """y and Phi(x) for one block."""
     cdf = 0.5 * (1 + backend.erf(x * _INV_SQRT_2))                         # Phi(x)
-    return x * cdf, (x, approximate, cdf)
+    return x * cdf, cdf
+
+
+def _exact_backward(xp, dy, x, cdf):
+    """dx for one block: forward was y = x * Phi(x), product rule, and dPhi/dx = phi(x)."""
+    pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)                             # phi(x)
+    return dy * (cdf + x * pdf)
+
+
+_STEPS = {"tanh": (_tanh_forward, _tanh_backward), "none": (_exact_forward, _exact_backward)}
+
+
+def gelu_forward(x, approximate: str = "none"):
+    """GELU of ``x``, exact (``"none"``) or tanh-approximated (``"tanh"``). Returns ``(y, cache)``.
+
+    Either form makes several passes over ``x``; a large ``x`` is taken in cache-sized
+    blocks (``backend.cache_blocks``), so that each block stays in the cache for all of them.
+    """
+    xp = array_namespace(x)
+    if approximate not in _STEPS:
+        raise ValueError(f"gelu_forward: approximate must be 'none' or 'tanh', got {approximate!r}")
+    forward = _STEPS[approximate][0]
+    blocks = backend.cache_blocks(math.prod(x.shape), x)
+    if len(blocks) == 1:
+        y, kept = forward(xp, x)                                           # kept: p, or Phi(x)
+        return y, (x, approximate, kept)
+    xf = xp.reshape(x, (-1,))
+    y, kept = xp.empty_like(xf), xp.empty_like(xf)
+    for b in blocks:
+        y[b], kept[b] = forward(xp, xf[b])
+    return xp.reshape(y, x.shape), (x, approximate, xp.reshape(kept, x.shape))
 
 
 def gelu_backward(dy, cache):
     """dx = dy * gelu'(x), using what the forward kept (Phi(x), or its tanh stand-in p)."""
     xp = array_namespace(dy)
     x, approximate, kept = cache
-    if approximate == "tanh":
-        # forward was y = x p, p = (1 + tanh(u)) / 2: product rule, and dp/du = 2 p (1 - p)
-        # (as d tanh/du = 1 - tanh^2), so dy/dx = p (1 + 2 x (1 - p) du/dx)
-        p = kept
-        g = x * x
-        g *= -2 * 3 * _A * _SQRT_2_OVER_PI
-        g -= 2 * _SQRT_2_OVER_PI                                           # -2 du/dx
-        g *= x
-        g *= p - 1                                                         # 2 x (1 - p) du/dx
-        g += 1
-        g *= p
-        g *= dy                                                            # dy p (1 + 2 x (1 - p) du/dx)
-        return g
-    # forward was y = x * Phi(x): product rule, and dPhi/dx = phi(x)
-    cdf = kept
-    pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)                             # phi(x)
-    return dy * (cdf + x * pdf)
+    backward = _STEPS[approximate][1]
+    blocks = backend.cache_blocks(math.prod(x.shape), x)
+    if len(blocks) == 1:
+        return backward(xp, dy, x, kept)
+    dyf, xf, kf = (xp.reshape(a, (-1,)) for a in (dy, x, kept))
+    dx = xp.empty_like(xf)
+    for b in blocks:
+        dx[b] = backward(xp, dyf[b], xf[b], kf[b])
+    return xp.reshape(dx, x.shape)

@@ -39,6 +39,21 @@ def test_gelu_gradcheck(backend, approximate):
     assert minigen.gradcheck(lambda input: F.gelu(input, approximate), {"input": backend.tensor(x)})
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_in_cache_blocks_equals_one_pass(backend, approximate, monkeypatch):
+    """Blocks of 7 numbers (a large array's path, forced small) give exactly the one-block results."""
+    x, dy = _randn((3, 4, 5), seed=3, scale=2.0), _randn((3, 4, 5), seed=4)
+    y1, cache1 = KA.gelu_forward(backend.asarray(x), approximate)
+    dx1 = KA.gelu_backward(backend.asarray(dy), cache1)
+    monkeypatch.setattr(B, "CACHE_BLOCK", 7)
+    assert len(B.cache_blocks(x.size, backend.asarray(x))) == (1 if backend.name == "cupy" else 9)
+    y2, cache2 = KA.gelu_forward(backend.asarray(x), approximate)
+    dx2 = KA.gelu_backward(backend.asarray(dy), cache2)
+    assert y2.shape == x.shape and dx2.shape == x.shape
+    np.testing.assert_array_equal(backend.numpy(y2), backend.numpy(y1))
+    np.testing.assert_array_equal(backend.numpy(dx2), backend.numpy(dx1))
+
+
 def test_gelu_kernel_matches_composed_twin(backend):
     """The hand-written tanh-form kernel against the same formula built from autograd primitives."""
     x = _randn((4, 6), seed=2, scale=3.0)
