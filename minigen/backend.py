@@ -290,19 +290,22 @@ def matrix_transpose_copy(x):
 CACHE_BLOCK = 1 << 16
 
 
-def cache_blocks(n: int, like) -> list:
-    """Slices that cut ``range(n)`` into blocks of ``CACHE_BLOCK`` numbers, for many-pass elementwise kernels.
+def cache_blocks(n: int, like, row_size: int = 1) -> list:
+    """Slices that cut ``n`` rows of ``row_size`` numbers into blocks of about ``CACHE_BLOCK`` numbers.
 
-    A kernel that makes k elementwise passes over an array larger than the CPU's cache
-    reads it from main memory k times. Run block by block, each block stays in the
-    cache for all k passes: on NumPy that makes the tanh GELU's forward about 1.6x
-    faster. A GPU wants the opposite, as few and as large launches as possible, so for
-    a CuPy array ``like`` this returns the whole range as one block.
+    For kernels that make many elementwise (or row-wise) passes over a large array. A
+    kernel that makes k passes over an array larger than the CPU's cache reads it from
+    main memory k times. Run block by block, each block stays in the cache for all k
+    passes: on NumPy that makes the GELU forward and backward 1.6-2x faster. A block
+    holds at least one row. A GPU wants the opposite, as few and as large launches as
+    possible, so for a CuPy array ``like`` this returns all rows as one block.
 
     >>> [(s.start, s.stop) for s in cache_blocks(150_000, np.zeros(1))]
     [(0, 65536), (65536, 131072), (131072, 150000)]
+    >>> [(s.start, s.stop) for s in cache_blocks(1000, np.zeros(1), row_size=192)]
+    [(0, 341), (341, 682), (682, 1000)]
     """
-    step = n if _is_cupy(like) else CACHE_BLOCK
+    step = n if _is_cupy(like) else max(CACHE_BLOCK // max(row_size, 1), 1)
     return [slice(i, min(i + step, n)) for i in range(0, n, max(step, 1))] or [slice(0, 0)]
 
 

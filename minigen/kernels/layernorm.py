@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, matmul_sum
+from ..backend import array_namespace, cache_blocks, device_of, matmul_sum
 
 
 def _row_mean(a, b=None):
@@ -41,50 +41,81 @@ def _row_mean(a, b=None):
     return xp.reshape(m / a.shape[1], (-1, 1))
 
 
+def _forward_rows(xp, x2, w, b, eps):
+    """Normalise, scale and shift the rows of x2 (n, C). Returns y, xhat (n, C) and rstd (n, 1)."""
+    # 1. mean and biased variance of each row
+    mu = _row_mean(x2)                                                 # (n, 1)
+    xc = x2 - mu                                                       # (n, C)
+    var = _row_mean(xc, xc)                                            # (n, 1)
+    # 2. normalise
+    rstd = 1.0 / xp.sqrt(var + eps)                                    # 1 / sigma, (n, 1)
+    xhat = xc
+    xhat *= rstd                                                       # (n, C), in xc's memory
+    # 3. scale and shift
+    y = xhat
+    if w is not None:
+        y = xhat * w                                                   # a new array: xhat stays in the cache
+        if b is not None:
+            y += b
+    elif b is not None:
+        y = xhat + b
+    return y, xhat, rstd
+
+
 def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalise ``x`` (..., *normalized_shape) over its trailing ``len(normalized_shape)`` axes.
 
     ``weight`` and ``bias`` (shape ``normalized_shape``) are optional. Returns ``(y, cache)``.
+    Many rows are taken in cache-sized blocks of rows (``backend.cache_blocks``), so that
+    each block stays in the cache for all the passes over it.
     """
     xp = array_namespace(x)
     norm_shape = tuple(normalized_shape)
     C = math.prod(norm_shape)
     x2 = xp.reshape(x, (-1, C))                                        # (N, C)
-    # 1. mean and biased variance of each row
-    mu = _row_mean(x2)                                                 # (N, 1)
-    xc = x2 - mu                                                       # (N, C)
-    var = _row_mean(xc, xc)                                            # (N, 1)
-    # 2. normalise
-    rstd = 1.0 / xp.sqrt(var + eps)                                    # 1 / sigma, (N, 1)
-    xhat = xc
-    xhat *= rstd                                                       # (N, C), in xc's memory
-    # 3. scale and shift
-    y = xhat
-    if weight is not None:
-        y = xhat * xp.reshape(weight, (C,))                            # a new array: xhat stays in the cache
-        if bias is not None:
-            y += xp.reshape(bias, (C,))
-    elif bias is not None:
-        y = xhat + xp.reshape(bias, (C,))
+    N = x2.shape[0]
+    w = xp.reshape(weight, (C,)) if weight is not None else None
+    b = xp.reshape(bias, (C,)) if bias is not None else None
+    blocks = cache_blocks(N, x, row_size=C)
+    if len(blocks) == 1:
+        y, xhat, rstd = _forward_rows(xp, x2, w, b, eps)
+    else:
+        y, xhat = xp.empty_like(x2), xp.empty_like(x2)
+        rstd = xp.empty((N, 1), dtype=x2.dtype, device=device_of(x2))
+        for r in blocks:
+            y[r, :], xhat[r, :], rstd[r, :] = _forward_rows(xp, x2[r, :], w, b, eps)
     cache = (xhat, rstd, weight, bias is not None, tuple(x.shape), norm_shape)
     return xp.reshape(y, tuple(x.shape)), cache                        # (N, C) -> (..., *normalized_shape)
+
+
+def _backward_rows(xp, g, xhat, rstd):
+    """dx of the rows, from g = dxhat (n, C): (g - mean(g) - xhat * mean(g * xhat)) / sigma."""
+    m_g = _row_mean(g)                                                 # (n, 1)
+    dx = xhat * _row_mean(g, xhat)                                     # (n, C), then in place:
+    dx -= g
+    dx += m_g
+    dx *= -rstd                                                        # (g - m_g - xhat m_gx) / sigma
+    return dx
 
 
 def layer_norm_backward(dy, cache):
     """Returns ``(dx, dweight, dbias)``; ``dweight`` / ``dbias`` are None where there was none."""
     xp = array_namespace(dy)
     xhat, rstd, weight, has_bias, x_shape, norm_shape = cache
-    C = xhat.shape[1]
+    N, C = xhat.shape
     dy2 = xp.reshape(dy, (-1, C))                                      # (N, C)
     # 3. forward was y = xhat * w + b, so dxhat = dy * w, dw = sum_n dy * xhat, db = sum_n dy
     dweight = xp.reshape(matmul_sum(dy2 * xhat, 0), norm_shape) if weight is not None else None
     dbias = xp.reshape(matmul_sum(dy2, 0), norm_shape) if has_bias else None
-    g = dy2 * xp.reshape(weight, (C,)) if weight is not None else dy2  # dxhat, (N, C)
+    w = xp.reshape(weight, (C,)) if weight is not None else None
     # 2 and 1. forward was xhat = (x - mu) / sigma with mu and sigma functions of the row,
-    # so dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma
-    m_g = _row_mean(g)                                                 # (N, 1)
-    dx = xhat * _row_mean(g, xhat)                                     # (N, C), then in place:
-    dx -= g
-    dx += m_g
-    dx *= -rstd                                                        # (g - m_g - xhat m_gx) / sigma
+    # so dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, row by row
+    blocks = cache_blocks(N, dy, row_size=C)
+    if len(blocks) == 1:
+        dx = _backward_rows(xp, dy2 * w if w is not None else dy2, xhat, rstd)
+    else:
+        dx = xp.empty_like(xhat)
+        for r in blocks:
+            g = dy2[r, :] * w if w is not None else dy2[r, :]          # dxhat
+            dx[r, :] = _backward_rows(xp, g, xhat[r, :], rstd[r, :])
     return xp.reshape(dx, x_shape), dweight, dbias                     # (N, C) -> (..., *normalized_shape)

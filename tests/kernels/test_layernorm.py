@@ -60,6 +60,24 @@ def test_layer_norm_kernel_without_affine(backend):
     assert K.layer_norm_backward(backend.asarray(_randn((4, 6), seed=6)), cache)[2] is None
 
 
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+def test_layer_norm_in_cache_blocks_equals_one_pass(backend, affine, monkeypatch):
+    """Blocks of a few rows (a large input's path, forced small) give the one-block results."""
+    x, dy = _randn((5, 3, 4), seed=11), _randn((5, 3, 4), seed=12)
+    w = backend.asarray(_randn(4, seed=13)) if affine in ("both", "weight") else None
+    b = backend.asarray(_randn(4, seed=14)) if affine in ("both", "bias") else None
+
+    def run():
+        y, cache = K.layer_norm_forward(backend.asarray(x), (4,), w, b)
+        return [y] + [g for g in K.layer_norm_backward(backend.asarray(dy), cache) if g is not None]
+    one = run()
+    monkeypatch.setattr(minigen.backend, "CACHE_BLOCK", 10)                  # 2 rows of 4 per block
+    assert len(minigen.backend.cache_blocks(15, backend.asarray(x), row_size=4)) == (1 if backend.name == "cupy" else 8)
+    for got, want in zip(run(), one):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(backend.numpy(got), backend.numpy(want), rtol=1e-13, atol=1e-14)
+
+
 @pytest.mark.parametrize("affine", ["both", "weight", "none"])
 def test_layer_norm_functional_gradcheck(backend, affine):
     x = backend.tensor(_randn((2, 3, 4), seed=8))
