@@ -100,23 +100,22 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
 
     Returns ``((out, h_n, c_n), cache)`` with out (T, B, H) the hidden state at every step.
 
-    The step's three terms are one product. Stack the step's inputs as a column block
-    z_t = [h_{t-1}; x_t; 1] (K, B) with K = H + C + 1, and the weights side by side as
-    W = [W_hh | W_ih | b_ih + b_hh] (4H, K); then a_t^T = W z_t, and in the backward
-    [dW_hh | dW_ih | db] = sum_t da_t^T z_t^T is ONE product over all T steps.
+    Only the recurrent part loops over time. The input projection of every step is ONE
+    product before the loop, a^T = W_ih x^T + b_ih + b_hh (4H, T*B); each step then adds
+    its one product W_hh h_{t-1} to its slice of a. In the backward, the steps' inputs
+    are stacked as columns z_t = [h_{t-1}; x_t; 1] (K, B) with K = H + C + 1, so that
+    [dW_hh | dW_ih | db] = sum_t da_t^T z_t^T is ONE product over all T steps too.
 
     Three more things make it fast, none of which changes the maths above:
 
-    1. The state is held column-wise, as h^T (H, B): W z_t is a (4H, K) @ (K, B)
-       product, which BLAS runs markedly faster than z_t^T W^T when B is small, and
+    1. The state is held column-wise, as h^T (H, B): W_hh h is a (4H, H) @ (H, B)
+       product, which BLAS runs markedly faster than h^T W_hh^T when B is small, and
        the four gates are contiguous row blocks of one packed (4H, B) array.
     2. One tanh over the packed gates gives all four activations (see ``_gate_scale``);
-       the scale m is folded into W once, not applied at every step.
+       for a long sequence the scale m is folded into the weights once, not applied
+       at every step.
     3. The z_t live in one buffer zs (T, K, B): step t writes its h straight into
        zs[t + 1], so the stacked inputs the backward needs cost no extra copy.
-
-    For generation (T * B small) building W would cost more than it saves, so the step
-    there multiplies by W_hh and W_ih separately: the same a_t, the same cache.
     """
     xp = array_namespace(x)
     T, B, C = x.shape
@@ -130,23 +129,25 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
     zs[:, H:H + C, :] = xp.permute_dims(x, (0, 2, 1))                   # (T, C, B)
     if biases:
         zs[:, H + C, :] = 1
-    packed = T * B >= K                   # training's long sequences: build W once
-    if packed:
-        parts = [W_hh, W_ih] + ([xp.reshape(sum(biases), (4 * H, 1))] if biases else [])
-        W = xp.concat(parts, axis=1) * m                                # (4H, K), scaled by m
-    else:
-        b_col = xp.reshape(sum(biases), (4 * H, 1)) if biases else None
+    # m is folded into the weights once for long sequences; a short one (generation,
+    # one token at a time) scales each step's (4H, B) array instead of copying the weights
+    fold = T * B >= H + C
+    W_ih_m, W_hh_m = (W_ih * m, W_hh * m) if fold else (W_ih, W_hh)
+    # 1. the input projection of every step in one product: a[:, t] = a_t^T (times m if folded)
+    xT = xp.matrix_transpose(xp.reshape(x, (T * B, C)))                 # (C, T*B)
+    a = W_ih_m @ xT                                                     # (4H, T*B)
+    if biases:
+        b = xp.reshape(sum(biases), (4 * H, 1))
+        a += b * m if fold else b
+    a = xp.reshape(a, (4 * H, T, B))
+    # 2. the recurrence
     h, c = xp.matrix_transpose(h0), xp.matrix_transpose(c0)             # (H, B)
     zs[0, :H, :] = h
     acts, cs, tcs = [], [], []                                          # per step: [i; f; g; o], c_{t-1}, tanh(c_t)
     for t in range(T):
-        # a_t = W z_t, scaled by m
-        if packed:
-            u = W @ zs[t, ...]                                          # (4H, B)
-        else:
-            u = W_hh @ h + W_ih @ zs[t, H:H + C, :]
-            if b_col is not None:
-                u += b_col
+        u = W_hh_m @ h                                                  # (4H, B)
+        u += a[:, t, :]                                                 # a_t^T = W_ih x_t + b + W_hh h
+        if not fold:
             u *= m
         act = xp.tanh(u)                                                # g rows are g, the others 2 s - 1
         for rows in (slice(0, 2 * H), slice(3 * H, 4 * H)):             # sigmoid = 0.5 tanh(a / 2) + 0.5

@@ -37,7 +37,7 @@ def test_one_step_reference(backend):
     np.testing.assert_allclose(backend.numpy(c1), c, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("steps", [1, T])      # T*B below and above H + C + 1: separate products, or one packed W
+@pytest.mark.parametrize("steps", [1, T])      # T*B below and above H + C: m applied per step, or folded into W
 def test_sequence_equals_a_loop_of_cells(backend, steps):
     p = _inputs(backend, steps=steps)
     (out, h_n, c_n), _ = K.lstm_forward(*p.values())
