@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, device_of, matrix_transpose_copy, sum_to
+from ..backend import array_namespace, cache_blocks, device_of, matrix_transpose_copy, sum_to
 
 
 # ---------------------------------------------------------------------------- masks
@@ -54,6 +54,21 @@ def causal_mask(L: int, S: int, like, offset: int = 0):
 
 
 # ---------------------------------------------------------------------------- attention
+
+def _softmax_rows(xp, s):
+    """Softmax of each row of the scores s (n, S), stable; overwrites s.
+
+    A fully masked row (all -inf) has max -inf: its max is replaced by 0, so exp gives
+    exp(-inf) = 0 everywhere, and its total 0 by 1, so the row stays all zeros.
+    """
+    m = xp.max(s, axis=-1, keepdims=True)                            # (n, 1)
+    m = xp.where(m == -math.inf, 0.0, m)
+    s -= m
+    P = xp.exp(s)                                                    # (n, S)
+    total = xp.sum(P, axis=-1, keepdims=True)                        # (n, 1); 0 for a fully masked row
+    P *= 1.0 / xp.where(total == 0.0, 1.0, total)
+    return P
+
 
 def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=False, scale=None):
     """Attention of queries ``q`` (..., L, E) over keys ``k`` (..., S, E) and values ``v`` (..., S, Ev).
@@ -81,13 +96,16 @@ def scaled_dot_product_attention_forward(q, k, v, attn_mask=None, is_causal=Fals
         bias = xp.zeros(allowed.shape, dtype=scores.dtype, device=device_of(scores))
         bias = xp.where(allowed, bias, -math.inf)                    # the mask as an addend: 0 or -inf
         scores += bias                                               # in place, one light pass
-    # 2. stable softmax over the keys
-    m = xp.max(scores, axis=-1, keepdims=True)                       # (..., L, 1)
-    m = xp.where(m == -math.inf, 0.0, m)                             # fully masked row: keep exp(-inf - 0) = 0
-    scores -= m                                                      # scores is this call's own array
-    P = xp.exp(scores)                                               # (..., L, S)
-    total = xp.sum(P, axis=-1, keepdims=True)                        # (..., L, 1); 0 for a fully masked row
-    P *= 1.0 / xp.where(total == 0.0, 1.0, total)                    # that row stays all zeros
+    # 2. stable softmax over the keys, in cache-sized blocks of rows (see backend.cache_blocks)
+    blocks = cache_blocks(math.prod(scores.shape[:-1]), scores, row_size=S)
+    if len(blocks) == 1:
+        P = _softmax_rows(xp, scores)                                # (..., L, S)
+    else:
+        rows = xp.reshape(scores, (-1, S))                           # (R, S), every query of every batch
+        P = xp.empty_like(rows)
+        for r in blocks:
+            P[r, :] = _softmax_rows(xp, rows[r, :])
+        P = xp.reshape(P, tuple(scores.shape))                       # (..., L, S)
     # 3. weighted sum of the values
     out = P @ v                                                      # (..., L, Ev)
     return (out, P), (q, k, v, P, scale)
@@ -110,11 +128,15 @@ def scaled_dot_product_attention_backward(douts, cache):
         dv = xp.zeros(v.shape, dtype=v.dtype, device=device_of(v))
     if dweights is not None:
         dP = dP + dweights                                           # the weights were also an output
-    # 2. forward was P = softmax(S), so dS = P * (dP - sum(dP * P)); masked P = 0 gives dS = 0 exactly
-    rowdot = xp.expand_dims(xp.vecdot(dP, P, axis=-1), axis=-1)      # (..., L, 1): sum_j dP_j P_j
-    dS = dP                                                          # dP is this call's own array: reuse it
-    dS -= rowdot
-    dS *= P                                                          # (..., L, S)
+    # 2. forward was P = softmax(S), so dS = P * (dP - sum(dP * P)); masked P = 0 gives dS = 0 exactly.
+    #    dP is this call's own array: dS overwrites it, in cache-sized blocks of rows
+    S = P.shape[-1]
+    dS2, P2 = xp.reshape(dP, (-1, S)), xp.reshape(P, (-1, S))        # (R, S)
+    for r in cache_blocks(dS2.shape[0], dS2, row_size=S):
+        d, p = dS2[r, :], P2[r, :]
+        d -= xp.expand_dims(xp.vecdot(d, p, axis=-1), axis=-1)       # dP - sum_j dP_j P_j
+        d *= p
+    dS = xp.reshape(dS2, tuple(P.shape))                             # (..., L, S)
     # 1. forward was S = q k^T * scale, so dq = dS k * scale and dk = dS^T q * scale
     #    (scaled after the products: dq and dk are smaller than dS when E < S)
     dq = dS @ k                                                      # (..., L, E)

@@ -160,6 +160,31 @@ def test_fully_masked_row_gives_zeros_and_leaves_other_rows_alone(backend):
     np.testing.assert_allclose(backend.numpy(tv.grad), backend.numpy(rv.grad), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("mask", ["causal", "fully_masked_row", "float"])
+def test_softmax_in_cache_blocks_equals_one_pass(backend, mask, monkeypatch):
+    """Blocks of 3 rows (a large input's path, forced small) give exactly the one-block results."""
+    q, k, v = _qkv(L=5, S=4, lead=(2, 3), seed=20)
+    dout, dweights = _randn((2, 3, 5, 3), 21), _randn((2, 3, 5, 4), 22)
+    kw = {"is_causal": True}
+    if mask == "fully_masked_row":
+        m = np.ones((5, 4), bool)
+        m[2] = False
+        kw = {"attn_mask": backend.asarray(m)}
+    elif mask == "float":
+        kw = {"attn_mask": backend.asarray(_randn((5, 4), 23))}
+
+    def run():
+        (out, w), cache = K.scaled_dot_product_attention_forward(*(backend.asarray(a) for a in (q, k, v)), **kw)
+        grads = K.scaled_dot_product_attention_backward((backend.asarray(dout), backend.asarray(dweights)), cache)
+        return [out, w, *grads]
+    one = run()
+    monkeypatch.setattr(minigen.backend, "CACHE_BLOCK", 12)                   # 3 rows of 4 keys per block
+    assert len(minigen.backend.cache_blocks(30, backend.asarray(q), row_size=4)) == (1 if backend.name == "cupy" else 10)
+    for got, want in zip(run(), one):
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(backend.numpy(got), backend.numpy(want))
+
+
 def test_causal_equals_explicit_bool_mask(backend):
     q, k, v = (backend.tensor(a) for a in _qkv(L=4, S=6))
     tril = np.tril(np.ones((4, 6), bool))
