@@ -20,7 +20,8 @@ Shapes: E = n_embd, V = vocab_size, T = n_positions (block_size).
 
 Only ``.safetensors`` files are read, with ``safetensors.numpy``: a JSON header and raw
 arrays. A folder with only ``pytorch_model.bin`` (a pickle, which can run any code when
-loaded) is refused with the command that converts it.
+loaded), or such a file itself (``.bin``, ``.pt``, ``.pth``, ``.ckpt``), is refused unread,
+with the command that converts it.
 """
 
 from __future__ import annotations
@@ -34,13 +35,19 @@ from . import backend
 from .checkpoint import CheckpointError, _check_header
 from .models.gpt import GPT, GPTConfig
 
-__all__ = ["load_gpt2", "save_gpt2", "gpt2_config", "gpt2_tensor_names"]
+__all__ = ["load_gpt2", "save_gpt2", "gpt2_config", "gpt2_tensor_names", "ConfigMismatchError"]
 
 CONVERT_HINT = (
-    "Convert it once, in a trusted environment with PyTorch and transformers installed:\n"
-    "    python -c \"from transformers import GPT2LMHeadModel; "
-    "GPT2LMHeadModel.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)\"\n"
-    "(replace DIR with the folder); this writes DIR/model.safetensors.")
+    "Convert it once, in a trusted environment with PyTorch and transformers installed: "
+    "python -c \"from transformers import GPT2LMHeadModel; "
+    "GPT2LMHeadModel.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)\" "
+    "(DIR: the checkpoint folder); this writes DIR/model.safetensors.")
+
+PICKLE_REFUSAL = ("minigen reads only safetensors: a PyTorch checkpoint file is a pickle, and unpickling can run "
+                  "any code, so it is not opened.")
+
+# file names that hold pickles (PyTorch's torch.save, Lightning's .ckpt): refused by name, never opened
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 # GPT-2's names for the activation -> GELU(approximate=...)
 _ACTIVATIONS = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "none"}
@@ -138,9 +145,8 @@ def _weight_files(folder: str) -> list:
     pickles = [name for name in ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5",
                                  "flax_model.msgpack") if os.path.exists(os.path.join(folder, name))]
     if pickles:
-        raise CheckpointError(f"{folder} has {', '.join(pickles)} but no model.safetensors. minigen reads only "
-                              "safetensors: a PyTorch .bin file is a pickle, and unpickling can run any code, "
-                              f"so it is not opened. {CONVERT_HINT}")
+        raise CheckpointError(f"{folder} has {', '.join(pickles)} but no model.safetensors. {PICKLE_REFUSAL} "
+                              f"{CONVERT_HINT}")
     raise CheckpointError(f"{folder} has no model.safetensors (expected a Hugging Face GPT-2 folder with "
                           "config.json and model.safetensors)")
 
@@ -183,8 +189,24 @@ def _read_tensors(files: list) -> dict:
 
 # ---------------------------------------------------------------------------- loading
 
+class ConfigMismatchError(ValueError):
+    """The checkpoint's tensors disagree with its ``config.json``.
+
+    The message (one line) names the first few problems and counts the rest;
+    ``problems`` lists every one: a tensor with both shapes, a missing or an unexpected tensor.
+    """
+
+    SHOWN = 3
+
+    def __init__(self, problems: list):
+        self.problems = list(problems)
+        more = len(self.problems) - self.SHOWN
+        super().__init__("the GPT-2 checkpoint does not match its config.json: " + "; ".join(self.problems[:self.SHOWN])
+                         + (f"; ... and {more} more (all in the error's .problems)" if more > 0 else ""))
+
+
 def _map_state(tensors: dict, config: GPTConfig) -> dict:
-    """The minigen state dict of the GPT-2 tensors; every problem is listed in one error."""
+    """The minigen state dict of the GPT-2 tensors; every problem is listed in one ``ConfigMismatchError``."""
     prefix = "transformer." if any(k.startswith("transformer.") for k in tensors) else ""
     names = gpt2_tensor_names(config)
     found = {}
@@ -198,17 +220,14 @@ def _map_state(tensors: dict, config: GPTConfig) -> dict:
         else:
             unexpected.append(key)
     problems = []
-    for name, key in found.items():
-        _, shape, _ = names[name]
-        if tuple(tensors[key].shape) != shape:
+    for name, (_, shape, _) in names.items():                        # in the model's order: wte, wpe, h.0, ...
+        key = found.get(name)
+        if key is not None and tuple(tensors[key].shape) != shape:
             problems.append(f"{key}: checkpoint has {tuple(tensors[key].shape)}, the config expects {shape}")
-    missing = [prefix + name for name in names if name not in found]
-    if missing:
-        problems.append(f"missing tensor(s): {', '.join(missing)}")
-    if unexpected:
-        problems.append(f"unexpected tensor(s): {', '.join(unexpected)}")
+    problems += [f"missing tensor {prefix + name}" for name in names if name not in found]
+    problems += [f"unexpected tensor {key}" for key in unexpected]
     if problems:
-        raise ValueError("the GPT-2 checkpoint does not match its config.json:\n\t" + "\n\t".join(problems))
+        raise ConfigMismatchError(problems)
     state = {}
     for name, key in found.items():
         target, _, transpose = names[name]
@@ -226,12 +245,20 @@ def load_gpt2(path, dtype=None) -> GPT:
     ``dtype``: the parameters' dtype (default: minigen's default, float32); float16
     and bfloat16 checkpoints are widened to it. Move the model with ``model.to("cuda")``.
 
-    Errors: ``CheckpointError`` for a folder with only a pickle (``pytorch_model.bin``)
-    or a damaged file; ``ValueError`` naming each tensor whose shape disagrees with
-    ``config.json`` (both shapes), and each missing or unexpected tensor.
+    Errors: ``CheckpointError`` for a pickle (``pytorch_model.bin``, ``.pt``, ...), given
+    as the file or as the only weights of the folder, or for a damaged file;
+    ``ConfigMismatchError`` (a ``ValueError``) for tensors whose shapes disagree with
+    ``config.json``, or that are missing or unexpected (its ``problems`` lists them all).
     """
     path = os.fspath(path)
-    folder = os.path.dirname(path) if path.endswith(".safetensors") else path
+    if os.path.isfile(path) and path.endswith(_PICKLE_SUFFIXES):
+        raise CheckpointError(f"{path} is a pickle-style checkpoint file. {PICKLE_REFUSAL} {CONVERT_HINT}")
+    if os.path.isfile(path) and not path.endswith(".safetensors"):
+        raise CheckpointError(f"{path} is not a checkpoint: expected a Hugging Face GPT-2 folder (config.json and "
+                              "model.safetensors) or the .safetensors file inside one")
+    if path.endswith(".safetensors") and not os.path.isfile(path):
+        raise CheckpointError(f"GPT-2 checkpoint file not found: {path}")
+    folder = (os.path.dirname(path) or ".") if path.endswith(".safetensors") else path
     if not os.path.isdir(folder):
         raise CheckpointError(f"GPT-2 checkpoint folder not found: {folder}")
     config_path = os.path.join(folder, "config.json")

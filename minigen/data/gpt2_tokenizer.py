@@ -74,6 +74,48 @@ def bytes_to_unicode() -> dict:
     return table
 
 
+_SWAP_HINT = "did you swap vocab_json and merges_txt?"
+
+
+def _check_file(path, arg: str, what: str) -> str:
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{arg}: {path} not found (expected GPT-2's {what})")
+    return path
+
+
+def _read_vocab(vocab_json) -> dict:
+    """``vocab.json``: one JSON object, token -> id."""
+    path = _check_file(vocab_json, "vocab_json", "vocab.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            vocab = json.load(f)
+    except ValueError:                                   # JSONDecodeError, UnicodeDecodeError
+        vocab = None
+    if not isinstance(vocab, dict) or not all(isinstance(i, int) for i in vocab.values()):
+        raise ValueError(f"vocab_json: {path} is not a JSON vocabulary of token -> id ({_SWAP_HINT})")
+    return vocab
+
+
+def _read_merges(merges_txt) -> list:
+    """``merges.txt``: an optional ``#version`` line, then one ``a b`` pair per line, best first."""
+    path = _check_file(merges_txt, "merges_txt", "merges.txt")
+    merges = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line or (n == 1 and line.startswith("#version")):
+                continue
+            if n == 1 and line.lstrip().startswith("{"):
+                raise ValueError(f"merges_txt: {path} is JSON, not a list of merges ({_SWAP_HINT})")
+            pair = line.split(" ")
+            if len(pair) != 2:
+                shown = repr(line) if len(line) <= 60 else repr(line[:60]) + "..."
+                raise ValueError(f"merges_txt: {path}:{n}: expected two symbols separated by one space, got {shown}")
+            merges.append(tuple(pair))
+    return merges
+
+
 class GPT2Tokenizer(_Tokenizer):
     """GPT-2's byte-level BPE tokenizer; see the module docstring.
 
@@ -126,19 +168,7 @@ class GPT2Tokenizer(_Tokenizer):
     @classmethod
     def from_files(cls, vocab_json, merges_txt, special_tokens=None) -> GPT2Tokenizer:
         """Read GPT-2's ``vocab.json`` (token -> id) and ``merges.txt`` (one ``a b`` pair per line)."""
-        with open(vocab_json, encoding="utf-8") as f:
-            vocab = json.load(f)
-        merges = []
-        with open(merges_txt, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                line = line.rstrip("\r\n")
-                if not line or (n == 1 and line.startswith("#version")):
-                    continue
-                pair = line.split(" ")
-                if len(pair) != 2:
-                    raise ValueError(f"{merges_txt}:{n}: expected two symbols separated by one space, got {line!r}")
-                merges.append(tuple(pair))
-        return cls(vocab, merges, special_tokens)
+        return cls(_read_vocab(vocab_json), _read_merges(merges_txt), special_tokens)
 
     @classmethod
     def from_pretrained(cls, folder) -> GPT2Tokenizer:
@@ -210,6 +240,9 @@ class GPT2Tokenizer(_Tokenizer):
 
     def encode(self, text: str) -> np.ndarray:
         """The ids of ``text`` (int64). Special tokens in the text become their ids."""
+        if not isinstance(text, str):
+            hint = "; decode the bytes first, e.g. text.decode('utf-8')" if isinstance(text, (bytes, bytearray)) else ""
+            raise TypeError(f"GPT2Tokenizer.encode: text must be a str, got {type(text).__name__}{hint}")
         out = []
         start = 0
         while self.special_tokens:                                   # split at the special tokens, left to right

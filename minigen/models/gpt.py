@@ -1,7 +1,7 @@
 """``GPT``: a decoder-only Transformer, as GPT-2 (and nanoGPT) build it.
 
     ids (B, T) -> token embedding + position embedding -> dropout
-               -> n_layer x Block -> LayerNorm -> linear head (tied to the token embedding) -> logits (B, T, V)
+               -> n_layer x Block -> LayerNorm -> linear head (tied to wte if tie_weights) -> logits (B, T, V)
 
     Block(x):  x = x + Attention(LayerNorm(x))      # causal multi-head self-attention
                x = x + MLP(LayerNorm(x))            # Linear(E, 4E) -> GELU -> Linear(4E, E)
@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 from .. import backend, nn
 from ..autograd import Tensor
+from ..functional.embedding import is_integer_dtype
 from ..nn import init
 from .generation import GenerationMixin
 from .gpt_infer import InferenceWeights, infer
@@ -156,6 +157,20 @@ class GPT(GenerationMixin, nn.Module):
                              "crop the input to the last block_size tokens (generate() does this itself)")
         return ids
 
+    def _check_token_ids(self, ids):
+        """The checks ``wte`` (an Embedding) makes, for ``generation_step``, whose ``infer`` reads the table directly
+        (a NumPy take would fail deep inside on a too-large id and wrap a negative one to the last rows)."""
+        if getattr(ids, "ndim", None) != 2:
+            raise ValueError(f"GPT expected ids of shape (batch, seq), got {getattr(ids, 'shape', ids)}")
+        if not backend.is_array(ids) or not is_integer_dtype(ids.dtype):
+            got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
+            raise TypeError(f"GPT expected integer token ids, got {got}")
+        V = self.gpt_config.vocab_size
+        bad = (ids < 0) | (ids >= V)
+        if bool(backend.array_namespace(ids).any(bad)):
+            first = backend.to_numpy(ids)[backend.to_numpy(bad)][0]
+            raise IndexError(f"GPT: id {int(first)} is out of range for vocab_size {V} (expected 0 <= id < {V})")
+
     def _run(self, ids, caches=None, past: int = 0):
         ids = self._check_ids(ids, past)
         T = ids.shape[1]
@@ -179,6 +194,7 @@ class GPT(GenerationMixin, nn.Module):
         first step (``state=None``) takes a snapshot of the weights for the steps after it.
         """
         ids = ids.data if isinstance(ids, Tensor) else ids
+        self._check_token_ids(ids)
         xp = backend.array_namespace(ids)
         if state is None:
             state = GPTState([None] * len(self.h), ids[:, :0], InferenceWeights(self))
@@ -208,7 +224,8 @@ class GPT(GenerationMixin, nn.Module):
     def from_pretrained(cls, path, dtype=None) -> GPT:
         """A Hugging Face GPT-2 folder (``config.json`` + ``model.safetensors``) as a minigen GPT, in eval mode.
 
-        Pickled ``pytorch_model.bin`` checkpoints are refused unread; see ``minigen.pretrained``.
+        Pickled checkpoints (``pytorch_model.bin``, ``.pt``, ...), as the path or the folder's only
+        weights, are refused unread, with the command that converts them; see ``minigen.pretrained``.
         """
         from ..pretrained import load_gpt2             # host-side loading sits above the models
         return load_gpt2(path, dtype=dtype)

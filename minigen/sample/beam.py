@@ -32,6 +32,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace, host
 from ..kernels.softmax import log_softmax_forward
+from ._checks import check_prompt, check_token_id, is_int, vocab_size_of
 from .generate import model_step
 
 __all__ = ["beam_search", "BeamSearchOutput", "BeamHypotheses", "plot_beam_tree"]
@@ -119,32 +120,26 @@ class BeamHypotheses:
         return sorted(self.beams, key=lambda h: -h[0])
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, (int, host.integer)) and not isinstance(x, bool)
-
-
-def _check(input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
+def _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
            eos_token_id, pad_token_id):
-    if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
-        raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
-                         f"{getattr(input_ids, 'shape', None)}")
-    if not _is_int(num_beams) or num_beams < 1:
+    V = vocab_size_of(model)
+    check_prompt(input_ids, V)
+    if not is_int(num_beams) or num_beams < 1:
         raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}")
-    if not _is_int(num_return_sequences) or num_return_sequences < 1:
+    if not is_int(num_return_sequences) or num_return_sequences < 1:
         raise ValueError(f"num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
     if num_return_sequences > num_beams:
         raise ValueError(f"num_return_sequences has to be smaller or equal to num_beams, got "
                          f"{num_return_sequences} > {num_beams}")
-    if not _is_int(max_new_tokens) or max_new_tokens < 0:
+    if not is_int(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
     if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float, host.floating)) \
             or not math.isfinite(length_penalty):
         raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
     if early_stopping not in (True, False, "never") or not isinstance(early_stopping, (bool, str)):
         raise ValueError(f"early_stopping must be True, False or 'never', got {early_stopping!r}")
-    for name, value in (("eos_token_id", eos_token_id), ("pad_token_id", pad_token_id)):
-        if value is not None and (not _is_int(value) or value < 0):
-            raise ValueError(f"{name} must be a non-negative integer token id or None, got {value!r}")
+    check_token_id("eos_token_id", eos_token_id, V)
+    check_token_id("pad_token_id", pad_token_id, None)   # only fills the output, so any id >= 0 may mark padding
 
 
 def _process(logits_processor, ids, scores):
@@ -178,7 +173,7 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     >>> out.sequences.shape, out.sequences_scores.shape, bool(out.sequences_scores[0] >= out.sequences_scores[1])
     ((2, 6), (2,), True)
     """
-    _check(input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
+    _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
            eos_token_id, pad_token_id)
     if not callable(getattr(model, "reorder_state", None)):
         raise TypeError(f"beam_search needs {type(model).__name__}.reorder_state(state, index), which picks "

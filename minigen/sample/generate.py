@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace, host
+from ._checks import check_prompt, check_token_id, is_int, vocab_size_of
 from .processors import (
     LogitsProcessorList, MinPLogitsWarper, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
@@ -38,12 +39,8 @@ def model_step(model, ids, state):
     return step(ids, state) if step is not None else model(ids, state)
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, (int, host.integer)) and not isinstance(x, bool)
-
-
 def _check(max_new_tokens, temperature, do_sample):
-    if not _is_int(max_new_tokens) or max_new_tokens < 0:
+    if not is_int(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
     if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
@@ -51,10 +48,11 @@ def _check(max_new_tokens, temperature, do_sample):
         raise ValueError(f"do_sample must be True or False, got {do_sample!r}")
 
 
-def _check_prompt(input_ids):
-    if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
-        raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
-                         f"{getattr(input_ids, 'shape', None)}")
+def _check_ids(model, input_ids, eos_token_id, pad_token_id):
+    V = vocab_size_of(model)
+    check_prompt(input_ids, V)
+    check_token_id("eos_token_id", eos_token_id, V)
+    check_token_id("pad_token_id", pad_token_id, V)          # finished rows feed it back to the model
 
 
 def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
@@ -149,7 +147,7 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
     ``report`` is the step's top tokens, probabilities and entropy.
     """
     _check(max_new_tokens, temperature, do_sample)
-    _check_prompt(input_ids)
+    _check_ids(model, input_ids, eos_token_id, pad_token_id)
     if stop_strings and tokenizer is None:
         raise ValueError("stop_strings needs the tokenizer, to see the text: pass tokenizer=...")
     if isinstance(stop_strings, str):
@@ -228,10 +226,10 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
     (1, 5)
     """
     _check(max_new_tokens, temperature, do_sample)
-    _check_prompt(input_ids)
-    if not _is_int(num_beams) or num_beams < 1:
+    _check_ids(model, input_ids, eos_token_id, None)         # pad: beam_search's rules differ (output only)
+    if not is_int(num_beams) or num_beams < 1:
         raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}")
-    if not _is_int(num_return_sequences) or num_return_sequences < 1:
+    if not is_int(num_return_sequences) or num_return_sequences < 1:
         raise ValueError(f"num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
     if num_beams > 1:
         if num_return_sequences > num_beams:

@@ -50,25 +50,25 @@ import math
 from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace, host
+from ._checks import check_prompt, check_token_id, is_int, vocab_size_of
 from .generate import model_step
 
 __all__ = ["speculative_generate"]
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, (int, host.integer)) and not isinstance(x, bool)
-
-
-def _check(input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature):
+def _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id):
     if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[1] == 0:
         raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
                          f"{getattr(input_ids, 'shape', None)}")
     if input_ids.shape[0] != 1:
         raise ValueError(f"speculative_generate supports only a batch of 1 prompt: input_ids must have shape "
                          f"(1, prompt_length), got {tuple(input_ids.shape)}")
-    if not _is_int(max_new_tokens) or max_new_tokens < 0:
+    V = vocab_size_of(target)                             # the draft's is checked against it once both have run
+    check_prompt(input_ids, V)
+    check_token_id("eos_token_id", eos_token_id, V)
+    if not is_int(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    if not _is_int(num_draft_tokens) or num_draft_tokens < 1:
+    if not is_int(num_draft_tokens) or num_draft_tokens < 1:
         raise ValueError(f"num_draft_tokens must be an integer >= 1, got {num_draft_tokens!r}")
     if not isinstance(do_sample, bool):
         raise ValueError(f"do_sample must be True or False, got {do_sample!r}")
@@ -146,7 +146,7 @@ def speculative_generate(target, draft, input_ids, max_new_tokens: int, *, num_d
     >>> bool((greedy == generate(target, prompt, 8)).all())
     True
     """
-    _check(input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature)
+    _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id)
     greedy = not do_sample or temperature == 0
     rng = host.random.default_rng(seed) if seed is not None else backend.get_rng()
     modes = [(target, target.training), (draft, draft.training)]

@@ -130,3 +130,31 @@ def test_bpe_merges_by_rank_not_position():
     assert tok.bpe("abc") == ["a", "bc"]
     assert tok.encode("abc").tolist() == [tok.encoder["a"], tok.encoder["bc"]]
     assert tok.eos_token_id is None
+
+
+@pytest.mark.parametrize("text,match", [
+    (None, "GPT2Tokenizer.encode: text must be a str, got NoneType"),
+    (b"hi", r"text must be a str, got bytes; decode the bytes first, e\.g\. text\.decode\('utf-8'\)"),
+    (["hi"], "text must be a str, got list"),
+])
+def test_encode_refuses_what_is_not_a_str(text, match):
+    tok = GPT2Tokenizer(list(bytes_to_unicode().values()), [])
+    with pytest.raises(TypeError, match=match):
+        tok.encode(text)
+
+
+def test_file_mistakes_name_the_argument(tmp_path):
+    symbols = list(bytes_to_unicode().values())
+    vocab, merges = tmp_path / "vocab.json", tmp_path / "merges.txt"
+    vocab.write_text(json.dumps({s: i for i, s in enumerate(symbols)}), encoding="utf-8")
+    merges.write_text("#version: 0.2\n", encoding="utf-8")
+    swap = r"\(did you swap vocab_json and merges_txt\?\)$"
+    with pytest.raises(ValueError, match=rf"^vocab_json: .*merges\.txt is not a JSON vocabulary of token -> id {swap}"):
+        GPT2Tokenizer.from_files(merges, vocab)
+    with pytest.raises(ValueError, match=rf"^merges_txt: .*vocab\.json is JSON, not a list of merges {swap}"):
+        GPT2Tokenizer.from_files(vocab, vocab)
+    with pytest.raises(FileNotFoundError, match=r"^vocab_json: .*nope\.json not found \(expected GPT-2's vocab"):
+        GPT2Tokenizer.from_files(tmp_path / "nope.json", merges)
+    with pytest.raises(FileNotFoundError, match=r"^merges_txt: .*nope\.txt not found"):
+        GPT2Tokenizer.from_files(vocab, tmp_path / "nope.txt")
+    assert GPT2Tokenizer.from_files(vocab, merges).vocab_size == 256

@@ -164,3 +164,28 @@ def test_each_generate_call_sees_the_current_weights(model):
     after = generate(model, prompt, 6)
     np.testing.assert_array_equal(after, _recompute(model, prompt, 6))
     assert not np.array_equal(before, after)
+
+
+@pytest.mark.parametrize("ids,error,match", [
+    ([[1, 11]], IndexError, r"GPT: id 11 is out of range for vocab_size 11 \(expected 0 <= id < 11\)"),
+    ([[1, -1]], IndexError, "GPT: id -1 is out of range"),               # NumPy's take would wrap it to the last row
+    ([[1.0, 2.0]], TypeError, "GPT expected integer token ids, got float64"),
+    ([1, 2], ValueError, r"expected ids of shape \(batch, seq\)"),
+])
+def test_generation_step_checks_ids(model, ids, error, match):
+    """The graph-free ``infer`` reads ``wte`` directly, so ``generation_step`` makes the Embedding's checks itself."""
+    with pytest.raises(error, match=match):
+        model.generation_step(np.array(ids))
+    _, state = model.generation_step(np.array([[1, 2]]))
+    with pytest.raises(error, match=match):
+        model.generation_step(np.array(ids), state)
+
+
+def test_generate_checks_ids(model, backend):
+    model.to(backend.device)
+    with pytest.raises(IndexError, match="input_ids: id 60 is out of range for the model's vocab_size 11"):
+        model.generate(backend.asarray(np.array([[1, 60]])), max_new_tokens=2)
+    with pytest.raises(IndexError, match="GPT: id -1 is out of range"):
+        model.generation_step(backend.asarray(np.array([[1, -1]])))
+    with pytest.raises(IndexError, match="eos_token_id 70 is out of range for the model's vocab_size 11"):
+        model.generate(np.array([[1, 2]]), max_new_tokens=2, num_beams=2, eos_token_id=70)

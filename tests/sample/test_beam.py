@@ -266,13 +266,26 @@ def test_plot_without_matplotlib(monkeypatch, tmp_path):
     (dict(length_penalty=float("nan")), "length_penalty must be a finite number, got nan"),
     (dict(length_penalty=float("inf")), "length_penalty must be a finite number, got inf"),
     (dict(early_stopping="always"), "early_stopping must be True, False or 'never', got 'always'"),
-    (dict(eos_token_id=-1), "eos_token_id must be a non-negative integer token id or None, got -1"),
     (dict(pad_token_id="0"), "pad_token_id must be a non-negative integer token id or None, got '0'"),
 ])
 def test_bad_arguments(kw, match):
     args = dict(num_beams=2, max_new_tokens=3) | kw
     with pytest.raises(ValueError, match=match):
         beam_search(tiny_model(), np.array([[1]]), **args)
+
+
+@pytest.mark.parametrize("ids,kw,error,match", [
+    ([[1, 9]], {}, IndexError, r"input_ids: id 9 is out of range for the model's vocab_size 4 "
+                               r"\(expected 0 <= id < 4\)"),
+    ([[-1, 2]], {}, IndexError, "input_ids: id -1 is out of range for the model's vocab_size 4"),
+    ([[1.0, 2.0]], {}, TypeError, "input_ids must be an integer array of token ids, got float64"),
+    ([[1]], dict(eos_token_id=-1), IndexError, "eos_token_id -1 is out of range for the model's vocab_size 4"),
+    ([[1]], dict(eos_token_id=4), IndexError, "eos_token_id 4 is out of range for the model's vocab_size 4"),
+    ([[1]], dict(pad_token_id=-1), IndexError, r"pad_token_id -1 is not a token id \(expected id >= 0\)"),
+])
+def test_bad_token_ids(ids, kw, error, match):
+    with pytest.raises(error, match=match):
+        beam_search(tiny_model(), np.array(ids), num_beams=2, max_new_tokens=3, **kw)
 
 
 @pytest.mark.parametrize("shape", [(1, 0), (0, 2), (3,)])

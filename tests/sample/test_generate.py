@@ -91,6 +91,42 @@ def test_bad_arguments(model, kw, match):
         generate(model, np.array([[1]]), **kw)
 
 
+@pytest.mark.parametrize("num_beams", [1, 2])
+@pytest.mark.parametrize("ids,kw,error,match", [
+    ([[1, 60]], {}, IndexError, r"input_ids: id 60 is out of range for the model's vocab_size 7 "
+                                r"\(expected 0 <= id < 7\)"),
+    ([[1, -1]], {}, IndexError, "input_ids: id -1 is out of range"),             # would wrap to the last row
+    ([[1.0, 2.0]], {}, TypeError, "input_ids must be an integer array of token ids, got float64"),
+    ([[True, False]], {}, TypeError, "input_ids must be an integer array of token ids, got bool"),
+    ([[1]], dict(eos_token_id=70), IndexError, "eos_token_id 70 is out of range for the model's vocab_size 7"),
+    ([[1]], dict(eos_token_id="2"), ValueError, "eos_token_id must be a non-negative integer token id or None"),
+])
+def test_bad_token_ids(model, num_beams, ids, kw, error, match):
+    with pytest.raises(error, match=match):
+        generate(model, np.array(ids), 2, num_beams=num_beams, **kw)
+    with pytest.raises(error, match=match):
+        next(stream_generate(model, np.array(ids), 2, **kw))
+
+
+def test_pad_token_id_is_fed_back_so_must_be_in_the_vocabulary(model):
+    with pytest.raises(IndexError, match="pad_token_id 70 is out of range for the model's vocab_size 7"):
+        generate(model, np.array([[1]]), 2, pad_token_id=70)
+    with pytest.raises(IndexError, match="pad_token_id -3 is out of range for the model's vocab_size 7"):
+        generate(model, np.array([[1]]), 2, pad_token_id=-3)
+    # beam search only writes it into the output, after the search: any id >= 0 may mark padding there
+    assert generate(model, np.array([[1]]), 2, num_beams=2, pad_token_id=70).shape == (1, 3)
+
+
+def test_token_ids_of_a_model_without_a_vocab_size(model):
+    """Without ``config["vocab_size"]`` only negative ids can be caught before the model runs."""
+    def step(ids, state=None):
+        return model(ids, state)
+    step.training, step.eval, step.train = True, model.eval, model.train
+    with pytest.raises(IndexError, match=r"input_ids: id -2 is not a token id \(expected id >= 0\)"):
+        generate(step, np.array([[1, -2]]))
+    assert generate(step, np.array([[1, 2]]), 3, eos_token_id=70).shape == (1, 5)
+
+
 def test_empty_prompt(model):
     with pytest.raises(ValueError, match=r"input_ids must be a non-empty \(batch, prompt_length\) array"):
         generate(model, np.zeros((1, 0), dtype=np.int64))

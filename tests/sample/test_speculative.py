@@ -168,6 +168,12 @@ def test_bad_prompts_and_models():
         speculative_generate(target, draft, np.zeros((1, 0), dtype=np.int64), 3)
     with pytest.raises(ValueError, match=r"input_ids must be a non-empty"):
         speculative_generate(target, draft, np.array([1, 2]), 3)
+    with pytest.raises(IndexError, match="input_ids: id 5 is out of range for the model's vocab_size 5"):
+        speculative_generate(target, draft, np.array([[1, 5]]), 3)
+    with pytest.raises(TypeError, match="input_ids must be an integer array of token ids, got float64"):
+        speculative_generate(target, draft, np.array([[1.0]]), 3)
+    with pytest.raises(IndexError, match="eos_token_id 9 is out of range for the model's vocab_size 5"):
+        speculative_generate(target, draft, np.array([[1]]), 3, eos_token_id=9)
     with pytest.raises(ValueError, match="target and draft must share the vocabulary, but the target gives 5 "
                                          "logits per token and the draft 7"):
         speculative_generate(target, tiny(2, vocab_size=7), np.array([[1]]), 3)

@@ -1,0 +1,54 @@
+"""Argument checks shared by the decoding entry points (``generate``, ``beam_search``, ``speculative_generate``).
+
+The model never sees a bad id: the graph-free GPT path reads its embedding table
+directly, so an id outside the vocabulary would otherwise fail deep inside NumPy
+(too large) or, worse, silently wrap to the last rows (negative).
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ..backend import array_namespace, host
+from ..functional.embedding import is_integer_dtype
+
+
+def is_int(x) -> bool:
+    """True for a Python or NumPy integer, not a bool."""
+    return isinstance(x, (int, host.integer)) and not isinstance(x, bool)
+
+
+def vocab_size_of(model) -> int | None:
+    """``model.config["vocab_size"]`` (every minigen language model has it), or None when unknown."""
+    config = getattr(model, "config", None)
+    V = config.get("vocab_size") if isinstance(config, dict) else None
+    return V if is_int(V) else None
+
+
+def _out_of_range(V) -> str:
+    return f"is out of range for the model's vocab_size {V} (expected 0 <= id < {V})" if V is not None else \
+        "is not a token id (expected id >= 0)"
+
+
+def check_prompt(input_ids, vocab_size: int | None) -> None:
+    """``input_ids`` is a non-empty (B, P) integer array of ids in [0, vocab_size) (None: only >= 0)."""
+    if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
+        raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
+                         f"{getattr(input_ids, 'shape', None)}")
+    if not backend.is_array(input_ids) or not is_integer_dtype(input_ids.dtype):
+        got = backend._dtype_name(input_ids.dtype) if backend.is_array(input_ids) else type(input_ids).__name__
+        raise TypeError(f"input_ids must be an integer array of token ids, got {got}")
+    xp = array_namespace(input_ids)
+    bad = input_ids < 0 if vocab_size is None else (input_ids < 0) | (input_ids >= vocab_size)
+    if bool(xp.any(bad)):
+        first = backend.to_numpy(input_ids)[backend.to_numpy(bad)][0]
+        raise IndexError(f"input_ids: id {int(first)} {_out_of_range(vocab_size)}")
+
+
+def check_token_id(name: str, value, vocab_size: int | None) -> None:
+    """``value`` (``eos_token_id``, ``pad_token_id``) is None or an id in [0, vocab_size)."""
+    if value is None:
+        return
+    if not is_int(value):
+        raise ValueError(f"{name} must be a non-negative integer token id or None, got {value!r}")
+    if value < 0 or (vocab_size is not None and value >= vocab_size):
+        raise IndexError(f"{name} {value} {_out_of_range(vocab_size)}")
