@@ -26,7 +26,7 @@ from ..autograd import Function, Tensor
 from ..autograd.ops import broadcast_shapes, matmul, mean, reshape, split, transpose
 from .activation import dropout
 from ..kernels import attention as K
-from ._checks import as_tensor, check_same_dtype, dtype_name
+from ._checks import as_tensor, check_same_device, check_same_dtype, dtype_name
 from .linear import linear
 
 
@@ -41,11 +41,13 @@ class ScaledDotProductAttention(Function):
         return K.scaled_dot_product_attention_backward((dout, dweights), self.cache)
 
 
-def _mask_array(fn: str, name: str, mask, dtype):
-    """The array of a mask (a Tensor or an array), checked to be bool or ``dtype``."""
+def _mask_array(fn: str, name: str, mask, query):
+    """The array of a mask (a Tensor or an array), checked to be bool or the query's dtype, on its device."""
     m = mask.data if isinstance(mask, Tensor) else mask
     if not backend.is_array(m):
         raise TypeError(f"{fn}: {name} must be an array or a Tensor, got {type(mask).__name__}")
+    check_same_device(fn, query=query, **{name: m})
+    dtype = query.dtype
     if dtype_name(m.dtype) != "bool" and m.dtype != dtype:
         raise TypeError(f"{fn}: {name} must be bool or the query's dtype {dtype_name(dtype)}, "
                         f"got {dtype_name(m.dtype)}")
@@ -98,7 +100,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         if is_causal:
             raise ValueError(f"{fn}: give attn_mask or is_causal=True, not both (as torch); "
                              "fold the causal mask into attn_mask instead")
-        mask = _mask_array(fn, "attn_mask", attn_mask, query.dtype)
+        mask = _mask_array(fn, "attn_mask", attn_mask, query)
         if broadcast_shapes(tuple(mask.shape), scores_shape) != scores_shape:
             raise ValueError(f"{fn}: attn_mask of shape {tuple(mask.shape)} does not broadcast to the attention "
                              f"scores' shape {scores_shape}")
@@ -161,8 +163,9 @@ def check_mha_args(fn, query, key, value, embed_dim, num_heads, key_padding_mask
     E = embed_dim
     if not isinstance(num_heads, int) or num_heads <= 0 or E % num_heads:
         raise ValueError(f"{fn}: embed_dim {E} must be divisible by num_heads, got num_heads={num_heads!r}")
-    if not isinstance(dropout_p, numbers.Real) or not 0 <= dropout_p < 1:
-        raise ValueError(f"{fn}: dropout must be in [0, 1), got {dropout_p!r}")
+    if not isinstance(dropout_p, numbers.Real) or isinstance(dropout_p, bool) or not 0 <= dropout_p <= 1:
+        raise ValueError(f"{fn}: dropout must be in [0, 1], got {dropout_p!r}")
+    check_same_device(fn, query=query, key=key, value=value)
     if query.ndim not in (2, 3) or query.shape[-1] != E:
         batched = _layout(batch_first, E, False)
         want = batched if query.ndim == 3 else (_layout(batch_first, E, True) if query.ndim == 2
@@ -187,13 +190,13 @@ def check_mha_args(fn, query, key, value, embed_dim, num_heads, key_padding_mask
         S = len(kv_cache) + L                                  # the new positions join the cached ones
     am = kpm = None
     if attn_mask is not None:
-        am = _mask_array(fn, "attn_mask", attn_mask, query.dtype)
+        am = _mask_array(fn, "attn_mask", attn_mask, query)
         if tuple(am.shape) not in ((L, S), (B * num_heads, L, S)):
             heads = "num_heads" if unbatched else "batch * num_heads"
             raise ValueError(f"{fn}: attn_mask must have shape ({L}, {S}) or ({B * num_heads}, {L}, {S}) "
                              f"([{heads},] query positions, key positions), got {tuple(am.shape)}")
     if key_padding_mask is not None:
-        kpm = _mask_array(fn, "key_padding_mask", key_padding_mask, query.dtype)
+        kpm = _mask_array(fn, "key_padding_mask", key_padding_mask, query)
         want = (S,) if unbatched else (B, S)
         if tuple(kpm.shape) != want:
             raise ValueError(f"{fn}: key_padding_mask must have shape {want} "

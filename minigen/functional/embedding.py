@@ -7,18 +7,32 @@ import numbers
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import embedding as K
-from ._checks import as_tensor, dtype_name
+from ._checks import as_tensor, check_same_device, dtype_name, is_real_number
 
 
 class Embedding(Function):
-    """Wraps ``kernels.embedding``: out = W[ids]; the ids get no gradient."""
+    """Wraps ``kernels.embedding``: out = W[ids]; the ids get no gradient.
 
-    def forward(self, ids, weight, padding_idx=None):
+    With ``scale_grad_by_freq`` each row's gradient is then divided by the number of
+    times its id occurs in ``ids``, as torch does, so frequent ids do not dominate.
+    """
+
+    def forward(self, ids, weight, padding_idx=None, scale_grad_by_freq=False):
         out, self.cache = K.embedding_forward(ids, weight, padding_idx)
+        self.ids = ids if scale_grad_by_freq else None
         return out
 
     def backward(self, dout):
-        return None, K.embedding_backward(dout, self.cache)
+        dweight = K.embedding_backward(dout, self.cache)                    # (V, C)
+        if self.ids is not None:
+            xp = backend.array_namespace(dweight)
+            flat = xp.reshape(self.ids, (-1,))                              # (n,)
+            ones = xp.ones(flat.shape, dtype=dweight.dtype, device=backend.device_of(dweight))
+            counts = backend.index_add(xp.zeros(dweight.shape[:1], dtype=dweight.dtype,
+                                                device=backend.device_of(dweight)), flat, ones)    # (V,)
+            counts = xp.where(counts > 0, counts, xp.ones_like(counts))     # unused rows: 0 / 1
+            dweight = dweight / counts[:, None]
+        return None, dweight
 
 
 def is_integer_dtype(dtype) -> bool:
@@ -26,13 +40,50 @@ def is_integer_dtype(dtype) -> bool:
     return dtype_name(dtype).startswith(("int", "uint"))
 
 
-def embedding(input, weight, padding_idx=None):
+def check_embedding_options(fn: str, max_norm, norm_type, sparse) -> None:
+    """torch's optional embedding arguments: a clear error for values minigen cannot honour."""
+    if max_norm is not None and (not is_real_number(max_norm) or not max_norm >= 0):
+        raise ValueError(f"{fn}: max_norm must be a non-negative number or None, got {max_norm!r}")
+    if not is_real_number(norm_type) or not norm_type > 0:
+        raise ValueError(f"{fn}: norm_type must be a positive number, got {norm_type!r}")
+    if sparse:
+        raise NotImplementedError(f"{fn}: sparse=True is not supported (minigen has no sparse gradients); "
+                                  "use sparse=False")
+
+
+def embedding_renorm_(weight, ids, max_norm: float, norm_type: float = 2.0) -> None:
+    """Scale down, in place, each row of ``weight`` looked up by ``ids`` whose ``norm_type``-norm exceeds
+    ``max_norm`` to norm ``max_norm``, as ``torch.embedding_renorm_``: row *= max_norm / (norm + 1e-7).
+
+    Not differentiated (torch does it under no_grad too). On NumPy and CuPy the array is
+    updated in place; on other backends ``weight.data`` is replaced by the new array.
+    """
+    W = weight.data
+    xp = backend.array_namespace(W)
+    rows_ids = xp.unique_values(xp.reshape(ids, (-1,)))                      # (u,) each row once
+    rows = xp.take(W, rows_ids, axis=0)                                      # (u, C)
+    norm = xp.linalg.vector_norm(rows, axis=-1, ord=norm_type)               # (u,)
+    too_long = norm > max_norm
+    if not bool(xp.any(too_long)):
+        return
+    scale = xp.where(too_long, max_norm / (norm + 1e-7), xp.ones_like(norm))
+    # rows become rows * scale: add rows * (scale - 1), a scatter that works on every backend
+    weight.data = backend.index_add(W, rows_ids, rows * (scale - 1)[:, None])
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of ``weight`` (num_embeddings, embedding_dim) for the integer ids ``input`` (any shape),
     as ``torch.nn.functional.embedding``: the result has shape ``(*input.shape, embedding_dim)``.
 
     The gradient of ``weight`` adds up the gradients of every position that used a row,
     correctly when an id repeats. The row ``padding_idx`` (negative counts from the end)
     gets no gradient. Ids outside [0, num_embeddings) raise ``IndexError``.
+
+    As in torch, ``max_norm`` first rescales, in place, each looked-up row whose
+    ``norm_type``-norm exceeds it (``embedding_renorm_``), and ``scale_grad_by_freq``
+    divides each row's gradient by its id's count in ``input``. ``sparse=True`` is not
+    supported: minigen has no sparse gradients.
 
     >>> import minigen, numpy as np, minigen.functional as F
     >>> W = minigen.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
@@ -47,16 +98,20 @@ def embedding(input, weight, padding_idx=None):
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         got = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
         raise ValueError(f"embedding: weight must have shape (num_embeddings, embedding_dim), got {got}")
+    check_same_device("embedding", input=ids, weight=weight)
     V = weight.shape[0]
     if padding_idx is not None:
         if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool) or not -V <= padding_idx < V:
             raise ValueError(f"embedding: padding_idx must be an int within [-{V}, {V}) (num_embeddings={V}), "
                              f"got {padding_idx!r}")
         padding_idx = int(padding_idx) % V
+    check_embedding_options("embedding", max_norm, norm_type, sparse)
     xp = backend.array_namespace(ids)
     if ids.size and bool(xp.any((ids < 0) | (ids >= V))):
         host = backend.to_numpy(ids)
         bad = host[(host < 0) | (host >= V)]
         raise IndexError(f"embedding: id {int(bad[0])} is out of range for {V} embeddings "
                          f"(expected 0 <= id < {V})")
-    return Embedding.apply(ids, weight, padding_idx=padding_idx)
+    if max_norm is not None:
+        embedding_renorm_(weight, ids, float(max_norm), float(norm_type))
+    return Embedding.apply(ids, weight, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))

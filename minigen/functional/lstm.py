@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..kernels import lstm as K
-from ._checks import as_tensor, check_same_dtype
+from ._checks import as_tensor, check_recurrent_input, check_same_dtype, check_state_pair, recurrent_state
 
 
 class LSTMCell(Function):
@@ -29,15 +29,22 @@ class LSTM(Function):
         return K.lstm_backward((dout, dh_n, dc_n), self.cache)
 
 
-def _check(fn, x, h, c, W_ih, W_hh, b_ih, b_hh, seq: bool):
-    """Shapes of one LSTM layer's arguments, with a message naming ``fn`` on a mismatch."""
+def _check(fn, input, hx, W_ih, W_hh, b_ih, b_hh, seq: bool):
+    """Shapes and dtypes of one LSTM layer's arguments, with a message naming ``fn`` on a mismatch.
+
+    Returns them as Tensors; a missing state (``hx`` None, or None for h or c) starts at zeros.
+    """
+    check_state_pair(fn, hx, "(h, c)", "(batch, hidden)")
+    x, W_ih, W_hh, b_ih, b_hh = (as_tensor(a) for a in (input, W_ih, W_hh, b_ih, b_hh))
     if W_ih.ndim != 2 or W_hh.ndim != 2 or W_ih.shape[0] % 4 or W_hh.shape != (W_ih.shape[0], W_ih.shape[0] // 4):
         raise ValueError(f"{fn}: expected weight_ih (4H, C) and weight_hh (4H, H), got {W_ih.shape} and {W_hh.shape}")
     H, C = W_hh.shape[1], W_ih.shape[1]
     lead = "(seq, batch, " if seq else "(batch, "
     if x.ndim != (3 if seq else 2) or x.shape[-1] != C:
         raise ValueError(f"{fn}: expected input {lead}{C}), got {x.shape}")
+    check_recurrent_input(fn, x, seq)
     B = x.shape[-2]
+    h, c = (recurrent_state(fn, name, s, x, B, H) for name, s in zip(("h", "c"), hx or (None, None)))
     for name, t in (("h", h), ("c", c)):
         if t.shape != (B, H):
             raise ValueError(f"{fn}: expected {name} of shape {(B, H)}, got {t.shape}")
@@ -45,25 +52,23 @@ def _check(fn, x, h, c, W_ih, W_hh, b_ih, b_hh, seq: bool):
         if b is not None and b.shape != (4 * H,):
             raise ValueError(f"{fn}: expected {name} of shape {(4 * H,)}, got {b.shape}")
     check_same_dtype(fn, input=x, h=h, c=c, weight_ih=W_ih, weight_hh=W_hh, bias_ih=b_ih, bias_hh=b_hh)
+    return x, h, c, W_ih, W_hh, b_ih, b_hh
 
 
 def lstm_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-    """One LSTM step: input (B, C), hx = (h, c) each (B, H). Returns ``(h', c')``.
+    """One LSTM step: input (B, C), hx = (h, c) each (B, H), or None for zeros. Returns ``(h', c')``.
 
     Gates are packed i, f, g, o as in PyTorch; see ``minigen.kernels.lstm`` for the maths.
     """
-    args = [as_tensor(a) for a in (input, hx[0], hx[1], weight_ih, weight_hh, bias_ih, bias_hh)]
-    _check("lstm_cell", *args, seq=False)
-    return LSTMCell.apply(*args)
+    return LSTMCell.apply(*_check("lstm_cell", input, hx, weight_ih, weight_hh, bias_ih, bias_hh, seq=False))
 
 
 def lstm(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-    """One LSTM layer over a time-major sequence: input (T, B, C), hx = (h0, c0) each (B, H).
+    """One LSTM layer over a time-major sequence: input (T, B, C), hx = (h0, c0) each (B, H), or None for zeros.
 
     Returns ``(output, (h_n, c_n))`` with output (T, B, H). The input projection of all
-    steps is one matmul, and so is each weight gradient.
+    steps is one matmul, and so is each weight gradient. Checks as ``gru``: T >= 1, a
+    floating-point input, one dtype and one device for every argument.
     """
-    args = [as_tensor(a) for a in (input, hx[0], hx[1], weight_ih, weight_hh, bias_ih, bias_hh)]
-    _check("lstm", *args, seq=True)
-    out, h_n, c_n = LSTM.apply(*args)
+    out, h_n, c_n = LSTM.apply(*_check("lstm", input, hx, weight_ih, weight_hh, bias_ih, bias_hh, seq=True))
     return out, (h_n, c_n)

@@ -8,11 +8,10 @@ for the RNN weight_ih (H, C) and weight_hh (H, H). Biases may be None.
 
 from __future__ import annotations
 
-from .. import backend
 from ..autograd import Function
 from ..kernels import gru as KG
 from ..kernels import rnn as KR
-from ._checks import as_tensor, check_same_dtype, dtype_name
+from ._checks import as_tensor, check_recurrent_input, check_same_dtype, recurrent_state
 
 
 class GRU(Function):
@@ -63,7 +62,7 @@ class RNNCell(Function):
 
 def _check(fn, gates, sequence, input, hx, weight_ih, weight_hh, bias_ih, bias_hh):
     """Shapes and dtypes of a recurrent layer's arguments; returns them as Tensors (hx zeros if None)."""
-    input, hx, weight_ih, weight_hh = as_tensor(input), as_tensor(hx), as_tensor(weight_ih), as_tensor(weight_hh)
+    input, weight_ih, weight_hh = as_tensor(input), as_tensor(weight_ih), as_tensor(weight_hh)
     bias_ih, bias_hh = as_tensor(bias_ih), as_tensor(bias_hh)
     rows = f"{gates}*hidden_size" if gates > 1 else "hidden_size"
     if weight_hh.ndim != 2 or weight_hh.shape[0] != gates * weight_hh.shape[1]:
@@ -77,14 +76,10 @@ def _check(fn, gates, sequence, input, hx, weight_ih, weight_hh, bias_ih, bias_h
     if input.ndim != (3 if sequence else 2) or input.shape[-1] != C:
         raise ValueError(f"{fn}: input of shape {input.shape} does not match weight_ih of shape "
                          f"{weight_ih.shape}: expected {want}{C})")
-    if sequence and input.shape[0] == 0:
-        raise ValueError(f"{fn}: input of shape {input.shape} has no time steps; expected seq >= 1")
-    if not backend.is_floating(input.dtype):
-        raise TypeError(f"{fn}: input must be floating point, got dtype {dtype_name(input.dtype)}")
+    check_recurrent_input(fn, input, sequence)
     B = input.shape[-2]
-    if hx is None:
-        hx = as_tensor(_zeros_like(input.data, (B, H)))
-    elif hx.shape != (B, H):
+    hx = recurrent_state(fn, "hx", hx, input, B, H)
+    if hx.shape != (B, H):
         raise ValueError(f"{fn}: hx of shape {hx.shape} does not match input of shape {input.shape} and "
                          f"weight_hh of shape {weight_hh.shape}: expected ({B}, {H})")
     for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
@@ -93,11 +88,6 @@ def _check(fn, gates, sequence, input, hx, weight_ih, weight_hh, bias_ih, bias_h
     check_same_dtype(fn, input=input, hx=hx, weight_ih=weight_ih, weight_hh=weight_hh,
                      bias_ih=bias_ih, bias_hh=bias_hh)
     return input, hx, weight_ih, weight_hh, bias_ih, bias_hh
-
-
-def _zeros_like(x, shape):
-    xp = backend.array_namespace(x)
-    return xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x))
 
 
 def _check_nonlinearity(fn, nonlinearity):

@@ -6,7 +6,8 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..autograd.ops import reshape
 from ..kernels import softmax as K
-from ._checks import check_axis, dtype_name
+from ._checks import as_tensor, check_axis, check_floating, check_same_device, dtype_name, is_real_number
+from .embedding import is_integer_dtype
 
 
 class Softmax(Function):
@@ -27,6 +28,8 @@ def softmax(x, axis: int = -1):
     >>> F.softmax(minigen.tensor([1e4, 1e4, -1e4])).tolist()
     [0.5, 0.5, 0.0]
     """
+    x = as_tensor(x)
+    check_floating("softmax", "input", x)
     return Softmax.apply(x, axis=check_axis("softmax", axis, x.ndim))
 
 
@@ -54,6 +57,8 @@ class LogSoftmax(Function):
 
 def log_softmax(x, axis: int = -1):
     """Log of the softmax along ``axis``, computed as ``x - logsumexp(x)`` (never ``log(0)``)."""
+    x = as_tensor(x)
+    check_floating("log_softmax", "input", x)
     return LogSoftmax.apply(x, axis=check_axis("log_softmax", axis, x.ndim))
 
 
@@ -66,6 +71,15 @@ class CrossEntropy(Function):
 
     def backward(self, dloss):
         return K.cross_entropy_backward(dloss, self.cache)
+
+
+def _known_array(x) -> bool:
+    """True when ``x`` belongs to an array library that minigen's backend handles."""
+    try:
+        backend.array_namespace(x)
+    except TypeError:
+        return False
+    return True
 
 
 def cross_entropy(logits, targets, ignore_index: int = -100, reduction: str = "mean",
@@ -84,14 +98,21 @@ def cross_entropy(logits, targets, ignore_index: int = -100, reduction: str = "m
     """
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+    if not is_real_number(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    logits = as_tensor(logits)
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"cross_entropy: logits must be a Tensor or an array, got {type(logits).__name__}")
+    check_floating("cross_entropy", "logits", logits)
     t = targets.data if isinstance(targets, Tensor) else targets
-    if not backend.is_array(t):
-        raise TypeError(f"cross_entropy: targets must be an integer array, got {type(t).__name__}")
-    if backend.is_floating(t.dtype):
-        raise TypeError(f"cross_entropy: targets must hold integer class indices, got dtype {dtype_name(t.dtype)} "
-                        "(class probabilities are not supported)")
+    # a foreign object with .shape and .dtype (a torch tensor, a pandas Series) is not an array of ours
+    if not backend.is_array(t) or not _known_array(t):
+        raise TypeError(f"cross_entropy: targets must be an integer array or Tensor, got {type(t).__name__}")
+    if not is_integer_dtype(t.dtype):
+        extra = " (class probabilities are not supported)" if backend.is_floating(t.dtype) else ""
+        raise TypeError(f"cross_entropy: targets must hold integer class indices, got dtype "
+                        f"{dtype_name(t.dtype)}{extra}")
+    check_same_device("cross_entropy", logits=logits, targets=t)
     shape, tshape = tuple(logits.shape), tuple(t.shape)
     want = shape[:1] + shape[2:] if len(shape) >= 2 else ()
     if not shape or tshape != want:

@@ -117,8 +117,9 @@ class MultiheadAttention(Module):
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got embed_dim="
                              f"{embed_dim} and num_heads={num_heads}")
-        if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout!r}")
+        if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout!r}")
+        init.check_dtype("MultiheadAttention", dtype)
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
         if kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
@@ -142,6 +143,7 @@ class MultiheadAttention(Module):
         query, key, value = FA.as_tensors(query, key, value)
         am, kpm = FA.check_mha_args("MultiheadAttention", query, key, value, self.embed_dim, self.num_heads,
                                     key_padding_mask, attn_mask, self.batch_first, kv_cache, self.dropout)
+        FA.check_same_device("MultiheadAttention", query=query, in_proj_weight=self.in_proj_weight)
         if query.dtype != self.in_proj_weight.dtype or key.dtype != query.dtype or value.dtype != query.dtype:
             raise TypeError(f"MultiheadAttention: query, key and value must have the parameters' dtype "
                             f"{FA.dtype_name(self.in_proj_weight.dtype)}, got {FA.dtype_name(query.dtype)}, "

@@ -12,7 +12,9 @@ class Dropout(Module):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` while ``self.training``.
 
     ``model.eval()`` turns it into the identity. Masks come from minigen's seeded
-    generator (``minigen.manual_seed``).
+    generator (``minigen.manual_seed``). ``inplace`` is accepted for torch's signature,
+    but the result is always a new tensor: writing into an input that autograd may
+    still need would corrupt its backward, and minigen never mutates inputs.
 
     >>> import minigen
     >>> drop = minigen.nn.Dropout(0.5).eval()
@@ -20,11 +22,11 @@ class Dropout(Module):
     [1.0, 2.0]
     """
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = p
+        self.p, self.inplace = p, bool(inplace)
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training)

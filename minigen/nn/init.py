@@ -11,6 +11,18 @@ import math
 from .. import backend
 
 
+def check_dtype(owner: str, dtype) -> None:
+    """A module's ``dtype=`` argument: None (the default dtype) or a floating dtype, since parameters are trained.
+
+    Every module that takes ``dtype=`` calls this first, so that an integer dtype is
+    named here rather than failing later in ``Parameter``.
+    """
+    if dtype is None or (backend.is_dtype(dtype) and backend.is_floating(dtype)):
+        return
+    got = backend._dtype_name(dtype) if backend.is_dtype(dtype) else repr(dtype)
+    raise ValueError(f"{owner}: dtype must be a floating dtype (float16/float32/float64), got {got}")
+
+
 def _dtype(dtype) -> str:
     return backend._dtype_name(backend.resolve_dtype(dtype)) if dtype is not None else backend.get_default_dtype()
 

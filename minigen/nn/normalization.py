@@ -24,6 +24,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
+        init.check_dtype("LayerNorm", dtype)
         if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
             normalized_shape = (normalized_shape,)
         if (not isinstance(normalized_shape, (tuple, list)) or not normalized_shape

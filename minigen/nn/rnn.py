@@ -14,8 +14,9 @@ import math
 
 from .. import functional as F
 from ..autograd import Tensor
+from .. import backend
 from ..backend import array_namespace, device_of
-from ..functional._checks import dtype_name
+from ..functional._checks import check_same_device, check_state_pair, dtype_name
 from ..autograd.ops import stack, transpose
 from . import init
 from .module import Module, Parameter
@@ -40,6 +41,7 @@ class RNNBase(Module):
             raise NotImplementedError(f"{name}: bidirectional=True is not supported yet")
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size > 0 is not supported yet")
+        init.check_dtype(name, dtype)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first, self.dropout = num_layers, bias, batch_first, float(dropout)
         G, H = _GATES[mode], hidden_size
@@ -63,6 +65,7 @@ class RNNBase(Module):
         layout = "(seq, " if input.ndim == 2 else "(batch, seq, " if self.batch_first else "(seq, batch, "
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             raise ValueError(f"{name} expected input {layout}{self.input_size}), got {input.shape}")
+        check_same_device(name, input=input, weight_ih_l0=self.weight_ih_l0)
         if input.dtype != self.weight_ih_l0.dtype:
             raise TypeError(f"{name}: input has dtype {dtype_name(input.dtype)} but the parameters are "
                             f"{dtype_name(self.weight_ih_l0.dtype)}; convert one of them "
@@ -76,6 +79,9 @@ class RNNBase(Module):
             xp = array_namespace(like.data)
             return Tensor(xp.zeros((L, B, H), dtype=like.dtype, device=device_of(like.data)))
         if not isinstance(hx, Tensor):
+            if not backend.is_array(hx):
+                raise TypeError(f"{type(self).__name__}: {what} must be a Tensor of shape (num_layers, batch, hidden) "
+                                f"or None, got {type(hx).__name__}")
             hx = Tensor(hx)
         if hx.shape != want:
             raise ValueError(f"{type(self).__name__} expected {what} of shape {want}, got {hx.shape}")
@@ -102,8 +108,7 @@ class RNNBase(Module):
             input = transpose(input, 0, 1)                         # (B, T, C) -> (T, B, C)
         B = input.shape[1]
         if self.mode == "LSTM":
-            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-                raise TypeError("LSTM expected hx to be a tuple (h_0, c_0)")
+            check_state_pair("LSTM", hx, "(h_0, c_0)", "(num_layers, batch, hidden)")
             h0 = self._initial_state(None if hx is None else hx[0], "h_0", B, batched, input)
             c0 = self._initial_state(None if hx is None else hx[1], "c_0", B, batched, input)
             out, (h_n, c_n) = self._run(input, [h0, c0])

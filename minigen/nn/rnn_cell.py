@@ -12,7 +12,9 @@ import math
 
 from .. import functional as F
 from ..autograd import Tensor
+from .. import backend
 from ..backend import array_namespace, device_of
+from ..functional._checks import check_state_pair
 from . import init
 from .module import Module, Parameter
 
@@ -25,6 +27,7 @@ class _CellBase(Module):
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{type(self).__name__}: {arg} must be a positive integer, got {value!r}")
+        init.check_dtype(type(self).__name__, dtype)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, 1.0 / math.sqrt(hidden_size)
         shapes = {"weight_ih": (G * H, input_size), "weight_hh": (G * H, H)}
@@ -39,7 +42,7 @@ class _CellBase(Module):
     def _params(self):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
-    def _prepare(self, input, states):
+    def _prepare(self, input, states, names=("hx",)):
         """Check the input, add a batch axis to unbatched input, and make missing states zeros."""
         name = type(self).__name__
         if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
@@ -49,7 +52,12 @@ class _CellBase(Module):
         x = input if batched else input.reshape(1, self.input_size)
         B, H = x.shape[0], self.hidden_size
         out = []
-        for s in states:
+        for what, s in zip(names, states):
+            if s is not None and not isinstance(s, Tensor):
+                if not backend.is_array(s):
+                    raise TypeError(f"{name}: {what} must be a Tensor of shape (batch, hidden) or None, "
+                                    f"got {type(s).__name__}")
+                s = Tensor(s)
             if s is None:
                 xp = array_namespace(x.data)
                 s = Tensor(xp.zeros((B, H), dtype=x.dtype, device=device_of(x.data)))
@@ -70,8 +78,9 @@ class LSTMCell(_CellBase):
     gates = 4
 
     def forward(self, input, hx=None):
+        check_state_pair("LSTMCell", hx, "(h_0, c_0)", "(batch, hidden)")
         h, c = (None, None) if hx is None else hx
-        x, (h, c), batched = self._prepare(input, [h, c])
+        x, (h, c), batched = self._prepare(input, [h, c], names=("h_0", "c_0"))
         h, c = F.lstm_cell(x, (h, c), *self._params())
         return (h, c) if batched else (h.reshape(self.hidden_size), c.reshape(self.hidden_size))
 

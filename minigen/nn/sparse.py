@@ -7,7 +7,7 @@ import numbers
 from .. import backend
 from .. import functional as F
 from ..autograd import Tensor
-from ..functional.embedding import is_integer_dtype
+from ..functional.embedding import check_embedding_options, is_integer_dtype
 from . import init
 from .module import Module, Parameter
 
@@ -15,9 +15,17 @@ from .module import Module, Parameter
 class Embedding(Module):
     """out = weight[input] for integer ids ``input`` of any shape; weight has shape (num_embeddings, embedding_dim).
 
-    Initialised as PyTorch does: weight ~ N(0, 1), with the row ``padding_idx`` (if
-    given; negative counts from the end) set to zeros. That row gets no gradient, so
-    it stays zero in training.
+    The arguments are torch's, in torch's order. Initialised as PyTorch does: weight ~
+    N(0, 1), with the row ``padding_idx`` (if given; negative counts from the end) set to
+    zeros. That row gets no gradient, so it stays zero in training.
+
+    - ``max_norm``: each looked-up row whose ``norm_type``-norm exceeds it is rescaled,
+      in place, to norm ``max_norm`` before the lookup (``F.embedding``).
+    - ``scale_grad_by_freq``: each row's gradient is divided by its id's count in the batch.
+    - ``sparse=True`` raises ``NotImplementedError``: minigen has no sparse gradients.
+    - ``_weight``: the initial weight (an array or Tensor of shape (num_embeddings,
+      embedding_dim)), used as is, like torch (``device``/``dtype`` then do not apply);
+      ``_freeze=True`` makes it not require gradients. ``from_pretrained`` is the public way.
 
     >>> import minigen, numpy as np
     >>> emb = minigen.nn.Embedding(10, 3, padding_idx=0)
@@ -27,7 +35,9 @@ class Embedding(Module):
     [0.0, 0.0, 0.0]
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, device=None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, max_norm=None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
+                 _freeze: bool = False, device=None, dtype=None):
         super().__init__()
         for name, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n <= 0:
@@ -38,19 +48,63 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: padding_idx must be within [-{num_embeddings}, {num_embeddings}) "
                                  f"(num_embeddings={num_embeddings}), got {padding_idx!r}")
             padding_idx = int(padding_idx) % num_embeddings
+        check_embedding_options("Embedding", max_norm, norm_type, sparse)
+        init.check_dtype("Embedding", dtype)
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        weight = init.normal((num_embeddings, embedding_dim), 1.0, dtype)    # host (V, C)
-        if padding_idx is not None:
-            weight[padding_idx] = 0.0
-        self.weight = Parameter(init.place(weight, device))
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), sparse
+        if _weight is None:
+            weight = init.normal((num_embeddings, embedding_dim), 1.0, dtype)    # host (V, C)
+            if padding_idx is not None:
+                weight[padding_idx] = 0.0
+            weight = init.place(weight, device)
+        else:
+            weight = _weight.data if isinstance(_weight, Tensor) else _weight
+            if not backend.is_array(weight) or tuple(weight.shape) != (num_embeddings, embedding_dim):
+                got = tuple(weight.shape) if backend.is_array(weight) else type(_weight).__name__
+                raise ValueError(f"Embedding: _weight must be an array of shape ({num_embeddings}, {embedding_dim}) "
+                                 f"(num_embeddings, embedding_dim), got {got}")
+            if not backend.is_floating(weight.dtype):
+                raise TypeError(f"Embedding: _weight must be floating point, got {backend._dtype_name(weight.dtype)}")
+        self.weight = Parameter(weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, max_norm=None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
+        """An Embedding whose weight is ``embeddings`` (num_embeddings, embedding_dim), as torch's.
+
+        The array is used as is (not copied), and with ``freeze`` (the default) it gets no gradient.
+
+        >>> import minigen, numpy as np
+        >>> emb = minigen.nn.Embedding.from_pretrained(np.eye(3, dtype=np.float32))
+        >>> emb(np.array([2])).tolist(), emb.weight.requires_grad
+        ([[0.0, 0.0, 1.0]], False)
+        """
+        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        if not backend.is_array(data) or data.ndim != 2:
+            got = tuple(data.shape) if backend.is_array(data) else type(embeddings).__name__
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, embedding_dim), "
+                             f"got {got}")
+        rows, cols = data.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
+                   _freeze=freeze)
 
     def forward(self, input):
         ids = input.data if isinstance(input, Tensor) else input
         if not backend.is_array(ids) or not is_integer_dtype(ids.dtype):
             got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
             raise TypeError(f"Embedding expected integer ids, got {got}")
-        return F.embedding(ids, self.weight, self.padding_idx)
+        return F.embedding(ids, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
-        pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s

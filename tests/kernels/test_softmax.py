@@ -136,6 +136,27 @@ def test_cross_entropy_matches_torch(dtype, reduction, smoothing):
 
 
 @pytest.mark.reference
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("ignore_index", [2, -1])
+def test_cross_entropy_ignore_index_matches_torch(ignore_index, smoothing, reduction):
+    """A non-default ignore_index, also one that is a valid class (2), with and without label smoothing."""
+    torch = pytest.importorskip("torch")
+    x = _logits((6, 4), seed=8, scale=2.0)
+    t = np.array([2, 0, ignore_index, 3, 1, ignore_index])
+    mine, theirs = minigen.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    a = F.cross_entropy(mine, t, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
+    b = torch.nn.functional.cross_entropy(theirs, torch.tensor(t), ignore_index=ignore_index, reduction=reduction,
+                                          label_smoothing=smoothing)
+    dout = _logits(tuple(b.shape), seed=9)
+    a.backward(dout)
+    b.backward(torch.tensor(dout))
+    np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=0, atol=1e-12)
+    assert np.all(mine.grad[t == ignore_index] == 0.0)
+
+
+@pytest.mark.reference
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_matches_torch(dtype):
     torch = pytest.importorskip("torch")
@@ -169,3 +190,36 @@ def test_bad_input():
         F.cross_entropy(x, np.array([0, 1, 2]), label_smoothing=1.5)
     with pytest.raises(ValueError, match="softmax: axis 2 is out of range for a tensor with 2 dimensions"):
         F.softmax(x, axis=2)
+
+
+def test_integer_inputs_are_refused():
+    """Softmax of integers would come back as float64, an upcast minigen never makes silently."""
+    ints = minigen.tensor(np.arange(6).reshape(2, 3))
+    for fn in (F.softmax, F.log_softmax):
+        with pytest.raises(TypeError, match=rf"^{fn.__name__}: input must be floating point, got int64$"):
+            fn(ints)
+    with pytest.raises(TypeError, match="^cross_entropy: logits must be floating point, got int64$"):
+        F.cross_entropy(ints, np.array([0, 2]))
+
+
+def test_cross_entropy_target_errors_name_targets(backend):
+    x = backend.tensor(np.zeros((2, 4)))
+    with pytest.raises(TypeError, match="^cross_entropy: targets must hold integer class indices, got dtype bool$"):
+        F.cross_entropy(x, backend.asarray(np.array([True, False])))
+    with pytest.raises(TypeError, match="^cross_entropy: targets must be an integer array or Tensor, got list$"):
+        F.cross_entropy(x, [1, 2])
+
+    class Foreign:                                     # array-like, but of no library minigen knows
+        shape, dtype = (2,), np.dtype("int64")
+
+    with pytest.raises(TypeError, match="^cross_entropy: targets must be an integer array or Tensor, got Foreign$"):
+        F.cross_entropy(x, Foreign())
+
+
+def test_label_smoothing_takes_any_real_number():
+    x, t = minigen.tensor(_logits((3, 4))), np.array([0, 1, 3])
+    a = F.cross_entropy(x, t, label_smoothing=np.float32(0.25)).item()
+    assert a == F.cross_entropy(x, t, label_smoothing=0.25).item()
+    for bad in (True, "0.1", np.float64(1.5)):
+        with pytest.raises(ValueError, match=r"^cross_entropy: label_smoothing must be in \[0, 1\], got "):
+            F.cross_entropy(x, t, label_smoothing=bad)

@@ -338,6 +338,62 @@ def test_matches_torch(dtype, batch_first, kind):
 
 
 @pytest.mark.reference
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_matches_torch_averaged_or_no_weights(dtype, need_weights):
+    """average_attn_weights=True (torch's default) and need_weights=False, gradients included."""
+    torch = pytest.importorskip("torch")
+    Em, nh, Bm, Lm, Sm = 8, 2, 2, 4, 5
+    torch.manual_seed(1)
+    tm = torch.nn.MultiheadAttention(Em, nh, batch_first=True, dtype=getattr(torch, np.dtype(dtype).name))
+    with torch.no_grad():                                                  # non-zero biases
+        tm.in_proj_bias.copy_(torch.randn(3 * Em))
+        tm.out_proj.bias.copy_(torch.randn(Em))
+    mm = MultiheadAttention(Em, nh, batch_first=True, dtype=dtype)
+    mm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    kpm = _padding(Bm, Sm, 2)
+    host = [_randn(s, seed).astype(dtype) for s, seed in (((Bm, Lm, Em), 31), ((Bm, Sm, Em), 32), ((Bm, Sm, Em), 33))]
+    mine = [minigen.tensor(a, requires_grad=True) for a in host]
+    theirs = [torch.tensor(a, requires_grad=True) for a in host]
+    out_m, w_m = mm(*mine, key_padding_mask=kpm, need_weights=need_weights)
+    out_t, w_t = tm(*theirs, key_padding_mask=torch.tensor(kpm), need_weights=need_weights)
+    assert (w_m is None) == (w_t is None) == (not need_weights)
+    dout = _randn(tuple(out_t.shape), 34).astype(dtype)
+    loss_m, loss_t = (out_m * dout).sum(), (out_t * torch.tensor(dout)).sum()
+    if need_weights:                                                       # weights (B, L, S), averaged over heads
+        dw = _randn(tuple(w_t.shape), 35).astype(dtype)
+        loss_m, loss_t = loss_m + (w_m * dw).sum(), loss_t + (w_t * torch.tensor(dw)).sum()
+    loss_m.backward()
+    loss_t.backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+
+    def close(a, b, what):
+        b = b.detach().numpy()
+        np.testing.assert_allclose(a, b, rtol=0, atol=tol * max(np.abs(b).max(), 1e-30), err_msg=what)
+
+    close(out_m.numpy(), out_t, "output")
+    if need_weights:
+        assert w_m.shape == (Bm, Lm, Sm)
+        close(w_m.numpy(), w_t, "weights")
+    for name, m_in, t_in in zip(("query", "key", "value"), mine, theirs):
+        close(m_in.grad, t_in.grad, f"d{name}")
+    tparams = dict(tm.named_parameters())
+    for name, p in mm.named_parameters():
+        close(p.grad, tparams[name].grad, f"d{name}")
+
+
+def test_dropout_one_drops_every_weight(backend):
+    """dropout=1.0 is accepted, as torch does: in training every attention weight is dropped."""
+    m = _mha(backend, dropout=1.0)
+    x = backend.tensor(_randn((B, L, E), 1))
+    out, w = m(x, x, x)
+    np.testing.assert_array_equal(backend.numpy(w), 0.0)
+    np.testing.assert_allclose(backend.numpy(out), np.broadcast_to(backend.numpy(m.out_proj.bias), (B, L, E)))
+    with pytest.raises(ValueError, match=r"MultiheadAttention: dropout must be in \[0, 1\], got 1.5"):
+        MultiheadAttention(E, NH, dropout=1.5)
+
+
+@pytest.mark.reference
 def test_state_dict_round_trip_with_torch():
     torch = pytest.importorskip("torch")
     mm = MultiheadAttention(8, 4, batch_first=True, dtype=np.float64)

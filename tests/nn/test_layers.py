@@ -122,6 +122,91 @@ def test_embedding_matches_torch(dtype, padding_idx):
     _close(mine.weight.grad, theirs.weight.grad.numpy(), dtype, "dweight")
 
 
+@pytest.mark.reference
+def test_embedding_signature_is_torchs():
+    """Same parameter names in the same order, so positional calls mean the same thing."""
+    torch = pytest.importorskip("torch")
+    import inspect
+    names = lambda f: list(inspect.signature(f).parameters)  # noqa: E731
+    assert names(nn.Embedding.__init__) == names(torch.nn.Embedding.__init__)
+    assert names(nn.Embedding.from_pretrained) == names(torch.nn.Embedding.from_pretrained)
+    assert names(F.embedding) == names(torch.nn.functional.embedding)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_embedding_max_norm_matches_torch(norm_type):
+    """Looked-up rows longer than max_norm are shrunk in place, before the lookup; the others stay."""
+    torch = pytest.importorskip("torch")
+    W = _randn((7, 5), seed=11) * 2
+    ids = np.array([[0, 3, 3], [6, 0, 2]])
+    theirs = torch.nn.Embedding(7, 5, max_norm=1.5, norm_type=norm_type, _weight=torch.tensor(W))
+    mine = nn.Embedding(7, 5, None, 1.5, norm_type, _weight=W.copy())
+    dout = _randn((2, 3, 5), seed=12)
+    a, b = mine(ids), theirs(torch.tensor(ids))
+    a.backward(dout)
+    b.backward(torch.tensor(dout))
+    _close(mine.weight.numpy(), theirs.weight.detach().numpy(), np.float64, "renormed weight")
+    _close(a.numpy(), b.detach().numpy(), np.float64, "output")
+    _close(mine.weight.grad, theirs.weight.grad.numpy(), np.float64, "dweight")
+    np.testing.assert_array_equal(mine.weight.numpy()[[1, 4, 5]], W[[1, 4, 5]])     # not looked up: untouched
+
+
+def test_embedding_max_norm_on_device(backend):
+    W = _randn((6, 3), seed=13) * 3
+    emb = nn.Embedding(6, 3, max_norm=1.0, _weight=backend.asarray(W))
+    emb(backend.asarray(np.array([4, 1, 4])))
+    got = backend.numpy(emb.weight)
+    norms = np.linalg.norm(W, axis=1)
+    want = W.copy()
+    for i in (1, 4):
+        if norms[i] > 1.0:
+            want[i] = W[i] / (norms[i] + 1e-7)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.reference
+def test_embedding_scale_grad_by_freq_matches_torch(backend):
+    torch = pytest.importorskip("torch")
+    W = _randn((7, 5), seed=14)
+    ids = np.array([[0, 3, 3], [6, 0, 3]])
+    dout = _randn((2, 3, 5), seed=15)
+    theirs = torch.nn.Embedding(7, 5, padding_idx=6, scale_grad_by_freq=True, _weight=torch.tensor(W))
+    mine = nn.Embedding(7, 5, 6, scale_grad_by_freq=True, _weight=backend.asarray(W))
+    mine(backend.asarray(ids)).backward(backend.asarray(dout))
+    theirs(torch.tensor(ids)).backward(torch.tensor(dout))
+    _close(backend.numpy(mine.weight.grad), theirs.weight.grad.numpy(), np.float64, "dweight")
+
+
+def test_embedding_weight_freeze_and_from_pretrained(backend):
+    W = backend.asarray(_randn((4, 3), seed=16))
+    emb = nn.Embedding(4, 3, _weight=W)
+    assert emb.weight.data is W and emb.weight.requires_grad
+    assert not nn.Embedding(4, 3, _weight=minigen.tensor(W), _freeze=True).weight.requires_grad
+    pre = nn.Embedding.from_pretrained(minigen.tensor(W), padding_idx=1)
+    assert (pre.num_embeddings, pre.embedding_dim, pre.padding_idx) == (4, 3, 1)
+    assert not pre.weight.requires_grad and pre.weight.data is W
+    np.testing.assert_array_equal(backend.numpy(pre(backend.asarray(np.array([2])))), backend.numpy(W)[[2]])
+    assert nn.Embedding.from_pretrained(W, freeze=False).weight.requires_grad
+    with pytest.raises(ValueError, match=r"Embedding: _weight must be an array of shape \(4, 2\) "
+                                         r"\(num_embeddings, embedding_dim\), got \(4, 3\)"):
+        nn.Embedding(4, 2, _weight=W)
+    with pytest.raises(ValueError, match="Embedding: _weight must be an array .* got list"):
+        nn.Embedding(4, 3, _weight=[[0.0] * 3] * 4)
+    with pytest.raises(TypeError, match="Embedding: _weight must be floating point, got int64"):
+        nn.Embedding(2, 2, _weight=np.zeros((2, 2), np.int64))
+    with pytest.raises(ValueError, match=r"Embedding.from_pretrained: embeddings must be 2-D .* got \(4,\)"):
+        nn.Embedding.from_pretrained(np.zeros(4))
+    with pytest.raises(NotImplementedError, match="Embedding: sparse=True is not supported"):
+        nn.Embedding(4, 3, sparse=True)
+    with pytest.raises(NotImplementedError, match="embedding: sparse=True is not supported"):
+        F.embedding(np.array([1]), np.zeros((4, 3)), sparse=True)
+    with pytest.raises(ValueError, match="Embedding: max_norm must be a non-negative number or None, got -1"):
+        nn.Embedding(4, 3, max_norm=-1)
+    with pytest.raises(ValueError, match="Embedding: norm_type must be a positive number, got 'l2'"):
+        nn.Embedding(4, 3, norm_type="l2")
+
+
 # ---------------------------------------------------------------------------- Dropout
 
 def test_dropout_module_respects_training(backend):
@@ -137,6 +222,15 @@ def test_dropout_module_respects_training(backend):
     assert B.get_rng_state() == state                          # eval draws nothing
     assert drop.train().training and drop(x) is not x
     assert repr(drop) == "Dropout(p=0.25)"
+
+
+def test_dropout_accepts_torchs_inplace():
+    """torch's signature ``Dropout(p, inplace)``; the result is a new tensor either way (documented)."""
+    drop = nn.Dropout(0.5, True)
+    x = minigen.tensor(np.ones((4, 4), np.float32))
+    minigen.manual_seed(0)
+    y = drop(x)
+    assert drop.inplace and y is not x and np.all(x.numpy() == 1.0)
 
 
 def test_dropout_inside_a_model_follows_eval():

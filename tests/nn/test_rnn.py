@@ -87,16 +87,22 @@ def test_dropout_between_layers(mode):
     np.testing.assert_array_equal(c.numpy(), d.numpy())
 
 
+# module name -> (class name, extra constructor arguments), for the PyTorch comparison
+TORCH_CASES = {"LSTM": ("LSTM", {}), "GRU": ("GRU", {}), "RNN": ("RNN", {}),
+               "RNN-relu": ("RNN", {"nonlinearity": "relu"})}
+
+
 @pytest.mark.reference
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_matches_torch(mode, batch_first, dtype):
+@pytest.mark.parametrize("case", sorted(TORCH_CASES))
+def test_matches_torch(case, batch_first, dtype):
     torch = pytest.importorskip("torch")
+    mode, kw = TORCH_CASES[case]
     rng = np.random.default_rng(3)
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
-    ref = getattr(torch.nn, mode)(C, H, num_layers=2, batch_first=batch_first).to(tdtype)
-    mine = MODES[mode](C, H, num_layers=2, batch_first=batch_first, dtype=np.dtype(dtype).name)
+    ref = getattr(torch.nn, mode)(C, H, num_layers=2, batch_first=batch_first, **kw).to(tdtype)
+    mine = MODES[mode](C, H, num_layers=2, batch_first=batch_first, dtype=np.dtype(dtype).name, **kw)
     mine.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
     B, T = 3, 6
     x = rng.standard_normal((B, T, C) if batch_first else (T, B, C)).astype(dtype)
@@ -182,6 +188,9 @@ def test_cells_match_torch(name, dtype):
     for a, b in zip(out_m, out_t):
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=0, atol=tol * np.abs(b.detach().numpy()).max())
     np.testing.assert_allclose(xm.grad, xt.grad.numpy(), rtol=0, atol=tol * np.abs(xt.grad.numpy()).max())
+    for i, (a, b) in enumerate(zip(sm, st)):                                 # d hx (and d cx for the LSTM)
+        g = b.grad.numpy()
+        np.testing.assert_allclose(a.grad, g, rtol=0, atol=tol * np.abs(g).max(), err_msg=f"d initial state {i}")
     for n, p in ref.named_parameters():
         np.testing.assert_allclose(getattr(mine, n).grad, p.grad.numpy(), rtol=0, atol=tol * np.abs(p.grad.numpy()).max())
 

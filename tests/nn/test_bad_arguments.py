@@ -1,0 +1,180 @@
+"""Bad arguments to the functional layers and the modules: one-line messages naming the argument.
+
+- F.lstm makes the checks that F.gru and F.rnn make (time steps, dtype, hx=None).
+- Arrays on two devices (a module on the simulated device fed host arrays) are named as such.
+- Recurrent states of the wrong kind, and non-floating ``dtype=``, are named by the module.
+"""
+
+import numpy as np
+import pytest
+
+import minigen
+import minigen.functional as F
+import minigen.nn as nn
+
+C, H = 3, 4
+
+
+def _host(*shape, dtype=np.float32):
+    return minigen.tensor(np.zeros(shape, dtype))
+
+
+# ---------------------------------------------------------------------------- F.lstm checks as F.gru
+
+def _lstm_weights(dtype=np.float64):
+    return np.zeros((4 * H, C), dtype), np.zeros((4 * H, H), dtype)
+
+
+def test_lstm_checks_match_gru():
+    h = np.zeros((2, H))
+    W_ih, W_hh = _lstm_weights()
+    with pytest.raises(ValueError, match=r"lstm: input of shape \(0, 2, 3\) has no time steps; expected seq >= 1"):
+        F.lstm(np.zeros((0, 2, C)), (h, h), W_ih, W_hh)
+    with pytest.raises(ValueError, match=r"gru: input of shape \(0, 2, 3\) has no time steps"):
+        F.gru(np.zeros((0, 2, C)), None, np.zeros((3 * H, C)), np.zeros((3 * H, H)))
+    ints = [a.astype(np.int64) for a in (h, h, W_ih, W_hh)]
+    with pytest.raises(TypeError, match="lstm: input must be floating point, got dtype int64"):
+        F.lstm(np.zeros((5, 2, C), np.int64), tuple(ints[:2]), *ints[2:])
+    with pytest.raises(TypeError, match="lstm_cell: input must be floating point, got dtype int64"):
+        F.lstm_cell(np.zeros((2, C), np.int64), tuple(ints[:2]), *ints[2:])
+
+
+def test_lstm_hx_none_is_zeros():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 2, C))
+    W_ih, W_hh = rng.standard_normal((4 * H, C)), rng.standard_normal((4 * H, H))
+    zeros = np.zeros((2, H))
+    out, (h, c) = F.lstm(x, None, W_ih, W_hh)
+    ref, (h_ref, c_ref) = F.lstm(x, (zeros, zeros), W_ih, W_hh)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    np.testing.assert_array_equal(c.numpy(), c_ref.numpy())
+    h1, c1 = F.lstm_cell(x[0], None, W_ih, W_hh)
+    np.testing.assert_array_equal(h1.numpy(), ref.numpy()[0])
+
+
+def test_lstm_hx_must_be_a_pair():
+    W_ih, W_hh = _lstm_weights()
+    h = np.zeros((2, H))
+    with pytest.raises(TypeError, match=r"lstm_cell: hx must be a tuple \(h, c\) .* or None, got ndarray"):
+        F.lstm_cell(np.zeros((2, C)), np.zeros((2, 2, H)), W_ih, W_hh)     # would unpack along axis 0
+    with pytest.raises(TypeError, match=r"lstm: hx must be a tuple \(h, c\) .* got a tuple of length 1"):
+        F.lstm(np.zeros((5, 2, C)), (h,), W_ih, W_hh)
+    with pytest.raises(TypeError, match="lstm: c must be a Tensor of shape .* or None, got list"):
+        F.lstm(np.zeros((5, 2, C)), (h, [0.0]), W_ih, W_hh)
+
+
+# ---------------------------------------------------------------------------- arrays on two devices
+
+MOVE = r"; move them to one device first \(tensor.to\(device\), module.to\(device\)\)"
+
+
+@pytest.fixture
+def device(backend):
+    """A device other than the host's (the strict backend's simulated one, or a GPU)."""
+    if backend.name == "numpy":
+        pytest.skip("needs a device other than the host")
+    return backend
+
+
+def test_modules_on_a_device_name_a_host_input(device):
+    where = r"cpu \(numpy\) but {} is on \S+ \(\w+\)" + MOVE
+    x = _host(5, 2, C)
+    cases = [(nn.Linear(C, H), _host(2, C), "Linear", "linear", "weight"),
+             (nn.LayerNorm(C), _host(2, C), "LayerNorm", "layer_norm", "weight"),
+             (nn.GRU(C, H), x, "GRU", "GRU", "weight_ih_l0"),
+             (nn.LSTM(C, H), x, "LSTM", "LSTM", "weight_ih_l0"),
+             (nn.RNN(C, H), x, "RNN", "RNN", "weight_ih_l0"),
+             (nn.GRUCell(C, H), _host(2, C), "GRUCell", "gru_cell", "weight_ih"),
+             (nn.LSTMCell(C, H), _host(2, C), "LSTMCell", "lstm_cell", "weight_ih")]
+    for module, inp, _, fn, param in cases:
+        module.to(device.device)
+        with pytest.raises(TypeError, match=rf"^{fn}: input is on device " + where.format(param)):
+            module(inp)
+    emb = nn.Embedding(10, C).to(device.device)
+    with pytest.raises(TypeError, match=r"^embedding: input is on device " + where.format("weight")):
+        emb(np.array([1, 2]))
+    mha = nn.MultiheadAttention(4, 2, batch_first=True).to(device.device)
+    q = _host(1, 3, 4)
+    with pytest.raises(TypeError, match=r"^MultiheadAttention: query is on device " + where.format("in_proj_weight")):
+        mha(q, q, q)
+
+
+def test_functional_entry_points_name_a_host_argument(device):
+    rng = np.random.default_rng(1)
+    x = device.tensor(rng.standard_normal((5, 2, C)))
+    host_h = np.zeros((2, H))
+    W3, W4 = (device.asarray(rng.standard_normal((g * H, C))) for g in (3, 4))
+    U3, U4 = (device.asarray(rng.standard_normal((g * H, H))) for g in (3, 4))
+    on = r"is on device \S+ \(\w+\) but {} is on cpu \(numpy\)" + MOVE
+    with pytest.raises(TypeError, match="^gru: input " + on.format("hx")):
+        F.gru(x, host_h, W3, U3)
+    with pytest.raises(TypeError, match="^lstm: input " + on.format("h")):
+        F.lstm(x, (host_h, host_h), W4, U4)
+    with pytest.raises(TypeError, match="^linear: input " + on.format("weight")):
+        F.linear(x, np.zeros((H, C)))
+    with pytest.raises(TypeError, match="^layer_norm: input " + on.format("bias")):
+        F.layer_norm(x, (C,), device.asarray(np.ones(C)), np.zeros(C))
+    logits = device.tensor(rng.standard_normal((2, 5)))
+    with pytest.raises(TypeError, match="^cross_entropy: logits " + on.format("targets")):
+        F.cross_entropy(logits, np.array([1, 2]))
+    q = device.tensor(rng.standard_normal((1, 3, 4)))
+    with pytest.raises(TypeError, match="^scaled_dot_product_attention: query " + on.format("attn_mask")):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=np.ones((3, 3), bool))
+    with pytest.raises(TypeError, match="^scaled_dot_product_attention: query " + on.format("key")):
+        F.scaled_dot_product_attention(q, minigen.tensor(np.zeros((1, 3, 4))), q)
+    mha = nn.MultiheadAttention(4, 2, batch_first=True, dtype="float64").to(device.device)
+    with pytest.raises(TypeError, match="^MultiheadAttention: query " + on.format("key_padding_mask")):
+        mha(q, q, q, key_padding_mask=np.zeros((1, 3), bool))
+    with pytest.raises(TypeError, match="^MultiheadAttention: query " + on.format("attn_mask")):
+        mha(q, q, q, attn_mask=np.zeros((3, 3), bool))
+    W = mha.in_proj_weight
+    with pytest.raises(TypeError, match="^multi_head_attention_forward: query " + on.format("value")):
+        F.multi_head_attention_forward(q, q, minigen.tensor(np.zeros((1, 3, 4))), 4, 2, W, None, None, None, False,
+                                       0.0, mha.out_proj.weight, None, batch_first=True)
+
+
+def test_one_device_still_works(backend):
+    """The check passes arrays that share a device (including masks and ids)."""
+    mha = nn.MultiheadAttention(4, 2, batch_first=True, device=backend.device, dtype="float64")
+    q = backend.tensor(np.random.default_rng(2).standard_normal((1, 3, 4)))
+    out, _ = mha(q, q, q, key_padding_mask=backend.asarray(np.zeros((1, 3), bool)))
+    assert out.shape == (1, 3, 4)
+    emb = nn.Embedding(10, C, device=backend.device)
+    assert emb(backend.asarray(np.array([1, 2]))).shape == (2, C)
+
+
+# ---------------------------------------------------------------------------- states and dtypes named by the module
+
+def test_recurrent_states_of_the_wrong_kind():
+    x = _host(5, 2, 32)
+    h = _host(1, 2, 64)
+    with pytest.raises(TypeError, match=r"^GRU: hx must be a Tensor of shape \(num_layers, batch, hidden\) or None, "
+                                        r"got tuple$"):
+        nn.GRU(32, 64)(x, (h,))
+    with pytest.raises(TypeError, match=r"^LSTM: hx must be a tuple \(h_0, c_0\) .* got Tensor$"):
+        nn.LSTM(32, 64)(x, h)
+    with pytest.raises(TypeError, match=r"^LSTM: c_0 must be a Tensor of shape \(num_layers, batch, hidden\)"):
+        nn.LSTM(32, 64)(x, (h, "zeros"))
+    with pytest.raises(TypeError, match=r"^LSTMCell: hx must be a tuple \(h_0, c_0\) .* got Tensor$"):
+        nn.LSTMCell(C, H)(_host(2, C), _host(2, H))
+    with pytest.raises(TypeError, match=r"^LSTMCell: hx must be a tuple \(h_0, c_0\) .* got a tuple of length 3$"):
+        nn.LSTMCell(C, H)(_host(2, C), (_host(2, H),) * 3)
+    with pytest.raises(TypeError, match=r"^GRUCell: hx must be a Tensor of shape \(batch, hidden\) or None, "
+                                        r"got tuple$"):
+        nn.GRUCell(C, H)(_host(2, C), (_host(2, H),))
+
+
+@pytest.mark.parametrize("make", [lambda d: nn.Linear(3, 4, dtype=d), lambda d: nn.LayerNorm(4, dtype=d),
+                                  lambda d: nn.Embedding(5, 4, dtype=d),
+                                  lambda d: nn.MultiheadAttention(4, 2, dtype=d),
+                                  lambda d: nn.LSTM(3, 4, dtype=d), lambda d: nn.GRU(3, 4, dtype=d),
+                                  lambda d: nn.RNN(3, 4, dtype=d), lambda d: nn.LSTMCell(3, 4, dtype=d),
+                                  lambda d: nn.GRUCell(3, 4, dtype=d), lambda d: nn.RNNCell(3, 4, dtype=d)])
+def test_modules_need_a_floating_dtype(make):
+    name = type(make(None)).__name__
+    with pytest.raises(ValueError, match=rf"^{name}: dtype must be a floating dtype \(float16/float32/float64\), "
+                                         "got int32$"):
+        make("int32")
+    with pytest.raises(ValueError, match=rf"^{name}: dtype must be a floating dtype .* got bool$"):
+        make(np.bool_)
+    assert all(p.dtype == np.float64 for p in make("float64").parameters())
