@@ -29,7 +29,7 @@ import array_api_compat
 import numpy as np
 
 __all__ = [
-    "array_namespace", "is_numpy", "is_array", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
+    "array_namespace", "is_numpy", "is_array", "same_device", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
     "sum_to", "matmul_sum", "matrix_transpose_copy", "cache_blocks", "CACHE_BLOCK", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
     "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError", "host",
 ]
@@ -103,6 +103,21 @@ def is_numpy(x) -> bool:
 def device_of(x):
     """The device an array lives on (``"cpu"`` for NumPy arrays)."""
     return array_api_compat.device(x)
+
+
+def same_device(arrays) -> bool:
+    """True when all ``arrays`` (a non-empty list) are of one array library and on one device.
+
+    NumPy arrays, the common case, are answered from their type alone: the checks
+    that call this run on every operation, generation's per-token steps included.
+    """
+    kind = type(arrays[0])
+    if any(type(a) is not kind for a in arrays):
+        return False
+    if kind is np.ndarray:
+        return True
+    where = device_of(arrays[0])
+    return all(device_of(a) == where for a in arrays)
 
 
 # --------------------------------------------------------------------------- CuPy
@@ -433,9 +448,21 @@ def _dtype_name(dtype) -> str:
     return str(dtype).rsplit(".", 1)[-1]
 
 
+_IS_FLOATING: dict = {}
+
+
 def is_floating(dtype) -> bool:
-    """True for real floating dtypes of any backend."""
-    return _dtype_name(dtype) in _FLOAT_NAMES
+    """True for real floating dtypes of any backend (cached per dtype: checks call it on every op)."""
+    key = (type(dtype), dtype)                  # the type first: dtypes of two libraries never compare
+    try:
+        return _IS_FLOATING[key]
+    except (KeyError, TypeError):                                   # unseen, or not hashable
+        result = _dtype_name(dtype) in _FLOAT_NAMES
+        try:
+            _IS_FLOATING[key] = result
+        except TypeError:
+            pass
+        return result
 
 
 # --------------------------------------------------------------------------- host allocator

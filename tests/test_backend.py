@@ -63,6 +63,19 @@ def test_cache_blocks_cover_the_range_once(backend, n, monkeypatch):
     assert all(b.stop - b.start <= 7 for b in blocks) or backend.name == "cupy"
 
 
+def test_same_device(backend):
+    a, b = backend.asarray(np.zeros(2)), backend.asarray(np.ones(3))
+    assert B.same_device([a, b]) and B.same_device([a])
+    if backend.name != "numpy":
+        assert not B.same_device([a, np.zeros(2)])                      # a host array among device arrays
+
+
+def test_is_floating_across_libraries(backend):
+    assert B.is_floating(backend.asarray(np.zeros(1)).dtype)
+    assert not B.is_floating(backend.asarray(np.zeros(1, dtype=np.int64)).dtype)
+    assert B.is_floating(np.float32) and B.is_floating("float64") and not B.is_floating("int32")
+
+
 def test_to_device_rejects_unknown_names():
     with pytest.raises(ValueError, match="device must be"):
         B.to_device(np.ones(2), "tpu")

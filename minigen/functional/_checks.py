@@ -48,11 +48,12 @@ def check_same_device(fn: str, **arrays) -> None:
     Without this check, arrays from two backends fail deep inside the array library
     (or compare their dtypes as unequal), far from the call that mixed them.
     """
+    named = [(name, a.data if isinstance(a, Tensor) else a) for name, a in arrays.items()]
+    named = [(name, a) for name, a in named if a is not None and backend.is_array(a)]
+    if not named or backend.same_device([a for _, a in named]):
+        return
     first = None
-    for name, a in arrays.items():
-        a = a.data if isinstance(a, Tensor) else a
-        if a is None or not backend.is_array(a):
-            continue
+    for name, a in named:
         where = (backend.array_namespace(a), backend.device_of(a))
         if first is None:
             first = (name, a, where)

@@ -106,7 +106,7 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
     rng = rng if rng is not None else backend.get_rng()
     u = backend.asarray_like(rng.random(logits.shape[0]).astype(host.float64), cdf) * cdf[:, -1]   # (B,)
     index = xp.sum(xp.astype(cdf <= u[:, None], xp.int64), axis=-1)      # first index with cdf > u
-    return xp.clip(index, 0, logits.shape[-1] - 1)
+    return xp.minimum(index, logits.shape[-1] - 1)                      # u rounding up to the total; clip is ~15x slower
 
 
 @dataclass

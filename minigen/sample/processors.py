@@ -241,7 +241,7 @@ class TypicalLogitsWarper(LogitsProcessor):
         sorted_gap = xp.take_along_axis(gap, order, axis=-1)                 # (B, V), ascending
         cumulative = xp.cumulative_sum(xp.take_along_axis(p, order, axis=-1), axis=-1)   # (B, V)
         last = xp.sum(xp.astype(cumulative < self.mass, xp.int64), axis=-1, keepdims=True)   # (B, 1): crosses mass
-        last = xp.clip(last, min(self.min_tokens_to_keep, V) - 1, V - 1)
+        last = xp.minimum(xp.maximum(last, min(self.min_tokens_to_keep, V) - 1), V - 1)   # (clip: ~15x slower)
         threshold = xp.take_along_axis(sorted_gap, last, axis=-1)            # (B, 1): gap of the last kept token
         return xp.where(gap > threshold, self.filter_value, scores)
 
