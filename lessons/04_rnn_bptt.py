@@ -398,7 +398,7 @@ if plt is not None:
 #
 # ## Truncated BPTT
 #
-# minigen's Shakespeare corpus is 4.4 million characters. Full BPTT over all of it
+# minigen's Shakespeare corpus is 4.8 million characters. Full BPTT over all of it
 # would keep every step's cache in memory and make one weight update per pass
 # through the corpus.
 # **Truncated BPTT** cuts the text into chunks of T characters (T = 64, say), and

@@ -145,17 +145,30 @@ def load_checkpoint(path) -> Checkpoint:
         raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {e}") from None
     if raw is None:
         raise CheckpointError(f"{path} is a safetensors file but not a minigen checkpoint (no 'minigen' metadata)")
-    meta = json.loads(raw)
+    try:
+        meta = json.loads(raw)
+    except ValueError as e:
+        raise CheckpointError(f"{path} is damaged: its 'minigen' metadata is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path} is damaged: its 'minigen' metadata is not a JSON object")
+    for name, value in tensors.items():
+        # A run that diverged must never be saved; one that was anyway would sample blank text.
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            raise CheckpointError(f"checkpoint {path} holds non-finite values (NaN or inf) in tensor {name}")
     model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     optimizer_state = None
     if meta.get("optimizer") is not None:
-        state = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, index, name = key.split(".", 2)
-                state.setdefault(int(index), {})[name] = value
-        for index, entries in meta["optimizer"]["scalars"].items():
-            state.setdefault(int(index), {}).update(entries)
-        optimizer_state = {"state": state, "param_groups": meta["optimizer"]["param_groups"]}
+        try:
+            state = {}
+            for key, value in tensors.items():
+                if key.startswith("optim."):
+                    _, index, name = key.split(".", 2)
+                    state.setdefault(int(index), {})[name] = value
+            for index, entries in meta["optimizer"]["scalars"].items():
+                state.setdefault(int(index), {}).update(entries)
+            optimizer_state = {"state": state, "param_groups": meta["optimizer"]["param_groups"]}
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise CheckpointError(f"{path} is damaged: its optimizer state cannot be read "
+                                  f"({type(e).__name__}: {e})") from None
     arrays = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
     return Checkpoint(model_state, optimizer_state, meta, arrays)

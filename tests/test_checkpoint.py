@@ -125,3 +125,32 @@ def test_a_header_length_starting_with_0x80_is_not_a_pickle(tmp_path):
     (n,) = struct.unpack("<Q", path.read_bytes()[:8])
     assert n % 256 == 128 and json.loads(path.read_bytes()[8:8 + n])
     assert load_checkpoint(path).meta["extra"]["pad"] == "x" * pad
+
+
+def _rewrite(path, new_path, meta=None, tensors=None):
+    """A copy of the checkpoint at ``path`` with its 'minigen' metadata string or its tensors replaced."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+    with safe_open(str(path), framework="numpy") as f:
+        raw, arrays = f.metadata()["minigen"], {k: f.get_tensor(k) for k in f.keys()}
+    save_file({**arrays, **(tensors or {})}, str(new_path), metadata={"minigen": raw if meta is None else meta})
+    return new_path
+
+
+def test_damaged_metadata_and_nonfinite_weights_name_the_file(tmp_path):
+    model = RNNLanguageModel(7, embed_dim=4, hidden_size=5, num_layers=1)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model, minigen.optim.Adam(model.parameters()), tokenizer=CharTokenizer.train("abcdefg"))
+    bad = _rewrite(path, tmp_path / "json.safetensors", meta='{"format": ')
+    with pytest.raises(CheckpointError, match=r"json.safetensors is damaged: its 'minigen' metadata is not valid "
+                                              r"JSON \(Expecting value"):
+        load_checkpoint(bad)
+    bad = _rewrite(path, tmp_path / "list.safetensors", meta="[1, 2]")
+    with pytest.raises(CheckpointError, match="list.safetensors is damaged: .* not a JSON object"):
+        load_checkpoint(bad)
+    weight = load_checkpoint(path).model_state["embedding.weight"].copy()
+    weight[0, 0] = np.inf
+    bad = _rewrite(path, tmp_path / "inf.safetensors", tensors={"model.embedding.weight": weight})
+    with pytest.raises(CheckpointError, match=r"checkpoint .*inf.safetensors holds non-finite values \(NaN or inf\) "
+                                              r"in tensor model.embedding.weight"):
+        load_checkpoint(bad)

@@ -129,7 +129,8 @@ def test_sample_bad_input(corpus, tmp_path, capsys):
     capsys.readouterr()
     err = error_of(["sample", "--checkpoint", str(out), "--prompt", "Zoë"], capsys)
     assert "2 character(s) outside the vocabulary" in err and "'Z', 'ë'" in err
-    assert "--length must be >= 0" in error_of(["sample", "--checkpoint", str(out), "--length", "-1"], capsys)
+    err = error_of(["sample", "--checkpoint", str(out), "--length", "-1"], capsys)
+    assert "--length must be an integer >= 0, got -1" in err
 
     ck = out / "checkpoint.safetensors"
     data = ck.read_bytes()
@@ -224,6 +225,6 @@ def test_sample_options(corpus, tmp_path, capsys):
     stop = free[8:10]
     stopped = sample("--seed", "2", "--temperature", "1.5", "--stop", stop)
     assert stopped.rstrip("\n").endswith(stop) and len(stopped) <= len(free)
-    assert "top_p" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
-    assert "num_return_sequences has to be smaller or equal to num_beams" in error_of(
+    assert "--top-p must be in (0, 1], got 2" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
+    assert "--num-return-sequences must be at most --num-beams, got 3 > 2" in error_of(
         ["sample", "--checkpoint", str(out), "--num-beams", "2", "--num-return-sequences", "3"], capsys)

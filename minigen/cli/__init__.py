@@ -21,16 +21,17 @@ import argparse
 import os
 import sys
 
+from ..backend import CupyUnavailableError
 from ..checkpoint import CheckpointError
 from ..data import CorpusError
 from ..train import TrainingError
 from . import gradcheck_demo, lessons_cmd, sample_cmd, train_cmd
 
-USER_ERRORS = (CorpusError, CheckpointError, TrainingError, ValueError, IndexError, OSError)
+USER_ERRORS = (CorpusError, CheckpointError, TrainingError, CupyUnavailableError, ValueError, IndexError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minigen", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="minigen", description=__doc__.splitlines()[0].replace("``", ""))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train_cmd.add_parser(sub)
     sample_cmd.add_parser(sub)

@@ -8,11 +8,13 @@ import sys
 import numpy as np
 
 from minigen import backend
-from minigen.checkpoint import load_checkpoint
+from minigen.checkpoint import CheckpointError, load_checkpoint
 from minigen.data import tokenizer_from_dict
 from minigen.models import build_model
 from minigen.sample import generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
+
+from ._checks import check_device, check_float, check_int
 
 
 def add_parser(sub) -> None:
@@ -38,6 +40,15 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_sample)
 
 
+def checkpoint_tokenizer(ck, path):
+    """The tokenizer saved in checkpoint ``ck`` (read from ``path``); a damaged entry is a CheckpointError."""
+    try:
+        return tokenizer_from_dict(ck.meta["tokenizer"])
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise CheckpointError(f"{path} is damaged: its tokenizer entry cannot be read ({type(e).__name__}: "
+                              f"{e})") from None
+
+
 def load_model(path, device="cpu"):
     """``(model, tokenizer, checkpoint)`` from a run folder or a checkpoint file."""
     path = os.fspath(path)
@@ -46,24 +57,58 @@ def load_model(path, device="cpu"):
     ck = load_checkpoint(path)
     if not ck.meta.get("config") or not ck.meta.get("tokenizer"):
         raise ValueError(f"{path} has no model config or tokenizer; it was not written by `minigen train`")
-    model = build_model(ck.meta["config"])
-    model.load_state_dict(ck.model_state)
+    tokenizer = checkpoint_tokenizer(ck, path)
+    try:
+        model = build_model(ck.meta["config"])
+    except (ValueError, TypeError, KeyError, AttributeError) as e:      # a config with sizes missing or wrong
+        raise CheckpointError(f"{path} is damaged: its model config cannot build a model ({type(e).__name__}: "
+                              f"{e})") from None
+    try:
+        model.load_state_dict(ck.model_state)
+    except (ValueError, KeyError) as e:
+        raise CheckpointError(f"{path} is damaged: its weights do not fit its model config ({e})") from None
     if device != "cpu":
         model.to(device)
-    return model, tokenizer_from_dict(ck.meta["tokenizer"]), ck
+    return model, tokenizer, ck
+
+
+def _check_options(args) -> None:
+    """Every option, before the checkpoint is read or anything is printed."""
+    check_int("length", args.length, minimum=0)
+    check_float("temperature", args.temperature, 0)
+    check_int("seed", args.seed, minimum=0)
+    check_int("top_k", args.top_k, minimum=0)
+    check_float("top_p", args.top_p, 0, 1, low_open=True)
+    check_float("min_p", args.min_p, 0, 1)
+    check_float("typical_p", args.typical_p, 0, 1, low_open=True)
+    check_float("repetition_penalty", args.repetition_penalty, 0, low_open=True)
+    check_int("no_repeat_ngram_size", args.no_repeat_ngram_size, minimum=0)
+    check_int("num_beams", args.num_beams)
+    check_float("length_penalty", args.length_penalty)
+    check_int("num_return_sequences", args.num_return_sequences)
+    if args.num_beams > 1 and args.num_return_sequences > args.num_beams:
+        raise ValueError(f"--num-return-sequences must be at most --num-beams, got {args.num_return_sequences} > "
+                         f"{args.num_beams}")
+    if args.stop is not None and "" in args.stop:
+        raise ValueError("--stop is empty; give the text to stop at")
+    if args.prompt == "":
+        raise ValueError("--prompt is empty; the model needs at least one character to start from")
+    check_device(args.device)
 
 
 def cmd_sample(args) -> int:
-    if args.length < 0:
-        raise ValueError(f"--length must be >= 0, got {args.length}")
+    _check_options(args)
     model, tokenizer, ck = load_model(args.checkpoint, args.device)
-    prompt = args.prompt if args.prompt is not None else ck.meta["extra"].get("run", {}).get("prompt") or "\n"
-    if prompt == "":
-        raise ValueError("--prompt is empty; the model needs at least one character to start from")
+    run = ck.meta.get("extra", {}).get("run", {}) if isinstance(ck.meta.get("extra"), dict) else {}
+    prompt = args.prompt if args.prompt is not None else run.get("prompt") or "\n"
+    what = "--prompt" if args.prompt is not None else "the run's prompt"
     try:
         ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)
     except ValueError as e:
-        raise ValueError(f"the prompt cannot be encoded: {e}") from None
+        raise ValueError(f"{what} {prompt!r} cannot be encoded: {e}") from None
+    if ids.size == 0:                                   # "..." has no words for a word tokenizer
+        raise ValueError(f"{what} {prompt!r} has no tokens for the {tokenizer.kind} tokenizer; the model needs at "
+                         "least one token to start from")
     like = next(iter(model.parameters())).data
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     options = dict(do_sample=args.temperature > 0, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
@@ -79,9 +124,10 @@ def cmd_sample(args) -> int:
                 print(f"----- {k + 1}")
             print(tokenizer.decode(row))
         return 0
+    tokens = stream_generate(model, prompt_ids, args.length, **options)   # checks its options before the prompt shows
     sys.stdout.write(prompt + (" " if tokenizer.kind == "word" else ""))   # one continuation, printed as it comes
     new, shown = [], ""
-    for token in stream_generate(model, prompt_ids, args.length, **options):
+    for token in tokens:
         new.append(int(backend.to_numpy(token)[0]))
         text = tokenizer.decode(np.array(new))
         stable = text.rstrip("\ufffd")                  # a byte-level token may end inside a character

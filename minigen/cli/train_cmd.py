@@ -18,9 +18,12 @@ import minigen
 from minigen import backend
 from minigen.checkpoint import load_checkpoint
 from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text, python_source, shakespeare,
-                          tokenizer_from_dict, train_val_split)
+                          train_val_split)
 from minigen.models import GPT, GPTConfig, RNNLanguageModel
 from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer
+
+from ._checks import check_device, check_float, check_int, flag
+from .sample_cmd import checkpoint_tokenizer
 
 # Every option, with its default. On --resume the run's saved values are used, and
 # only the options in RESUMABLE may be changed; the rest fix the model and the data.
@@ -38,8 +41,14 @@ DEFAULTS = dict(
 # Chosen for 10 minutes on 2 CPU cores: many small steps learn more in the time than few large
 # ones (150-second trials: width 192, B=32, T=128 at lr 1e-3 reached 2.43; this, 1.87).
 GPT_DEFAULTS = dict(batch_size=16, seq_len=64, lr=3e-3, optimizer="adamw", weight_decay=0.1, warmup_steps=100)
+# lr and grad_clip may change on resume, as the advice after a non-finite loss says ("resume with a lower
+# learning rate or more clipping"); they take effect from the resumed step on.
+TUNABLE = ("lr", "grad_clip")
 RESUMABLE = {"steps", "time", "eval_interval", "eval_tokens", "prompt", "temperatures", "sample_length",
-             "device", "progress", "out"}
+             "device", "progress", "out", *TUNABLE}
+# Options that only one kind of model reads: given for the other one, they are a mistake.
+ONLY_FOR = {"cell": "rnn", "embed_dim": "rnn", "hidden_size": "rnn", "num_layers": "rnn",
+            "n_layer": "gpt", "n_head": "gpt", "n_embd": "gpt"}
 DEFAULT_TIME = 600.0
 
 
@@ -53,24 +62,25 @@ def parse_duration(text: str) -> float:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a language model (default: char LSTM on Shakespeare, 10 minutes)",
-                       description=__doc__.split("\n\n")[1].replace("\n", " "))
+                       description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""))
     d = DEFAULTS            # the parser's defaults are None, so that _config can tell what was given
     gd = GPT_DEFAULTS
 
     def both(key):          # "default 0.004; 0.003 for --model gpt"
         return f"default {d[key]}" + (f"; {gd[key]} for --model gpt" if gd.get(key, d[key]) != d[key] else "")
     g = p.add_argument_group("data")
-    g.add_argument("--corpus", help=f"'shakespeare', 'python' (the stdlib's source), or a UTF-8 file or folder "
-                   f"(default {d['corpus']})")
+    g.add_argument("--corpus", help=f"'shakespeare', 'python' (the stdlib's source), a UTF-8 text file, or a folder "
+                   f"(its .txt and .md files) (default {d['corpus']})")
     g.add_argument("--tokenizer", choices=["char", "word", "bpe"], help="default char")
-    g.add_argument("--vocab-size", type=int, help="word: max_tokens; bpe: vocabulary size (default 2000)")
+    g.add_argument("--vocab-size", type=int, help="word: the most frequent words kept, with padding and [UNK] "
+                   "(default: all); bpe: the vocabulary size (default 2000); char: not used")
     g.add_argument("--val-fraction", type=float, help=f"held out for validation (default {d['val_fraction']})")
     g = p.add_argument_group("model")
     g.add_argument("--model", choices=["rnn", "gpt"], help="a recurrent network (default) or a GPT")
     g.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="--model rnn: the cell (default lstm)")
-    g.add_argument("--embed-dim", type=int, help=f"default {d['embed_dim']}")
-    g.add_argument("--hidden-size", type=int, help=f"default {d['hidden_size']}")
-    g.add_argument("--num-layers", type=int, help=f"default {d['num_layers']}")
+    g.add_argument("--embed-dim", type=int, help=f"--model rnn (default {d['embed_dim']})")
+    g.add_argument("--hidden-size", type=int, help=f"--model rnn (default {d['hidden_size']})")
+    g.add_argument("--num-layers", type=int, help=f"--model rnn (default {d['num_layers']})")
     g.add_argument("--dropout", type=float, help=f"default {d['dropout']}")
     g.add_argument("--n-layer", type=int, help=f"--model gpt: blocks (default {d['n_layer']})")
     g.add_argument("--n-head", type=int, help=f"--model gpt: attention heads (default {d['n_head']})")
@@ -82,7 +92,8 @@ def add_parser(sub) -> None:
     g.add_argument("--weight-decay", type=float, help=both("weight_decay"))
     g.add_argument("--batch-size", type=int, help=both("batch_size"))
     g.add_argument("--seq-len", type=int, help=f"BPTT length, or a GPT's context ({both('seq_len')})")
-    g.add_argument("--grad-clip", type=float, help=f"max gradient norm, 0 for none (default {d['grad_clip']})")
+    g.add_argument("--grad-clip", type=float, help=f"max gradient norm, 0 for none (default {d['grad_clip']}); "
+                   "--lr and --grad-clip may change on --resume")
     g.add_argument("--warmup-steps", type=int, help=both("warmup_steps"))
     g.add_argument("--lr-schedule", choices=["cosine", "constant"], help="default cosine")
     g.add_argument("--min-lr-ratio", type=float, help=f"cosine floor, times the peak (default {d['min_lr_ratio']})")
@@ -150,30 +161,74 @@ def _optimizer(cfg, params):
     return minigen.optim.RMSprop(params, lr=lr, weight_decay=wd)
 
 
+def _check_given(given) -> None:
+    """Refuse impossible values before anything is loaded or built, naming the flag."""
+    for name in ("embed_dim", "hidden_size", "num_layers", "n_layer", "n_head", "n_embd", "batch_size", "seq_len",
+                 "steps", "eval_interval", "eval_tokens"):
+        check_int(name, given.get(name))
+    for name in ("warmup_steps", "sample_length", "seed"):
+        check_int(name, given.get(name), minimum=0)
+    check_float("val_fraction", given.get("val_fraction"), 0, 1, high_open=True)
+    check_float("dropout", given.get("dropout"), 0, 1, high_open=True)
+    check_float("lr", given.get("lr"), 0, low_open=True)
+    check_float("weight_decay", given.get("weight_decay"), 0)
+    check_float("grad_clip", given.get("grad_clip"), 0)
+    check_float("min_lr_ratio", given.get("min_lr_ratio"), 0, 1)
+    for t in given.get("temperatures") or ():
+        check_float("temperatures", t, 0)
+    if given.get("prompt") == "":
+        raise ValueError("--prompt is empty; the samples need at least one token to start from")
+
+
+def _check_fit(cfg, given) -> None:
+    """Options that do not fit the model or the tokenizer of the run."""
+    wrong = [k for k in given if ONLY_FOR.get(k, cfg["model"]) != cfg["model"]]
+    if wrong:
+        k = wrong[0]
+        raise ValueError(f"{flag(k)} is an option of --model {ONLY_FOR[k]}, not of --model {cfg['model']}")
+    if "vocab_size" in given:
+        minimum = {"char": None, "word": 3, "bpe": 256}[cfg["tokenizer"]]
+        if minimum is None:
+            raise ValueError("--vocab-size does not apply to --tokenizer char (its vocabulary is the text's "
+                             "characters)")
+        check_int("vocab_size", given["vocab_size"], minimum)
+    if cfg["model"] == "gpt" and cfg["n_embd"] % cfg["n_head"]:
+        raise ValueError(f"--n-embd must be divisible by --n-head, got {cfg['n_embd']} and {cfg['n_head']}")
+
+
 def _config(args):
-    """The run's settings: defaults < the checkpoint's (on --resume) < the command line."""
+    """The run's settings: defaults < the checkpoint's (on --resume) < the command line.
+
+    Returns ``(cfg, saved, tuned)``: ``saved`` is the checkpoint resumed (or None) and
+    ``tuned`` the TUNABLE settings changed on resume, as ``{name: (old, new)}``.
+    """
     given = _given(args)
+    _check_given(given)
     cfg = dict(DEFAULTS)
     if given.get("model") == "gpt":
         cfg.update(GPT_DEFAULTS)
-    saved = None
+    saved, tuned = None, {}
     if args.resume:
         out = given.get("out") or _latest_run(_default_out({**cfg, **given}))
         path = os.path.join(out, CHECKPOINT_NAME)
         if not os.path.exists(path):
             raise ValueError(f"--resume: there is no checkpoint to resume in {out} (expected {path})")
         saved = load_checkpoint(path)
-        run = saved.meta.get("extra", {}).get("run")
-        if not run:
+        run = saved.meta.get("extra", {}).get("run") if isinstance(saved.meta.get("extra"), dict) else None
+        if not isinstance(run, dict) or not run:
             raise ValueError(f"--resume: {path} was not written by `minigen train`")
+        _check_fit({**cfg, **run, **given}, given)
         changed = sorted(k for k, v in given.items() if k not in RESUMABLE and v != run.get(k))
         if changed:
             k = changed[0]
-            raise ValueError(f"--resume: --{k.replace('_', '-')} cannot change on resume (the run has "
+            raise ValueError(f"--resume: {flag(k)} cannot change on resume (the run has "
                              f"{run.get(k)!r}, given {given[k]!r}); start a new run with another --out")
+        tuned = {k: (run.get(k), given[k]) for k in TUNABLE if k in given and given[k] != run.get(k)}
         cfg.update(run)
         cfg["out"] = out
     cfg.update(given)
+    if not saved:
+        _check_fit(cfg, given)
     if cfg["time"] is not None and not isinstance(cfg["time"], float):
         cfg["time"] = parse_duration(cfg["time"])
     if cfg["steps"] is None and cfg["time"] is None:
@@ -184,20 +239,45 @@ def _config(args):
         while os.path.exists(os.path.join(cfg["out"], CHECKPOINT_NAME)):
             n += 1
             cfg["out"] = f"{base}-{n}"
-    return cfg, saved
+    return cfg, saved, tuned
+
+
+def _check_prompt(tokenizer, prompt, given: bool) -> None:
+    """The samples' prompt must give at least one token: refused now, not at the first evaluation."""
+    what = f"--prompt {prompt!r}" if given else f"the default sample prompt {prompt!r} (pass --prompt)"
+    try:
+        n = len(tokenizer.encode(prompt))
+    except ValueError as e:
+        raise ValueError(f"{what} cannot be encoded: {e}") from None
+    if n == 0:
+        raise ValueError(f"{what} has no tokens for the {tokenizer.kind} tokenizer (it drops punctuation); "
+                         "the samples need at least one token to start from")
+
+
+def _val_chars(tokenizer, text: str, n_train: int):
+    """Characters of raw ``text`` behind the validation ids (``encode(text)[n_train:]``), for bits per character.
+
+    None leaves it to the trainer, which decodes the ids: exact for characters and BPE.
+    A word tokenizer's decoding drops punctuation and case, so the raw text is measured.
+    """
+    if tokenizer.kind != "word":
+        return None
+    starts = tokenizer.offsets(text)
+    return len(text) - int(starts[n_train]) if n_train < len(starts) else None
 
 
 def cmd_train(args) -> int:
     backend.tune_malloc()
-    cfg, saved = _config(args)
+    cfg, saved, tuned = _config(args)
     ckpt = os.path.join(cfg["out"], CHECKPOINT_NAME)
     if saved is None and os.path.exists(ckpt):
         raise ValueError(f"{ckpt} already exists; pass --resume to continue that run, or --out to start a new one")
+    check_device(cfg["device"])                 # before the corpus is read, which can take a while
     minigen.manual_seed(cfg["seed"])
     minigen.set_default_dtype(cfg["dtype"])
 
     text = _corpus_text(cfg["corpus"])
-    tokenizer = tokenizer_from_dict(saved.meta["tokenizer"]) if saved else _train_tokenizer(cfg, text)
+    tokenizer = checkpoint_tokenizer(saved, ckpt) if saved else _train_tokenizer(cfg, text)
     ids = tokenizer.encode(text)
     fingerprint = zlib.crc32(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
     if saved and saved.meta["extra"]["run"].get("fingerprint") != fingerprint:
@@ -205,6 +285,12 @@ def cmd_train(args) -> int:
                          "resuming on different data would not continue the same run")
     cfg["fingerprint"] = fingerprint
     train_ids, val_ids = train_val_split(ids, cfg["val_fraction"])
+    # a recurrent model reads --batch-size streams of at least --seq-len + 1 tokens; a GPT, one window
+    need = (cfg["batch_size"] if cfg["model"] == "rnn" else 1) * (cfg["seq_len"] + 1)
+    if len(train_ids) < need:
+        raise ValueError(f"the corpus gives {len(train_ids):,} training tokens, fewer than the {need:,} that "
+                         f"--batch-size {cfg['batch_size']} and --seq-len {cfg['seq_len']} need; use smaller ones "
+                         "or a longer corpus")
 
     if cfg["model"] == "gpt":
         model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=cfg["seq_len"], n_layer=cfg["n_layer"],
@@ -215,11 +301,14 @@ def cmd_train(args) -> int:
     if cfg["device"] != "cpu":
         model.to(cfg["device"])
     optimizer = _optimizer(cfg, model.parameters())
+    prompt_given = cfg["prompt"] is not None
     prompt = cfg["prompt"] = cfg["prompt"] or ("ROMEO:" if cfg["corpus"] == "shakespeare"
                                                   else text.lstrip().splitlines()[0][:16])
+    _check_prompt(tokenizer, prompt, prompt_given)
     callbacks = [TextGenerator(tokenizer, prompt, cfg["temperatures"], cfg["sample_length"], seed=cfg["seed"]),
                  LossCurve(os.path.join(cfg["out"], "loss.png"))]
-    trainer = Trainer(model, optimizer, train_ids, val_ids, tokenizer=tokenizer, batch_size=cfg["batch_size"],
+    trainer = Trainer(model, optimizer, train_ids, val_ids, tokenizer=tokenizer,
+                      val_chars=_val_chars(tokenizer, text, len(train_ids)), batch_size=cfg["batch_size"],
                       seq_len=cfg["seq_len"], max_steps=cfg["steps"], time_budget=cfg["time"],
                       warmup_steps=cfg["warmup_steps"], lr_schedule=cfg["lr_schedule"],
                       min_lr_ratio=cfg["min_lr_ratio"], grad_clip=cfg["grad_clip"] or None,
@@ -233,6 +322,9 @@ def cmd_train(args) -> int:
     if saved:
         trainer.resume(saved)
         print(f"resuming {ckpt} at step {trainer.step} ({trainer.elapsed:.0f} s trained)")
+        if tuned:
+            print(f"changed on resume, from step {trainer.step + 1} on: "
+                  + ", ".join(f"{flag(k)} {old!r} -> {new!r}" for k, (old, new) in tuned.items()))
     limit = " and ".join(([f"{cfg['steps']} steps"] if cfg["steps"] else []) +
                          ([f"{cfg['time']:.0f} s"] if cfg["time"] else []))
     print(f"corpus {cfg['corpus']}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer.kind} tokenizer, "

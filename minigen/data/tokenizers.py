@@ -87,6 +87,9 @@ class CharTokenizer(_Tokenizer):
 # ---------------------------------------------------------------------------- words
 
 _PUNCTUATION = re.compile(r"[!\"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~']")   # Keras's default set
+# A word's start in the raw text: the first character of a whitespace-separated chunk that has a character
+# other than punctuation (standardising deletes punctuation but never whitespace, so only such chunks are words).
+_WORD_START = re.compile(r"(?<!\S)\S*?[^\s" + _PUNCTUATION.pattern[1:-1] + "]")
 
 
 def standardize(text: str) -> str:
@@ -98,12 +101,13 @@ class WordTokenizer(_Tokenizer):
     """Words, as Keras ``TextVectorization(standardize="lower_and_strip_punctuation", split="whitespace")``.
 
     Id 0 is the padding token ``""`` and id 1 the out-of-vocabulary token ``"[UNK]"``;
-    then the words by descending frequency (ties alphabetically), at most ``max_tokens``
+    then the words by descending frequency, equally frequent words in descending order
+    (Keras sorts with ``np.lexsort((tokens, counts))[::-1]``), at most ``max_tokens``
     entries in all. ``decode`` joins words with single spaces (standardising is lossy).
 
     >>> tok = WordTokenizer.train("The cat. The dog!", max_tokens=4)
     >>> tok.vocab, tok.encode("the bird").tolist()
-    (['', '[UNK]', 'the', 'cat'], [2, 1])
+    (['', '[UNK]', 'the', 'dog'], [2, 1])
     """
 
     kind = "word"
@@ -123,7 +127,8 @@ class WordTokenizer(_Tokenizer):
         counts = collections.Counter(standardize(text).split())
         if not counts:
             raise ValueError("WordTokenizer.train: the text has no words")
-        words = sorted(counts, key=lambda w: (-counts[w], w))
+        # Keras's order: np.lexsort((tokens, counts))[::-1], by count and then by the word, both descending
+        words = sorted(counts, key=lambda w: (counts[w], w), reverse=True)
         if max_tokens is not None:
             words = words[: max_tokens - 2]
         return cls([cls.pad_token, cls.oov_token] + words)
@@ -135,6 +140,18 @@ class WordTokenizer(_Tokenizer):
     def encode(self, text: str) -> np.ndarray:
         """Ids of the standardised words; unknown words get the ``[UNK]`` id, 1."""
         return np.array([self.index.get(w, 1) for w in standardize(text).split()], dtype=np.int64)
+
+    def offsets(self, text: str) -> np.ndarray:
+        """Where each token of ``encode(text)`` starts in ``text``, in characters.
+
+        ``decode`` cannot tell how long the raw text was (punctuation and case are gone), so
+        the characters behind a span of tokens are measured here: tokens ``k:`` of
+        ``encode(text)`` came from ``text[offsets(text)[k]:]``.
+
+        >>> WordTokenizer.train("a b").offsets("A -- b, (c)").tolist()
+        [0, 5, 8]
+        """
+        return np.array([m.start() for m in _WORD_START.finditer(text)], dtype=np.int64)
 
     def decode(self, ids) -> str:
         ids = np.asarray(ids).reshape(-1)
@@ -180,7 +197,8 @@ class BPETokenizer(_Tokenizer):
     def train(cls, text: str, vocab_size: int, min_frequency: int = 2) -> BPETokenizer:
         """Learn ``vocab_size - 256`` merges from ``text`` (fewer if no pair occurs ``min_frequency`` times)."""
         if not isinstance(vocab_size, int) or vocab_size < 256:
-            raise ValueError(f"BPETokenizer: vocab_size must be an integer >= 256 (the byte alphabet), got {vocab_size!r}")
+            raise ValueError(f"BPETokenizer: vocab_size must be an integer >= 256 (the byte alphabet), "
+                             f"got {vocab_size!r}")
         words = collections.Counter(_PRETOKENIZE.findall(text))
         seqs = [list(w.encode("utf-8", errors="surrogatepass")) for w in words]
         freqs = list(words.values())
@@ -261,15 +279,30 @@ class BPETokenizer(_Tokenizer):
 
 # ---------------------------------------------------------------------------- loading
 
+def _entry(d: dict, key: str, ok) -> list:
+    """``d[key]``, a list whose items pass ``ok``, or a ValueError saying what is wrong."""
+    value = d.get(key)
+    if not isinstance(value, list) or not all(ok(v) for v in value):
+        shown = "is missing" if key not in d else f"is not valid ({str(value)[:60]})"
+        raise ValueError(f"the tokenizer of type {d['type']!r} needs a {key!r} list, and it {shown}")
+    return value
+
+
 def tokenizer_from_dict(d: dict):
-    """Rebuild a tokenizer from its ``to_dict()``."""
+    """Rebuild a tokenizer from its ``to_dict()``; a damaged dict is a ValueError that says what is wrong."""
+    if not isinstance(d, dict):
+        raise ValueError(f"a tokenizer must be a JSON object with a 'type', got {str(d)[:60]}")
     kind = d.get("type")
     if kind == "char":
-        return CharTokenizer(d["chars"])
+        return CharTokenizer(_entry(d, "chars", lambda c: isinstance(c, str) and len(c) == 1))
     if kind == "word":
-        return WordTokenizer(d["vocab"])
+        return WordTokenizer(_entry(d, "vocab", lambda w: isinstance(w, str)))
     if kind == "bpe":
-        return BPETokenizer(d["merges"])
+        merges = _entry(d, "merges", lambda m: isinstance(m, list) and len(m) == 2
+                        and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in m))
+        if any(max(m) >= 256 + k for k, m in enumerate(merges)):    # a merge joins bytes or earlier merges
+            raise ValueError("the tokenizer of type 'bpe' has a merge of an id that is not defined before it")
+        return BPETokenizer(merges)
     if kind == "gpt2":
         from .gpt2_tokenizer import GPT2Tokenizer
         return GPT2Tokenizer.from_dict(d)

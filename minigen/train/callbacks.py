@@ -68,6 +68,9 @@ class TextGenerator(Callback):
             self.prompt_ids = np.asarray(tokenizer.encode(prompt))[None, :]          # (1, P)
         except ValueError as e:
             raise ValueError(f"TextGenerator: the prompt {prompt!r} cannot be encoded: {e}") from None
+        if self.prompt_ids.size == 0:                  # a word tokenizer drops punctuation: "..." has no words
+            raise ValueError(f"TextGenerator: the prompt {prompt!r} encodes to no tokens; the model needs at least "
+                             "one token to start from")
         self.tokenizer, self.prompt, self.temperatures = tokenizer, prompt, temperatures
         self.length, self.seed = length, seed
         self.samples = []

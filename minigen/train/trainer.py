@@ -13,8 +13,8 @@ streams and carries its hidden state from batch to batch, cut from the graph; an
 other model gets windows at random offsets.
 
 Every ``eval_interval`` steps the trainer measures the validation loss (with its
-perplexity ``e^loss`` and bits per character), calls the callbacks, and writes a
-checkpoint atomically. The checkpoint holds everything the loop needs to go on:
+perplexity ``e^loss`` and bits per character), writes a checkpoint atomically, and
+then calls the callbacks. The checkpoint holds everything the loop needs to go on:
 weights, optimizer moments, the step, the data position, the carried hidden state
 and the random generators, so ``resume`` continues a killed run exactly as if it
 had never stopped (bit for bit on CPU, for runs limited by steps).
@@ -63,6 +63,10 @@ class Trainer:
             learning rate is the peak of the schedule.
         train_ids, val_ids: 1-D integer arrays (host).
         tokenizer: used to report bits per character and saved in checkpoints.
+        val_chars: how many characters of raw text the validation ids came from, for bits
+            per character (None: the length of ``tokenizer.decode(val_ids)``, which is exact
+            for characters and BPE but not for words, whose decoding drops punctuation and
+            case: see ``WordTokenizer.offsets``).
         batch_size, seq_len: B rows of T tokens per step.
         max_steps, time_budget: stop after this many steps, or this many seconds
             of training (evaluations included), whichever comes first.
@@ -82,7 +86,8 @@ class Trainer:
         run_config: a dict saved in the checkpoint (the CLI keeps its arguments there).
     """
 
-    def __init__(self, model, optimizer, train_ids, val_ids=None, *, tokenizer=None, batch_size: int = 32,
+    def __init__(self, model, optimizer, train_ids, val_ids=None, *, tokenizer=None, val_chars: int | None = None,
+                 batch_size: int = 32,
                  seq_len: int = 64, max_steps: int | None = None, time_budget: float | None = None,
                  warmup_steps: int = 100, lr_schedule: str = "cosine", min_lr_ratio: float = 0.1,
                  grad_clip: float | None = 1.0, eval_interval: int = 250, eval_tokens: int | None = 131072,
@@ -121,7 +126,9 @@ class Trainer:
         self.val_ids = np.asarray(val_ids) if val_ids is not None and len(val_ids) >= 2 else None
         self.eval_tokens = eval_tokens
         self.chars_per_token = 1.0
-        if tokenizer is not None and self.val_ids is not None and getattr(tokenizer, "kind", "char") != "char":
+        if self.val_ids is not None and val_chars is not None:
+            self.chars_per_token = _positive_int("val_chars", val_chars) / len(self.val_ids)
+        elif tokenizer is not None and self.val_ids is not None and getattr(tokenizer, "kind", "char") != "char":
             self.chars_per_token = len(tokenizer.decode(self.val_ids)) / len(self.val_ids)
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.checkpoint_path = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_NAME) if checkpoint_dir else None
@@ -179,23 +186,24 @@ class Trainer:
         loss, state = self._loss(x, y, self.state)
         value = float(loss.item())
         if not math.isfinite(value):
-            self._fail(f"the loss is {value}")
+            self._fail(self.step + 1, f"the loss is {value}")
         self.optimizer.zero_grad()
         loss.backward()
         norm = float(clip_grad_norm_(self.model.parameters(), self.grad_clip or math.inf).item())
         if not math.isfinite(norm):
-            self._fail(f"the gradient norm is {norm}")
+            self._fail(self.step + 1, f"the gradient norm is {norm}")
         self.optimizer.step()
         self.state = self.model.detach_state(state) if self.stateful else None
         self.step += 1
         self.tokens_seen += x.size
         return value
 
-    def _fail(self, what: str):
+    def _fail(self, step: int, what: str):
+        """Raise ``TrainingError`` for ``step`` (the one being taken, or the one just evaluated)."""
         where = (f"The last good checkpoint, {self.last_checkpoint[0]} (step {self.last_checkpoint[1]}), is intact: "
                  "resume from it with a lower learning rate or more clipping."
                  if self.last_checkpoint else "No checkpoint had been written yet.")
-        raise TrainingError(f"training stopped at step {self.step + 1}: {what}. {where}")
+        raise TrainingError(f"training stopped at step {step}: {what}. {where}")
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, ids=None, max_tokens: int | None = None) -> dict:
@@ -240,11 +248,11 @@ class Trainer:
             text += (f"  val {metrics['val_loss']:.4f} nats  perplexity {metrics['perplexity']:.2f}  "
                      f"{metrics['bits_per_char']:.3f} bits/char" + ("  (whole validation split)" if final else ""))
             if not math.isfinite(metrics["val_loss"]):
-                self._fail(f"the validation loss is {metrics['val_loss']}")
+                self._fail(self.step, f"the validation loss is {metrics['val_loss']}")   # the step just taken
         self.log(text)
+        self.save_checkpoint()                  # first, so that a callback that fails loses nothing
         for cb in self.callbacks:
             cb.on_evaluate(self, metrics)
-        self.save_checkpoint()
         return metrics
 
     # ------------------------------------------------------------------ checkpoints
@@ -298,9 +306,11 @@ class Trainer:
         from tqdm.auto import tqdm
 
         by_steps = self.max_steps is not None
+        # tqdm puts ", " before the postfix (the loss), so something must come before it: the clock
+        by_time_format = "{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]"
         bar = tqdm(total=self.max_steps if by_steps else int(self.time_budget), initial=self.step if by_steps else
                    int(self.elapsed), unit="step" if by_steps else "s", disable=not self.progress, dynamic_ncols=True,
-                   bar_format=None if by_steps else "{l_bar}{bar}| {n_fmt}/{total_fmt} s [{postfix}]")
+                   bar_format=None if by_steps else by_time_format)
         previous_log = self.log
         if self.progress:
             self.log = lambda text: tqdm.write(text)

@@ -10,7 +10,7 @@ def test_shakespeare_is_plain_speaker_text():
     text = shakespeare()
     assert len(text) > 4_000_000
     assert "ROMEO:\n" in text and "HAMLET:\nTo be, or not to be: that is the question:\n" in text
-    for markdown in ("**", "\\", "# ", "_Enter", "  \n"):
+    for markdown in ("*", "\\", "# ", "_Enter", "  \n", "SCENE"):
         assert markdown not in text, markdown
     assert len(set(text)) < 100, "a small character vocabulary"
 
@@ -19,6 +19,21 @@ def test_play_conversion():
     md = ("# A Play\n\n## ACT I\n\n_Enter KING and\nQUEEN_\n\n**KING**  \nWell met\\--my queen.  \n"
           "__\\[Aside]_ Alas!  \n\n**Queen**  \n\n_Exit_\n\n**QUEEN**  \nFarewell.\n")
     assert play_to_text(md) == "KING:\nWell met--my queen.\nAlas!\n\nQUEEN:\nFarewell.\n"
+
+
+def test_a_stage_direction_inside_a_speech_keeps_its_speaker():
+    md = ("## ACT I\n\n**HORATIO**  \nBut soft, behold!\n\n_Re-enter Ghost_\n\nI'll cross it. Stay, illusion!  \n"
+          "Speak to me.\n\n_Exit Ghost_\n\nIt is gone.\n\n*Sound a\nhorn.*\n\nHark!\n\n_Exeunt_\n\n"
+          "SCENE II: A room.\n\nNobody's line.\n\n**Scene III**  \nA hall.\n\n**KING**  \n_\\[Reads]_  \n"
+          "Item, sack, 5s.\n\n_The order_\n\n1\\. Trumpets.  \n2\\. Then, two\nJudges.\n\nWelcome.\n")
+    assert play_to_text(md) == ("HORATIO:\nBut soft, behold!\nI'll cross it. Stay, illusion!\nSpeak to me.\n"
+                                "It is gone.\nHark!\n\nKING:\nItem, sack, 5s.\nWelcome.\n")
+
+
+def test_hamlet_lines_after_a_stage_direction_are_kept():
+    text = shakespeare()
+    assert ("But soft, behold! lo, where it comes again!\nI'll cross it, though it blast me. Stay, illusion!\n"
+            in text)
 
 
 def test_python_source():

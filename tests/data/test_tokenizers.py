@@ -29,9 +29,10 @@ def test_char_level_chinese(tmp_path):
 
 def test_word_tokenizer_like_keras():
     tok = WordTokenizer.train("The cat sat. The CAT ran! A dog, a dog, a dog.", max_tokens=5)
-    assert tok.vocab == ["", "[UNK]", "a", "dog", "cat"]        # by frequency, ties alphabetical
-    assert tok.encode("the Dog's cat?").tolist() == [1, 1, 4]   # "dogs" is out of vocabulary
-    assert tok.decode([2, 3, 0, 0]) == "a dog"
+    # Keras: np.lexsort((tokens, counts))[::-1], so by frequency and equally frequent words in descending order
+    assert tok.vocab == ["", "[UNK]", "dog", "a", "the"]
+    assert tok.encode("the Dog's cat?").tolist() == [4, 1, 1]   # "dogs" and "cat" are out of vocabulary
+    assert tok.decode([2, 3, 0, 0]) == "dog a"
     with pytest.raises(ValueError, match="max_tokens must be an integer >= 3"):
         WordTokenizer.train("a b", max_tokens=2)
 
@@ -79,3 +80,25 @@ def test_load_errors(tmp_path):
     bad.write_text('{"type": "sentencepiece"}', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown tokenizer type 'sentencepiece'"):
         load_tokenizer(bad)
+
+
+def test_word_offsets_measure_the_raw_text():
+    text = "To be, or not -- to be!\n'Tis nobler... (Sir)"
+    tok = WordTokenizer.train(text)
+    starts = tok.offsets(text)
+    assert len(starts) == len(tok.encode(text))
+    assert [text[s:].split()[0] for s in starts] == ["To", "be,", "or", "not", "to", "be!", "'Tis", "nobler...",
+                                                    "(Sir)"]
+    assert len(tok.decode(tok.encode(text))) < len(text)      # why decoding cannot measure the text
+
+
+def test_damaged_tokenizer_entries_say_what_is_wrong():
+    from minigen.data import tokenizer_from_dict
+    with pytest.raises(ValueError, match="tokenizer of type 'char' needs a 'chars' list, and it is missing"):
+        tokenizer_from_dict({"type": "char"})
+    with pytest.raises(ValueError, match="needs a 'merges' list, and it is not valid"):
+        tokenizer_from_dict({"type": "bpe", "merges": [[1]]})
+    with pytest.raises(ValueError, match="a merge of an id that is not defined before it"):
+        tokenizer_from_dict({"type": "bpe", "merges": [[1, 300]]})
+    with pytest.raises(ValueError, match="must be a JSON object"):
+        tokenizer_from_dict(["char"])

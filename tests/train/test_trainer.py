@@ -200,3 +200,46 @@ def test_loss_curve_without_matplotlib(data, tmp_path, monkeypatch):
 def test_bad_arguments(data, kw, match):
     with pytest.raises(ValueError, match=match):
         make(data, **kw)
+
+
+def test_a_nonfinite_validation_names_the_step_it_evaluated(data, tmp_path):
+    class PoisonAfter(Callback):
+        def on_step_end(self, trainer, loss):
+            if trainer.step == 20:                      # after the step's update, before its evaluation
+                p = next(iter(trainer.model.parameters()))
+                p.data = p.data * np.nan
+
+    trainer = make(data, checkpoint_dir=tmp_path, callbacks=[PoisonAfter()])
+    with pytest.raises(TrainingError, match=r"training stopped at step 20: the validation loss is nan.*\(step 10\)"):
+        trainer.fit()
+    assert load_checkpoint(tmp_path / "checkpoint.safetensors").meta["step"] == 10
+
+
+def test_the_checkpoint_is_written_before_the_callbacks_run(data, tmp_path):
+    class Broken(Callback):
+        def on_evaluate(self, trainer, metrics):
+            raise RuntimeError("a callback that fails")
+
+    with pytest.raises(RuntimeError, match="a callback that fails"):
+        make(data, checkpoint_dir=tmp_path, callbacks=[Broken()]).fit()
+    assert load_checkpoint(tmp_path / "checkpoint.safetensors").meta["step"] == 10   # the run is not lost
+
+
+def test_bits_per_char_from_the_raw_validation_text(data):
+    trainer = make(data, max_steps=10, val_chars=3 * len(data[2]))        # say each token stood for 3 characters
+    metrics = trainer.evaluate()
+    assert metrics["bits_per_char"] == pytest.approx(metrics["val_loss"] / math.log(2) / 3)
+    with pytest.raises(ValueError, match="val_chars must be a positive integer, got 0"):
+        make(data, val_chars=0)
+
+
+def test_the_progress_bar_in_time_mode(data, capsys):
+    make(data, max_steps=None, time_budget=1.0, progress=True).fit()
+    err = capsys.readouterr().err
+    assert "loss " in err and "[, " not in err               # the clock, then ", loss ...", no stray comma
+
+
+def test_text_generator_prompt_without_tokens():
+    tok = minigen.data.WordTokenizer.train("to be or not to be")
+    with pytest.raises(ValueError, match=r"the prompt '\.\.\.' encodes to no tokens"):
+        TextGenerator(tok, prompt="...")
