@@ -31,7 +31,7 @@ import numpy as np
 __all__ = [
     "array_namespace", "is_numpy", "is_array", "same_device", "is_dtype", "host_array", "host_full", "format_array", "device_of", "to_numpy", "to_device", "asarray_like",
     "sum_to", "matmul_sum", "matrix_transpose_copy", "cache_blocks", "CACHE_BLOCK", "index_add", "erf", "get_default_dtype", "set_default_dtype", "resolve_dtype",
-    "is_floating", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError", "host",
+    "is_floating", "is_integer", "any_true", "manual_seed", "get_rng", "get_cupy", "CupyUnavailableError", "host",
 ]
 
 GPU_INSTALL_HINT = 'pip install "minigen[gpu]"'
@@ -448,21 +448,42 @@ def _dtype_name(dtype) -> str:
     return str(dtype).rsplit(".", 1)[-1]
 
 
-_IS_FLOATING: dict = {}
+_DTYPE_KIND: dict = {}
+
+
+def _dtype_kind(dtype) -> str:
+    """"float", "int" (signed or unsigned) or "other"; cached per dtype, since checks ask on every op."""
+    key = (type(dtype), dtype)                  # the type first: dtypes of two libraries never compare
+    try:
+        return _DTYPE_KIND[key]
+    except (KeyError, TypeError):                                   # unseen, or not hashable
+        name = _dtype_name(dtype)
+        kind = "float" if name in _FLOAT_NAMES else "int" if name.startswith(("int", "uint")) else "other"
+        try:
+            _DTYPE_KIND[key] = kind
+        except TypeError:
+            pass
+        return kind
 
 
 def is_floating(dtype) -> bool:
-    """True for real floating dtypes of any backend (cached per dtype: checks call it on every op)."""
-    key = (type(dtype), dtype)                  # the type first: dtypes of two libraries never compare
-    try:
-        return _IS_FLOATING[key]
-    except (KeyError, TypeError):                                   # unseen, or not hashable
-        result = _dtype_name(dtype) in _FLOAT_NAMES
-        try:
-            _IS_FLOATING[key] = result
-        except TypeError:
-            pass
-        return result
+    """True for real floating dtypes of any backend."""
+    return _dtype_kind(dtype) == "float"
+
+
+def is_integer(dtype) -> bool:
+    """True for signed and unsigned integer dtypes (not bool) of any backend."""
+    return _dtype_kind(dtype) == "int"
+
+
+def any_true(mask) -> bool:
+    """``bool(xp.any(mask))``; NumPy's own method on host arrays, several times faster than the wrapper.
+
+    For the checks that run at every generation step (ids within the vocabulary).
+    """
+    if type(mask) is np.ndarray:
+        return bool(mask.any())
+    return bool(array_namespace(mask).any(mask))
 
 
 # --------------------------------------------------------------------------- host allocator

@@ -37,7 +37,7 @@ class Embedding(Function):
 
 def is_integer_dtype(dtype) -> bool:
     """True for signed and unsigned integer dtypes (not bool) of any backend."""
-    return dtype_name(dtype).startswith(("int", "uint"))
+    return backend.is_integer(dtype)
 
 
 def check_embedding_options(fn: str, max_norm, norm_type, sparse) -> None:

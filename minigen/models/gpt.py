@@ -167,7 +167,7 @@ class GPT(GenerationMixin, nn.Module):
             raise TypeError(f"GPT expected integer token ids, got {got}")
         V = self.gpt_config.vocab_size
         bad = (ids < 0) | (ids >= V)
-        if bool(backend.array_namespace(ids).any(bad)):
+        if backend.any_true(bad):
             first = backend.to_numpy(ids)[backend.to_numpy(bad)][0]
             raise IndexError(f"GPT: id {int(first)} is out of range for vocab_size {V} (expected 0 <= id < {V})")
 

@@ -8,7 +8,7 @@ directly, so an id outside the vocabulary would otherwise fail deep inside NumPy
 from __future__ import annotations
 
 from .. import backend
-from ..backend import array_namespace, host
+from ..backend import host
 from ..functional.embedding import is_integer_dtype
 
 
@@ -37,9 +37,8 @@ def check_prompt(input_ids, vocab_size: int | None) -> None:
     if not backend.is_array(input_ids) or not is_integer_dtype(input_ids.dtype):
         got = backend._dtype_name(input_ids.dtype) if backend.is_array(input_ids) else type(input_ids).__name__
         raise TypeError(f"input_ids must be an integer array of token ids, got {got}")
-    xp = array_namespace(input_ids)
     bad = input_ids < 0 if vocab_size is None else (input_ids < 0) | (input_ids >= vocab_size)
-    if bool(xp.any(bad)):
+    if backend.any_true(bad):
         first = backend.to_numpy(input_ids)[backend.to_numpy(bad)][0]
         raise IndexError(f"input_ids: id {int(first)} {_out_of_range(vocab_size)}")
 
