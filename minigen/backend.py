@@ -20,7 +20,8 @@ What lives here, and nowhere else:
 - ``index_add(x, index, source)``: a scatter-add along axis 0 that is correct
   when ``index`` repeats (``xp.add.at`` on NumPy and CuPy).
 - ``erf(x)``: the error function, which NumPy lacks.
-- the default floating dtype, and one seeded host random generator.
+- the default floating dtype and the dtype checks (written in ``_dtypes.py``, re-exported
+  here), and one seeded host random generator.
 """
 
 from __future__ import annotations
@@ -118,6 +119,16 @@ def same_device(arrays) -> bool:
         return True
     where = device_of(arrays[0])
     return all(device_of(a) == where for a in arrays)
+
+
+def any_true(mask) -> bool:
+    """``bool(xp.any(mask))``; NumPy's own method on host arrays, several times faster than the wrapper.
+
+    For the checks that run at every generation step (ids within the vocabulary).
+    """
+    if type(mask) is np.ndarray:
+        return bool(mask.any())
+    return bool(array_namespace(mask).any(mask))
 
 
 # --------------------------------------------------------------------------- CuPy
@@ -403,87 +414,10 @@ def erf(x):
 
 # --------------------------------------------------------------------------- dtypes
 
-_FLOAT_NAMES = ("float16", "float32", "float64")
-_DTYPE_NAMES = _FLOAT_NAMES + ("int8", "int16", "int32", "int64", "uint8", "bool")
-_default_dtype = "float32"
-
-
-def get_default_dtype() -> str:
-    """The name of the floating dtype that Python numbers and lists become (``"float32"``)."""
-    return _default_dtype
-
-
-def set_default_dtype(name: str) -> None:
-    """Set the default floating dtype by name: ``"float32"`` or ``"float64"``."""
-    global _default_dtype
-    if name not in _FLOAT_NAMES:
-        raise ValueError(f"set_default_dtype: dtype must be one of {_FLOAT_NAMES}, got {name!r}")
-    _default_dtype = name
-
-
-def resolve_dtype(dtype, xp=np):
-    """Turn a dtype name (``"float64"``) or a dtype object into ``xp``'s dtype."""
-    name = _default_dtype if dtype is None else dtype if isinstance(dtype, str) else _dtype_name(dtype)
-    if name not in _DTYPE_NAMES:
-        raise ValueError(f"unknown dtype {dtype!r}; expected a name such as 'float32', 'float64' or 'int64'")
-    if xp is np or getattr(xp, "__name__", "").endswith(".numpy"):
-        return np.dtype(name)
-    return getattr(xp, name)
-
-
-def is_dtype(obj) -> bool:
-    """True for a dtype name (``"float32"``) or a dtype object of any backend."""
-    if isinstance(obj, str):
-        return obj in _DTYPE_NAMES
-    return isinstance(obj, np.dtype) or (isinstance(obj, type) and issubclass(obj, np.generic)) \
-        or type(obj).__name__.lower() == "dtype"
-
-
-def _dtype_name(dtype) -> str:
-    if isinstance(dtype, type) and issubclass(dtype, np.generic):   # np.float32 given as a type
-        return np.dtype(dtype).name
-    name = getattr(dtype, "name", None)
-    if isinstance(name, str):
-        return name
-    return str(dtype).rsplit(".", 1)[-1]
-
-
-_DTYPE_KIND: dict = {}
-
-
-def _dtype_kind(dtype) -> str:
-    """"float", "int" (signed or unsigned) or "other"; cached per dtype, since checks ask on every op."""
-    key = (type(dtype), dtype)                  # the type first: dtypes of two libraries never compare
-    try:
-        return _DTYPE_KIND[key]
-    except (KeyError, TypeError):                                   # unseen, or not hashable
-        name = _dtype_name(dtype)
-        kind = "float" if name in _FLOAT_NAMES else "int" if name.startswith(("int", "uint")) else "other"
-        try:
-            _DTYPE_KIND[key] = kind
-        except TypeError:
-            pass
-        return kind
-
-
-def is_floating(dtype) -> bool:
-    """True for real floating dtypes of any backend."""
-    return _dtype_kind(dtype) == "float"
-
-
-def is_integer(dtype) -> bool:
-    """True for signed and unsigned integer dtypes (not bool) of any backend."""
-    return _dtype_kind(dtype) == "int"
-
-
-def any_true(mask) -> bool:
-    """``bool(xp.any(mask))``; NumPy's own method on host arrays, several times faster than the wrapper.
-
-    For the checks that run at every generation step (ids within the vocabulary).
-    """
-    if type(mask) is np.ndarray:
-        return bool(mask.any())
-    return bool(array_namespace(mask).any(mask))
+from ._dtypes import (  # noqa: E402,F401  (re-exported: callers write backend.resolve_dtype etc.)
+    _DTYPE_NAMES, _FLOAT_NAMES, _dtype_name, get_default_dtype, is_dtype, is_floating, is_integer, resolve_dtype,
+    set_default_dtype,
+)
 
 
 # --------------------------------------------------------------------------- host allocator

@@ -283,6 +283,25 @@ def _torch_masks(torch, kind, L, S, nh, B):
     return am, kp, is_causal
 
 
+def _close_to_torch(dtype):
+    """An assert_allclose against a torch tensor: 1e-5 (float32) or 1e-10 (float64) of its largest magnitude."""
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+
+    def close(a, b, what):
+        b = b.detach().numpy()
+        np.testing.assert_allclose(a, b, rtol=0, atol=tol * max(np.abs(b).max(), 1e-30), err_msg=what)
+    return close
+
+
+def _grads_match_torch(close, mm, tm, mine, theirs):
+    """The gradients of query, key, value and every parameter agree with torch's."""
+    for name, m_in, t_in in zip(("query", "key", "value"), mine, theirs):
+        close(m_in.grad, t_in.grad, f"d{name}")
+    tparams = dict(tm.named_parameters())
+    for name, p in mm.named_parameters():
+        close(p.grad, tparams[name].grad, f"d{name}")
+
+
 @pytest.mark.reference
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch_first", [True, False])
@@ -322,19 +341,11 @@ def test_matches_torch(dtype, batch_first, kind):
     dw = _randn(tuple(w_t.shape), 25).astype(dtype)
     ((out_m * dout).sum() + (w_m * dw).sum()).backward()
     ((out_t * torch.tensor(dout)).sum() + (w_t * torch.tensor(dw)).sum()).backward()
-    tol = 1e-5 if dtype == np.float32 else 1e-10
-
-    def close(a, b, what):
-        b = b.detach().numpy()
-        np.testing.assert_allclose(a, b, rtol=0, atol=tol * max(np.abs(b).max(), 1e-30), err_msg=what)
+    close = _close_to_torch(dtype)
 
     close(out_m.numpy(), out_t, "output")
     close(w_m.numpy(), w_t, "weights")
-    for name, m_in, t_in in zip(("query", "key", "value"), mine, theirs):
-        close(m_in.grad, t_in.grad, f"d{name}")
-    tparams = dict(tm.named_parameters())
-    for name, p in mm.named_parameters():
-        close(p.grad, tparams[name].grad, f"d{name}")
+    _grads_match_torch(close, mm, tm, mine, theirs)
 
 
 @pytest.mark.reference
@@ -365,21 +376,13 @@ def test_matches_torch_averaged_or_no_weights(dtype, need_weights):
         loss_m, loss_t = loss_m + (w_m * dw).sum(), loss_t + (w_t * torch.tensor(dw)).sum()
     loss_m.backward()
     loss_t.backward()
-    tol = 1e-5 if dtype == np.float32 else 1e-10
-
-    def close(a, b, what):
-        b = b.detach().numpy()
-        np.testing.assert_allclose(a, b, rtol=0, atol=tol * max(np.abs(b).max(), 1e-30), err_msg=what)
+    close = _close_to_torch(dtype)
 
     close(out_m.numpy(), out_t, "output")
     if need_weights:
         assert w_m.shape == (Bm, Lm, Sm)
         close(w_m.numpy(), w_t, "weights")
-    for name, m_in, t_in in zip(("query", "key", "value"), mine, theirs):
-        close(m_in.grad, t_in.grad, f"d{name}")
-    tparams = dict(tm.named_parameters())
-    for name, p in mm.named_parameters():
-        close(p.grad, tparams[name].grad, f"d{name}")
+    _grads_match_torch(close, mm, tm, mine, theirs)
 
 
 def test_dropout_one_drops_every_weight(backend):
