@@ -40,6 +40,18 @@ def is_integer_dtype(dtype) -> bool:
     return backend.is_integer(dtype)
 
 
+def first_out_of_range(ids, num_ids: int | None):
+    """The first id outside [0, num_ids) (num_ids None: the first negative id), or None when all are in range.
+
+    The one range check of token ids, shared by ``embedding``, ``GPT.generation_step`` and
+    the decoding entry points; each names its own argument in the message.
+    """
+    bad = ids < 0 if num_ids is None else (ids < 0) | (ids >= num_ids)
+    if not backend.any_true(bad):
+        return None
+    return int(backend.to_numpy(ids)[backend.to_numpy(bad)][0])
+
+
 def check_embedding_options(fn: str, max_norm, norm_type, sparse) -> None:
     """torch's optional embedding arguments: a clear error for values minigen cannot honour."""
     if max_norm is not None and (not is_real_number(max_norm) or not max_norm >= 0):
@@ -106,12 +118,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
                              f"got {padding_idx!r}")
         padding_idx = int(padding_idx) % V
     check_embedding_options("embedding", max_norm, norm_type, sparse)
-    xp = backend.array_namespace(ids)
-    if ids.size and bool(xp.any((ids < 0) | (ids >= V))):
-        host = backend.to_numpy(ids)
-        bad = host[(host < 0) | (host >= V)]
-        raise IndexError(f"embedding: id {int(bad[0])} is out of range for {V} embeddings "
-                         f"(expected 0 <= id < {V})")
+    bad = first_out_of_range(ids, V)
+    if bad is not None:
+        raise IndexError(f"embedding: id {bad} is out of range for {V} embeddings (expected 0 <= id < {V})")
     if max_norm is not None:
         embedding_renorm_(weight, ids, float(max_norm), float(norm_type))
     return Embedding.apply(ids, weight, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from .. import backend, nn
 from ..autograd import Tensor
-from ..functional.embedding import is_integer_dtype
+from ..functional.embedding import first_out_of_range, is_integer_dtype
 from ..nn import init
 from .generation import GenerationMixin
 from .gpt_infer import InferenceWeights, infer
@@ -166,10 +166,9 @@ class GPT(GenerationMixin, nn.Module):
             got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
             raise TypeError(f"GPT expected integer token ids, got {got}")
         V = self.gpt_config.vocab_size
-        bad = (ids < 0) | (ids >= V)
-        if backend.any_true(bad):
-            first = backend.to_numpy(ids)[backend.to_numpy(bad)][0]
-            raise IndexError(f"GPT: id {int(first)} is out of range for vocab_size {V} (expected 0 <= id < {V})")
+        bad = first_out_of_range(ids, V)
+        if bad is not None:
+            raise IndexError(f"GPT: id {bad} is out of range for vocab_size {V} (expected 0 <= id < {V})")
 
     def _run(self, ids, caches=None, past: int = 0):
         ids = self._check_ids(ids, past)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..backend import host
-from ..functional.embedding import is_integer_dtype
+from ..functional.embedding import first_out_of_range, is_integer_dtype
 
 
 def is_int(x) -> bool:
@@ -37,10 +37,9 @@ def check_prompt(input_ids, vocab_size: int | None) -> None:
     if not backend.is_array(input_ids) or not is_integer_dtype(input_ids.dtype):
         got = backend._dtype_name(input_ids.dtype) if backend.is_array(input_ids) else type(input_ids).__name__
         raise TypeError(f"input_ids must be an integer array of token ids, got {got}")
-    bad = input_ids < 0 if vocab_size is None else (input_ids < 0) | (input_ids >= vocab_size)
-    if backend.any_true(bad):
-        first = backend.to_numpy(input_ids)[backend.to_numpy(bad)][0]
-        raise IndexError(f"input_ids: id {int(first)} {_out_of_range(vocab_size)}")
+    bad = first_out_of_range(input_ids, vocab_size)
+    if bad is not None:
+        raise IndexError(f"input_ids: id {bad} {_out_of_range(vocab_size)}")
 
 
 def check_token_id(name: str, value, vocab_size: int | None) -> None:
