@@ -20,7 +20,7 @@ from harness import parse_and_pin
 
 args = parse_and_pin(__doc__, lambda p: (
     p.add_argument("--time", type=float, default=600.0, help="seconds of training per library (default 600)"),
-    p.add_argument("--only", choices=["minigen", "torch"], help="run one library"),
+    p.add_argument("--only", choices=["minigen", "torch"], help="run one library (written to results/quality_<lib>.json)"),
     p.add_argument("--model", choices=["rnn", "gpt"], default="rnn", help="the model of `train --model` (default rnn)"),
     p.add_argument("--quick", action="store_true", help="a smoke test: 20 s each, small evaluations")))
 
@@ -174,7 +174,9 @@ config = {k: cfg[k] for k in ("model",) + shape + ("optimizer", "batch_size", "s
 workload = "quality_gpt" if GPT_MODEL else "quality"
 result = {"workload": workload, "machine": machine(), "budget_s": budget, "config": config, "results": results}
 os.makedirs(RESULTS, exist_ok=True)
-path = os.path.join(RESULTS, workload + ("_quick.json" if args.quick else ".json"))
+# --only and --quick write files of their own, so that they never replace a side-by-side measurement
+suffix = (f"_{args.only}" if args.only else "") + ("_quick" if args.quick else "")
+path = os.path.join(RESULTS, workload + suffix + ".json")
 with open(path + ".tmp", "w") as f:
     json.dump(result, f, indent=2)
 os.replace(path + ".tmp", path)
