@@ -332,7 +332,9 @@ def cache_blocks(n: int, like, row_size: int = 1) -> list:
     [(0, 341), (341, 682), (682, 1000)]
     """
     step = n if _is_cupy(like) else max(CACHE_BLOCK // max(row_size, 1), 1)
-    return [slice(i, min(i + step, n)) for i in range(0, n, max(step, 1))] or [slice(0, 0)]
+    if n <= step:
+        return [slice(0, n)]                  # one block: the common case for small arrays, kept cheap
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 # --------------------------------------------------------------------------- scatter-add

@@ -35,11 +35,6 @@ class Embedding(Function):
         return None, dweight
 
 
-def is_integer_dtype(dtype) -> bool:
-    """True for signed and unsigned integer dtypes (not bool) of any backend."""
-    return backend.is_integer(dtype)
-
-
 def first_out_of_range(ids, num_ids: int | None):
     """The first id outside [0, num_ids) (num_ids None: the first negative id), or None when all are in range.
 
@@ -103,7 +98,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     [[4.0, 5.0], [0.0, 1.0], [4.0, 5.0]]
     """
     ids = input.data if isinstance(input, Tensor) else input
-    if not backend.is_array(ids) or not is_integer_dtype(ids.dtype):
+    if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
         got = dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
         raise TypeError(f"embedding: input must be an integer array of token ids, got {got}")
     weight = as_tensor(weight)

@@ -7,7 +7,6 @@ from ..autograd import Function, Tensor
 from ..autograd.ops import reshape
 from ..kernels import softmax as K
 from ._checks import as_tensor, check_axis, check_floating, check_same_device, dtype_name, is_real_number
-from .embedding import is_integer_dtype
 
 
 class Softmax(Function):
@@ -108,7 +107,7 @@ def cross_entropy(logits, targets, ignore_index: int = -100, reduction: str = "m
     # a foreign object with .shape and .dtype (a torch tensor, a pandas Series) is not an array of ours
     if not backend.is_array(t) or not _known_array(t):
         raise TypeError(f"cross_entropy: targets must be an integer array or Tensor, got {type(t).__name__}")
-    if not is_integer_dtype(t.dtype):
+    if not backend.is_integer(t.dtype):
         extra = " (class probabilities are not supported)" if backend.is_floating(t.dtype) else ""
         raise TypeError(f"cross_entropy: targets must hold integer class indices, got dtype "
                         f"{dtype_name(t.dtype)}{extra}")

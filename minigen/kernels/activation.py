@@ -84,9 +84,8 @@ def gelu_forward(x, approximate: str = "none"):
     if approximate not in _STEPS:
         raise ValueError(f"gelu_forward: approximate must be 'none' or 'tanh', got {approximate!r}")
     forward = _STEPS[approximate][0]
-    n = math.prod(x.shape)
-    blocks = backend.cache_blocks(n, x) if n > backend.CACHE_BLOCK else None     # None: one block
-    if blocks is None or len(blocks) == 1:
+    blocks = backend.cache_blocks(math.prod(x.shape), x)
+    if len(blocks) == 1:
         y, kept = forward(xp, x)                                           # kept: p, or Phi(x)
         return y, (x, approximate, kept)
     xf = xp.reshape(x, (-1,))
@@ -101,9 +100,8 @@ def gelu_backward(dy, cache):
     xp = array_namespace(dy)
     x, approximate, kept = cache
     backward = _STEPS[approximate][1]
-    n = math.prod(x.shape)
-    blocks = backend.cache_blocks(n, x) if n > backend.CACHE_BLOCK else None     # None: one block
-    if blocks is None or len(blocks) == 1:
+    blocks = backend.cache_blocks(math.prod(x.shape), x)
+    if len(blocks) == 1:
         return backward(xp, dy, x, kept)
     dyf, xf, kf = (xp.reshape(a, (-1,)) for a in (dy, x, kept))
     dx = xp.empty_like(xf)
