@@ -30,10 +30,10 @@ def pin_threads(n: int | None = None) -> int:
     n = n or int(os.environ.get("MINIGEN_BENCH_THREADS", os.cpu_count() or 1))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
         os.environ[var] = str(n)
-    # OpenBLAS's idle workers spin for up to 2^28 cycles after each product, and on a
-    # small machine they take the core from the elementwise work between products;
-    # 2^12 cycles keeps them ready for the next product and out of the way otherwise.
-    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "12")
+    # OpenBLAS's idle workers spin for up to 2^28 cycles after each product before they
+    # sleep; minigen's own default (see minigen/__init__.py) is 2^24, and the benchmarks
+    # run with the same setting.
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "24")
     _threads = n
     # Both libraries allocate through glibc here; keep freed memory in the process for
     # both (see minigen.backend.tune_malloc), as a training script would.

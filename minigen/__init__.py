@@ -10,11 +10,13 @@
 
 import os as _os
 
-# OpenBLAS's idle threads otherwise spin for up to 2^28 cycles after every matrix
-# product, taking the core from the elementwise work in between (about 20 % of a
-# training step on a 2-core machine). This only takes effect when minigen is imported
-# before NumPy, as `python -m minigen` does; set the variable yourself to override it.
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "12")
+# After each matrix product OpenBLAS's idle threads spin for up to 2^28 cycles (about
+# 0.1 s) before they sleep, and a sleeping thread must be woken for the next product,
+# which on a virtual machine can cost more than the product. 2^24 cycles (a few ms)
+# keeps them awake across the gaps inside a training step and lets them sleep when the
+# work stops. This only takes effect when minigen is imported before NumPy, as
+# `python -m minigen` does; set the variable yourself to override it.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "24")
 
 from . import backend  # noqa: E402
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
