@@ -4,7 +4,8 @@ Model: vocabulary 96, n_embd 192, 4 layers, 6 heads, GELU (tanh), tied head, flo
 
 1. Training step: B=16, T=128, forward + cross-entropy + backward + AdamW (lr 1e-3,
    weight decay 0.1), both libraries from the same weights (the first losses must
-   agree). Target: minigen <= 1.0x PyTorch's time.
+   agree). Target: minigen <= 1.0x PyTorch's time. It also times NumPy doing only the
+   step's matrix products, with the same shapes: the floor for any NumPy implementation.
 2. Generation at batch 1, 256 new tokens after a 16-token prompt (block size 512),
    greedy: minigen's ``generate`` with its KV cache; the same without a cache
    (recomputing the whole prefix every step); and PyTorch running the same model with a
@@ -68,9 +69,40 @@ def step_torch():
     return loss.item()
 
 
+def matmul_shapes():
+    """(batch, m, k, n) of every matrix product in one training step, forward and backward."""
+    N, hs, heads = B * T, E // NH, B * NH
+    forward = []
+    for _ in range(L):
+        forward += [(1, N, E, 3 * E),                                        # q, k, v in one projection
+                    (heads, T, hs, T), (heads, T, T, hs),                    # q k^T, then att v, per head
+                    (1, N, E, E), (1, N, E, 4 * E), (1, N, 4 * E, E)]        # output projection, MLP
+    forward += [(1, N, E, V)]                                                # the tied head
+    shapes = []
+    for b, m, k, n in forward:                      # C = A B, then dA = dC B^T and dB = A^T dC
+        shapes += [(b, m, k, n), (b, m, n, k), (b, k, m, n)]
+    return shapes
+
+
+def numpy_matmul_ms(shapes):
+    """NumPy's time for exactly these float32 products (stacks of them where batch > 1)."""
+    mats = [(np.ones((b, m, k) if b > 1 else (m, k), np.float32), np.ones((b, k, n) if b > 1 else (k, n), np.float32))
+            for b, m, k, n in shapes]
+
+    def run():
+        for x, y in mats:
+            x @ y
+    return time_fn(run)
+
+
 a, b = step_minigen(), step_torch()
 assert abs(a - b) < 1e-4 * abs(b), f"first losses differ: minigen {a}, torch {b}"
 rows = [compare("W3 GPT train step (B=16, T=128, AdamW)", step_minigen, step_torch)]
+shapes = matmul_shapes()
+gflop = sum(2 * b * m * k * n for b, m, k, n in shapes) / 1e9
+floor = numpy_matmul_ms(shapes)
+rows[0].update(gflop=round(gflop, 3), numpy_matmul_ms=round(floor, 3),
+               numpy_matmul_vs_torch=round(floor / rows[0]["torch_ms"], 3))
 
 # ---------------------------------------------------------------------------- 2. generation
 NEW = args.new
@@ -112,5 +144,8 @@ row.update(minigen_tokens_per_s=round(NEW / row["minigen_ms"] * 1e3), torch_toke
 rows.append(row)
 report("w3_gpt", rows, {"model": dict(V=V, E=E, layers=L, heads=NH), "train_shape": dict(B=B, T=T),
                         "new_tokens": NEW})
+step = rows[0]
+print(f"  training step: {step['gflop']} GFLOP of matrix products; NumPy's products alone take "
+      f"{step['numpy_matmul_ms']:.1f} ms = {step['numpy_matmul_vs_torch']:.2f}x PyTorch's whole step")
 print(f"  generation: minigen {row['minigen_tokens_per_s']} tokens/s, torch {row['torch_tokens_per_s']} tokens/s; "
       f"without the cache minigen takes {recompute_ms:.0f} ms ({row['cache_speedup']}x slower)")
