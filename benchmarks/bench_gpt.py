@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
 import minigen.functional as F  # noqa: E402
-from harness import compare, report, require_torch, time_fn  # noqa: E402
+from harness import compare, matmul_gflop, numpy_matmul_ms, report, require_torch, time_fn  # noqa: E402
 from minigen.models import GPT, GPTConfig  # noqa: E402
 from minigen.sample import generate, sample_next  # noqa: E402
 
@@ -70,36 +70,25 @@ def step_torch():
 
 
 def matmul_shapes():
-    """(batch, m, k, n) of every matrix product in one training step, forward and backward."""
+    """(m, k, n, count, batch) of every matrix product in one training step, forward and backward."""
     N, hs, heads = B * T, E // NH, B * NH
     forward = []
     for _ in range(L):
-        forward += [(1, N, E, 3 * E),                                        # q, k, v in one projection
-                    (heads, T, hs, T), (heads, T, T, hs),                    # q k^T, then att v, per head
-                    (1, N, E, E), (1, N, E, 4 * E), (1, N, 4 * E, E)]        # output projection, MLP
-    forward += [(1, N, E, V)]                                                # the tied head
+        forward += [(N, E, 3 * E, 1, 1),                                     # q, k, v in one projection
+                    (T, hs, T, 1, heads), (T, T, hs, 1, heads),              # q k^T, then att v, per head
+                    (N, E, E, 1, 1), (N, E, 4 * E, 1, 1), (N, 4 * E, E, 1, 1)]   # output projection, MLP
+    forward += [(N, E, V, 1, 1)]                                             # the tied head
     shapes = []
-    for b, m, k, n in forward:                      # C = A B, then dA = dC B^T and dB = A^T dC
-        shapes += [(b, m, k, n), (b, m, n, k), (b, k, m, n)]
+    for m, k, n, c, b in forward:                   # C = A B, then dA = dC B^T and dB = A^T dC
+        shapes += [(m, k, n, c, b), (m, n, k, c, b), (k, m, n, c, b)]
     return shapes
-
-
-def numpy_matmul_ms(shapes):
-    """NumPy's time for exactly these float32 products (stacks of them where batch > 1)."""
-    mats = [(np.ones((b, m, k) if b > 1 else (m, k), np.float32), np.ones((b, k, n) if b > 1 else (k, n), np.float32))
-            for b, m, k, n in shapes]
-
-    def run():
-        for x, y in mats:
-            x @ y
-    return time_fn(run)
 
 
 a, b = step_minigen(), step_torch()
 assert abs(a - b) < 1e-4 * abs(b), f"first losses differ: minigen {a}, torch {b}"
 rows = [compare("W3 GPT train step (B=16, T=128, AdamW)", step_minigen, step_torch)]
 shapes = matmul_shapes()
-gflop = sum(2 * b * m * k * n for b, m, k, n in shapes) / 1e9
+gflop = matmul_gflop(shapes)
 floor = numpy_matmul_ms(shapes)
 rows[0].update(gflop=round(gflop, 3), numpy_matmul_ms=round(floor, 3),
                numpy_matmul_vs_torch=round(floor / rows[0]["torch_ms"], 3))

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
 import minigen.functional as F  # noqa: E402
-from harness import compare, report, require_torch, time_fn  # noqa: E402
+from harness import compare, matmul_gflop, numpy_matmul_ms, report, require_torch  # noqa: E402
 
 torch = require_torch()
 
@@ -84,17 +84,6 @@ def matmul_shapes(cell):
     return shapes
 
 
-def numpy_matmul_ms(shapes):
-    """NumPy's time for exactly these float32 products (the floor for any NumPy implementation)."""
-    mats = [(np.ones((m, k), np.float32), np.ones((k, n), np.float32), c) for m, k, n, c in shapes]
-
-    def run():
-        for a, b, c in mats:
-            for _ in range(c):
-                a @ b
-    return time_fn(run)
-
-
 rows, extra = [], {"shape": dict(B=B, T=T, V=V, E=E, H=H, layers=L)}
 for cell in args.cells:
     mg, modules = minigen_step(cell)
@@ -103,7 +92,7 @@ for cell in args.cells:
     assert abs(a - b) < 1e-4 * abs(b), f"losses differ: minigen {a}, torch {b}"
     row = compare(f"W1 {cell.upper()} step: fwd + CE + bwd", mg, th)
     shapes = matmul_shapes(cell)
-    gflop = sum(2 * m * k * n * c for m, k, n, c in shapes) / 1e9
+    gflop = matmul_gflop(shapes)
     floor = numpy_matmul_ms(shapes)
     row.update(gflop=round(gflop, 3), gflops_minigen=round(gflop / row["minigen_ms"] * 1e3, 1),
                gflops_torch=round(gflop / row["torch_ms"] * 1e3, 1),

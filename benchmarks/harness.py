@@ -82,6 +82,34 @@ def time_fn(fn, *, warmup: int = 3, repeat: int = 15, min_seconds: float = 0.2) 
     return 1000 * statistics.median(times)
 
 
+def matmul_gflop(shapes) -> float:
+    """GFLOP of the products in ``shapes``: (m, k, n, count) or (m, k, n, count, batch), as for ``numpy_matmul_ms``."""
+    total = 0
+    for m, k, n, count, *batch in shapes:
+        total += 2 * m * k * n * count * (batch[0] if batch else 1)
+    return total / 1e9
+
+
+def numpy_matmul_ms(shapes) -> float:
+    """NumPy's time for exactly these float32 products: the floor for any NumPy implementation.
+
+    Each entry is (m, k, n, count): ``count`` products (m, k) @ (k, n), or
+    (m, k, n, count, batch): the same on stacks of ``batch`` matrices, as attention's
+    per-head products run.
+    """
+    import numpy as np
+    mats = []
+    for m, k, n, count, *batch in shapes:
+        lead = (batch[0],) if batch and batch[0] > 1 else ()
+        mats.append((np.ones(lead + (m, k), np.float32), np.ones(lead + (k, n), np.float32), count))
+
+    def run():
+        for a, b, count in mats:
+            for _ in range(count):
+                a @ b
+    return time_fn(run)
+
+
 def compare(name: str, minigen_fn, torch_fn, **kw) -> dict:
     """Time both, interleaved twice to even out drift; the ratio is minigen / PyTorch."""
     a1, b1 = time_fn(minigen_fn, **kw), time_fn(torch_fn, **kw)
