@@ -7,7 +7,7 @@ import numbers
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels import embedding as K
-from ._checks import as_tensor, check_same_device, dtype_name, is_real_number
+from ._checks import as_tensor, check_same_device, is_real_number
 
 
 class Embedding(Function):
@@ -33,6 +33,17 @@ class Embedding(Function):
             counts = xp.where(counts > 0, counts, xp.ones_like(counts))     # unused rows: 0 / 1
             dweight = dweight / counts[:, None]
         return None, dweight
+
+
+def check_token_ids(ids, message: str) -> None:
+    """A TypeError ``"<message>, got <dtype or type>"`` unless ``ids`` is an integer array of a backend.
+
+    The one dtype check of token ids, shared by ``embedding``, ``nn.Embedding``, ``GPT``,
+    ``TextVAE`` and the decoding entry points; each words its own message.
+    """
+    if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
+        got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
+        raise TypeError(f"{message}, got {got}")
 
 
 def first_out_of_range(ids, num_ids: int | None):
@@ -98,9 +109,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     [[4.0, 5.0], [0.0, 1.0], [4.0, 5.0]]
     """
     ids = input.data if isinstance(input, Tensor) else input
-    if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
-        got = dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
-        raise TypeError(f"embedding: input must be an integer array of token ids, got {got}")
+    check_token_ids(ids, "embedding: input must be an integer array of token ids")
     weight = as_tensor(weight)
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         got = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from .. import backend, nn
 from ..autograd import Tensor
-from ..functional.embedding import first_out_of_range
+from ..functional.embedding import check_token_ids, first_out_of_range
 from ..nn import init
 from .generation import GenerationMixin
 from .gpt_infer import InferenceWeights, infer
@@ -162,9 +162,7 @@ class GPT(GenerationMixin, nn.Module):
         (a NumPy take would fail deep inside on a too-large id and wrap a negative one to the last rows)."""
         if getattr(ids, "ndim", None) != 2:
             raise ValueError(f"GPT expected ids of shape (batch, seq), got {getattr(ids, 'shape', ids)}")
-        if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
-            got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
-            raise TypeError(f"GPT expected integer token ids, got {got}")
+        check_token_ids(ids, "GPT expected integer token ids")
         V = self.gpt_config.vocab_size
         bad = first_out_of_range(ids, V)
         if bad is not None:

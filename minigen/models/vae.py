@@ -35,6 +35,7 @@ from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..autograd.ops import concat, split
 from ..functional._checks import dtype_name
+from ..functional.embedding import check_token_ids
 
 __all__ = ["TextVAE", "VAEOutput", "kl_divergence", "reparameterize", "kl_weight", "make_batch"]
 
@@ -183,9 +184,7 @@ class TextVAE(nn.Module):
         ids = ids.data if isinstance(ids, Tensor) else ids
         if isinstance(ids, (list, tuple)):
             ids = backend.host_array(ids, "int64")
-        if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
-            got = dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
-            raise TypeError(f"TextVAE expected integer token ids for {what}, got {got}")
+        check_token_ids(ids, f"TextVAE expected integer token ids for {what}")
         if ids.ndim != 2 or ids.shape[1] < 2:
             raise ValueError(f"TextVAE expected {what} of shape (batch, seq) with seq >= 2 (BOS .. EOS), "
                              f"got {tuple(ids.shape)}")

@@ -7,7 +7,7 @@ import numbers
 from .. import backend
 from .. import functional as F
 from ..autograd import Tensor
-from ..functional.embedding import check_embedding_options
+from ..functional.embedding import check_embedding_options, check_token_ids
 from . import init
 from .module import Module, Parameter
 
@@ -91,9 +91,7 @@ class Embedding(Module):
 
     def forward(self, input):
         ids = input.data if isinstance(input, Tensor) else input
-        if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
-            got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
-            raise TypeError(f"Embedding expected integer ids, got {got}")
+        check_token_ids(ids, "Embedding expected integer ids")
         return F.embedding(ids, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
 

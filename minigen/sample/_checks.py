@@ -7,9 +7,8 @@ directly, so an id outside the vocabulary would otherwise fail deep inside NumPy
 
 from __future__ import annotations
 
-from .. import backend
 from ..backend import host
-from ..functional.embedding import first_out_of_range
+from ..functional.embedding import check_token_ids, first_out_of_range
 
 
 def is_int(x) -> bool:
@@ -34,9 +33,7 @@ def check_prompt(input_ids, vocab_size: int | None) -> None:
     if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
         raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
                          f"{getattr(input_ids, 'shape', None)}")
-    if not backend.is_array(input_ids) or not backend.is_integer(input_ids.dtype):
-        got = backend._dtype_name(input_ids.dtype) if backend.is_array(input_ids) else type(input_ids).__name__
-        raise TypeError(f"input_ids must be an integer array of token ids, got {got}")
+    check_token_ids(input_ids, "input_ids must be an integer array of token ids")
     bad = first_out_of_range(input_ids, vocab_size)
     if bad is not None:
         raise IndexError(f"input_ids: id {bad} {_out_of_range(vocab_size)}")
