@@ -29,17 +29,22 @@ backward, one step (dh -> the rest), in reverse order
 
 The sequence kernel runs the same step T times, with everything that does not
 depend on the previous hidden state hoisted out of the loop: the input
-projection of all T steps is one (3H, C) @ (C, T*B) product, and after
+projection of all T steps is one (T*B, C) @ (C, 3H) product, and after
 backpropagation through time dx, dW_ih, dW_hh and the biases are one product
 each over the stacked per-step gradients. Only the recurrent product (forward
 W_hh h_prev^T, backward W_hh^T dg_h^T) and the gate arithmetic stay inside the loop.
 
-Inside the kernels every per-step array is held column-wise, transposed from the
-formulas above: h^T (H, B), a^T (3H, B). The recurrent product is then
-W_hh @ h^T, a (3H, H) @ (H, B) product that BLAS runs markedly faster than
-h @ W_hh^T for small B, and each gate is a block of rows. The input projection
-is one (3H, T, B) array read in place: its step-t slice (3H, B) has contiguous
-rows of B, so no copy into step order is needed.
+Two layouts meet in the sequence kernel:
+
+- Inside a step every array is held column-wise, transposed from the formulas
+  above: h^T (H, B), a^T (3H, B). The recurrent product is then W_hh @ h^T, a
+  (3H, H) @ (H, B) product that BLAS runs markedly faster than h @ W_hh^T for
+  small B, and each gate is a block of rows.
+- Whatever spans all T steps is stored row-wise, time-major: the projections
+  a (T, B, 3H), the hidden states hs (T + 1, B, H) and the gate gradients
+  dg (T, B, 4H). Each is then a plain (T*B, .) matrix for the products over all
+  steps, with no permuted copy, and each step's slice is one contiguous block
+  that the step reads or writes through a transposed view.
 
 Since b_hr and b_hz sit outside ``r * (...)`` they are added once to the input
 projection; b_hn sits inside it and is added at every step.
@@ -64,21 +69,21 @@ def _sigmoid(a):
     return s
 
 
-def _input_projection(xT, W_ih, b_ih, b_hh):
-    """a^T = W_ih x^T + b_ih + [b_hr, b_hz, 0]: the part of every pre-activation that does not need h_prev.
+def _input_projection(x, W_ih, b_ih, b_hh):
+    """a = x W_ih^T + b_ih + [b_hr, b_hz, 0]: the part of every pre-activation that does not need h_prev.
 
     b_hr and b_hz sit outside ``r * (...)``, so they are added here, once; b_hn sits
-    inside it and is added at every step. xT (C, N) -> a^T (3H, N).
+    inside it and is added at every step. x (N, C) -> a (N, 3H), row-wise.
     """
-    xp = array_namespace(xT)
-    a = W_ih @ xT                                                         # (3H, N)
+    xp = array_namespace(x)
+    a = x @ xp.matrix_transpose(W_ih)                                     # (N, 3H)
     b = b_ih
     if b_hh is not None:
         H = b_hh.shape[0] // 3
         b_rz0 = xp.concat([b_hh[:2 * H], xp.zeros_like(b_hh[2 * H:])])   # [b_hr, b_hz, 0]
         b = b_rz0 if b is None else b + b_rz0
     if b is not None:
-        a += xp.reshape(b, (-1, 1))
+        a += b
     return a
 
 
@@ -155,7 +160,7 @@ def gru_cell_forward(x, h_prev, W_ih, W_hh, b_ih=None, b_hh=None):
     """One GRU step: x (B, C), h_prev (B, H) -> h (B, H). Returns ``(h, cache)``."""
     xp = array_namespace(x)
     xT, hT = xp.matrix_transpose(x), xp.matrix_transpose(h_prev)          # (C, B), (H, B)
-    a = _input_projection(xT, W_ih, b_ih, b_hh)                           # (3H, B)
+    a = xp.matrix_transpose(_input_projection(x, W_ih, b_ih, b_hh))       # (3H, B)
     gh = W_hh @ hT                                                        # (3H, B)
     h, rz, n, hn = _step_forward(a, gh, hT, _b_hn(b_hh))
     return xp.matrix_transpose(h), (xT, hT, W_ih, W_hh, rz, n, hn, b_ih is not None, b_hh is not None)
@@ -190,27 +195,28 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
     T, B, C = x.shape
     H = h0.shape[1]
     dev = device_of(x)
-    # 1. the input projection of every step in one product: a[:, t] = a_t^T (3H, B)
-    xT = xp.matrix_transpose(xp.reshape(x, (T * B, C)))                   # (C, T*B)
-    a = xp.reshape(_input_projection(xT, W_ih, b_ih, b_hh), (3 * H, T, B))
+    # 1. the input projection of every step in one product: a[t] = a_t (B, 3H), row-wise
+    a = _input_projection(xp.reshape(x, (T * B, C)), W_ih, b_ih, b_hh)  # (T*B, 3H)
+    a = xp.reshape(a, (T, B, 3 * H))
     b_hn = _b_hn(b_hh)
-    # hs[0] = h0^T, hs[t + 1] = h_t^T: the output and, shifted by one, every h_prev
-    hs = xp.empty((T + 1, H, B), dtype=x.dtype, device=dev)
-    h = xp.matrix_transpose(h0)                                           # (H, B)
-    hs[0, ...] = h
+    # hs[0] = h0, hs[t + 1] = h_t (B, H): the output and, shifted by one, every h_prev
+    hs = xp.empty((T + 1, B, H), dtype=x.dtype, device=dev)
+    hs[0, ...] = h0
+    h = xp.empty((H, B), dtype=x.dtype, device=dev)
+    h[...] = xp.matrix_transpose(h0)                                      # h^T (H, B), column-wise
     # 2. the recurrence: one product W_hh h_{t-1} and the gate arithmetic per step;
     #    the gates each step made ([r; z], n, hn) are kept for the backward
     rzs, ns, hns = [], [], []
     for t in range(T):
         gh = W_hh @ h                                                     # (3H, B)
-        h, rz, n, hn = _step_forward(a[:, t, :], gh, h, b_hn)
-        hs[t + 1, ...] = h
+        h, rz, n, hn = _step_forward(xp.matrix_transpose(a[t, ...]), gh, h, b_hn)
+        hs[t + 1, ...] = xp.matrix_transpose(h)                           # (B, H)
         rzs.append(rz)
         ns.append(n)
         hns.append(hn)
-    out = xp.permute_dims(hs[1:, ...], (0, 2, 1))                         # (T, B, H)
+    out = xp.asarray(hs[1:, ...], copy=True)                              # (T, B, H), not a view of the cache
     cache = (x, hs, rzs, ns, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
-    return (xp.asarray(out, copy=True), xp.matrix_transpose(h)), cache
+    return (out, xp.matrix_transpose(h)), cache
 
 
 def gru_backward(douts, cache):
@@ -221,46 +227,44 @@ def gru_backward(douts, cache):
     dout, dh_n = douts
     x, hs, rzs, ns, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
     xp = array_namespace(x)
-    T, H, B = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+    T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
     C = x.shape[2]
     dev = device_of(x)
-    # The pre-activation gradients of every step, in one buffer. da_r and da_z feed
-    # both projections, so dg[t] = [da_n; da_r; da_z; dhn] (4H, B) holds both sides:
-    #   dg[H:]  = [da_r; da_z; dhn]  the recurrent side, in W_hh's order (r, z, n)
-    #   dg[:3H] = [da_n; da_r; da_z] the input side, its blocks rotated to (n, r, z)
-    dg = xp.empty((T, 4 * H, B), dtype=x.dtype, device=dev)
+    # The pre-activation gradients of every step, row-wise in one buffer. da_r and da_z
+    # feed both projections, so dg[t] = [da_n, da_r, da_z, dhn] (B, 4H) holds both sides:
+    #   dg[t, :, H:]  = [da_r, da_z, dhn]  the recurrent side, in W_hh's order (r, z, n)
+    #   dg[t, :, :3H] = [da_n, da_r, da_z] the input side, its blocks rotated to (n, r, z)
+    dg = xp.empty((T, B, 4 * H), dtype=x.dtype, device=dev)
     # W_hh^T copied once into row-major order: the loop multiplies by it T times
     W_hhT = xp.empty((H, 3 * H), dtype=W_hh.dtype, device=dev)
     W_hhT[...] = xp.matrix_transpose(W_hh)                                # (H, 3H)
-    # dh: the gradient reaching h_t, from the output at t and from step t + 1
+    # dh: the gradient reaching h_t^T (H, B), from the output at t and from step t + 1
     dh = xp.zeros((H, B), dtype=x.dtype, device=dev) if dh_n is None else xp.matrix_transpose(dh_n)
-    if dout is not None:
-        dout_col = xp.empty((T, H, B), dtype=x.dtype, device=dev)
-        dout_col[...] = xp.permute_dims(dout, (0, 2, 1))                  # (T, H, B), contiguous per step
     # 2. the recurrence, backwards: forward was h_t = step(a_t, W_hh h_{t-1}, h_{t-1})
     for t in range(T - 1, -1, -1):
         if dout is not None:
-            dh = dh + dout_col[t, ...]
-        da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, hs[t, ...], rzs[t], ns[t], hns[t])
-        dg[t, :H, :] = da_n
-        dg[t, H:2 * H, :] = da_r
-        dg[t, 2 * H:3 * H, :] = da_z
-        dg[t, 3 * H:, :] = dhn
+            dh = dh + xp.matrix_transpose(dout[t, ...])
+        h_prev = xp.matrix_transpose(hs[t, ...])                          # (H, B)
+        da_r, da_z, da_n, dhn, dh_prev = _step_backward(dh, h_prev, rzs[t], ns[t], hns[t])
+        dg[t, :, :H] = xp.matrix_transpose(da_n)
+        dg[t, :, H:2 * H] = xp.matrix_transpose(da_r)
+        dg[t, :, 2 * H:3 * H] = xp.matrix_transpose(da_z)
+        dg[t, :, 3 * H:] = xp.matrix_transpose(dhn)
         # forward was gh = W_hh h_prev, so dh_prev += W_hh^T dg_h
-        dh_prev += W_hhT @ dg[t, H:, :]                                   # (H, 3H) @ (3H, B)
+        dh_prev += W_hhT @ xp.matrix_transpose(dg[t, :, H:])             # (H, 3H) @ (3H, B)
         dh = dh_prev
-    # 1. forward was a = W_ih x^T + b_ih for all steps at once, and gh_t = W_hh h_{t-1} + b_hh
-    dg2 = xp.reshape(xp.permute_dims(dg, (1, 0, 2)), (4 * H, T * B))     # (4H, T*B), one copy
-    dg_x2, dg_h2 = dg2[:3 * H, :], dg2[H:, :]                             # (3H, T*B) each
-    h_prev2 = xp.reshape(xp.permute_dims(hs[:-1, ...], (1, 0, 2)), (H, T * B))   # h_{t-1}^T for every t
+    # 1. forward was a = x W_ih^T + b_ih for all steps at once, and gh_t = W_hh h_{t-1} + b_hh
+    dg2 = xp.reshape(dg, (T * B, 4 * H))                                  # a view: no copy
+    dg_x2, dg_h2 = dg2[:, :3 * H], dg2[:, H:]                             # (T*B, 3H) each
+    h_prev2 = xp.reshape(hs[:-1, ...], (T * B, H))                        # h_{t-1} for every t
     x2 = xp.reshape(x, (T * B, C))
     W_ih_nrz = xp.concat([W_ih[2 * H:, ...], W_ih[:2 * H, ...]], axis=0)  # (3H, C), rows rotated like dg_x2
-    dx = xp.reshape(xp.matrix_transpose(dg_x2) @ W_ih_nrz, (T, B, C))     # (T, B, C)
-    dW_nrz = dg_x2 @ x2                                                   # (3H, C), rows (n, r, z)
+    dx = xp.reshape(dg_x2 @ W_ih_nrz, (T, B, C))                          # (T, B, C)
+    dW_nrz = xp.matrix_transpose(dg_x2) @ x2                              # (3H, C), rows (n, r, z)
     dW_ih = xp.concat([dW_nrz[H:, ...], dW_nrz[:H, ...]], axis=0)         # (3H, C), rows (r, z, n)
-    dW_hh = dg_h2 @ xp.matrix_transpose(h_prev2)                          # (3H, H)
-    # the bias gradients sum dg over its T*B columns
-    db = matmul_sum(dg2, 1) if has_b_ih or has_b_hh else None             # (4H,) = [n, r, z, hn]
-    db_ih = xp.concat([db[H:3 * H], db[:H]]) if has_b_ih else None        # (3H,)
+    dW_hh = xp.matrix_transpose(dg_h2) @ h_prev2                          # (3H, H)
+    # the bias gradients sum dg over its T*B rows
+    db = matmul_sum(dg2, 0) if has_b_ih or has_b_hh else None             # (4H,) = [n, r, z, hn]
+    db_ih = xp.concat([db[H:3 * H], db[:H]]) if has_b_ih else None       # (3H,)
     db_hh = db[H:] if has_b_hh else None                                  # (3H,)
     return dx, xp.matrix_transpose(dh), dW_ih, dW_hh, db_ih, db_hh

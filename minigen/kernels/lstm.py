@@ -101,21 +101,27 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
     Returns ``((out, h_n, c_n), cache)`` with out (T, B, H) the hidden state at every step.
 
     Only the recurrent part loops over time. The input projection of every step is ONE
-    product before the loop, a^T = W_ih x^T + b_ih + b_hh (4H, T*B); each step then adds
+    product before the loop, a = x W_ih^T + b_ih + b_hh (T*B, 4H); each step then adds
     its one product W_hh h_{t-1} to its slice of a. In the backward, the steps' inputs
-    are stacked as columns z_t = [h_{t-1}; x_t; 1] (K, B) with K = H + C + 1, so that
-    [dW_hh | dW_ih | db] = sum_t da_t^T z_t^T is ONE product over all T steps too.
+    are stacked as rows z_t = [h_{t-1}, x_t, 1] (B, K) with K = H + C + 1, so that
+    [dW_hh | dW_ih | db] = sum_t da_t^T z_t is ONE product over all T steps too.
 
-    Three more things make it fast, none of which changes the maths above:
+    Four more things make it fast, none of which changes the maths above:
 
-    1. The state is held column-wise, as h^T (H, B): W_hh h is a (4H, H) @ (H, B)
-       product, which BLAS runs markedly faster than h^T W_hh^T when B is small, and
-       the four gates are contiguous row blocks of one packed (4H, B) array.
-    2. One tanh over the packed gates gives all four activations (see ``_gate_scale``);
+    1. Inside a step the state is held column-wise, as h^T (H, B): W_hh h is a
+       (4H, H) @ (H, B) product, which BLAS runs markedly faster than h^T W_hh^T
+       when B is small, and the four gates are contiguous row blocks of one packed
+       (4H, B) array.
+    2. Whatever spans all T steps is stored row-wise, time-major: a (T, B, 4H), the
+       stacked inputs zs (T, B, K) and, in the backward, the gate gradients
+       da (T, B, 4H). Each is then a plain (T*B, .) matrix for the products over all
+       steps, with no permuted copy, and each step's slice is one contiguous block
+       that the step reads or writes through a transposed view.
+    3. One tanh over the packed gates gives all four activations (see ``_gate_scale``);
        for a long sequence the scale m is folded into the weights once, not applied
        at every step.
-    3. The z_t live in one buffer zs (T, K, B): step t writes its h straight into
-       zs[t + 1], so the stacked inputs the backward needs cost no extra copy.
+    4. Step t writes its h straight into zs[t + 1], so the stacked inputs the
+       backward needs cost no extra copy.
     """
     xp = array_namespace(x)
     T, B, C = x.shape
@@ -124,29 +130,35 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
     biases = [b for b in (b_ih, b_hh) if b is not None]
     K = H + C + (1 if biases else 0)
     m = _gate_scale(xp, H, x)                                           # (4H, 1)
-    # zs[t] = [h_{t-1}; x_t; 1]: rows [0, H) the state, [H, H+C) the input, row H+C the bias's 1
-    zs = xp.empty((T, K, B), dtype=x.dtype, device=dev)
-    zs[:, H:H + C, :] = xp.permute_dims(x, (0, 2, 1))                   # (T, C, B)
+    # zs[t] = [h_{t-1}, x_t, 1]: columns [0, H) the state, [H, H+C) the input, column H+C the bias's 1
+    zs = xp.empty((T, B, K), dtype=x.dtype, device=dev)
+    zs[:, :, H:H + C] = x
     if biases:
-        zs[:, H + C, :] = 1
-    # m is folded into the weights once for long sequences; a short one (generation,
-    # one token at a time) scales each step's (4H, B) array instead of copying the weights
+        zs[:, :, H + C] = 1
+    # 1. the input projection of every step in one product: a[t] = a_t (B, 4H).
+    #    m is folded into the weights once for long sequences; a short one (generation,
+    #    one token at a time) scales each step's (4H, B) array instead of copying the weights.
+    #    When folding, the bias rides along as one more column of the weights, against
+    #    zs's column of ones: [x_t, 1] [W_ih | b]^T = x_t W_ih^T + b, with no pass over a.
     fold = T * B >= H + C
-    W_ih_m, W_hh_m = (W_ih * m, W_hh * m) if fold else (W_ih, W_hh)
-    # 1. the input projection of every step in one product: a[:, t] = a_t^T (times m if folded)
-    xT = xp.matrix_transpose(xp.reshape(x, (T * B, C)))                 # (C, T*B)
-    a = W_ih_m @ xT                                                     # (4H, T*B)
-    if biases:
-        b = xp.reshape(sum(biases), (4 * H, 1))
-        a += b * m if fold else b
-    a = xp.reshape(a, (4 * H, T, B))
+    b = xp.reshape(sum(biases), (4 * H, 1)) if biases else None         # b_ih + b_hh
+    if fold:
+        W_x = W_ih if b is None else xp.concat([W_ih, b], axis=1)       # (4H, K - H)
+        W_x, W_hh_m = W_x * m, W_hh * m
+        a = xp.reshape(zs[:, :, H:], (T * B, K - H)) @ xp.matrix_transpose(W_x)   # (T*B, 4H)
+    else:
+        W_hh_m = W_hh
+        a = xp.reshape(x, (T * B, C)) @ xp.matrix_transpose(W_ih)       # (T*B, 4H)
+        if b is not None:
+            a += xp.reshape(b, (4 * H,))
+    a = xp.reshape(a, (T, B, 4 * H))
     # 2. the recurrence
     h, c = xp.matrix_transpose(h0), xp.matrix_transpose(c0)             # (H, B)
-    zs[0, :H, :] = h
+    zs[0, :, :H] = h0
     acts, cs, tcs = [], [], []                                          # per step: [i; f; g; o], c_{t-1}, tanh(c_t)
     for t in range(T):
         u = W_hh_m @ h                                                  # (4H, B)
-        u += a[:, t, :]                                                 # a_t^T = W_ih x_t + b + W_hh h
+        u += xp.matrix_transpose(a[t, ...])                             # a_t^T = W_ih x_t + b + W_hh h
         if not fold:
             u *= m
         act = xp.tanh(u)                                                # g rows are g, the others 2 s - 1
@@ -163,9 +175,9 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
         acts.append(act)
         tcs.append(tc)
         if t + 1 < T:
-            zs[t + 1, :H, :] = h
+            zs[t + 1, :, :H] = xp.matrix_transpose(h)
     out = xp.empty((T, B, H), dtype=x.dtype, device=dev)
-    out[:T - 1, ...] = xp.permute_dims(zs[1:, :H, :], (0, 2, 1))        # h_1 .. h_{T-1}, from the buffer
+    out[:T - 1, ...] = zs[1:, :, :H]                                    # h_1 .. h_{T-1}, from the buffer
     out[T - 1, ...] = xp.matrix_transpose(h)                            # h_T
     cache = (zs, acts, cs, tcs, W_ih, W_hh, C, b_ih is not None, b_hh is not None)
     return (out, xp.matrix_transpose(h), xp.matrix_transpose(c)), cache
@@ -180,22 +192,19 @@ def lstm_backward(douts, cache):
     """
     zs, acts, cs, tcs, W_ih, W_hh, C, has_bih, has_bhh = cache
     xp = array_namespace(zs)
-    T, K, B = zs.shape
+    T, B, K = zs.shape
     H = W_hh.shape[1]
     dev = device_of(zs)
     dout, dh_n, dc_n = douts
-    da = xp.empty((T, 4 * H, B), dtype=zs.dtype, device=dev)           # da[t] = da_t^T
+    da = xp.empty((T, B, 4 * H), dtype=zs.dtype, device=dev)           # da[t] = da_t, row-wise
     W_hhT = xp.empty((H, 4 * H), dtype=W_hh.dtype, device=dev)
     W_hhT[...] = xp.matrix_transpose(W_hh)                              # row-major copy, used T times
     zeros = xp.zeros((H, B), dtype=zs.dtype, device=dev)
     dh = zeros if dh_n is None else xp.matrix_transpose(dh_n)           # (H, B)
     dc = zeros if dc_n is None else xp.matrix_transpose(dc_n)
-    if dout is not None:
-        dout_col = xp.empty((T, H, B), dtype=zs.dtype, device=dev)
-        dout_col[...] = xp.permute_dims(dout, (0, 2, 1))                # (T, H, B), contiguous per step
     for t in range(T - 1, -1, -1):
         if dout is not None:
-            dh = dh + dout_col[t, ...]                                 # from the output and from step t+1
+            dh = dh + xp.matrix_transpose(dout[t, ...])                # from the output and from step t+1
         act, tc, c_prev = acts[t], tcs[t], cs[t]
         i, f, g, o = act[:H, :], act[H:2 * H, :], act[2 * H:3 * H, :], act[3 * H:, :]
         # forward was h = o * tanh(c)
@@ -203,20 +212,20 @@ def lstm_backward(douts, cache):
         dtc *= 1 - tc * tc
         dc = dc + dtc
         # forward was c = f * c_prev + i * g, then each gate's own derivative:
-        # sigmoid' = s (1 - s), tanh' = 1 - g^2
-        da_t = da[t, ...]                                              # (4H, B)
-        da_t[:H, :] = dc * g * (i - i * i)                             # da_i = (dc * g) * i (1 - i)
-        da_t[H:2 * H, :] = dc * c_prev * (f - f * f)                   # da_f = (dc * c_prev) * f (1 - f)
-        da_t[2 * H:3 * H, :] = dc * i * (1 - g * g)                    # da_g = (dc * i) * (1 - g^2)
-        da_t[3 * H:, :] = dh * tc * (o - o * o)                        # da_o = (dh * tanh c) * o (1 - o)
+        # sigmoid' = s (1 - s), tanh' = 1 - g^2; each (H, B) result goes to its
+        # column block of da[t] (B, 4H)
+        da[t, :, :H] = xp.matrix_transpose(dc * g * (i - i * i))       # da_i = (dc * g) * i (1 - i)
+        da[t, :, H:2 * H] = xp.matrix_transpose(dc * c_prev * (f - f * f))   # da_f = (dc * c_prev) * f (1 - f)
+        da[t, :, 2 * H:3 * H] = xp.matrix_transpose(dc * i * (1 - g * g))     # da_g = (dc * i) * (1 - g^2)
+        da[t, :, 3 * H:] = xp.matrix_transpose(dh * tc * (o - o * o))  # da_o = (dh * tanh c) * o (1 - o)
         dc = dc * f                                                    # dc_prev
-        dh = W_hhT @ da_t                                              # dh_prev^T: forward was a += W_hh h_prev
-    # forward was a_t^T = W z_t for every t: [dW_hh | dW_ih | db] = sum_t da_t^T z_t^T, one product
-    da2 = xp.reshape(xp.permute_dims(da, (1, 0, 2)), (4 * H, T * B))   # (4H, T*B), one copy
-    z2 = xp.reshape(xp.permute_dims(zs, (1, 0, 2)), (K, T * B))        # (K, T*B)
-    dW = da2 @ xp.matrix_transpose(z2)                                 # (4H, K)
+        dh = W_hhT @ xp.matrix_transpose(da[t, ...])                   # dh_prev^T: forward was a += W_hh h_prev
+    # forward was a_t = z_t W^T for every t: [dW_hh | dW_ih | db] = sum_t da_t^T z_t, one product
+    da2 = xp.reshape(da, (T * B, 4 * H))                               # views: no copy
+    z2 = xp.reshape(zs, (T * B, K))
+    dW = xp.matrix_transpose(da2) @ z2                                 # (4H, K)
     dW_hh, dW_ih = dW[:, :H], dW[:, H:H + C]
     db = dW[:, H + C] if has_bih or has_bhh else None
-    dx = xp.reshape(xp.matrix_transpose(da2) @ W_ih, (T, B, C))        # forward's x_t entered through W_ih
+    dx = xp.reshape(da2 @ W_ih, (T, B, C))                             # forward's x_t entered through W_ih
     dh0, dc0 = xp.matrix_transpose(dh), xp.matrix_transpose(dc)
     return dx, dh0, dc0, dW_ih, dW_hh, (db if has_bih else None), (db if has_bhh else None)
