@@ -50,8 +50,32 @@ class CupyUnavailableError(RuntimeError):
 
 # --------------------------------------------------------------------------- namespaces
 
-_NAMESPACES: dict[type, object] = {}
 _PY_SCALARS = (int, float, bool, complex)
+
+
+def _numpy_namespace():
+    """array-api-compat's NumPy namespace, with ``matrix_transpose`` as NumPy's own ``x.mT``.
+
+    The compat wrapper costs about 1 us a call against 0.1 us for the attribute, and
+    the recurrent kernels take a transposed view several times per time step (about
+    1,100 calls in one W1 GRU training step, 2 % of it). Everything else is the compat
+    module's, under its name, so checks by name still see array-api-compat's NumPy.
+    """
+    import types
+    compat = array_api_compat.array_namespace(np.empty(0))
+    ns = types.ModuleType(compat.__name__, compat.__doc__)
+    ns.__dict__.update({k: v for k, v in vars(compat).items() if k not in ("__name__", "__doc__")})
+
+    def matrix_transpose(x, /):
+        if x.ndim < 2:
+            raise ValueError(f"matrix_transpose: x must have at least 2 dimensions, got shape {x.shape}")
+        return x.mT
+
+    ns.matrix_transpose = matrix_transpose
+    return ns
+
+
+_NAMESPACES: dict[type, object] = {np.ndarray: _numpy_namespace()}
 
 #: NumPy turns 0-d results into scalars (``np.sum(x)`` is an ``np.float64``);
 #: ``Function.apply`` turns those back into 0-d arrays with ``ensure_array``.
