@@ -92,6 +92,20 @@ def test_index_add_sums_repeated_indices(backend, rest):
     np.testing.assert_allclose(B.to_numpy(out), expected)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 40])
+def test_index_add_matches_a_loop_over_random_indices(backend, n):
+    """Any order and repetition of indices, none at all included, onto a non-zero x."""
+    rng = np.random.default_rng(n)
+    index = rng.integers(0, 6, n)
+    source = rng.standard_normal((n, 3))
+    x = rng.standard_normal((6, 3))
+    expected = x.copy()
+    for i, row in zip(index, source):
+        expected[i] += row
+    out = B.index_add(backend.asarray(x), backend.asarray(index), backend.asarray(source))
+    np.testing.assert_allclose(B.to_numpy(out), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_naive_fancy_assignment_loses_repeats():
     """Why index_add exists: ``x[idx] += v`` keeps one addition per repeated index."""
     x = np.zeros(3)

@@ -41,10 +41,11 @@ Two layouts meet in the sequence kernel:
   (3H, H) @ (H, B) product that BLAS runs markedly faster than h @ W_hh^T for
   small B, and each gate is a block of rows.
 - Whatever spans all T steps is stored row-wise, time-major: the projections
-  a (T, B, 3H), the hidden states hs (T + 1, B, H) and the gate gradients
-  dg (T, B, 4H). Each is then a plain (T*B, .) matrix for the products over all
-  steps, with no permuted copy, and each step's slice is one contiguous block
-  that the step reads or writes through a transposed view.
+  a (T, B, 3H), the inputs with a column of ones xs (T, B, C + 1), the hidden
+  states hs (T + 1, B, H) and the gate gradients dg (T, B, 4H). Each is then a
+  plain (T*B, .) matrix for the products over all steps, with no permuted copy,
+  and each step's slice is one contiguous block that the step reads or writes
+  through a transposed view.
 
 Since b_hr and b_hz sit outside ``r * (...)`` they are added once to the input
 projection; b_hn sits inside it and is added at every step.
@@ -77,14 +78,20 @@ def _input_projection(x, W_ih, b_ih, b_hh):
     """
     xp = array_namespace(x)
     a = x @ xp.matrix_transpose(W_ih)                                     # (N, 3H)
-    b = b_ih
-    if b_hh is not None:
-        H = b_hh.shape[0] // 3
-        b_rz0 = xp.concat([b_hh[:2 * H], xp.zeros_like(b_hh[2 * H:])])   # [b_hr, b_hz, 0]
-        b = b_rz0 if b is None else b + b_rz0
+    b = _projection_bias(b_ih, b_hh)
     if b is not None:
         a += b
     return a
+
+
+def _projection_bias(b_ih, b_hh):
+    """b_ih + [b_hr, b_hz, 0] (3H,), or None without biases: the bias of the input projection."""
+    if b_hh is None:
+        return b_ih
+    xp = array_namespace(b_hh)
+    H = b_hh.shape[0] // 3
+    b_rz0 = xp.concat([b_hh[:2 * H], xp.zeros_like(b_hh[2 * H:])])       # [b_hr, b_hz, 0]
+    return b_rz0 if b_ih is None else b_ih + b_rz0
 
 
 def _b_hn(b_hh):
@@ -195,8 +202,19 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
     T, B, C = x.shape
     H = h0.shape[1]
     dev = device_of(x)
-    # 1. the input projection of every step in one product: a[t] = a_t (B, 3H), row-wise
-    a = _input_projection(xp.reshape(x, (T * B, C)), W_ih, b_ih, b_hh)  # (T*B, 3H)
+    # 1. the input projection of every step in one product: a[t] = a_t (B, 3H), row-wise.
+    #    The bias rides along as one more column of the weights, against a column of
+    #    ones after x: [x_t, 1] [W_ih | b]^T = x_t W_ih^T + b, with no pass over a.
+    #    The backward's dW_ih product then yields db_ih as its last column too.
+    b = _projection_bias(b_ih, b_hh)                                      # (3H,) or None
+    K = C if b is None else C + 1
+    xs = xp.empty((T, B, K), dtype=x.dtype, device=dev)                  # xs[t] = [x_t, 1] (B, K)
+    xs[:, :, :C] = x
+    W_x = W_ih
+    if b is not None:
+        xs[:, :, C] = 1
+        W_x = xp.concat([W_ih, xp.reshape(b, (3 * H, 1))], axis=1)       # (3H, C + 1)
+    a = xp.reshape(xs, (T * B, K)) @ xp.matrix_transpose(W_x)             # (T*B, 3H)
     a = xp.reshape(a, (T, B, 3 * H))
     b_hn = _b_hn(b_hh)
     # hs[0] = h0, hs[t + 1] = h_t (B, H): the output and, shifted by one, every h_prev
@@ -215,7 +233,7 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
         ns.append(n)
         hns.append(hn)
     out = xp.asarray(hs[1:, ...], copy=True)                              # (T, B, H), not a view of the cache
-    cache = (x, hs, rzs, ns, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
+    cache = (xs, hs, rzs, ns, hns, W_ih, W_hh, b_ih is not None, b_hh is not None)
     return (out, xp.matrix_transpose(h)), cache
 
 
@@ -225,21 +243,21 @@ def gru_backward(douts, cache):
     Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias.
     """
     dout, dh_n = douts
-    x, hs, rzs, ns, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
-    xp = array_namespace(x)
+    xs, hs, rzs, ns, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache
+    xp = array_namespace(xs)
     T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-    C = x.shape[2]
-    dev = device_of(x)
+    C, K = W_ih.shape[1], xs.shape[2]                                     # K = C + 1 with a bias
+    dev = device_of(xs)
     # The pre-activation gradients of every step, row-wise in one buffer. da_r and da_z
     # feed both projections, so dg[t] = [da_n, da_r, da_z, dhn] (B, 4H) holds both sides:
     #   dg[t, :, H:]  = [da_r, da_z, dhn]  the recurrent side, in W_hh's order (r, z, n)
     #   dg[t, :, :3H] = [da_n, da_r, da_z] the input side, its blocks rotated to (n, r, z)
-    dg = xp.empty((T, B, 4 * H), dtype=x.dtype, device=dev)
+    dg = xp.empty((T, B, 4 * H), dtype=xs.dtype, device=dev)
     # W_hh^T copied once into row-major order: the loop multiplies by it T times
     W_hhT = xp.empty((H, 3 * H), dtype=W_hh.dtype, device=dev)
     W_hhT[...] = xp.matrix_transpose(W_hh)                                # (H, 3H)
     # dh: the gradient reaching h_t^T (H, B), from the output at t and from step t + 1
-    dh = xp.zeros((H, B), dtype=x.dtype, device=dev) if dh_n is None else xp.matrix_transpose(dh_n)
+    dh = xp.zeros((H, B), dtype=xs.dtype, device=dev) if dh_n is None else xp.matrix_transpose(dh_n)
     # 2. the recurrence, backwards: forward was h_t = step(a_t, W_hh h_{t-1}, h_{t-1})
     for t in range(T - 1, -1, -1):
         if dout is not None:
@@ -257,14 +275,15 @@ def gru_backward(douts, cache):
     dg2 = xp.reshape(dg, (T * B, 4 * H))                                  # a view: no copy
     dg_x2, dg_h2 = dg2[:, :3 * H], dg2[:, H:]                             # (T*B, 3H) each
     h_prev2 = xp.reshape(hs[:-1, ...], (T * B, H))                        # h_{t-1} for every t
-    x2 = xp.reshape(x, (T * B, C))
+    xs2 = xp.reshape(xs, (T * B, K))                                      # [x_t, 1] for every t
     W_ih_nrz = xp.concat([W_ih[2 * H:, ...], W_ih[:2 * H, ...]], axis=0)  # (3H, C), rows rotated like dg_x2
     dx = xp.reshape(dg_x2 @ W_ih_nrz, (T, B, C))                          # (T, B, C)
-    dW_nrz = xp.matrix_transpose(dg_x2) @ x2                              # (3H, C), rows (n, r, z)
-    dW_ih = xp.concat([dW_nrz[H:, ...], dW_nrz[:H, ...]], axis=0)         # (3H, C), rows (r, z, n)
+    dWb = xp.matrix_transpose(dg_x2) @ xs2                                # (3H, K), rows (n, r, z)
+    dW_ih = xp.concat([dWb[H:, :C], dWb[:H, :C]], axis=0)                 # (3H, C), rows (r, z, n)
     dW_hh = xp.matrix_transpose(dg_h2) @ h_prev2                          # (3H, H)
-    # the bias gradients sum dg over its T*B rows
-    db = matmul_sum(dg2, 0) if has_b_ih or has_b_hh else None             # (4H,) = [n, r, z, hn]
-    db_ih = xp.concat([db[H:3 * H], db[:H]]) if has_b_ih else None       # (3H,)
-    db_hh = db[H:] if has_b_hh else None                                  # (3H,)
+    # the bias gradients sum dg over its T*B rows: against the ones column for the input
+    # side, which b_hr and b_hz share; b_hn's part (dhn) is summed on its own
+    db_x = xp.concat([dWb[H:, C], dWb[:H, C]]) if K > C else None         # (3H,) rows (r, z, n)
+    db_ih = db_x if has_b_ih else None
+    db_hh = xp.concat([db_x[:2 * H], matmul_sum(dg2[:, 3 * H:], 0)]) if has_b_hh else None
     return dx, xp.matrix_transpose(dh), dW_ih, dW_hh, db_ih, db_hh

@@ -61,6 +61,23 @@ def test_sequence_kernel_gradcheck(backend, bias):
     assert minigen.gradcheck_kernel(K.gru_forward, K.gru_backward, _inputs(backend, bias), fast=backend.fast)
 
 
+@pytest.mark.parametrize("only", ["b_ih", "b_hh"])
+def test_sequence_kernel_gradcheck_with_one_bias(backend, only):
+    """One bias alone: b_hr and b_hz then reach the projection's bias, and b_hn its own sum."""
+    inputs = _inputs(backend, True)
+    del inputs["b_hh" if only == "b_ih" else "b_ih"]
+
+    def forward(x, h0, W_ih, W_hh, b):
+        return K.gru_forward(x, h0, W_ih, W_hh, *((b, None) if only == "b_ih" else (None, b)))
+
+    def backward(douts, cache):
+        dx, dh0, dW_ih, dW_hh, db_ih, db_hh = K.gru_backward(douts, cache)
+        assert (db_ih is None) == (only == "b_hh") and (db_hh is None) == (only == "b_ih")
+        return dx, dh0, dW_ih, dW_hh, db_ih if only == "b_ih" else db_hh
+
+    assert minigen.gradcheck_kernel(forward, backward, inputs, fast=backend.fast)
+
+
 @pytest.mark.parametrize("used", ["out", "h_n"])
 def test_sequence_kernel_gradcheck_one_output(backend, used):
     """backward accepts None for the output that was not used."""
