@@ -8,7 +8,7 @@ It also reports achieved GFLOP/s, as a fraction of NumPy's own float32 matmul ra
 the same machine for exactly the workload's matrix shapes (the recurrent loop's small
 per-step products included): the share of the time that is not matrix products.
 
-Run: python benchmarks/bench_rnn.py [--threads N] [--cells lstm gru]
+Run: python benchmarks/bench_rnn.py [--threads N] [--cells lstm gru] [--paired ROUNDS]
 """
 
 from harness import parse_and_pin
@@ -17,13 +17,15 @@ args = parse_and_pin(__doc__, lambda p: (
     p.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"]),
     p.add_argument("--batch", type=int, default=32),
     p.add_argument("--seq", type=int, default=64),
-    p.add_argument("--hidden", type=int, default=256)))
+    p.add_argument("--hidden", type=int, default=256),
+    p.add_argument("--paired", type=int, default=0, metavar="ROUNDS",
+                   help="also alternate single steps for ROUNDS rounds: median of per-round ratios")))
 
 import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
 import minigen.functional as F  # noqa: E402
-from harness import compare, matmul_gflop, numpy_matmul_ms, report, require_torch  # noqa: E402
+from harness import compare, matmul_gflop, numpy_matmul_ms, paired, report, require_torch  # noqa: E402
 
 torch = require_torch()
 
@@ -98,8 +100,10 @@ for cell in args.cells:
                gflops_torch=round(gflop / row["torch_ms"] * 1e3, 1),
                numpy_matmul_ms=round(floor, 3), matmul_fraction=round(floor / row["minigen_ms"], 3))
     rows.append(row)
+    if args.paired:
+        rows.append(paired(f"W1 {cell.upper()} step", mg, th, args.paired))
 result = report("w1_char_rnn", rows, extra)
-for r in rows:
+for r in (r for r in rows if "gflop" in r):
     print(f"  {r['name']}: {r['gflop']} GFLOP; minigen {r['gflops_minigen']} GFLOP/s, torch {r['gflops_torch']} "
           f"GFLOP/s; NumPy's matmuls alone take {r['numpy_matmul_ms']:.1f} ms = {100 * r['matmul_fraction']:.0f}% "
           "of minigen's step")

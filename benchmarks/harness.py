@@ -118,6 +118,25 @@ def compare(name: str, minigen_fn, torch_fn, **kw) -> dict:
     return {"name": name, "minigen_ms": round(ms_mg, 4), "torch_ms": round(ms_th, 4), "ratio": round(ms_mg / ms_th, 3)}
 
 
+def paired(name: str, minigen_fn, torch_fn, rounds: int) -> dict:
+    """Alternate one call of each for ``rounds`` rounds (the order flipping each round); the
+    ratio is the median of the per-round ratios, which a slow spell shifts far less than
+    two medians taken a few seconds apart."""
+    import numpy as np
+    for _ in range(3):
+        minigen_fn(), torch_fn()
+    times = np.zeros((rounds, 2))
+    for r in range(rounds):
+        for j in ((0, 1) if r % 2 else (1, 0)):
+            t0 = time.perf_counter()
+            (minigen_fn, torch_fn)[j]()
+            times[r, j] = time.perf_counter() - t0
+    ratios = times[:, 0] / times[:, 1]
+    return {"name": name + f" (paired, {rounds} rounds)", "minigen_ms": round(1e3 * float(np.median(times[:, 0])), 4),
+            "torch_ms": round(1e3 * float(np.median(times[:, 1])), 4), "ratio": round(float(np.median(ratios)), 3),
+            "ratio_q25": round(float(np.quantile(ratios, 0.25)), 3), "ratio_q75": round(float(np.quantile(ratios, 0.75)), 3)}
+
+
 def machine() -> dict:
     import numpy as np
     cpu = platform.processor()
