@@ -251,8 +251,9 @@ def _host_or_xp_softmax(s):
 def test_on_the_backends(backend, processor):
     ids, scores = _batch(7)
     expected = processor(ids, scores)
-    out = processor(backend.asarray(ids), backend.asarray(scores))
-    assert str(B.device_of(out)) == str(backend.device)
+    scores_on_device = backend.asarray(scores)
+    out = processor(backend.asarray(ids), scores_on_device)
+    assert str(B.device_of(out)) == str(B.device_of(scores_on_device))
     np.testing.assert_allclose(backend.numpy(out), expected, rtol=1e-12, atol=0)
 
 
