@@ -28,7 +28,7 @@ import numpy as np
 
 from . import backend
 
-__all__ = ["save_checkpoint", "load_checkpoint", "Checkpoint", "CheckpointError"]
+__all__ = ["save_checkpoint", "load_checkpoint", "write_safetensors", "Checkpoint", "CheckpointError"]
 
 
 class CheckpointError(ValueError):
@@ -48,8 +48,6 @@ class Checkpoint:
 def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None, step: int = 0,
                     extra: dict | None = None, arrays: dict | None = None) -> None:
     """Write ``model`` (and ``optimizer``) to ``path`` atomically, with the metadata described above."""
-    from safetensors.numpy import save_file
-
     tensors = {f"model.{k}": np.ascontiguousarray(backend.to_numpy(v)) for k, v in model.state_dict().items()}
     for name, value in (arrays or {}).items():
         tensors[f"extra.{name}"] = np.ascontiguousarray(backend.to_numpy(value))
@@ -73,16 +71,36 @@ def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None,
         "optimizer": optim_meta,
         "extra": extra or {},
     }
+    write_safetensors(tensors, path, {"minigen": json.dumps(meta)})
+
+
+def write_safetensors(tensors: dict, path, metadata: dict | None = None) -> None:
+    """Write host arrays to a ``.safetensors`` file atomically: a temp file in the same folder, then a rename.
+
+    safetensors creates its files readable by their owner alone (mode 0600); the file
+    gets the permissions any new file gets (0666 less the umask) before it is renamed
+    into place, so that a checkpoint can be shared like the rest of a run's folder.
+    """
+    from safetensors.numpy import save_file
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
     try:
-        save_file(tensors, tmp, metadata={"minigen": json.dumps(meta)})
+        save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back: POSIX has no plain getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(obj):

@@ -32,7 +32,7 @@ import os
 import numpy as np
 
 from . import backend
-from .checkpoint import CheckpointError, _check_header
+from .checkpoint import CheckpointError, _check_header, write_safetensors
 from .models.gpt import GPT, GPTConfig
 
 __all__ = ["load_gpt2", "save_gpt2", "gpt2_config", "gpt2_tensor_names", "ConfigMismatchError"]
@@ -287,8 +287,6 @@ def save_gpt2(model: GPT, path) -> None:
     The names and (in, out) weight layout are GPT-2's, so ``transformers``'
     ``GPT2LMHeadModel.from_pretrained(path)`` (and ``load_gpt2``) read it back.
     """
-    from safetensors.numpy import save_file
-
     config = model.gpt_config
     if not config.bias:
         raise ValueError("save_gpt2: GPT-2 has biases in every linear layer and layer norm; this model was built "
@@ -311,6 +309,6 @@ def save_gpt2(model: GPT, path) -> None:
     }
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)
-    save_file(tensors, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+    write_safetensors(tensors, os.path.join(path, "model.safetensors"), {"format": "pt"})
     with open(os.path.join(path, "config.json"), "w", encoding="utf-8") as f:
         json.dump(hf, f, indent=2)

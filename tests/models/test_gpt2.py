@@ -13,6 +13,7 @@ import pickle
 import numpy as np
 import pytest
 
+from minigen import backend as B
 from minigen.checkpoint import CheckpointError
 from minigen.pretrained import load_gpt2, save_gpt2
 
@@ -180,6 +181,19 @@ def test_kv_cache_equals_recomputing(hf64_and_model):
         steps.append(full[:, -1].argmax(-1)[:, None])
     np.testing.assert_array_equal(model.generate(ids, max_new_tokens=12), np.concatenate(steps, axis=1))
 
+
+
+def test_on_the_backends(tmp_path, backend):
+    """Moved to a device (``model.to("cuda")`` on a GPU), the model gives the same logits, greedy text and beams."""
+    hf = make_hf(dtype=torch.float64)
+    model = load_gpt2(save_hf(hf, tmp_path), dtype="float64").to(backend.device)
+    ids = prompts(2, 6, seed=8)
+    out = model(backend.asarray(ids))
+    assert str(B.device_of(out.data)) == str(B.device_of(backend.asarray(ids)))
+    np.testing.assert_allclose(backend.numpy(out), hf_logits(hf, ids), rtol=1e-10, atol=1e-10)
+    for kwargs in (dict(max_new_tokens=12), dict(max_new_tokens=12, num_beams=3, length_penalty=1.0)):
+        ours = model.generate(backend.asarray(ids[:, :4]), **kwargs)
+        np.testing.assert_array_equal(backend.numpy(ours), hf_generate(hf, ids[:, :4], **kwargs), err_msg=str(kwargs))
 
 # ---------------------------------------------------------------------------- saving
 
