@@ -93,7 +93,6 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["ckpt.safetensors"], "no temporary file is left behind"
 
 
-
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_files_get_the_usual_permissions(tmp_path, umask):
     """safetensors alone writes mode 0600; a checkpoint gets 0666 less the umask, as any new file does."""
@@ -103,6 +102,7 @@ def test_files_get_the_usual_permissions(tmp_path, umask):
     finally:
         os.umask(old)
     assert os.stat(tmp_path / "ckpt.safetensors").st_mode & 0o777 == 0o666 & ~umask
+
 
 class _Evil:
     def __init__(self, marker):

@@ -182,7 +182,6 @@ def test_kv_cache_equals_recomputing(hf64_and_model):
     np.testing.assert_array_equal(model.generate(ids, max_new_tokens=12), np.concatenate(steps, axis=1))
 
 
-
 def test_on_the_backends(tmp_path, backend):
     """Moved to a device (``model.to("cuda")`` on a GPU), the model gives the same logits, greedy text and beams."""
     hf = make_hf(dtype=torch.float64)
@@ -194,6 +193,7 @@ def test_on_the_backends(tmp_path, backend):
     for kwargs in (dict(max_new_tokens=12), dict(max_new_tokens=12, num_beams=3, length_penalty=1.0)):
         ours = model.generate(backend.asarray(ids[:, :4]), **kwargs)
         np.testing.assert_array_equal(backend.numpy(ours), hf_generate(hf, ids[:, :4], **kwargs), err_msg=str(kwargs))
+
 
 # ---------------------------------------------------------------------------- saving
 
