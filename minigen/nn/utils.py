@@ -7,12 +7,17 @@ import math
 from .. import backend
 from ..autograd import Tensor
 from ..backend import array_namespace
+from ..functional._checks import is_real_number
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False):
     """Scale all gradients in place so that their joint norm is at most ``max_norm``.
 
-    The norm is taken over all gradients together, as if concatenated into one vector.
+    ``norm_type`` is the p of the p-norm: a number, ``inf`` or ``"inf"`` (the largest
+    ``|g|``), ``-inf`` (the smallest), or 0. As in PyTorch, the total is the p-norm of
+    the per-gradient p-norms: for p other than 0 that is the norm of all gradients
+    concatenated; for p = 0 it counts the gradients that hold a nonzero element.
+
     Returns the total norm before clipping (a 0-d Tensor). Each gradient is multiplied
     by ``min(1, max_norm / (total_norm + 1e-6))``, on the device, with no host sync
     unless ``error_if_nonfinite`` asks for the check.
@@ -22,23 +27,67 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     >>> float(clip_grad_norm_([w], 1.0)), w.grad.round(3).tolist()
     (5.0, [0.6, 0.8])
     """
+    fn = "clip_grad_norm_"
     if isinstance(parameters, Tensor):
         parameters = [parameters]
+    try:
+        parameters = list(iter(parameters))
+    except TypeError:
+        raise TypeError(f"{fn}: parameters must be a Tensor or an iterable of Tensors (e.g. model.parameters()), "
+                        f"got {type(parameters).__name__}") from None
+    for i, p in enumerate(parameters):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{fn}: parameters must be Tensors, got {type(p).__name__} at position {i}")
+    if not is_real_number(max_norm) or not max_norm >= 0:
+        raise ValueError(f"{fn}: max_norm must be a non-negative number, got {max_norm!r}")
+    max_norm, order = float(max_norm), _norm_order(fn, norm_type)
+    if not isinstance(error_if_nonfinite, bool):
+        raise ValueError(f"{fn}: error_if_nonfinite must be True or False, got {error_if_nonfinite!r}")
     grads = [p.grad for p in parameters if p.grad is not None]
-    if not isinstance(max_norm, (int, float)) or max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be a non-negative number, got {max_norm!r}")
     if not grads:
         return Tensor(backend.host_full((), 0.0))
     xp = array_namespace(grads[0])
-    if norm_type == math.inf:
-        total = xp.max(xp.stack([xp.max(xp.abs(g)) for g in grads]))
-    else:
-        total = xp.sum(xp.stack([xp.sum(xp.abs(g) ** norm_type) for g in grads])) ** (1.0 / norm_type)
+    total = _vector_norm(xp, xp.stack([_vector_norm(xp, g, order) for g in grads]), order)
     total = backend.ensure_array(total)                       # NumPy returns a scalar for a 0-d result
     if error_if_nonfinite and not bool(xp.isfinite(total)):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is non-finite "
+        raise RuntimeError(f"{fn}: the total norm of order {norm_type} of the gradients is non-finite "
                            f"({float(total)}); set error_if_nonfinite=False to clip anyway")
     coef = xp.minimum(max_norm / (total + 1e-6), xp.ones_like(total))
     for g in grads:
         g *= xp.astype(coef, g.dtype)
     return Tensor(total)
+
+
+def _norm_order(fn: str, norm_type) -> float:
+    """``norm_type`` as a float. PyTorch calls ``float(norm_type)``, so it takes strings such as ``"inf"`` too."""
+    p = math.nan
+    if isinstance(norm_type, str):
+        try:
+            p = float(norm_type)
+        except ValueError:
+            pass
+    elif is_real_number(norm_type):
+        p = float(norm_type)
+    if math.isnan(p):
+        raise ValueError(f"{fn}: norm_type must be a number, inf or 'inf', got {norm_type!r}")
+    return p
+
+
+def _vector_norm(xp, x, p: float):
+    """The p-norm of all elements of ``x``, as ``torch.linalg.vector_norm(x, p)``.
+
+    ``(sum |x|^p)^(1/p)``; ``max |x|`` for p = inf, ``min |x|`` for p = -inf, the number of nonzeros for p = 0.
+    """
+    a = xp.abs(x)
+    if p == math.inf:
+        return xp.max(a)
+    if p == -math.inf:
+        return xp.min(a)
+    if p == 0:
+        return xp.sum(xp.astype(a != 0, a.dtype))
+    if p < 0:                                                 # 0^p = inf, without NumPy's divide-by-zero warning
+        zero = a == 0
+        powered = xp.where(zero, xp.full_like(a, math.inf), xp.where(zero, xp.ones_like(a), a) ** p)
+    else:
+        powered = a ** p
+    return xp.sum(powered) ** (1.0 / p)

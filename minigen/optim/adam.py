@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..backend import array_namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_flag, check_number
 
 
 class Adam(Optimizer):
@@ -24,19 +24,18 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def _check(self, group):
-        super()._check(group)
-        name = type(self).__name__
-        group["betas"] = tuple(group["betas"])                      # a list after a JSON round trip
-        b1, b2 = group["betas"]
-        for which, b in (("betas[0]", b1), ("betas[1]", b2)):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"{name}: {which} must be in [0, 1), got {b!r}")
-        if group["eps"] < 0:
-            raise ValueError(f"{name}: eps must be >= 0, got {group['eps']!r}")
+    def _check(self, group, fn):
+        super()._check(group, fn)
+        betas = group["betas"]                                      # a list after a JSON round trip
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{fn}: betas must be a pair of numbers in [0, 1), got {betas!r}")
+        group["betas"] = tuple(check_number(fn, f"betas[{k}]", b, "a number in [0, 1)", lambda v: 0 <= v < 1)
+                               for k, b in enumerate(betas))
+        group["eps"] = check_number(fn, "eps", group["eps"])
+        group["amsgrad"] = check_flag(fn, "amsgrad", group["amsgrad"])
 
     def _update(self, p, g, state, group):
         xp = array_namespace(p)

@@ -12,16 +12,25 @@ A scheduler sets each param group's ``lr`` from its initial value; call
 from __future__ import annotations
 
 import math
+import numbers
+
+from .optimizer import Optimizer, check_number
 
 
 class LRScheduler:
     """Base: ``lr = base_lr * factor(step)`` per group, with ``factor`` from ``lr_lambda``."""
 
     def __init__(self, optimizer, last_epoch: int = -1):
+        name = type(self).__name__
+        _check_optimizer(name, optimizer)
+        last_epoch = _check_int(name, "last_epoch", last_epoch, -1, "an integer >= -1 (-1 to start afresh)")
         self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
+        for i, group in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise ValueError(f"{name}: resuming at last_epoch={last_epoch} needs 'initial_lr' in every param "
+                                 f"group (set by the scheduler that ran before), but group {i} has none")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self.step()
@@ -44,6 +53,9 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
     def load_state_dict(self, state: dict) -> None:
+        if not isinstance(state, dict) or "last_epoch" not in state:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict as state_dict() returns, "
+                             f"got {type(state).__name__}")
         self.__dict__.update(state)
 
 
@@ -51,10 +63,15 @@ class LambdaLR(LRScheduler):
     """``lr = base_lr * lr_lambda(step)``; one function, or one per param group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
+        _check_optimizer("LambdaLR", optimizer)
         n = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         if len(self.lr_lambdas) != n:
             raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per param group), got {len(self.lr_lambdas)}")
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"LambdaLR: lr_lambda must be a function of the step (or a list of them), "
+                                f"got {type(f).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -65,9 +82,8 @@ class StepLR(LRScheduler):
     """Step decay: ``lr = base_lr * gamma ** (step // step_size)``."""
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        if not isinstance(step_size, int) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size, self.gamma = step_size, gamma
+        step_size = _check_int("StepLR", "step_size", step_size, 1, "a positive integer")
+        self.step_size, self.gamma = step_size, check_number("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -78,9 +94,8 @@ class CosineAnnealingLR(LRScheduler):
     """Cosine from ``base_lr`` down to ``eta_min`` over ``T_max`` steps (the closed form)."""
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        if not isinstance(T_max, int) or T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
-        self.T_max, self.eta_min = T_max, eta_min
+        T_max = _check_int("CosineAnnealingLR", "T_max", T_max, 1, "a positive integer")
+        self.T_max, self.eta_min = T_max, check_number("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -88,12 +103,24 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
 
 
+def _check_optimizer(fn, optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{fn}: optimizer must be a minigen.optim optimizer (SGD, Adam, ...), "
+                        f"got {type(optimizer).__name__}")
+
+
+def _check_int(fn, name, value, low, rule) -> int:
+    """``value`` as an int (Python or NumPy, not a bool) >= ``low``, or a ValueError naming ``fn``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
+    return int(value)
+
+
 def _check_warmup(fn, num_warmup_steps, num_training_steps):
-    if not isinstance(num_warmup_steps, int) or num_warmup_steps < 0:
-        raise ValueError(f"{fn}: num_warmup_steps must be a non-negative integer, got {num_warmup_steps!r}")
-    if not isinstance(num_training_steps, int) or num_training_steps <= num_warmup_steps:
-        raise ValueError(f"{fn}: num_training_steps must be an integer > num_warmup_steps ({num_warmup_steps}), "
-                         f"got {num_training_steps!r}")
+    warm = _check_int(fn, "num_warmup_steps", num_warmup_steps, 0, "a non-negative integer")
+    total = _check_int(fn, "num_training_steps", num_training_steps, warm + 1,
+                       f"an integer > num_warmup_steps ({warm})")
+    return warm, total
 
 
 def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_training_steps: int,
@@ -108,7 +135,10 @@ def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_traini
     >>> [round(sched.get_last_lr()[0], 3)] + [round((sched.step(), sched.get_last_lr()[0])[1], 3) for _ in range(3)]
     [0.0, 0.5, 1.0, 0.962]
     """
-    _check_warmup("get_cosine_schedule_with_warmup", num_warmup_steps, num_training_steps)
+    fn = "get_cosine_schedule_with_warmup"
+    num_warmup_steps, num_training_steps = _check_warmup(fn, num_warmup_steps, num_training_steps)
+    num_cycles = check_number(fn, "num_cycles", num_cycles)
+    min_lr_ratio = check_number(fn, "min_lr_ratio", min_lr_ratio, "a number in [0, 1]", lambda v: 0 <= v <= 1)
 
     def factor(step):
         if step < num_warmup_steps:
@@ -121,7 +151,8 @@ def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_traini
 
 def get_linear_schedule_with_warmup(optimizer, num_warmup_steps: int, num_training_steps: int, last_epoch: int = -1):
     """Linear warmup from 0, then linear decay to 0 (Hugging Face's schedule)."""
-    _check_warmup("get_linear_schedule_with_warmup", num_warmup_steps, num_training_steps)
+    num_warmup_steps, num_training_steps = _check_warmup("get_linear_schedule_with_warmup", num_warmup_steps,
+                                                         num_training_steps)
 
     def factor(step):
         if step < num_warmup_steps:

@@ -13,6 +13,26 @@ import math
 
 from .. import backend
 from ..autograd import Tensor
+from ..functional._checks import is_real_number
+
+
+def check_number(fn: str, name: str, value, rule: str = "a finite number >= 0", ok=lambda v: v >= 0) -> float:
+    """``value`` as a float, or a ValueError "fn: name must be RULE, got VALUE".
+
+    Python and NumPy real scalars pass; bools, strings, None, NaN and infinities do not.
+    The float goes back into the group, so that a NumPy scalar never changes an array's
+    dtype nor meets another backend's arrays in ``step()``.
+    """
+    if not (is_real_number(value) and -math.inf < value < math.inf and ok(value)):
+        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+def check_flag(fn: str, name: str, value) -> bool:
+    """``value`` if it is a bool, else a ValueError (a string such as "no" would be truthy)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{fn}: {name} must be True or False, got {value!r}")
+    return value
 
 
 class Optimizer:
@@ -20,35 +40,66 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         name = type(self).__name__
-        params = list(params)
+        if isinstance(params, (Tensor, dict)):
+            # a lone Tensor would be iterated over its rows, a lone dict over its keys
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts (e.g. model.parameters()), "
+                            f"got a single {type(params).__name__}; wrap it in a list")
+        params = _as_list(name, "params", params)
         if not params:
             raise ValueError(f"{name}: got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
         self.param_groups = []
         self.state = {}
-        seen = set()
         for group in groups:
-            group = dict(group)
-            group["params"] = list(group["params"])
-            for p in group["params"]:
-                if not isinstance(p, Tensor):
-                    raise TypeError(f"{name}: params must be Tensors (e.g. model.parameters()), got {type(p).__name__}")
-                if id(p) in seen:
-                    raise ValueError(f"{name}: a parameter appears in more than one group")
-                seen.add(id(p))
-            for key, value in defaults.items():
-                group.setdefault(key, value)
-            self._check(group)
-            self.param_groups.append(group)
+            self._add_group(group, name)
 
-    def _check(self, group: dict) -> None:
-        """Validate one group's hyperparameters (subclasses extend)."""
-        lr = group["lr"]
-        if not isinstance(lr, (int, float)) or lr < 0 or math.isnan(lr):
-            raise ValueError(f"{type(self).__name__}: lr must be a non-negative number, got {lr!r}")
-        if group.get("weight_decay", 0) < 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {group['weight_decay']!r}")
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group (a dict with ``params`` and any hyperparameters; the others take the defaults).
+
+        As ``torch.optim.Optimizer.add_param_group``: e.g. to train layers unfrozen part-way
+        through fine-tuning, with their own learning rate.
+        """
+        self._add_group(param_group, f"{type(self).__name__}.add_param_group")
+
+    def _add_group(self, group, fn: str) -> None:
+        """Check one group's parameters and hyperparameters, fill in the defaults, append it."""
+        index = len(self.param_groups)
+        if not isinstance(group, dict):
+            raise TypeError(f"{fn}: a parameter group must be a dict with a 'params' entry, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"{fn}: parameter group {index} has no 'params' entry, only {sorted(group)}")
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else _as_list(fn, f"group {index}'s params", params)
+        elsewhere = {id(p): g for g, other in enumerate(self.param_groups) for p in other["params"]}
+        here = {}
+        for i, p in enumerate(group["params"]):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{fn}: params must be Tensors (e.g. model.parameters()), got {type(p).__name__} "
+                                f"at position {i} of group {index}")
+            if not p.is_leaf:
+                raise ValueError(f"{fn}: can't optimize a non-leaf Tensor (position {i} of group {index}): it is "
+                                 "the result of an operation; optimize the Parameters it was computed from")
+            if id(p) in here:
+                raise ValueError(f"{fn}: a parameter appears twice in group {index}, at positions "
+                                 f"{here[id(p)]} and {i}; pass each parameter once")
+            if id(p) in elsewhere:
+                raise ValueError(f"{fn}: a parameter appears in more than one group: position {i} of group "
+                                 f"{index} is already in group {elsewhere[id(p)]}")
+            here[id(p)] = i
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check(group, fn)
+        self.param_groups.append(group)
+
+    def _check(self, group: dict, fn: str) -> None:
+        """Validate one group's hyperparameters, in place (subclasses extend); ``fn`` starts each message."""
+        for key in ("lr", "weight_decay"):
+            if key in group:
+                group[key] = check_number(fn, key, group[key])
+        if "maximize" in group:
+            group["maximize"] = check_flag(fn, "maximize", group["maximize"])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter (to None, or to zeros)."""
@@ -61,12 +112,17 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
+        for g, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                grad = p.grad
+                if grad is None:
                     continue
+                # cheap comparisons; without them a wrong gradient fails inside the array library, or broadcasts
+                if type(grad) is not type(p.data) or grad.shape != p.data.shape or grad.dtype != p.data.dtype:
+                    raise ValueError(f"{type(self).__name__}.step: the .grad of parameter {i} of group {g} must be "
+                                     f"like the parameter, {_describe(p.data)}, got {_describe(grad)}")
                 state = self.state.setdefault(p, {})
-                self._update(p.data, p.grad, state, group)
+                self._update(p.data, grad, state, group)
 
     def _update(self, param, grad, state: dict, group: dict) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -89,23 +145,66 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore from ``state_dict()``: arrays move to each parameter's device and dtype."""
-        groups = state_dict["param_groups"]
+        """Restore from ``state_dict()``: arrays move to each parameter's device and dtype.
+
+        Everything is checked before anything changes: on an error the optimizer is as it was.
+        """
+        fn = f"{type(self).__name__}.load_state_dict"
+        groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+        if (not isinstance(groups, (list, tuple)) or not isinstance(state_dict.get("state"), dict)
+                or not all(isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups)):
+            raise ValueError(f"{fn}: expected a dict with 'state' and 'param_groups' as state_dict() returns, "
+                             f"got {type(state_dict).__name__}"
+                             + (f" with keys {sorted(state_dict)}" if isinstance(state_dict, dict) else ""))
         if len(groups) != len(self.param_groups) or any(
                 len(g["params"]) != len(mine["params"]) for g, mine in zip(groups, self.param_groups)):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved optimizer has groups of sizes "
+            raise ValueError(f"{fn}: the saved optimizer has groups of sizes "
                              f"{[len(g['params']) for g in groups]}, this one "
                              f"{[len(g['params']) for g in self.param_groups]}")
-        by_index = {}
-        for saved, mine in zip(groups, self.param_groups):
-            for i, p in zip(saved["params"], mine["params"]):
-                by_index[i] = p
-            mine.update({k: v for k, v in saved.items() if k != "params"})
-            self._check(mine)
-        self.state = {}
-        for i, entries in state_dict["state"].items():
-            p = by_index[int(i)]
-            self.state[p] = {k: _like(v, p.data) for k, v in entries.items()}
+        where, checked = {}, []                                    # saved index -> (param, group, position)
+        for g, (saved, mine) in enumerate(zip(groups, self.param_groups)):
+            for i, (k, p) in enumerate(zip(saved["params"], mine["params"])):
+                where[k] = (p, g, i)
+            group = {**mine, **{k: v for k, v in saved.items() if k != "params"}}
+            self._check(group, fn)
+            checked.append(group)
+        state = {}
+        for k, entries in state_dict["state"].items():
+            k = int(k) if isinstance(k, str) and k.isdigit() else k      # a JSON round trip makes keys strings
+            if k not in where:
+                raise ValueError(f"{fn}: the saved state is for parameter {k!r}, but the saved param_groups "
+                                 f"list only parameters {sorted(where)}")
+            if not isinstance(entries, dict):
+                raise ValueError(f"{fn}: the saved state of parameter {k} must be a dict, got {type(entries).__name__}")
+            p, g, i = where[k]
+            for name, value in entries.items():
+                if backend.is_array(value) and tuple(value.shape) != p.shape:
+                    raise ValueError(f"{fn}: the saved {name!r} of parameter {k} has shape {tuple(value.shape)}, "
+                                     f"but that parameter (position {i} of group {g}) has shape {p.shape}")
+            state[p] = {name: _like(value, p.data) for name, value in entries.items()}
+        for mine, group in zip(self.param_groups, checked):
+            mine.update(group)
+        self.state = state
+
+
+def _as_list(fn: str, what: str, params) -> list:
+    """``params`` (a list, tuple or generator) as a list; sets have no stable order, so state dicts could not match."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError(f"{fn}: {what} must be an ordered collection (a list, or model.parameters()), got a set, "
+                        "whose order changes from run to run")
+    try:
+        items = iter(params)
+    except TypeError:
+        raise TypeError(f"{fn}: {what} must be an iterable of Tensors or of dicts (e.g. model.parameters()), "
+                        f"got {type(params).__name__}") from None
+    return list(items)
+
+
+def _describe(x) -> str:
+    """"ndarray of shape (3,) and dtype float64", or the type of something that is no array (a Tensor, a list)."""
+    if isinstance(x, Tensor) or not backend.is_array(x):
+        return f"a {type(x).__name__}"
+    return f"{type(x).__name__} of shape {tuple(x.shape)} and dtype {backend._dtype_name(x.dtype)}"
 
 
 def _like(value, param):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import array_namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_flag, check_number
 
 
 class RMSprop(Optimizer):
@@ -24,12 +24,12 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))
 
-    def _check(self, group):
-        super()._check(group)
-        if not 0.0 <= group["alpha"] <= 1.0:
-            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {group['alpha']!r}")
-        if group["momentum"] < 0 or group["eps"] < 0:
-            raise ValueError(f"RMSprop: momentum and eps must be >= 0, got {group['momentum']!r} and {group['eps']!r}")
+    def _check(self, group, fn):
+        super()._check(group, fn)
+        group["alpha"] = check_number(fn, "alpha", group["alpha"], "a number in [0, 1]", lambda v: 0 <= v <= 1)
+        group["momentum"] = check_number(fn, "momentum", group["momentum"])
+        group["eps"] = check_number(fn, "eps", group["eps"])
+        group["centered"] = check_flag(fn, "centered", group["centered"])
 
     def _update(self, p, g, state, group):
         xp = array_namespace(p)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import array_namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_flag, check_number
 
 
 class SGD(Optimizer):
@@ -30,12 +30,13 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
-    def _check(self, group):
-        super()._check(group)
-        if group["momentum"] < 0:
-            raise ValueError(f"SGD: momentum must be >= 0, got {group['momentum']!r}")
+    def _check(self, group, fn):
+        super()._check(group, fn)
+        group["momentum"] = check_number(fn, "momentum", group["momentum"])
+        group["dampening"] = check_number(fn, "dampening", group["dampening"], "a finite number", lambda v: True)
+        group["nesterov"] = check_flag(fn, "nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0, got "
+            raise ValueError(f"{fn}: nesterov momentum needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']} and dampening={group['dampening']}")
 
     def _update(self, p, g, state, group):
