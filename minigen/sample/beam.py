@@ -32,7 +32,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace, host
 from ..kernels.softmax import log_softmax_forward
-from ._checks import check_prompt, check_token_id, is_int, vocab_size_of
+from ._checks import as_array, check_prompt, check_token_id, is_int, is_real, vocab_size_of
 from .generate import model_step
 
 __all__ = ["beam_search", "BeamSearchOutput", "BeamHypotheses", "plot_beam_tree"]
@@ -122,24 +122,25 @@ class BeamHypotheses:
 
 def _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
            eos_token_id, pad_token_id):
-    V = vocab_size_of(model)
-    check_prompt(input_ids, V)
+    fn, V = "beam_search", vocab_size_of(model)
+    check_prompt(fn, input_ids, V)
     if not is_int(num_beams) or num_beams < 1:
-        raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}")
+        raise ValueError(f"{fn}: num_beams must be an integer >= 1, got {num_beams!r}")
     if not is_int(num_return_sequences) or num_return_sequences < 1:
-        raise ValueError(f"num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
+        raise ValueError(f"{fn}: num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
     if num_return_sequences > num_beams:
-        raise ValueError(f"num_return_sequences has to be smaller or equal to num_beams, got "
+        raise ValueError(f"{fn}: num_return_sequences has to be smaller or equal to num_beams, got "
                          f"{num_return_sequences} > {num_beams}")
     if not is_int(max_new_tokens) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float, host.floating)) \
-            or not math.isfinite(length_penalty):
-        raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
+        raise ValueError(f"{fn}: max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
+    if not is_real(length_penalty) or not math.isfinite(length_penalty):
+        raise ValueError(f"{fn}: length_penalty must be a finite number, got {length_penalty!r}")
     if early_stopping not in (True, False, "never") or not isinstance(early_stopping, (bool, str)):
-        raise ValueError(f"early_stopping must be True, False or 'never', got {early_stopping!r}")
-    check_token_id("eos_token_id", eos_token_id, V)
-    check_token_id("pad_token_id", pad_token_id, None)   # only fills the output, so any id >= 0 may mark padding
+        raise ValueError(f"{fn}: early_stopping must be True, False or 'never', got {early_stopping!r}")
+    check_token_id(fn, "eos_token_id", eos_token_id, V)
+    # pad only fills the output here, but the output is text for the model (to read again, to continue):
+    # the same rule as generate's, whose finished rows feed the pad id back to the model
+    check_token_id(fn, "pad_token_id", pad_token_id, V)
 
 
 def _process(logits_processor, ids, scores):
@@ -165,7 +166,9 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     the running sequences (B*K, P + t) and the log-softmax of the logits, as in Hugging
     Face's beam search, so the beam scores add up processed log-probabilities.
     ``early_stopping``: True, False or "never" (see ``BeamHypotheses.is_done``).
-    Finished sequences are padded with ``pad_token_id`` (default: the EOS id, or 0).
+    Finished sequences are padded with ``pad_token_id`` (default: the EOS id, or 0), a
+    token id of the model like any other. ``input_ids`` may be a minigen ``Tensor``
+    (its ``.data`` is used).
 
     >>> import minigen, numpy as np
     >>> model = minigen.models.RNNLanguageModel(vocab_size=6, embed_dim=4, hidden_size=8, num_layers=1)
@@ -173,6 +176,7 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     >>> out.sequences.shape, out.sequences_scores.shape, bool(out.sequences_scores[0] >= out.sequences_scores[1])
     ((2, 6), (2,), True)
     """
+    input_ids = as_array(input_ids)
     _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
            eos_token_id, pad_token_id)
     if not callable(getattr(model, "reorder_state", None)):
@@ -183,7 +187,7 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     K, n_ret = num_beams, num_return_sequences
     pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
     prompt = backend.to_numpy(input_ids).astype(host.int64)              # (B, P): the one copy to the host
-    hyps = [BeamHypotheses(K, length_penalty, early_stopping, max_new_tokens) for _ in range(B)]
+    hyps = [BeamHypotheses(K, float(length_penalty), early_stopping, max_new_tokens) for _ in range(B)]
     tree = [dict(step=0, beam=0, token=None, parent=None, logprob=0.0, finished=False, score=None,
                  returned=False)] if return_tree else None
 

@@ -17,14 +17,14 @@ finished and padded with ``pad_token_id`` while the others go on.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-
 
 from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace, host
-from ._checks import check_prompt, check_token_id, is_int, vocab_size_of
+from ._checks import (
+    as_array, check_prompt, check_seed, check_temperature, check_token_id, is_bool, is_int, is_real, vocab_size_of,
+)
 from .processors import (
     LogitsProcessorList, MinPLogitsWarper, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
@@ -39,20 +39,40 @@ def model_step(model, ids, state):
     return step(ids, state) if step is not None else model(ids, state)
 
 
-def _check(max_new_tokens, temperature, do_sample):
+def _check(fn, max_new_tokens, temperature, do_sample, seed):
     if not is_int(max_new_tokens) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
-    if not isinstance(do_sample, bool):
-        raise ValueError(f"do_sample must be True or False, got {do_sample!r}")
+        raise ValueError(f"{fn}: max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
+    check_temperature(fn, temperature)
+    if not is_bool(do_sample):
+        raise ValueError(f"{fn}: do_sample must be True or False, got {do_sample!r}")
+    check_seed(fn, seed)
 
 
-def _check_ids(model, input_ids, eos_token_id, pad_token_id):
+def _check_numbers(fn, **numbers):
+    """Each of ``numbers`` (top_k=..., top_p=...) is None or a Python or NumPy real number, not a bool or a string.
+
+    The processors check the ranges when they are built; this catches the values they
+    never see: ``top_p=True`` equals 1, which adds no processor.
+    """
+    for name, value in numbers.items():
+        if value is not None and not is_real(value):
+            raise ValueError(f"{fn}: {name} must be a number or None, got {value!r}")
+
+
+def _check_ids(fn, model, input_ids, eos_token_id, pad_token_id):
     V = vocab_size_of(model)
-    check_prompt(input_ids, V)
-    check_token_id("eos_token_id", eos_token_id, V)
-    check_token_id("pad_token_id", pad_token_id, V)          # finished rows feed it back to the model
+    check_prompt(fn, input_ids, V)
+    check_token_id(fn, "eos_token_id", eos_token_id, V)
+    check_token_id(fn, "pad_token_id", pad_token_id, V)      # finished rows feed it back to the model
+    return V
+
+
+def _check_report_top_k(fn, report_top_k, V) -> None:
+    """``report_top_k`` is a positive integer; more than the vocabulary reports all of it."""
+    if not is_int(report_top_k) or report_top_k < 1:
+        most = f"; at most the model's vocab_size {V} are reported" if V is not None else ""
+        raise ValueError(f"{fn}: report_top_k must be a positive integer (how many of the likeliest tokens each "
+                         f"step reports{most}), got {report_top_k!r}")
 
 
 def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
@@ -66,6 +86,9 @@ def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=
     >>> [type(p).__name__ for p in build_logits_processor(do_sample=True, temperature=0.7, top_k=5)]
     ['TemperatureLogitsWarper', 'TopKLogitsWarper']
     """
+    _check_numbers("build_logits_processor", temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                   typical_p=typical_p, repetition_penalty=repetition_penalty,
+                   no_repeat_ngram_size=no_repeat_ngram_size)
     procs = LogitsProcessorList()
     if repetition_penalty is not None and repetition_penalty != 1.0:
         procs.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
@@ -86,22 +109,46 @@ def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=
     return procs
 
 
+def _check_logits(logits) -> None:
+    if not backend.is_array(logits) or not backend.is_floating(logits.dtype):
+        got = backend._dtype_name(logits.dtype) if backend.is_array(logits) else type(logits).__name__
+        raise TypeError(f"sample_next: logits must be a floating (batch, vocab) array, got {got}")
+    if logits.ndim != 2 or logits.shape[1] == 0:
+        raise ValueError(f"sample_next: logits must be a (batch, vocab) array with vocab >= 1 (one row per "
+                         f"sequence; use logits[None, :] for one), got shape {tuple(logits.shape)}")
+
+
 def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng: host.random.Generator | None = None):
     """One token id per row of ``logits`` (B, V): the argmax, or a draw from ``softmax(logits / temperature)``.
 
-    The uniform numbers come from ``rng`` on the host (the same seed gives the same
-    text on every backend); the inverse-CDF lookup runs on the logits' device.
-    Entries of ``-inf`` (filtered out by a processor) are never drawn.
+    ``logits`` is an array or a minigen ``Tensor`` (its ``.data`` is used). ``temperature``
+    is >= 0, and 0 means the argmax, as ``do_sample=False`` does. The uniform numbers
+    come from ``rng`` on the host (the same seed gives the same text on every backend);
+    the inverse-CDF lookup runs on the logits' device. Entries of ``-inf`` (filtered
+    out by a processor) are never drawn; a row with nothing to draw from (all -inf, or
+    a maximum of +inf or NaN) is a ValueError when sampling. The argmax of an all -inf
+    row is 0, as ``torch.argmax`` gives (and Hugging Face's greedy search takes).
 
     >>> import numpy as np
     >>> sample_next(np.array([[0.0, 5.0, 1.0]]), do_sample=False).tolist()
     [1]
     """
+    logits = as_array(logits)
+    _check_logits(logits)
+    check_temperature("sample_next", temperature)
+    if not is_bool(do_sample):
+        raise ValueError(f"sample_next: do_sample must be True or False, got {do_sample!r}")
     xp = array_namespace(logits)
     if not do_sample or temperature == 0:
         return xp.argmax(logits, axis=-1)
-    z = logits / temperature
-    p = xp.exp(z - xp.max(z, axis=-1, keepdims=True))                    # (B, V), unnormalised
+    z = logits / float(temperature)                                      # float(): np.float32 is no Python scalar
+    top = xp.max(z, axis=-1, keepdims=True)                              # (B, 1)
+    empty = ~xp.isfinite(top[:, 0])                                      # (B,): nothing to draw from
+    if backend.any_true(empty):     # B flags to the host; generate copies the drawn tokens right after anyway
+        row = int(host.flatnonzero(backend.to_numpy(empty))[0])
+        raise ValueError(f"sample_next: row {row} of logits / temperature has no finite maximum: every entry is "
+                         "-inf (all tokens filtered out), or one is +inf or NaN, so there is nothing to draw from")
+    p = xp.exp(z - top)                                                  # (B, V), unnormalised
     cdf = xp.cumulative_sum(p, axis=-1)                                  # (B, V)
     rng = rng if rng is not None else backend.get_rng()
     u = backend.asarray_like(rng.random(logits.shape[0]).astype(host.float64), cdf) * cdf[:, -1]   # (B,)
@@ -146,13 +193,19 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
     With ``report_top_k`` it yields ``(tokens, scores, report)`` instead, where
     ``report`` is the step's top tokens, probabilities and entropy.
     """
-    _check(max_new_tokens, temperature, do_sample)
-    _check_ids(model, input_ids, eos_token_id, pad_token_id)
+    fn = "stream_generate"
+    input_ids = as_array(input_ids)
+    _check(fn, max_new_tokens, temperature, do_sample, seed)
+    _check_numbers(fn, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
+                   repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
+    V = _check_ids(fn, model, input_ids, eos_token_id, pad_token_id)
+    if report_top_k is not None:
+        _check_report_top_k(fn, report_top_k, V)
     if stop_strings and tokenizer is None:
-        raise ValueError("stop_strings needs the tokenizer, to see the text: pass tokenizer=...")
+        raise ValueError(f"{fn}: stop_strings needs the tokenizer, to see the text: pass tokenizer=...")
     if isinstance(stop_strings, str):
         stop_strings = [stop_strings]
-    sampling = do_sample and temperature != 0
+    sampling = bool(do_sample and temperature != 0)                  # a Python bool, also from NumPy's
     procs = build_logits_processor(do_sample=sampling, temperature=temperature, top_k=top_k, top_p=top_p,
                                    min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
                                    no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
@@ -218,22 +271,33 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
       string kept in the output; finished rows are padded with ``pad_token_id``
       (default: the EOS id, or 0).
     - ``return_dict_in_generate=True`` returns a ``GenerateOutput`` whose ``steps``
-      list the ``report_top_k`` likeliest tokens and the entropy at each step.
+      list the ``report_top_k`` likeliest tokens (a positive integer; at most the
+      vocabulary) and the entropy at each step.
+
+    ``input_ids`` is a (B, P) integer array, or a minigen ``Tensor`` of one (its ``.data``
+    is used); the result is an array on the same device.
 
     >>> import minigen, numpy as np
     >>> model = minigen.models.RNNLanguageModel(vocab_size=5, embed_dim=4, hidden_size=8, num_layers=1)
     >>> generate(model, np.array([[1, 2]]), max_new_tokens=3, do_sample=True, seed=0).shape
     (1, 5)
     """
-    _check(max_new_tokens, temperature, do_sample)
-    _check_ids(model, input_ids, eos_token_id, None)         # pad: beam_search's rules differ (output only)
+    fn = "generate"
+    input_ids = as_array(input_ids)
+    _check(fn, max_new_tokens, temperature, do_sample, seed)
+    _check_numbers(fn, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
+                   repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
+    V = _check_ids(fn, model, input_ids, eos_token_id, pad_token_id)
     if not is_int(num_beams) or num_beams < 1:
-        raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}")
+        raise ValueError(f"{fn}: num_beams must be an integer >= 1, got {num_beams!r}")
     if not is_int(num_return_sequences) or num_return_sequences < 1:
-        raise ValueError(f"num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
+        raise ValueError(f"{fn}: num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
+    if not is_bool(return_dict_in_generate):
+        raise ValueError(f"{fn}: return_dict_in_generate must be True or False, got {return_dict_in_generate!r}")
+    _check_report_top_k(fn, report_top_k, V)
     if num_beams > 1:
         if num_return_sequences > num_beams:
-            raise ValueError(f"num_return_sequences has to be smaller or equal to num_beams, got "
+            raise ValueError(f"{fn}: num_return_sequences has to be smaller or equal to num_beams, got "
                              f"{num_return_sequences} > {num_beams}")
         from .beam import beam_search
         procs = build_logits_processor(repetition_penalty=repetition_penalty,

@@ -10,8 +10,14 @@
 Shapes: B = batch, T = tokens so far, V = vocabulary. As in ``processors.py``, each
 ``__call__(input_ids, scores)`` returns new scores (B, V) and never edits in place.
 "Which tokens were seen, how often" is a (B, V) table of counts, built with the
-backend's scatter-add (the array API has none); ids outside ``[0, V)`` are ignored,
-as in Hugging Face.
+backend's scatter-add (the array API has none).
+
+Ids >= V in ``input_ids`` are ignored, as in Hugging Face (whose models may embed
+more tokens than they can generate). Negative ids are not token ids: the n-gram ban,
+which copies the ids to the host anyway, refuses them; the counting penalties ignore
+them, because finding one would copy from the device at every generated token
+(``generate`` and ``beam_search`` check the prompt's ids once, and every id they add
+was picked from the scores, so it is in range).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import math
 
 from .. import backend
 from ..backend import array_namespace, device_of
-from .processors import LogitsProcessor, _check, _check_positive_float, _is_int, _is_real
+from .processors import LogitsProcessor, _check, _check_inputs, _check_positive_float, _is_int, _is_real
 
 __all__ = ["RepetitionPenaltyLogitsProcessor", "FrequencyPenaltyLogitsProcessor", "PresencePenaltyLogitsProcessor",
            "NoRepeatNGramLogitsProcessor", "SuppressTokensLogitsProcessor", "NoBadWordsLogitsProcessor"]
@@ -75,6 +81,7 @@ class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
         self.penalty = _check_positive_float("penalty", penalty)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
         penalised = xp.where(scores < 0, scores * self.penalty, scores / self.penalty)
@@ -97,6 +104,7 @@ class FrequencyPenaltyLogitsProcessor(LogitsProcessor):
         self.penalty = float(penalty)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         return scores - self.penalty * _token_counts(input_ids, scores.shape[-1], scores.dtype)
 
 
@@ -113,6 +121,7 @@ class PresencePenaltyLogitsProcessor(LogitsProcessor):
         self.penalty = float(penalty)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
         return xp.where(seen, scores - self.penalty, scores)
@@ -136,10 +145,16 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
         self.ngram_size = int(ngram_size)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         (B, T), V, n = input_ids.shape, scores.shape[-1], self.ngram_size
+        ids = backend.to_numpy(input_ids)                                      # (B, T) on the host
+        if ids.size and ids.min() < 0:
+            raise IndexError(f"NoRepeatNGramLogitsProcessor: input_ids holds the id {int(ids.min())}, which is not "
+                             f"a token id (expected id >= 0; ids >= the vocabulary size {V} are skipped, as in "
+                             "Hugging Face)")
         banned = backend.host_full((B, V), False, dtype="bool")                # (B, V) on the host
-        for b, tokens in enumerate(backend.to_numpy(input_ids).tolist()):
+        for b, tokens in enumerate(ids.tolist()):
             prefix = tokens[T - n + 1:]                                        # the last n-1 tokens
             for i in range(T - n + 1):                                         # every complete n-gram tokens[i:i+n]
                 if tokens[i:i + n - 1] == prefix and 0 <= tokens[i + n - 1] < V:
@@ -160,6 +175,7 @@ class SuppressTokensLogitsProcessor(LogitsProcessor):
         self.suppress_tokens = _check_token_list("suppress_tokens", tokens, nonempty=False)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         return xp.where(_token_mask(self.suppress_tokens, scores.shape[-1], scores), -math.inf, scores)
 
@@ -190,6 +206,7 @@ class NoBadWordsLogitsProcessor(LogitsProcessor):
         self.eos_token_id = eos_token_id
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         (B, T), V = input_ids.shape, scores.shape[-1]
         too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})

@@ -9,7 +9,8 @@ writes into its inputs. A ``LogitsProcessorList`` chains them, as in Hugging Fac
     next_ids = sample_next(scores)
 
 Shapes: B = batch, T = tokens so far, V = vocabulary. ``input_ids`` is (B, T) of
-integers, ``scores`` is (B, V) of floats, on the same device.
+integers, ``scores`` is (B, V) of floats, on the same device; every processor checks
+this first (shapes, dtypes and device, not the values of the ids: see ``penalties.py``).
 
 The filters ("warpers") here set the tokens they drop to ``filter_value`` (-inf by
 default), so that softmax gives them probability 0. They are written with array-API
@@ -24,7 +25,9 @@ from __future__ import annotations
 import math
 import numbers
 
+from .. import backend
 from ..backend import array_namespace, device_of
+from ..functional._checks import check_same_device
 from ..kernels.softmax import log_softmax_forward, softmax_forward
 
 __all__ = ["LogitsProcessor", "LogitsProcessorList", "TemperatureLogitsWarper", "TopKLogitsWarper",
@@ -57,11 +60,44 @@ def _check_positive_float(name: str, value, hint: str = "") -> float:
     return float(value)
 
 
-def _check_filter_options(filter_value, min_tokens_to_keep) -> None:
+def _check_filter_options(filter_value, min_tokens_to_keep) -> tuple[float, int]:
+    """The two options as Python numbers: a NumPy scalar is no Python scalar to array-API arithmetic."""
     _check(_is_real(filter_value) and not math.isnan(filter_value), "filter_value", "a float that is not NaN",
            filter_value)
     _check(_is_int(min_tokens_to_keep) and min_tokens_to_keep >= 1, "min_tokens_to_keep",
            "a positive integer (>= 1)", min_tokens_to_keep)
+    return float(filter_value), int(min_tokens_to_keep)
+
+
+def _describe(x) -> str:
+    if not backend.is_array(x):
+        return f"a {type(x).__name__}"
+    return f"shape {tuple(x.shape)} and dtype {backend._dtype_name(x.dtype)}"
+
+
+def _check_inputs(processor, input_ids, scores) -> None:
+    """``input_ids`` is an integer (B, T) array and ``scores`` a floating (B, V) array, with one B, on one device.
+
+    Shapes, dtypes and devices only, which the host knows without waiting for the
+    device: checking the ids' values would copy them from the device at every
+    generated token. (``generate`` checks the prompt's ids once; the ids it adds are
+    picked from the scores, so they are in range.)
+    """
+    name = type(processor).__name__
+    if not backend.is_array(scores) or not backend.is_floating(scores.dtype):
+        raise TypeError(f"{name}: scores must be a floating (batch, vocab) array, got {_describe(scores)}")
+    if scores.ndim != 2 or scores.shape[1] == 0:
+        raise ValueError(f"{name}: scores must be a (batch, vocab) array with vocab >= 1, got shape "
+                         f"{tuple(scores.shape)}")
+    if not backend.is_array(input_ids) or not backend.is_integer(input_ids.dtype):
+        raise TypeError(f"{name}: input_ids must be an integer (batch, length) array of token ids, got "
+                        f"{_describe(input_ids)}")
+    if input_ids.ndim != 2:
+        raise ValueError(f"{name}: input_ids must be a (batch, length) array, got shape {tuple(input_ids.shape)}")
+    if input_ids.shape[0] != scores.shape[0]:
+        raise ValueError(f"{name}: input_ids {tuple(input_ids.shape)} and scores {tuple(scores.shape)} must have the "
+                         f"same batch size, got {input_ids.shape[0]} and {scores.shape[0]}")
+    check_same_device(name, input_ids=input_ids, scores=scores)
 
 
 def _softmax(scores):
@@ -115,6 +151,7 @@ class TemperatureLogitsWarper(LogitsProcessor):
         self.temperature = _check_positive_float("temperature", temperature, hint)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         return scores / self.temperature
 
 
@@ -131,12 +168,12 @@ class TopKLogitsWarper(LogitsProcessor):
 
     def __init__(self, top_k: int, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
         _check(_is_int(top_k) and top_k > 0, "top_k", "a strictly positive integer", top_k)
-        _check_filter_options(filter_value, min_tokens_to_keep)
-        self.top_k = max(int(top_k), int(min_tokens_to_keep))
-        self.filter_value = filter_value
-        self.min_tokens_to_keep = min_tokens_to_keep
+        filter_value, min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
+        self.top_k = max(int(top_k), min_tokens_to_keep)
+        self.filter_value, self.min_tokens_to_keep = filter_value, min_tokens_to_keep
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         k = min(self.top_k, V)
@@ -161,12 +198,11 @@ class TopPLogitsWarper(LogitsProcessor):
 
     def __init__(self, top_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
         _check(_is_real(top_p) and 0 < top_p <= 1, "top_p", "a float in (0, 1]", top_p)
-        _check_filter_options(filter_value, min_tokens_to_keep)
         self.top_p = float(top_p)
-        self.filter_value = filter_value
-        self.min_tokens_to_keep = min_tokens_to_keep
+        self.filter_value, self.min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         sorted_scores = xp.sort(scores, axis=-1)                             # (B, V), ascending
@@ -192,12 +228,11 @@ class MinPLogitsWarper(LogitsProcessor):
 
     def __init__(self, min_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
         _check(_is_real(min_p) and 0 <= min_p <= 1, "min_p", "a float in [0, 1]", min_p)
-        _check_filter_options(filter_value, min_tokens_to_keep)
         self.min_p = float(min_p)
-        self.filter_value = filter_value
-        self.min_tokens_to_keep = min_tokens_to_keep
+        self.filter_value, self.min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         p = _softmax(scores)                                                 # (B, V)
@@ -225,12 +260,11 @@ class TypicalLogitsWarper(LogitsProcessor):
 
     def __init__(self, mass: float = 0.9, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
         _check(_is_real(mass) and 0 < mass < 1, "mass", "a float in (0, 1)", mass)
-        _check_filter_options(filter_value, min_tokens_to_keep)
         self.mass = float(mass)
-        self.filter_value = filter_value
-        self.min_tokens_to_keep = min_tokens_to_keep
+        self.filter_value, self.min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
 
     def __call__(self, input_ids, scores):
+        _check_inputs(self, input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         log_p = log_softmax_forward(scores, axis=-1)[0]                      # (B, V)

@@ -44,36 +44,36 @@ Shapes: P = prompt length, k = draft tokens per round, V = vocabulary.
 
 from __future__ import annotations
 
-import math
-
-
 from .. import backend
 from ..autograd import no_grad
 from ..backend import array_namespace, host
-from ._checks import check_prompt, check_token_id, is_int, vocab_size_of
+from ._checks import (
+    as_array, check_prompt, check_seed, check_temperature, check_token_id, is_bool, is_int, vocab_size_of,
+)
 from .generate import model_step
 
 __all__ = ["speculative_generate"]
 
 
-def _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id):
+def _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id, seed):
+    fn = "speculative_generate"
     if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[1] == 0:
-        raise ValueError(f"input_ids must be a non-empty (batch, prompt_length) array, got shape "
+        raise ValueError(f"{fn}: input_ids must be a non-empty (batch, prompt_length) array, got shape "
                          f"{getattr(input_ids, 'shape', None)}")
     if input_ids.shape[0] != 1:
-        raise ValueError(f"speculative_generate supports only a batch of 1 prompt: input_ids must have shape "
+        raise ValueError(f"{fn} supports only a batch of 1 prompt: input_ids must have shape "
                          f"(1, prompt_length), got {tuple(input_ids.shape)}")
     V = vocab_size_of(target)                             # the draft's is checked against it once both have run
-    check_prompt(input_ids, V)
-    check_token_id("eos_token_id", eos_token_id, V)
+    check_prompt(fn, input_ids, V)
+    check_token_id(fn, "eos_token_id", eos_token_id, V)
     if not is_int(max_new_tokens) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
+        raise ValueError(f"{fn}: max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
     if not is_int(num_draft_tokens) or num_draft_tokens < 1:
-        raise ValueError(f"num_draft_tokens must be an integer >= 1, got {num_draft_tokens!r}")
-    if not isinstance(do_sample, bool):
-        raise ValueError(f"do_sample must be True or False, got {do_sample!r}")
-    if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
+        raise ValueError(f"{fn}: num_draft_tokens must be an integer >= 1, got {num_draft_tokens!r}")
+    if not is_bool(do_sample):
+        raise ValueError(f"{fn}: do_sample must be True or False, got {do_sample!r}")
+    check_temperature(fn, temperature)
+    check_seed(fn, seed)
 
 
 def _softmax(logits, temperature):
@@ -146,7 +146,9 @@ def speculative_generate(target, draft, input_ids, max_new_tokens: int, *, num_d
     >>> bool((greedy == generate(target, prompt, 8)).all())
     True
     """
-    _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id)
+    input_ids = as_array(input_ids)
+    _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id, seed)
+    temperature = float(temperature)                      # a NumPy scalar would set the host arithmetic's dtype
     greedy = not do_sample or temperature == 0
     rng = host.random.default_rng(seed) if seed is not None else backend.get_rng()
     modes = [(target, target.training), (draft, draft.training)]

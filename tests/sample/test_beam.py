@@ -99,7 +99,7 @@ def test_num_return_sequences_are_the_best_distinct_sorted():
 
 
 def test_a_batch_equals_each_prompt_alone():
-    model, pad = small_model(5), 99
+    model, pad = small_model(5), 6                  # a token id like any other (vocab_size 7)
     prompts = np.array([[1, 2, 3], [6, 0, 6]])
     kw = dict(num_beams=3, max_new_tokens=7, num_return_sequences=2, eos_token_id=2, pad_token_id=pad,
               length_penalty=0.7)
@@ -116,7 +116,7 @@ def test_a_batch_equals_each_prompt_alone():
 
 @pytest.mark.parametrize("seed", [3, 4])        # 3: one row ends early, three run to the limit; 4: all end early
 def test_eos_padding_and_scores(seed):
-    model, prompt, eos, pad, lp = tiny_model(seed, vocab_size=5), [1, 2], 0, 9, 0.8
+    model, prompt, eos, pad, lp = tiny_model(seed, vocab_size=5), [1, 2], 0, 4, 0.8
     kw = dict(num_beams=4, max_new_tokens=6, num_return_sequences=4, eos_token_id=eos, length_penalty=lp)
     out = beam_search(model, np.array([prompt]), pad_token_id=pad, **kw)
     news = [generated(r, 2, eos, pad) for r in out.sequences.tolist()]
@@ -127,7 +127,8 @@ def test_eos_padding_and_scores(seed):
         assert n[-1] == eos or len(n) == 6                                  # ended, or ran to the limit
         np.testing.assert_allclose(score, summed_logprob(model, prompt, n) / len(n) ** lp, rtol=1e-12)
     default_pad = beam_search(model, np.array([prompt]), **kw)             # pads with EOS by default
-    np.testing.assert_array_equal(default_pad.sequences, np.where(out.sequences == pad, eos, out.sequences))
+    padding = np.arange(out.sequences.shape[1])[None, :] >= 2 + np.array([len(n) for n in news])[:, None]
+    np.testing.assert_array_equal(default_pad.sequences, np.where(padding, eos, out.sequences))
 
 
 class CountCalls:
@@ -281,7 +282,10 @@ def test_bad_arguments(kw, match):
     ([[1.0, 2.0]], {}, TypeError, "input_ids must be an integer array of token ids, got float64"),
     ([[1]], dict(eos_token_id=-1), IndexError, "eos_token_id -1 is out of range for the model's vocab_size 4"),
     ([[1]], dict(eos_token_id=4), IndexError, "eos_token_id 4 is out of range for the model's vocab_size 4"),
-    ([[1]], dict(pad_token_id=-1), IndexError, r"pad_token_id -1 is not a token id \(expected id >= 0\)"),
+    ([[1]], dict(pad_token_id=-1), IndexError, "beam_search: pad_token_id -1 is out of range for the model's "
+                                               r"vocab_size 4 \(expected 0 <= id < 4\)"),
+    ([[1]], dict(pad_token_id=4), IndexError, "beam_search: pad_token_id 4 is out of range for the model's "
+                                              "vocab_size 4"),
 ])
 def test_bad_token_ids(ids, kw, error, match):
     with pytest.raises(error, match=match):

@@ -7,7 +7,7 @@ import pytest
 
 import minigen
 from minigen.models import RNNLanguageModel
-from minigen.sample import generate, sample_next, stream_generate
+from minigen.sample import build_logits_processor, generate, sample_next, stream_generate
 
 
 @pytest.fixture
@@ -85,6 +85,9 @@ def test_on_the_backends(model, backend):
     (dict(temperature=-0.5), r"temperature must be a finite number >= 0 \(0 means greedy\), got -0.5"),
     (dict(temperature=float("nan")), "temperature must be a finite number"),
     (dict(do_sample="yes"), "do_sample must be True or False"),
+    (dict(seed=-1), "generate: seed must be a non-negative integer or None, got -1"),
+    (dict(seed=True), "generate: seed must be a non-negative integer or None, got True"),
+    (dict(seed=1.5), "generate: seed must be a non-negative integer or None, got 1.5"),
 ])
 def test_bad_arguments(model, kw, match):
     with pytest.raises(ValueError, match=match):
@@ -108,13 +111,14 @@ def test_bad_token_ids(model, num_beams, ids, kw, error, match):
         next(stream_generate(model, np.array(ids), 2, **kw))
 
 
-def test_pad_token_id_is_fed_back_so_must_be_in_the_vocabulary(model):
-    with pytest.raises(IndexError, match="pad_token_id 70 is out of range for the model's vocab_size 7"):
-        generate(model, np.array([[1]]), 2, pad_token_id=70)
+@pytest.mark.parametrize("num_beams", [1, 2])
+def test_pad_token_id_is_fed_back_so_must_be_in_the_vocabulary(model, num_beams):
+    """Greedy feeds the pad id back to the model; beam search writes it into text the model may read next: one rule."""
+    with pytest.raises(IndexError, match="generate: pad_token_id 70 is out of range for the model's vocab_size 7"):
+        generate(model, np.array([[1]]), 2, num_beams=num_beams, pad_token_id=70)
     with pytest.raises(IndexError, match="pad_token_id -3 is out of range for the model's vocab_size 7"):
-        generate(model, np.array([[1]]), 2, pad_token_id=-3)
-    # beam search only writes it into the output, after the search: any id >= 0 may mark padding there
-    assert generate(model, np.array([[1]]), 2, num_beams=2, pad_token_id=70).shape == (1, 3)
+        generate(model, np.array([[1]]), 2, num_beams=num_beams, pad_token_id=-3)
+    assert generate(model, np.array([[1]]), 2, num_beams=num_beams, pad_token_id=6).shape == (1, 3)
 
 
 def test_token_ids_of_a_model_without_a_vocab_size(model):
@@ -225,3 +229,109 @@ def test_first_token_follows_the_processed_distribution(model):
 def test_bad_generate_arguments(model, kw, match):
     with pytest.raises(ValueError, match=match):
         generate(model, np.array([[1]]), 3, **kw)
+
+
+# ---------------------------------------------------------------------------- sample_next's arguments
+
+def test_sample_next_checks_its_arguments(backend):
+    logits = backend.asarray(np.array([[0.0, 5.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"sample_next: temperature must be a finite number >= 0 \(0 means greedy\), "
+                                         "got -1.0"):
+        sample_next(logits, temperature=-1.0)             # would pick the least likely token every time
+    with pytest.raises(ValueError, match="sample_next: temperature must be .* got True"):
+        sample_next(logits, temperature=True)
+    with pytest.raises(ValueError, match=r"sample_next: logits must be a \(batch, vocab\) array .* got shape \(3,\)"):
+        sample_next(logits[0, :])
+    with pytest.raises(TypeError, match=r"sample_next: logits must be a floating \(batch, vocab\) array, got list"):
+        sample_next([[0.0, 1.0]])
+    with pytest.raises(ValueError, match="sample_next: do_sample must be True or False, got 'no'"):
+        sample_next(logits, do_sample="no")
+
+
+def test_sample_next_takes_a_tensor_and_numpy_scalars(backend):
+    logits = np.array([[0.0, 5.0, 1.0], [2.0, -1.0, 0.5]])
+    ref = sample_next(logits, temperature=0.7, rng=np.random.default_rng(0))
+    out = sample_next(backend.tensor(logits), temperature=np.float32(0.7), rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(backend.numpy(out), ref)
+    assert backend.numpy(sample_next(backend.tensor(logits), temperature=np.float64(0.0))).tolist() == [1, 0]
+
+
+def test_sample_next_refuses_a_row_with_nothing_to_draw(backend):
+    """All -inf (every token filtered out) used to return 0 with a RuntimeWarning; greedy keeps torch's argmax."""
+    logits = backend.asarray(np.array([[0.0, 1.0], [-np.inf, -np.inf], [1.0, np.nan]]))
+    with pytest.raises(ValueError, match="sample_next: row 1 of logits / temperature has no finite maximum"):
+        sample_next(logits, rng=np.random.default_rng(0))
+    assert backend.numpy(sample_next(logits[1:2, :], do_sample=False)).tolist() == [0]
+
+
+# ---------------------------------------------------------------------------- generate's arguments
+
+@pytest.mark.parametrize("k", [0, -1, 2.0, True, None])
+def test_report_top_k_must_be_a_positive_integer(model, k):
+    with pytest.raises(ValueError, match=r"generate: report_top_k must be a positive integer \(how many of the "
+                                         "likeliest tokens each step reports; at most the model's vocab_size 7 "
+                                         "are reported\\), got " + repr(k)):
+        generate(model, np.array([[1, 2]]), 3, return_dict_in_generate=True, report_top_k=k)
+    with pytest.raises(ValueError, match="stream_generate: report_top_k must be a positive integer"):
+        next(stream_generate(model, np.array([[1, 2]]), 3, report_top_k=k if k is not None else 0))
+
+
+def test_report_top_k_beyond_the_vocabulary_reports_all_of_it(model):
+    out = generate(model, np.array([[1, 2]]), 2, return_dict_in_generate=True, report_top_k=100)
+    assert out.steps[0]["top_ids"].shape == (1, 7)
+    assert sorted(out.steps[0]["top_ids"][0].tolist()) == list(range(7))
+
+
+def test_a_tensor_prompt_is_read_through_its_data(model, backend):
+    """model.forward accepts a Tensor, so generate does too (it used to fail on ``|`` of two Tensors)."""
+    from minigen.models import GPT, GPTConfig
+    from minigen.sample import beam_search
+    minigen.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=8))
+    prompt = np.array([[1, 2]])
+    for m in (model, gpt):
+        ref = m.generate(prompt, 3)
+        m.to(backend.device)
+        out = m.generate(backend.tensor(prompt), max_new_tokens=3)
+        assert not isinstance(out, minigen.Tensor)
+        np.testing.assert_array_equal(backend.numpy(out), ref)
+        streamed = [backend.numpy(t).tolist() for t in stream_generate(m, backend.tensor(prompt), 3)]
+        np.testing.assert_array_equal(np.array(streamed).T, ref[:, 2:])
+        m.to("cpu")
+    np.testing.assert_array_equal(beam_search(model, minigen.tensor(prompt), num_beams=2, max_new_tokens=3).sequences,
+                                  beam_search(model, prompt, num_beams=2, max_new_tokens=3).sequences)
+
+
+def test_numpy_scalars_are_accepted_everywhere(model):
+    prompt = np.array([[1, 2, 3]])
+    kw = dict(do_sample=True, temperature=0.5, top_k=4, top_p=0.875, min_p=0.0625, typical_p=0.9375,
+              repetition_penalty=1.25, no_repeat_ngram_size=2, seed=3, max_new_tokens=8)     # exact in float32
+    ref = generate(model, prompt, **kw)
+    as_numpy = dict(kw, temperature=np.float32(0.5), top_k=np.int64(4), top_p=np.float32(0.875),
+                    min_p=np.float64(0.0625), typical_p=np.float32(0.9375), repetition_penalty=np.float32(1.25),
+                    no_repeat_ngram_size=np.int32(2), seed=np.int64(3), max_new_tokens=np.int64(8))
+    np.testing.assert_array_equal(generate(model, prompt, **as_numpy), ref)
+    np.testing.assert_array_equal(generate(model, prompt, 5, temperature=np.float32(0.0), do_sample=True),
+                                  generate(model, prompt, 5))
+    t = np.float64(0.5)                                  # do_sample=t > 0 is np.True_: a bool all the same
+    np.testing.assert_array_equal(generate(model, prompt, 5, temperature=t, do_sample=t > 0, seed=1),
+                                  generate(model, prompt, 5, temperature=0.5, do_sample=True, seed=1))
+    beams = dict(num_beams=np.int64(2), length_penalty=np.float32(0.5), repetition_penalty=np.float64(1.3))
+    assert generate(model, prompt, 4, **beams).shape == (1, 7)
+
+
+@pytest.mark.parametrize("name", ["temperature", "top_k", "top_p", "min_p", "typical_p", "repetition_penalty",
+                                  "no_repeat_ngram_size"])
+@pytest.mark.parametrize("value", [True, np.True_, "0.5"])
+def test_bools_and_strings_are_refused(model, name, value):
+    """``top_p=True`` equals 1, which would add no processor and pass silently."""
+    match = f"generate: {name} must be (a finite number|a number or None)"
+    with pytest.raises(ValueError, match=match):
+        generate(model, np.array([[1]]), 2, do_sample=True, **{name: value})
+    with pytest.raises(ValueError, match=match.replace("generate", "build_logits_processor")):
+        build_logits_processor(do_sample=True, **{name: value})
+
+
+def test_return_dict_in_generate_must_be_a_bool(model):
+    with pytest.raises(ValueError, match="generate: return_dict_in_generate must be True or False, got 'yes'"):
+        generate(model, np.array([[1]]), 2, return_dict_in_generate="yes")

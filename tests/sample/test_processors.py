@@ -342,3 +342,73 @@ def test_whole_numbers_are_accepted_where_floats_are_asked_for():
     np.testing.assert_array_equal(TemperatureLogitsWarper(2)(ids, scores), scores / 2)
     np.testing.assert_array_equal(TopPLogitsWarper(1)(ids, scores), scores)
     assert math.isclose(RepetitionPenaltyLogitsProcessor(1).penalty, 1.0)
+
+
+# --------------------------------------------------------------------------- bad inputs to __call__
+
+@pytest.mark.parametrize("processor", PROCESSORS[:-1], ids=IDS[:-1])
+def test_inputs_are_checked(backend, processor):
+    """A batch mismatch would broadcast silently; float ids and 1-D scores would fail deep inside NumPy."""
+    name = type(processor).__name__
+    ids, scores = backend.asarray(np.array([[1], [2]])), backend.asarray(np.ones((1, 3)))
+    with pytest.raises(ValueError, match=rf"{name}: input_ids \(2, 1\) and scores \(1, 3\) must have the same "
+                                         "batch size, got 2 and 1"):
+        processor(ids, scores)
+    with pytest.raises(TypeError, match=rf"{name}: input_ids must be an integer \(batch, length\) array of token "
+                                        r"ids, got shape \(1, 1\) and dtype float64"):
+        processor(backend.asarray(np.array([[1.0]])), scores)
+    with pytest.raises(ValueError, match=rf"{name}: input_ids must be a \(batch, length\) array, got shape \(1,\)"):
+        processor(backend.asarray(np.array([1])), scores)
+    with pytest.raises(ValueError, match=rf"{name}: scores must be a \(batch, vocab\) array with vocab >= 1, got "
+                                         r"shape \(3,\)"):
+        processor(backend.asarray(np.array([[1]])), backend.asarray(np.ones(3)))
+    with pytest.raises(TypeError, match=rf"{name}: scores must be a floating \(batch, vocab\) array, got shape "
+                                        r"\(1, 3\) and dtype int64"):
+        processor(backend.asarray(np.array([[1]])), backend.asarray(np.ones((1, 3), dtype=np.int64)))
+    with pytest.raises(TypeError, match=rf"{name}: input_ids must be an integer .* got a list"):
+        processor([[1]], scores)
+
+
+def test_a_list_checks_through_its_processors():
+    chain = LogitsProcessorList([TemperatureLogitsWarper(0.5), RepetitionPenaltyLogitsProcessor(2.0)])
+    with pytest.raises(ValueError, match=r"TemperatureLogitsWarper: input_ids \(2, 1\) and scores \(1, 3\)"):
+        chain(np.array([[1], [2]]), np.ones((1, 3)))
+
+
+def test_ids_beyond_the_vocabulary_are_ignored_as_in_hugging_face():
+    """Hugging Face's models may embed more tokens than they generate; the penalties skip ids >= V."""
+    scores = np.array([[1.0, 2.0, -2.0]])
+    np.testing.assert_array_equal(RepetitionPenaltyLogitsProcessor(2.0)(np.array([[5, 1]]), scores), [[1, 1, -2]])
+    np.testing.assert_array_equal(NoRepeatNGramLogitsProcessor(1)(np.array([[5, 2]]), scores), [[1, 2, -np.inf]])
+
+
+def test_negative_ids_are_refused_where_the_ids_are_on_the_host_anyway():
+    with pytest.raises(IndexError, match="NoRepeatNGramLogitsProcessor: input_ids holds the id -1, which is not a "
+                                         r"token id \(expected id >= 0"):
+        NoRepeatNGramLogitsProcessor(2)(np.array([[1, -1]]), np.zeros((1, 3)))
+
+
+def test_numpy_scalars_are_accepted_and_bools_refused():
+    ids, scores = _batch(3)
+    assert TemperatureLogitsWarper(np.float32(0.5)).temperature == 0.5
+    for make, value, python in [(TemperatureLogitsWarper, np.float32(0.5), 0.5), (TopKLogitsWarper, np.int64(3), 3),
+                                (TopPLogitsWarper, np.float32(0.5), 0.5), (MinPLogitsWarper, np.float64(0.2), 0.2),
+                                (TypicalLogitsWarper, np.float32(0.5), 0.5),
+                                (RepetitionPenaltyLogitsProcessor, np.float32(1.5), 1.5),
+                                (FrequencyPenaltyLogitsProcessor, np.float16(0.5), 0.5),
+                                (PresencePenaltyLogitsProcessor, np.int8(1), 1),
+                                (NoRepeatNGramLogitsProcessor, np.int32(2), 2)]:
+        np.testing.assert_array_equal(make(value)(ids, scores), make(python)(ids, scores))
+        with pytest.raises(ValueError, match="but is True"):
+            make(True)
+
+
+def test_numpy_scalar_options_work_on_the_backends(backend):
+    """Array-API arithmetic takes Python scalars only: the options are stored as Python numbers."""
+    ids, scores = _batch(4)
+    for make in (TopKLogitsWarper, TopPLogitsWarper, MinPLogitsWarper, TypicalLogitsWarper):
+        arg = np.int64(3) if make is TopKLogitsWarper else np.float32(0.5)
+        processor = make(arg, filter_value=np.float32(-50.0), min_tokens_to_keep=np.int64(2))
+        expected = make(int(arg) if make is TopKLogitsWarper else float(arg), filter_value=-50.0, min_tokens_to_keep=2)
+        out = processor(backend.asarray(ids), backend.asarray(scores))
+        np.testing.assert_array_equal(backend.numpy(out), expected(ids, scores))

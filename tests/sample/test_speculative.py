@@ -152,6 +152,8 @@ def test_on_the_backends(backend):
     (dict(num_draft_tokens=True), "num_draft_tokens must be an integer >= 1, got True"),
     (dict(temperature=-0.5), r"temperature must be a finite number >= 0 \(0 means greedy\), got -0.5"),
     (dict(temperature=float("inf")), "temperature must be a finite number"),
+    (dict(temperature=True), "speculative_generate: temperature must be a finite number >= 0 .* got True"),
+    (dict(seed=-3), "speculative_generate: seed must be a non-negative integer or None, got -3"),
     (dict(do_sample="yes"), "do_sample must be True or False"),
 ])
 def test_bad_arguments(kw, match):
@@ -178,3 +180,12 @@ def test_bad_prompts_and_models():
                                          "logits per token and the draft 7"):
         speculative_generate(target, tiny(2, vocab_size=7), np.array([[1]]), 3)
     assert target.training and draft.training
+
+
+def test_numpy_scalars_and_a_tensor_prompt():
+    target, draft = tiny(1), tiny(2)
+    prompt = np.array([[1, 2]])
+    ref = speculative_generate(target, draft, prompt, 10, seed=3, temperature=0.75, num_draft_tokens=2)
+    out = speculative_generate(target, draft, minigen.tensor(prompt), np.int64(10), seed=3,
+                               temperature=np.float32(0.75), num_draft_tokens=np.int32(2))
+    np.testing.assert_array_equal(out, ref)
