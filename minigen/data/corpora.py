@@ -140,6 +140,9 @@ def _read_utf8(path: str) -> str:
 def load_text(path) -> str:
     """A UTF-8 text file, or all ``.txt``/``.md`` files under a folder (sorted, joined by blank lines).
 
+    Hidden files and folders (names that start with a dot: ``.git``, ``.venv``, a
+    training run's own folder) are skipped, as ``ls`` and ``glob`` skip them.
+
     Raises ``CorpusError`` for a missing path, an empty corpus, or a file that is not UTF-8
     (naming the file and the byte offset).
     """
@@ -147,8 +150,11 @@ def load_text(path) -> str:
     if not os.path.exists(path):
         raise CorpusError(f"corpus not found: {path}")
     if os.path.isdir(path):
-        files = sorted(os.path.join(d, n) for d, _, names in os.walk(path) for n in names
-                       if n.endswith((".txt", ".md")))
+        files = []
+        for folder, subfolders, names in os.walk(path):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]     # os.walk skips what is removed
+            files += [os.path.join(folder, n) for n in names if n.endswith((".txt", ".md")) and not n.startswith(".")]
+        files.sort()
         if not files:
             raise CorpusError(f"no .txt or .md files in the folder {path}")
         text = "\n\n".join(_read_utf8(f) for f in files)

@@ -33,7 +33,7 @@ import os
 
 import numpy as np
 
-from .tokenizers import _Tokenizer
+from .tokenizers import _check_text, _decode_ids, _Tokenizer
 
 __all__ = ["GPT2Tokenizer", "bytes_to_unicode", "GPT2_PATTERN"]
 
@@ -240,9 +240,7 @@ class GPT2Tokenizer(_Tokenizer):
 
     def encode(self, text: str) -> np.ndarray:
         """The ids of ``text`` (int64). Special tokens in the text become their ids."""
-        if not isinstance(text, str):
-            hint = "; decode the bytes first, e.g. text.decode('utf-8')" if isinstance(text, (bytes, bytearray)) else ""
-            raise TypeError(f"GPT2Tokenizer.encode: text must be a str, got {type(text).__name__}{hint}")
+        _check_text("GPT2Tokenizer.encode", text)
         out = []
         start = 0
         while self.special_tokens:                                   # split at the special tokens, left to right
@@ -260,9 +258,7 @@ class GPT2Tokenizer(_Tokenizer):
     # ------------------------------------------------------------------ decoding
     def decode(self, ids) -> str:
         """The text of ``ids``. Bytes that are not valid UTF-8 (a sample cut in the middle
-        of a character) decode as U+FFFD replacement characters."""
-        ids = np.asarray(ids).reshape(-1)
-        bad = ids[(ids < 0) | (ids >= self.vocab_size)]
-        if bad.size:
-            raise IndexError(f"GPT2Tokenizer.decode: id {int(bad[0])} is outside [0, {self.vocab_size})")
-        return b"".join(self.token_bytes[i] for i in ids.tolist()).decode("utf-8", errors="replace")
+        of a character) decode as U+FFFD replacement characters. ``ids``: one 1-D sequence (a batch:
+        ``batch_decode``)."""
+        ids = _decode_ids("GPT2Tokenizer.decode", ids, self.vocab_size)
+        return b"".join(self.token_bytes[i] for i in ids).decode("utf-8", errors="replace")

@@ -9,12 +9,62 @@ from __future__ import annotations
 
 import collections
 import json
+import numbers
 import os
 import re
 
 import numpy as np
 
+from .. import backend
+from ..autograd import Tensor      # only to take the array out of a Tensor passed to decode
+
 __all__ = ["CharTokenizer", "WordTokenizer", "BPETokenizer", "load_tokenizer", "tokenizer_from_dict"]
+
+
+def _check_text(fn: str, text) -> str:
+    """``text`` if it is a str, else a TypeError naming ``fn`` (bytes: how to decode them first)."""
+    if not isinstance(text, str):
+        hint = "; decode the bytes first, e.g. text.decode('utf-8')" if isinstance(text, (bytes, bytearray)) else ""
+        raise TypeError(f"{fn}: text must be a str, got {type(text).__name__}{hint}")
+    return text
+
+
+def _short(x) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _decode_ids(fn: str, ids, vocab_size: int) -> list:
+    """The ids to decode as a list of Python ints, or an error naming ``fn`` and what it got.
+
+    Takes one sequence: a 1-D list, tuple, NumPy array, minigen Tensor or device array of
+    integer ids in [0, vocab_size), or a single integer id. Floats, bools, strings and
+    batches (2-D) are refused: a batch is decoded row by row with ``batch_decode``.
+    """
+    expected = f"{fn}: ids must be a 1-D sequence of integer token ids"
+    if isinstance(ids, (str, bytes, bytearray)):
+        raise TypeError(f"{expected}, got {type(ids).__name__} {_short(ids)}; encode turns text into ids")
+    if isinstance(ids, Tensor):
+        ids = ids.data
+    if backend.is_array(ids) and not isinstance(ids, np.ndarray):
+        ids = backend.to_numpy(ids)                                 # a device (CuPy) array: copy it to the host
+    if isinstance(ids, (list, tuple)) and any(isinstance(i, (bool, np.bool_)) for i in ids):
+        raise TypeError(f"{expected}, got bools {_short(ids)}")     # (NumPy would turn [1, True] into [1, 1])
+    try:
+        arr = np.asarray(ids)
+    except (ValueError, TypeError):                                 # a ragged list of lists
+        raise TypeError(f"{expected}, got a ragged {type(ids).__name__}; decode a batch with batch_decode") from None
+    if arr.ndim > 1:
+        raise TypeError(f"{expected}, got ids of shape {arr.shape}; decode a batch row by row, "
+                        "e.g. batch_decode(ids)")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):      # (empty: NumPy calls [] float64; that is fine)
+        hint = "; encode turns text into ids" if arr.dtype.kind in "US" else ""
+        raise TypeError(f"{expected}, got dtype {arr.dtype} ({_short(arr.tolist())}){hint}")
+    arr = arr.reshape(-1)
+    bad = arr[(arr < 0) | (arr >= vocab_size)]
+    if bad.size:
+        raise IndexError(f"{fn}: id {int(bad[0])} is outside [0, {vocab_size})")
+    return arr.tolist()
 
 
 class _Tokenizer:
@@ -33,6 +83,24 @@ class _Tokenizer:
 
     def __len__(self) -> int:
         return self.vocab_size
+
+    def batch_decode(self, sequences) -> list:
+        """The texts of a batch, as Hugging Face's ``batch_decode``: ``[decode(row) for row in sequences]``.
+
+        ``sequences``: a (B, T) array or Tensor of ids, or a list of id sequences (their lengths may differ).
+        """
+        fn = f"{type(self).__name__}.batch_decode"
+        if isinstance(sequences, Tensor):
+            sequences = sequences.data
+        if backend.is_array(sequences):
+            sequences = backend.to_numpy(sequences)
+            if sequences.ndim != 2:
+                raise TypeError(f"{fn}: sequences must be a (B, T) batch of ids or a list of id sequences, got an "
+                                f"array of shape {sequences.shape}; decode one sequence with decode")
+        elif not isinstance(sequences, (list, tuple)):
+            raise TypeError(f"{fn}: sequences must be a (B, T) batch of ids or a list of id sequences, "
+                            f"got {type(sequences).__name__} {_short(sequences)}")
+        return [self.decode(row) for row in sequences]
 
 
 # ---------------------------------------------------------------------------- characters
@@ -55,6 +123,7 @@ class CharTokenizer(_Tokenizer):
 
     @classmethod
     def train(cls, text: str) -> CharTokenizer:
+        _check_text("CharTokenizer.train", text)
         if not text:
             raise ValueError("CharTokenizer.train: the text is empty")
         return cls(sorted(set(text)))
@@ -65,20 +134,18 @@ class CharTokenizer(_Tokenizer):
 
     def encode(self, text: str) -> np.ndarray:
         """Ids of the characters of ``text``; characters outside the vocabulary are an error that lists them."""
+        _check_text("CharTokenizer.encode", text)
         try:
             return np.fromiter((self.stoi[c] for c in text), dtype=np.int64, count=len(text))
         except KeyError:
             unknown = sorted({c for c in text if c not in self.stoi})
             shown = ", ".join(repr(c) for c in unknown[:20]) + (" ..." if len(unknown) > 20 else "")
-            raise ValueError(f"the text has {len(unknown)} character(s) outside the vocabulary of "
-                             f"{self.vocab_size}: {shown}") from None
+            raise ValueError(f"CharTokenizer.encode: the text has {len(unknown)} character(s) outside the "
+                             f"vocabulary of {self.vocab_size}: {shown}") from None
 
     def decode(self, ids) -> str:
-        ids = np.asarray(ids).reshape(-1)
-        bad = ids[(ids < 0) | (ids >= self.vocab_size)]
-        if bad.size:
-            raise IndexError(f"CharTokenizer.decode: id {int(bad[0])} is outside [0, {self.vocab_size})")
-        return "".join(self.itos[i] for i in ids.tolist())
+        """The text of one 1-D sequence of ids (a batch: ``batch_decode``)."""
+        return "".join(self.itos[i] for i in _decode_ids("CharTokenizer.decode", ids, self.vocab_size))
 
     def to_dict(self) -> dict:
         return {"type": self.kind, "chars": self.itos}
@@ -121,7 +188,9 @@ class WordTokenizer(_Tokenizer):
 
     @classmethod
     def train(cls, text: str, max_tokens: int | None = None) -> WordTokenizer:
-        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 3):
+        _check_text("WordTokenizer.train", text)
+        if max_tokens is not None and (not isinstance(max_tokens, numbers.Integral) or isinstance(max_tokens, bool)
+                                       or max_tokens < 3):
             raise ValueError(f"WordTokenizer: max_tokens must be an integer >= 3 (padding, [UNK] and one word), "
                              f"got {max_tokens!r}")
         counts = collections.Counter(standardize(text).split())
@@ -130,7 +199,7 @@ class WordTokenizer(_Tokenizer):
         # Keras's order: np.lexsort((tokens, counts))[::-1], by count and then by the word, both descending
         words = sorted(counts, key=lambda w: (counts[w], w), reverse=True)
         if max_tokens is not None:
-            words = words[: max_tokens - 2]
+            words = words[: int(max_tokens) - 2]
         return cls([cls.pad_token, cls.oov_token] + words)
 
     @property
@@ -139,6 +208,7 @@ class WordTokenizer(_Tokenizer):
 
     def encode(self, text: str) -> np.ndarray:
         """Ids of the standardised words; unknown words get the ``[UNK]`` id, 1."""
+        _check_text("WordTokenizer.encode", text)
         return np.array([self.index.get(w, 1) for w in standardize(text).split()], dtype=np.int64)
 
     def offsets(self, text: str) -> np.ndarray:
@@ -151,14 +221,12 @@ class WordTokenizer(_Tokenizer):
         >>> WordTokenizer.train("a b").offsets("A -- b, (c)").tolist()
         [0, 5, 8]
         """
+        _check_text("WordTokenizer.offsets", text)
         return np.array([m.start() for m in _WORD_START.finditer(text)], dtype=np.int64)
 
     def decode(self, ids) -> str:
-        ids = np.asarray(ids).reshape(-1)
-        bad = ids[(ids < 0) | (ids >= self.vocab_size)]
-        if bad.size:
-            raise IndexError(f"WordTokenizer.decode: id {int(bad[0])} is outside [0, {self.vocab_size})")
-        return " ".join(self.vocab[i] for i in ids.tolist() if i != 0)
+        """The words of one 1-D sequence of ids, joined by spaces; padding (id 0) is skipped."""
+        return " ".join(self.vocab[i] for i in _decode_ids("WordTokenizer.decode", ids, self.vocab_size) if i != 0)
 
     def to_dict(self) -> dict:
         return {"type": self.kind, "vocab": self.vocab}
@@ -196,9 +264,12 @@ class BPETokenizer(_Tokenizer):
     @classmethod
     def train(cls, text: str, vocab_size: int, min_frequency: int = 2) -> BPETokenizer:
         """Learn ``vocab_size - 256`` merges from ``text`` (fewer if no pair occurs ``min_frequency`` times)."""
-        if not isinstance(vocab_size, int) or vocab_size < 256:
+        _check_text("BPETokenizer.train", text)
+        if not isinstance(vocab_size, numbers.Integral) or isinstance(vocab_size, bool) or vocab_size < 256:
             raise ValueError(f"BPETokenizer: vocab_size must be an integer >= 256 (the byte alphabet), "
                              f"got {vocab_size!r}")
+        if not isinstance(min_frequency, numbers.Integral) or isinstance(min_frequency, bool) or min_frequency < 0:
+            raise ValueError(f"BPETokenizer: min_frequency must be a non-negative integer, got {min_frequency!r}")
         words = collections.Counter(_PRETOKENIZE.findall(text))
         seqs = [list(w.encode("utf-8", errors="surrogatepass")) for w in words]
         freqs = list(words.values())
@@ -255,6 +326,7 @@ class BPETokenizer(_Tokenizer):
         return ids
 
     def encode(self, text: str) -> np.ndarray:
+        _check_text("BPETokenizer.encode", text)
         out = []
         for word in _PRETOKENIZE.findall(text):
             out.extend(self._encode_word(word))
@@ -263,11 +335,8 @@ class BPETokenizer(_Tokenizer):
     def decode(self, ids) -> str:
         """Text of the ids. Exact for ids from ``encode``; byte sequences that are not valid UTF-8
         (a sample cut mid-character) decode with U+FFFD replacement characters."""
-        ids = np.asarray(ids).reshape(-1)
-        bad = ids[(ids < 0) | (ids >= self.vocab_size)]
-        if bad.size:
-            raise IndexError(f"BPETokenizer.decode: id {int(bad[0])} is outside [0, {self.vocab_size})")
-        data = b"".join(self.token_bytes[i] for i in ids.tolist())
+        ids = _decode_ids("BPETokenizer.decode", ids, self.vocab_size)
+        data = b"".join(self.token_bytes[i] for i in ids)
         try:
             return data.decode("utf-8", errors="surrogatepass")
         except UnicodeDecodeError:

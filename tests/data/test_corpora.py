@@ -48,6 +48,13 @@ def test_user_text_files_and_folders(tmp_path):
     assert load_text(tmp_path / "a.txt").startswith("床前明月光")
     both = load_text(tmp_path)
     assert "疑是地上霜" in both and "second" in both
+    (tmp_path / ".hidden.txt").write_text("HIDDEN FILE", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "notes.txt").write_text("HIDDEN FOLDER", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.txt").write_text("nested", encoding="utf-8")
+    text = load_text(tmp_path)
+    assert "nested" in text and "HIDDEN" not in text                  # hidden names are skipped, as ls does
 
 
 def test_bad_corpora(tmp_path):

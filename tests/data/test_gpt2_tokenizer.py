@@ -158,3 +158,18 @@ def test_file_mistakes_name_the_argument(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"^merges_txt: .*nope\.txt not found"):
         GPT2Tokenizer.from_files(vocab, tmp_path / "nope.txt")
     assert GPT2Tokenizer.from_files(vocab, merges).vocab_size == 256
+
+
+def test_decode_takes_1d_integer_ids_and_refuses_the_rest(backend):
+    tok = GPT2Tokenizer(list(bytes_to_unicode().values()), [])
+    ids = tok.encode("hi!")
+    for same in [ids.tolist(), tuple(ids.tolist()), ids.astype(np.int32), backend.asarray(ids), backend.tensor(ids)]:
+        assert tok.decode(same) == "hi!"
+    expected = r"^GPT2Tokenizer\.decode: ids must be a 1-D sequence of integer token ids, got "
+    for bad, match in [(ids.astype(float), r"dtype float64"), (["h"], r"dtype <U1 .*; encode turns text into ids"),
+                       ([True, False], r"bools"), (np.stack([ids, ids]), r"ids of shape \(2, 3\); .*batch_decode")]:
+        with pytest.raises(TypeError, match=expected + match):
+            tok.decode(bad)
+    with pytest.raises(IndexError, match=r"GPT2Tokenizer\.decode: id 256 is outside \[0, 256\)"):
+        tok.decode(backend.tensor(np.array([1, 256])))
+    assert tok.batch_decode(backend.tensor(np.stack([ids, ids]))) == ["hi!", "hi!"]

@@ -1,5 +1,7 @@
 """Tokenizers: round trips (a hypothesis property for BPE), Keras-style words, JSON save/load, errors."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -102,3 +104,93 @@ def test_damaged_tokenizer_entries_say_what_is_wrong():
         tokenizer_from_dict({"type": "bpe", "merges": [[1, 300]]})
     with pytest.raises(ValueError, match="must be a JSON object"):
         tokenizer_from_dict(["char"])
+
+
+TOKENIZERS = {"char": lambda: CharTokenizer.train("hello world"), "word": lambda: WordTokenizer.train("hello world"),
+              "bpe": lambda: BPETokenizer.train("hello world", vocab_size=256)}
+
+
+@pytest.fixture(params=list(TOKENIZERS))
+def tok(request):
+    return TOKENIZERS[request.param]()
+
+
+def test_decode_takes_any_1d_integer_sequence(tok, backend):
+    ids = [3, 2, 1]
+    want = tok.decode(ids)
+    for same in [tuple(ids), np.array(ids, dtype=np.int32), np.array(ids, dtype=np.uint8),
+                 [np.int64(i) for i in ids], backend.asarray(np.array(ids)), backend.tensor(np.array(ids))]:
+        assert tok.decode(same) == want
+    assert tok.decode([]) == tok.decode(np.array([])) == ""
+    assert tok.decode(np.int64(3)) == tok.decode([3])                 # a single id
+    name = type(tok).__name__
+    with pytest.raises(IndexError, match=rf"{name}\.decode: id -1 is outside \[0, {tok.vocab_size}\)"):
+        tok.decode(backend.tensor(np.array([2, -1])))
+
+
+@pytest.mark.parametrize("ids,match", [
+    (np.array([1.0, 2.0]), r"got dtype float64 \(\[1\.0, 2\.0\]\)$"),
+    ([1, 2.5], r"got dtype float64"),
+    (["a"], r"got dtype <U1 \(\['a'\]\); encode turns text into ids"),
+    ("ab", r"got str 'ab'; encode turns text into ids"),
+    ([True, False], r"got bools \[True, False\]"),
+    ([1, True], r"got bools \[1, True\]"),
+    (np.array([True]), r"got dtype bool"),
+    ([1, None], r"got dtype object"),
+    (np.array([[1, 2], [3, 4]]), r"got ids of shape \(2, 2\); decode a batch row by row, e\.g\. batch_decode\(ids\)"),
+    ([[1, 2], [3]], r"got a ragged list; decode a batch with batch_decode"),
+])
+def test_decode_refuses_what_is_not_a_1d_integer_sequence(tok, ids, match):
+    name = type(tok).__name__
+    with pytest.raises(TypeError, match=rf"^{name}\.decode: ids must be a 1-D sequence of integer token ids, {match}"):
+        tok.decode(ids)
+
+
+def test_decode_refuses_a_float_tensor(tok, backend):
+    with pytest.raises(TypeError, match=r"decode: ids must be a 1-D sequence of integer token ids, got dtype float"):
+        tok.decode(backend.tensor(np.array([1.0, 2.0])))
+
+
+def test_batch_decode(tok, backend):
+    rows = np.array([[3, 2, 1], [1, 1, 2]])
+    want = [tok.decode(rows[0]), tok.decode(rows[1])]
+    assert tok.batch_decode(rows) == tok.batch_decode(backend.tensor(rows)) == tok.batch_decode(rows.tolist()) == want
+    assert tok.batch_decode([[3, 2, 1], [1]]) == [want[0], tok.decode([1])]      # rows of different lengths
+    name = type(tok).__name__
+    with pytest.raises(TypeError, match=rf"{name}\.batch_decode: sequences must be a \(B, T\) batch .* got an array "
+                                        r"of shape \(3,\); decode one sequence with decode"):
+        tok.batch_decode(rows[0])
+    with pytest.raises(TypeError, match=rf"{name}\.batch_decode: sequences must be .* got int 5"):
+        tok.batch_decode(5)
+
+
+@pytest.mark.parametrize("method", ["encode", "train"])
+def test_text_must_be_a_str(tok, method):
+    name = type(tok).__name__
+    call = getattr(tok, method) if method == "encode" else lambda t: type(tok).train(t, **(
+        {"vocab_size": 256} if name == "BPETokenizer" else {}))
+    with pytest.raises(TypeError, match=rf"^{name}\.{method}: text must be a str, got bytes; decode the bytes "
+                                        r"first, e\.g\. text\.decode\('utf-8'\)$"):
+        call(b"hel")
+    with pytest.raises(TypeError, match=rf"^{name}\.{method}: text must be a str, got list$"):
+        call(["hel"])
+
+
+def test_char_encode_of_bytes_does_not_list_ints():
+    with pytest.raises(TypeError, match="got bytes"):
+        CharTokenizer.train("hello").encode(b"hel")
+
+
+def test_train_sizes_take_numpy_integers_and_refuse_others():
+    assert WordTokenizer.train("a b c", max_tokens=np.int64(3)).vocab_size == 3
+    assert BPETokenizer.train("aa aa aa", vocab_size=np.int64(257)).vocab_size == 257
+    for bad in [3.0, "3", True]:
+        with pytest.raises(ValueError, match=rf"max_tokens must be an integer >= 3 .*got {re.escape(repr(bad))}"):
+            WordTokenizer.train("a b c", max_tokens=bad)
+    for bad in [260.0, "260", None]:
+        with pytest.raises(ValueError, match=rf"vocab_size must be an integer >= 256 .*got {re.escape(repr(bad))}"):
+            BPETokenizer.train("a b c", vocab_size=bad)
+    for bad in [-1, 2.0, "2", True]:
+        with pytest.raises(ValueError, match=rf"BPETokenizer: min_frequency must be a non-negative integer, "
+                                             rf"got {re.escape(repr(bad))}$"):
+            BPETokenizer.train("a b c", vocab_size=260, min_frequency=bad)
