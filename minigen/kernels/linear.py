@@ -11,6 +11,8 @@ instead of a batched product followed by a sum.
 
 from __future__ import annotations
 
+import math
+
 from ..backend import array_namespace
 
 
@@ -18,7 +20,8 @@ def linear_forward(x, W, b=None):
     """y = x @ W.T + b for x of shape (..., C). Returns ``(y, cache)``."""
     xp = array_namespace(x)
     C, O = W.shape[1], W.shape[0]
-    x2 = xp.reshape(x, (-1, C))                                    # (N, C)
+    N = math.prod(x.shape[:-1])                                     # not -1: C or N may be 0
+    x2 = xp.reshape(x, (N, C))                                      # (N, C)
     y = x2 @ xp.matrix_transpose(W)                                 # (N, O)
     if b is not None:
         y += b
@@ -29,7 +32,7 @@ def linear_backward(dy, cache):
     """Returns ``(dx, dW, db)``; ``db`` is None when there was no bias."""
     xp = array_namespace(dy)
     x2, W, has_bias, x_shape = cache
-    dy2 = xp.reshape(dy, (-1, W.shape[0]))                          # (N, O)
+    dy2 = xp.reshape(dy, (x2.shape[0], W.shape[0]))                # (N, O)
     dx = xp.reshape(dy2 @ W, x_shape)                               # (N, C) -> (..., C)
     dW = xp.matrix_transpose(dy2) @ x2                              # (O, C)
     db = xp.sum(dy2, axis=0) if has_bias else None                  # (O,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ._checks import as_input
 from .module import Module
 
 
@@ -21,7 +22,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input):
-        return F.gelu(input, approximate=self.approximate)
+        return F.gelu(as_input("GELU", input), approximate=self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

@@ -17,12 +17,11 @@ cache per attention layer, and ``reset()`` it before a new sequence.
 
 from __future__ import annotations
 
-import numbers
-
 from ..autograd import Tensor
 from ..autograd.ops import concat
 from ..functional import attention as FA
 from . import init
+from ._checks import check_flag, check_probability, check_size
 from .linear import Linear
 from .module import Module, Parameter
 
@@ -94,7 +93,7 @@ class MultiheadAttention(Module):
       "may NOT attend" (the opposite of ``F.scaled_dot_product_attention``); float masks add.
     - ``is_causal=True`` applies the causal mask itself (torch requires ``attn_mask`` too).
     - weights (B, L, S) averaged over heads, or (B, nh, L, S); None if not ``need_weights``.
-    - ``kv_cache``: a ``KVCache``, for self-attention one step at a time (see the module doc).
+    - ``kv_cache``: a ``KVCache`` (or a subclass), for self-attention one step at a time (see the module doc).
 
     A query whose keys are all masked gets weights 0 and output ``out_proj.bias`` (torch: NaN).
     ``add_bias_kv``, ``add_zero_attn`` and ``kdim``/``vdim`` other than ``embed_dim`` are not supported.
@@ -111,14 +110,15 @@ class MultiheadAttention(Module):
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
                  batch_first: bool = False, device=None, dtype=None):
         super().__init__()
-        for name, n in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"MultiheadAttention: {name} must be a positive integer, got {n!r}")
+        embed_dim = check_size("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = check_size("MultiheadAttention", "num_heads", num_heads)
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got embed_dim="
                              f"{embed_dim} and num_heads={num_heads}")
-        if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout!r}")
+        dropout = check_probability("MultiheadAttention", "dropout", dropout)
+        for name, flag in (("bias", bias), ("add_bias_kv", add_bias_kv), ("add_zero_attn", add_zero_attn),
+                           ("batch_first", batch_first)):
+            check_flag("MultiheadAttention", name, flag)
         init.check_dtype("MultiheadAttention", dtype)
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
@@ -128,7 +128,7 @@ class MultiheadAttention(Module):
         E = embed_dim
         self.embed_dim, self.num_heads, self.head_dim = E, num_heads, E // num_heads
         self.kdim = self.vdim = E
-        self.dropout, self.batch_first = float(dropout), bool(batch_first)
+        self.dropout, self.batch_first = dropout, batch_first
         self.in_proj_weight = Parameter(init.place(init.xavier_uniform((3 * E, E), dtype), device))
         if bias:
             self.in_proj_bias = Parameter(init.place(init.zeros((3 * E,), dtype), device))
@@ -140,6 +140,8 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False, kv_cache=None):
+        if kv_cache is not None and not isinstance(kv_cache, KVCache):
+            raise TypeError(f"MultiheadAttention: kv_cache must be a KVCache or None, got {type(kv_cache).__name__}")
         query, key, value = FA.as_tensors(query, key, value)
         am, kpm = FA.check_mha_args("MultiheadAttention", query, key, value, self.embed_dim, self.num_heads,
                                     key_padding_mask, attn_mask, self.batch_first, kv_cache, self.dropout)

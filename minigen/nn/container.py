@@ -2,27 +2,76 @@
 
 from __future__ import annotations
 
+import numbers
+
 from .module import Module
 
 
 class ModuleList(Module):
     """Holds submodules in a list; their parameters appear as ``0.weight``, ``1.weight``, ...
 
+    Indexing, ``append``, ``extend``, ``insert``, assignment and ``del`` work as on a list,
+    and the keys follow the positions: after ``insert(0, m)`` the old ``0.weight`` is
+    ``1.weight``. A slice is a new ModuleList holding the same modules.
+
     >>> import minigen
     >>> layers = ModuleList([minigen.nn.Linear(2, 2) for _ in range(3)])
     >>> len(layers), list(layers.state_dict())[:2]
     (3, ['0.weight', '0.bias'])
+    >>> layers.insert(0, minigen.nn.GELU())[1:].__class__.__name__
+    'ModuleList'
     """
 
-    def __init__(self, modules=()):
+    def __init__(self, modules=None):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        if modules is not None:
+            self.extend(modules)
+
+    def _check_module(self, method: str, module) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.{method}: expected a Module, got {type(module).__name__}")
+        return module
+
+    def _index(self, method: str, index) -> int:
+        """``index`` as a position in 0..len-1 (negative counts from the end), or an error naming ``method``."""
+        if not isinstance(index, numbers.Integral) or isinstance(index, bool):
+            kinds = "an integer" if method == "__setitem__" else "an integer or a slice"
+            raise TypeError(f"ModuleList.{method}: index must be {kinds}, got {type(index).__name__}")
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ModuleList.{method}: index {index} is out of range for {n} modules")
+        return int(index) % n
+
+    def _renumber(self, modules) -> None:
+        """Register ``modules`` under the keys "0", "1", ... (after an insertion or deletion)."""
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self._modules[str(i)] = m
 
     def append(self, module: Module) -> ModuleList:
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
-        self._modules[str(len(self._modules))] = module
+        self._modules[str(len(self))] = self._check_module("append", module)
+        return self
+
+    def extend(self, modules) -> ModuleList:
+        """Append every module of an iterable (each is checked before any is added)."""
+        try:
+            modules = list(modules)
+        except TypeError:
+            raise TypeError(f"ModuleList.extend: expected an iterable of Modules, got {type(modules).__name__}") \
+                from None
+        for m in modules:
+            self._check_module("extend", m)
+        for m in modules:
+            self._modules[str(len(self))] = m
+        return self
+
+    def insert(self, index: int, module: Module) -> ModuleList:
+        """Insert ``module`` before position ``index``, as ``list.insert`` (an index past the end appends)."""
+        if not isinstance(index, numbers.Integral) or isinstance(index, bool):
+            raise TypeError(f"ModuleList.insert: index must be an integer, got {type(index).__name__}")
+        modules = list(self)
+        modules.insert(int(index), self._check_module("insert", module))
+        self._renumber(modules)
         return self
 
     def __len__(self) -> int:
@@ -31,5 +80,19 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self)[index])
+        return self._modules[str(self._index("__getitem__", index))]
+
+    def __setitem__(self, index, module: Module) -> None:
+        key = str(self._index("__setitem__", index))
+        self._modules[key] = self._check_module("__setitem__", module)
+
+    def __delitem__(self, index) -> None:
+        modules = list(self)
+        if isinstance(index, slice):
+            del modules[index]
+        else:
+            del modules[self._index("__delitem__", index)]
+        self._renumber(modules)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numbers
-
 from .. import functional as F
+from ._checks import as_input, check_flag, check_probability
 from .module import Module
 
 
@@ -24,12 +23,11 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p, self.inplace = p, bool(inplace)
+        self.p = check_probability("Dropout", "p", p)
+        self.inplace = check_flag("Dropout", "inplace", inplace)
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(as_input("Dropout", input), self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -11,6 +11,7 @@ module loads here:
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 from .. import backend
 from ..autograd import Tensor
@@ -67,6 +68,10 @@ class Module:
 
     def register_parameter(self, name: str, param) -> None:
         """Register ``param`` (a Parameter, or None for an absent optional one, like ``bias=False``)."""
+        self._check_name("register_parameter", name)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter: parameter {name!r} must be a Parameter "
+                            f"or None, got {type(param).__name__}")
         if param is None:
             self.__dict__.setdefault("_none_params", set()).add(name)
             self._parameters[name] = None
@@ -76,8 +81,20 @@ class Module:
 
     def register_buffer(self, name: str, array) -> None:
         """Register non-trained state (an array) that ``state_dict`` saves and ``.to()`` moves."""
+        self._check_name("register_buffer", name)
+        if array is not None and not backend.is_array(array):
+            raise TypeError(f"{type(self).__name__}.register_buffer: buffer {name!r} must be an array or None, "
+                            f"got {type(array).__name__}")
         self.__dict__.pop(name, None)
         self._buffers[name] = array
+
+    def _check_name(self, method: str, name) -> None:
+        """A parameter or buffer name: a non-empty string without dots (dots join names in ``state_dict``)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}.{method}: name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise ValueError(f"{type(self).__name__}.{method}: name must be non-empty and contain no '.', "
+                             f"got {name!r}")
 
     # ------------------------------------------------------------------ walking
     def named_children(self):
@@ -139,6 +156,10 @@ class Module:
         always an error; missing and unexpected keys are errors when ``strict``. One
         error lists every problem at once.
         """
+        cls = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{cls}.load_state_dict: state_dict must be a mapping of parameter names to arrays "
+                            f"(such as module.state_dict()), got {type(state_dict).__name__}")
         targets = {}
         for mod_prefix, mod in self.named_modules():
             for store, d in (("param", mod._parameters), ("buffer", mod._buffers)):
@@ -146,8 +167,13 @@ class Module:
                     if v is not None:
                         array = v.data if store == "param" else v
                         targets[f"{mod_prefix}.{name}" if mod_prefix else name] = (mod, store, name, array)
+        bad = [f"{_kind(value)} for {key!r}" for key, value in state_dict.items()
+               if key in targets and not _is_numeric_array(value)]
+        if bad:
+            raise TypeError(f"{cls}.load_state_dict: state_dict values must be numeric arrays or Tensors, got "
+                            + "; ".join(bad))
         missing = [k for k in targets if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in targets]
+        unexpected = [str(k) for k in state_dict if k not in targets]
         problems = []
         for key, value in state_dict.items():
             if key not in targets:
@@ -155,16 +181,14 @@ class Module:
             mod, store, name, current = targets[key]
             data = value.data if isinstance(value, Tensor) else value
             have = tuple(current.shape)
-            if not backend.is_array(data):
-                problems.append(f"value for {key} is a {type(value).__name__}, not an array")
-            elif tuple(data.shape) != have:
+            if tuple(data.shape) != have:
                 problems.append(f"size mismatch for {key}: copying a param with shape {tuple(data.shape)} "
                                 f"from the state dict, the shape in the current model is {have}")
         if strict:
             problems += [f'Missing key(s): {", ".join(missing)}'] if missing else []
             problems += [f'Unexpected key(s): {", ".join(unexpected)}'] if unexpected else []
         if problems:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems))
+            raise RuntimeError(f"Error(s) in loading state_dict for {cls}:\n\t" + "\n\t".join(problems))
         for key, value in state_dict.items():
             if key not in targets:
                 continue
@@ -180,6 +204,8 @@ class Module:
     # ------------------------------------------------------------------ modes, grads, conversion
     def train(self, mode: bool = True):
         """Set training mode (dropout active) on this module and all sub-modules; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"{type(self).__name__}.train: training mode is expected to be boolean, got {mode!r}")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -197,7 +223,14 @@ class Module:
                 p.grad = p.grad * 0
 
     def to(self, target):
-        """Cast floating parameters and buffers to a dtype (``"float64"``) or move them to a device, in place."""
+        """Cast floating parameters and buffers to a dtype (``"float64"``) or move them to a device, in place.
+
+        Only floating dtypes are accepted, as in torch: an integer or bool dtype would
+        truncate the weights. Integer buffers keep their dtype.
+        """
+        if backend.is_dtype(target) and not backend.is_floating(target):
+            raise TypeError(f"{type(self).__name__}.to: only floating dtypes (float16/float32/float64) are accepted, "
+                            f"got {backend._dtype_name(target)}; casting the parameters would truncate them")
         for p in self.parameters():
             p.data = _convert(p.data, target)
             if p.grad is not None:
@@ -238,6 +271,22 @@ def _like(data, current):
     """``data`` with ``current``'s dtype, on ``current``'s device, as a fresh array."""
     host = backend.to_numpy(data).astype(backend._dtype_name(current.dtype), copy=True)
     return backend.asarray_like(host, current)
+
+
+def _is_numeric_array(value) -> bool:
+    """A Tensor or backend array of a floating, integer or bool dtype: what ``_like`` can cast."""
+    data = value.data if isinstance(value, Tensor) else value
+    if not backend.is_array(data):
+        return False
+    return backend.is_floating(data.dtype) or backend.is_integer(data.dtype) or backend._dtype_name(data.dtype) == "bool"
+
+
+def _kind(value) -> str:
+    """What a state-dict value is, for an error message: ``list``, or ``ndarray of dtype str32``."""
+    data = value.data if isinstance(value, Tensor) else value
+    if backend.is_array(data):
+        return f"{type(value).__name__} of dtype {backend._dtype_name(data.dtype)}"
+    return type(value).__name__
 
 
 def _convert(x, target):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numbers
 
 from .. import functional as F
+from ..functional._checks import is_real_number
 from . import init
+from ._checks import as_input, check_flag
 from .module import Module, Parameter
 
 
@@ -32,8 +34,12 @@ class LayerNorm(Module):
                            for n in normalized_shape)):
             raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a non-empty tuple of positive "
                              f"ints, got {normalized_shape!r}")
+        if not is_real_number(eps) or not eps > 0:
+            raise ValueError(f"LayerNorm: eps must be a positive number, got {eps!r}")
+        check_flag("LayerNorm", "elementwise_affine", elementwise_affine)
+        check_flag("LayerNorm", "bias", bias)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.eps, self.elementwise_affine = float(eps), elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(init.place(init.ones(self.normalized_shape, dtype), device))
         else:
@@ -44,6 +50,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input):
+        input = as_input("LayerNorm", input)
         k = len(self.normalized_shape)
         if input.ndim < k or tuple(input.shape[input.ndim - k:]) != self.normalized_shape:
             want = "(*, " + ", ".join(str(n) for n in self.normalized_shape) + ")"

@@ -19,6 +19,7 @@ from ..backend import array_namespace, device_of
 from ..functional._checks import check_same_device, check_state_pair, dtype_name
 from ..autograd.ops import stack, transpose
 from . import init
+from ._checks import as_input, check_flag, check_probability, check_size
 from .module import Module, Parameter
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -32,18 +33,20 @@ class RNNBase(Module):
                  proj_size: int = 0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
+        input_size = check_size(name, "input_size", input_size)
+        hidden_size = check_size(name, "hidden_size", hidden_size)
+        num_layers = check_size(name, "num_layers", num_layers)
+        dropout = check_probability(name, "dropout", dropout)
+        for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+            check_flag(name, arg, value)
+        proj_size = check_size(name, "proj_size", proj_size, minimum=0)
         if bidirectional:
             raise NotImplementedError(f"{name}: bidirectional=True is not supported yet")
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size > 0 is not supported yet")
         init.check_dtype(name, dtype)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
-        self.num_layers, self.bias, self.batch_first, self.dropout = num_layers, bias, batch_first, float(dropout)
+        self.num_layers, self.bias, self.batch_first, self.dropout = num_layers, bias, batch_first, dropout
         G, H = _GATES[mode], hidden_size
         bound = 1.0 / math.sqrt(H)
         for k in range(num_layers):
@@ -58,18 +61,22 @@ class RNNBase(Module):
         b = (getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")) if self.bias else (None, None)
         return (getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")) + b
 
-    def _check_input(self, input):
+    def _check_input(self, input) -> Tensor:
+        """The input as a Tensor, checked as the user passed it: (T, C), (T, B, C), or (B, T, C) if batch_first."""
         name = type(self).__name__
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name} expected a Tensor input, got {type(input).__name__}")
+        input = as_input(name, input)
         layout = "(seq, " if input.ndim == 2 else "(batch, seq, " if self.batch_first else "(seq, batch, "
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             raise ValueError(f"{name} expected input {layout}{self.input_size}), got {input.shape}")
+        if input.shape[1 if input.ndim == 3 and self.batch_first else 0] == 0:
+            raise ValueError(f"{name}: input of shape {input.shape} has no time steps; expected "
+                             f"{layout}{self.input_size}) with seq >= 1")
         check_same_device(name, input=input, weight_ih_l0=self.weight_ih_l0)
         if input.dtype != self.weight_ih_l0.dtype:
             raise TypeError(f"{name}: input has dtype {dtype_name(input.dtype)} but the parameters are "
                             f"{dtype_name(self.weight_ih_l0.dtype)}; convert one of them "
                             "(module.double(), x.float())")
+        return input
 
     def _initial_state(self, hx, what: str, B: int, batched: bool, like):
         """hx given as (L, B, H) (or (L, H) unbatched), or zeros when None."""
@@ -100,7 +107,7 @@ class RNNBase(Module):
         return x, [stack(f, axis=0) for f in finals]
 
     def forward(self, input, hx=None):
-        self._check_input(input)
+        input = self._check_input(input)
         batched = input.ndim == 3
         if not batched:
             input = input.reshape(input.shape[0], 1, input.shape[1])

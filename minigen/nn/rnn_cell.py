@@ -16,6 +16,7 @@ from .. import backend
 from ..backend import array_namespace, device_of
 from ..functional._checks import check_state_pair
 from . import init
+from ._checks import as_input, check_flag, check_size
 from .module import Module, Parameter
 
 
@@ -24,10 +25,11 @@ class _CellBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{type(self).__name__}: {arg} must be a positive integer, got {value!r}")
-        init.check_dtype(type(self).__name__, dtype)
+        name = type(self).__name__
+        input_size = check_size(name, "input_size", input_size)
+        hidden_size = check_size(name, "hidden_size", hidden_size)
+        check_flag(name, "bias", bias)
+        init.check_dtype(name, dtype)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, 1.0 / math.sqrt(hidden_size)
         shapes = {"weight_ih": (G * H, input_size), "weight_hh": (G * H, H)}
@@ -45,9 +47,10 @@ class _CellBase(Module):
     def _prepare(self, input, states, names=("hx",)):
         """Check the input, add a batch axis to unbatched input, and make missing states zeros."""
         name = type(self).__name__
-        if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            got = input.shape if isinstance(input, Tensor) else type(input).__name__
-            raise ValueError(f"{name} expected input (batch, {self.input_size}) or ({self.input_size},), got {got}")
+        input = as_input(name, input)
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{name} expected input (batch, {self.input_size}) or ({self.input_size},), "
+                             f"got {input.shape}")
         batched = input.ndim == 2
         x = input if batched else input.reshape(1, self.input_size)
         B, H = x.shape[0], self.hidden_size
@@ -62,7 +65,7 @@ class _CellBase(Module):
                 xp = array_namespace(x.data)
                 s = Tensor(xp.zeros((B, H), dtype=x.dtype, device=device_of(x.data)))
             elif s.shape != ((B, H) if batched else (H,)):
-                raise ValueError(f"{name} expected a state of shape {(B, H) if batched else (H,)}, got {s.shape}")
+                raise ValueError(f"{name} expected {what} of shape {(B, H) if batched else (H,)}, got {s.shape}")
             elif not batched:
                 s = s.reshape(1, H)
             out.append(s)

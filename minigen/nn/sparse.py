@@ -9,6 +9,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..functional.embedding import check_embedding_options, check_token_ids
 from . import init
+from ._checks import check_flag, check_size
 from .module import Module, Parameter
 
 
@@ -39,9 +40,8 @@ class Embedding(Module):
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
                  _freeze: bool = False, device=None, dtype=None):
         super().__init__()
-        for name, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"Embedding: {name} must be a positive int, got {n!r}")
+        num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
             if (not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool)
                     or not -num_embeddings <= padding_idx < num_embeddings):
@@ -49,10 +49,12 @@ class Embedding(Module):
                                  f"(num_embeddings={num_embeddings}), got {padding_idx!r}")
             padding_idx = int(padding_idx) % num_embeddings
         check_embedding_options("Embedding", max_norm, norm_type, sparse)
+        check_flag("Embedding", "scale_grad_by_freq", scale_grad_by_freq)
+        check_flag("Embedding", "_freeze", _freeze)
         init.check_dtype("Embedding", dtype)
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type
-        self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), sparse
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
             weight = init.normal((num_embeddings, embedding_dim), 1.0, dtype)    # host (V, C)
             if padding_idx is not None:
@@ -80,6 +82,7 @@ class Embedding(Module):
         >>> emb(np.array([2])).tolist(), emb.weight.requires_grad
         ([[0.0, 0.0, 1.0]], False)
         """
+        check_flag("Embedding.from_pretrained", "freeze", freeze)
         data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
         if not backend.is_array(data) or data.ndim != 2:
             got = tuple(data.shape) if backend.is_array(data) else type(embeddings).__name__

@@ -392,7 +392,7 @@ def test_dropout_one_drops_every_weight(backend):
     out, w = m(x, x, x)
     np.testing.assert_array_equal(backend.numpy(w), 0.0)
     np.testing.assert_allclose(backend.numpy(out), np.broadcast_to(backend.numpy(m.out_proj.bias), (B, L, E)))
-    with pytest.raises(ValueError, match=r"MultiheadAttention: dropout must be in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"MultiheadAttention: dropout must be a probability in \[0, 1\], got 1.5"):
         MultiheadAttention(E, NH, dropout=1.5)
 
 

@@ -178,3 +178,113 @@ def test_modules_need_a_floating_dtype(make):
     with pytest.raises(ValueError, match=rf"^{name}: dtype must be a floating dtype .* got bool$"):
         make(np.bool_)
     assert all(p.dtype == np.float64 for p in make("float64").parameters())
+
+
+# ---------------------------------------------------------------------------- constructor arguments
+
+def _from_pretrained_freeze_none():
+    return nn.Embedding.from_pretrained(np.eye(3, dtype=np.float32), freeze=None)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.Linear(-1, 3), "Linear: in_features must be a non-negative integer, got -1"),
+    (lambda: nn.Linear(3.5, 3), "Linear: in_features must be a non-negative integer, got 3.5"),
+    (lambda: nn.Linear(3, "4"), "Linear: out_features must be a non-negative integer, got '4'"),
+    (lambda: nn.Linear(True, 3), "Linear: in_features must be a non-negative integer, got True"),
+    (lambda: nn.Linear(3, 4, bias="no"), "Linear: bias must be True or False, got 'no'"),
+    (lambda: nn.LayerNorm(4, eps=-1), "LayerNorm: eps must be a positive number, got -1"),
+    (lambda: nn.LayerNorm(4, eps=0.0), "LayerNorm: eps must be a positive number, got 0.0"),
+    (lambda: nn.LayerNorm(4, eps=True), "LayerNorm: eps must be a positive number, got True"),
+    (lambda: nn.LayerNorm(4, eps="1e-5"), "LayerNorm: eps must be a positive number, got '1e-5'"),
+    (lambda: nn.LayerNorm((2, 0)), r"LayerNorm: normalized_shape must be a positive int .* got \(2, 0\)"),
+    (lambda: nn.LayerNorm(4, elementwise_affine=1), "LayerNorm: elementwise_affine must be True or False, got 1"),
+    (lambda: nn.Dropout(True), r"Dropout: p must be a probability in \[0, 1\], got True"),
+    (lambda: nn.Dropout(-0.1), r"Dropout: p must be a probability in \[0, 1\], got -0.1"),
+    (lambda: nn.Dropout(0.5, inplace="yes"), "Dropout: inplace must be True or False, got 'yes'"),
+    (lambda: nn.RNN(3, 4, dropout=True), r"RNN: dropout must be a probability in \[0, 1\], got True"),
+    (lambda: nn.LSTM(3, 4, 2, 0.5), "LSTM: bias must be True or False, got 0.5"),     # dropout meant, bias given
+    (lambda: nn.GRU(3, 4, num_layers=0), "GRU: num_layers must be a positive integer, got 0"),
+    (lambda: nn.GRU(3, 4.0), "GRU: hidden_size must be a positive integer, got 4.0"),
+    (lambda: nn.LSTM(3, 4, batch_first="yes"), "LSTM: batch_first must be True or False, got 'yes'"),
+    (lambda: nn.LSTM(3, 4, proj_size=-1), "LSTM: proj_size must be a non-negative integer, got -1"),
+    (lambda: nn.LSTMCell(3, 4.0), "LSTMCell: hidden_size must be a positive integer, got 4.0"),
+    (lambda: nn.GRUCell(0, 4), "GRUCell: input_size must be a positive integer, got 0"),
+    (lambda: nn.RNNCell(3, 4, bias=None), "RNNCell: bias must be True or False, got None"),
+    (lambda: nn.MultiheadAttention(8, 2, dropout=True), r"MultiheadAttention: dropout must be a probability in "
+                                                        r"\[0, 1\], got True"),
+    (lambda: nn.MultiheadAttention(8, 2.0), "MultiheadAttention: num_heads must be a positive integer, got 2.0"),
+    (lambda: nn.MultiheadAttention(8, 2, batch_first=1), "MultiheadAttention: batch_first must be True or False"),
+    (lambda: nn.Embedding(True, 3), "Embedding: num_embeddings must be a positive integer, got True"),
+    (lambda: nn.Embedding(10, 3, scale_grad_by_freq="no"), "Embedding: scale_grad_by_freq must be True or False"),
+    (_from_pretrained_freeze_none, "Embedding.from_pretrained: freeze must be True or False, got None"),
+])
+def test_constructors_name_the_bad_argument(make, message):
+    with pytest.raises(ValueError, match="^" + message):
+        make()
+
+
+def test_numpy_scalars_are_accepted_as_sizes_and_probabilities():
+    """Sizes read from an array or a config (np.int64) work everywhere, and are stored as Python ints."""
+    i, f = np.int64, np.float32
+    lin = nn.Linear(i(3), np.int32(2))
+    assert (lin.in_features, lin.out_features) == (3, 2) and type(lin.in_features) is int
+    assert nn.LayerNorm(i(4), eps=f(1e-5))(_host(2, 4)).shape == (2, 4)
+    assert nn.Dropout(np.float64(0.2)).p == pytest.approx(0.2)
+    for cls in (nn.RNN, nn.LSTM, nn.GRU):
+        m = cls(i(C), i(H), num_layers=i(2), dropout=f(0.25))
+        assert (m.input_size, m.hidden_size, m.num_layers) == (C, H, 2) and type(m.hidden_size) is int
+        assert m(_host(5, 2, C))[0].shape == (5, 2, H)
+    for cls in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):
+        assert type(cls(i(C), i(H)).hidden_size) is int
+    mha = nn.MultiheadAttention(i(8), i(2), dropout=f(0.0), batch_first=True)
+    q = _host(1, 3, 8)
+    assert mha(q, q, q)[0].shape == (1, 3, 8)
+    assert nn.Embedding(i(10), i(3)).weight.shape == (10, 3)
+    assert nn.Linear(0, 3).weight.shape == (3, 0), "zero features are allowed, as in torch"
+
+
+# ---------------------------------------------------------------------------- forward arguments
+
+@pytest.mark.parametrize("module", [nn.Linear(C, H), nn.LayerNorm(C), nn.Dropout(), nn.GELU(), nn.LSTM(C, H),
+                                    nn.GRUCell(C, H)], ids=lambda m: type(m).__name__)
+def test_inputs_must_be_tensors_or_arrays(module):
+    name = type(module).__name__
+    with pytest.raises(TypeError, match=f"^{name} expected input to be a Tensor or an array, got list$"):
+        module([[0.0] * C])
+    x = np.zeros((2, 2, C), np.float32) if name == "LSTM" else np.zeros((2, C), np.float32)
+    assert module(x) is not None, "a bare array is wrapped as a Tensor"
+
+
+def test_an_empty_sequence_is_reported_with_the_shape_given():
+    """The layer transposes batch_first input before the kernel: the message shows the user's shape, not that one."""
+    with pytest.raises(ValueError, match=r"^LSTM: input of shape \(8, 0, 32\) has no time steps; expected "
+                                         r"\(batch, seq, 32\) with seq >= 1$"):
+        nn.LSTM(32, 16, batch_first=True)(_host(8, 0, 32))
+    with pytest.raises(ValueError, match=r"^GRU: input of shape \(0, 8, 32\) has no time steps; expected "
+                                         r"\(seq, batch, 32\)"):
+        nn.GRU(32, 16)(_host(0, 8, 32))
+    with pytest.raises(ValueError, match=r"^RNN: input of shape \(0, 32\) has no time steps; expected \(seq, 32\)"):
+        nn.RNN(32, 16)(_host(0, 32))
+    out, (h, _) = nn.LSTM(32, 16, batch_first=True)(_host(0, 5, 32))         # an empty batch is fine
+    assert out.shape == (0, 5, 16) and h.shape == (1, 0, 16)
+
+
+def test_lstm_cell_names_the_state_of_the_wrong_shape():
+    cell, x = nn.LSTMCell(C, H), _host(2, C)
+    with pytest.raises(ValueError, match=r"^LSTMCell expected c_0 of shape \(2, 4\), got \(2, 5\)$"):
+        cell(x, (_host(2, H), _host(2, H + 1)))
+    with pytest.raises(ValueError, match=r"^LSTMCell expected h_0 of shape \(4,\), got \(2, 4\)$"):
+        cell(_host(C), (_host(2, H), _host(H)))
+    with pytest.raises(ValueError, match=r"^GRUCell expected hx of shape \(2, 4\), got \(4,\)$"):
+        nn.GRUCell(C, H)(x, _host(H))
+
+
+def test_kv_cache_must_be_a_cache():
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    x = _host(1, 3, 8)
+    for bad in (5, [], "cache"):
+        with pytest.raises(TypeError, match=rf"^MultiheadAttention: kv_cache must be a KVCache or None, "
+                                            rf"got {type(bad).__name__}$"):
+            mha(x, x, x, kv_cache=bad)
+    cache = nn.KVCache()
+    assert mha(x, x, x, kv_cache=cache)[0].shape == (1, 3, 8) and len(cache) == 3

@@ -275,6 +275,17 @@ def test_gelu_module_matches_torch(dtype, approximate):
 
 # ---------------------------------------------------------------------------- dtype names
 
+@pytest.mark.parametrize("C, O", [(0, 3), (3, 0), (0, 0)])
+def test_linear_with_zero_features(backend, C, O):
+    """As in torch, a Linear may have no inputs (y = b) or no outputs; forward and backward keep the shapes."""
+    lin = minigen.nn.Linear(C, O, dtype="float64").to(backend.device)
+    x = backend.tensor(np.zeros((2, 4, C)), requires_grad=True)
+    y = lin(x)
+    assert y.shape == (2, 4, O)
+    np.testing.assert_array_equal(backend.numpy(y), np.broadcast_to(backend.numpy(lin.bias), (2, 4, O)))
+    y.sum().backward()
+    assert x.grad.shape == (2, 4, C) and lin.weight.grad.shape == (O, C)
+
 def test_modules_accept_dtype_names(backend):
     """``dtype="float64"`` works as ``dtype=np.float64`` does, as torch's ``dtype=torch.float64``."""
     for mod in (nn.LayerNorm(4, dtype="float64", device=backend.device),
@@ -299,7 +310,7 @@ def test_bad_input():
         nn.Embedding(10, 4)(np.array([3, 10]))
     with pytest.raises(ValueError, match=r"Embedding: padding_idx must be within \[-10, 10\) \(num_embeddings=10\), got 10"):
         nn.Embedding(10, 4, padding_idx=10)
-    with pytest.raises(ValueError, match="Embedding: embedding_dim must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="Embedding: embedding_dim must be a positive integer, got 0"):
         nn.Embedding(10, 0)
     with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\], got 1.5"):
         nn.Dropout(1.5)

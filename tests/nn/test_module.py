@@ -133,3 +133,109 @@ def test_linear_loads_torch_state_dict():
     lin.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((2, 6)).astype(np.float32)
     np.testing.assert_allclose(lin(minigen.tensor(x)).numpy(), ref(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------- bad arguments to Module methods
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", np.int64, np.bool_, "bool"])
+def test_to_refuses_a_non_floating_dtype(dtype):
+    """Casting to an integer dtype would truncate the weights (torch refuses too); nothing is changed."""
+    m = Tiny()
+    before = m.embed.weight.numpy().copy()
+    with pytest.raises(TypeError, match=r"^Tiny.to: only floating dtypes \(float16/float32/float64\) are accepted, "
+                                        r"got (int64|int32|bool); casting the parameters would truncate them$"):
+        m.to(dtype)
+    assert m.embed.weight.dtype == np.float32
+    np.testing.assert_array_equal(m.embed.weight.numpy(), before)
+
+
+def test_to_still_takes_floating_dtypes_and_devices(backend):
+    m = Tiny().to("float64")
+    assert m.embed.weight.dtype == np.float64 and m.steps.dtype == np.int64
+    m.to(np.float32).to(backend.device)
+    assert backend.numpy(m.embed.weight.data).dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", ["no", 1, None])
+def test_train_needs_a_bool(mode):
+    m = Tiny()
+    with pytest.raises(ValueError, match=rf"^Tiny.train: training mode is expected to be boolean, got {mode!r}$"):
+        m.train(mode)
+    assert m.training is True and m.embed.training is True
+
+
+def test_load_state_dict_refuses_what_is_not_a_mapping_of_arrays():
+    m = Tiny()
+    with pytest.raises(TypeError, match=r"^Tiny.load_state_dict: state_dict must be a mapping of parameter names "
+                                        r"to arrays \(such as module.state_dict\(\)\), got list$"):
+        m.load_state_dict([1, 2])
+    sd = dict(m.state_dict())
+    before = sd["embed.bias"].copy()
+    sd["embed.weight"] = np.full((4, 3), "a")
+    sd["embed.bias"] = [0.0] * 4
+    with pytest.raises(TypeError, match=r"^Tiny.load_state_dict: state_dict values must be numeric arrays or "
+                                        r"Tensors, got ndarray of dtype str32 for 'embed.weight'; list for "
+                                        r"'embed.bias'$"):
+        m.load_state_dict(sd)
+    np.testing.assert_array_equal(m.embed.bias.numpy(), before)        # nothing was loaded
+    sd = dict(m.state_dict(), extra="ignored")                        # unexpected keys are not loaded: any value
+    assert m.load_state_dict(sd, strict=False).unexpected_keys == ["extra"]
+    sd = dict(m.state_dict(), scale=minigen.tensor(np.array([2], np.int64)))   # a Tensor, an integer array: cast
+    m.load_state_dict(sd)
+    assert m.scale.dtype == np.float32 and m.scale.item() == 2.0
+
+
+def test_register_checks_names_and_values():
+    m = Tiny()
+    with pytest.raises(TypeError, match=r"^Tiny.register_parameter: parameter 'w' must be a Parameter or None, "
+                                        r"got ndarray$"):
+        m.register_parameter("w", np.zeros(2))
+    with pytest.raises(TypeError, match=r"^Tiny.register_buffer: buffer 'b' must be an array or None, got list$"):
+        m.register_buffer("b", [0])
+    with pytest.raises(ValueError, match=r"^Tiny.register_buffer: name must be non-empty and contain no '.', "
+                                         r"got 'a.b'$"):
+        m.register_buffer("a.b", np.zeros(2))
+    with pytest.raises(TypeError, match=r"^Tiny.register_parameter: name must be a string, got int$"):
+        m.register_parameter(0, None)
+
+
+# ---------------------------------------------------------------------------- ModuleList
+
+def test_module_list_edits_keep_keys_in_order():
+    a, b, c, d = (nn.Linear(2, 2) for _ in range(4))
+    ml = nn.ModuleList([a])
+    assert ml.extend([b, c]) is ml and list(ml) == [a, b, c]
+    ml.insert(0, d)
+    assert list(ml) == [d, a, b, c]
+    assert ml.state_dict()["0.weight"] is d.weight.data and ml.state_dict()["3.bias"] is c.bias.data
+    ml.insert(-1, nn.GELU())                           # as list.insert: before the last
+    assert isinstance(ml[3], nn.GELU) and ml[4] is c
+    ml[np.int64(1)] = b                                # the same module twice: its parameters appear once
+    assert ml[1] is b and len(list(ml.parameters())) == 6
+    sub = ml[1:3]
+    assert isinstance(sub, nn.ModuleList) and list(sub) == [b, b] and list(sub.state_dict())[0] == "0.weight"
+    del ml[0]
+    del ml[-2:]
+    assert list(ml) == [b, b] and list(ml.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]  # as torch
+    assert len(nn.ModuleList()) == 0 and len(nn.ModuleList(None)) == 0
+
+
+def test_module_list_bad_arguments():
+    ml = nn.ModuleList([nn.Linear(2, 2)])
+    with pytest.raises(IndexError, match=r"^ModuleList.__getitem__: index 1 is out of range for 1 modules$"):
+        ml[1]
+    with pytest.raises(TypeError, match=r"^ModuleList.__getitem__: index must be an integer or a slice, got str$"):
+        ml["0"]
+    with pytest.raises(TypeError, match=r"^ModuleList.__setitem__: index must be an integer, got slice$"):
+        ml[0:1] = [nn.GELU()]
+    with pytest.raises(TypeError, match=r"^ModuleList.__setitem__: expected a Module, got int$"):
+        ml[0] = 3
+    with pytest.raises(TypeError, match=r"^ModuleList.extend: expected an iterable of Modules, got int$"):
+        ml.extend(3)
+    with pytest.raises(TypeError, match=r"^ModuleList.extend: expected a Module, got str$"):
+        ml.extend([nn.GELU(), "relu"])
+    assert len(ml) == 1, "a failed extend adds nothing"
+    with pytest.raises(TypeError, match=r"^ModuleList.insert: index must be an integer, got float$"):
+        ml.insert(0.0, nn.GELU())
+    with pytest.raises(TypeError, match=r"^ModuleList.extend: expected an iterable of Modules, got Linear$"):
+        nn.ModuleList(nn.Linear(2, 2))
