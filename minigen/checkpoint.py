@@ -20,6 +20,7 @@ arrays; a pickle offered as a checkpoint is refused before anything in it runs.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import struct
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend
+from .autograd import Tensor
 
 __all__ = ["save_checkpoint", "load_checkpoint", "write_safetensors", "Checkpoint", "CheckpointError"]
 
@@ -47,10 +49,29 @@ class Checkpoint:
 
 def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None, step: int = 0,
                     extra: dict | None = None, arrays: dict | None = None) -> None:
-    """Write ``model`` (and ``optimizer``) to ``path`` atomically, with the metadata described above."""
+    """Write ``model`` (and ``optimizer``) to ``path`` atomically, with the metadata described above.
+
+    ``extra`` is a dict stored as JSON: NumPy scalars become Python numbers and tuples lists;
+    arrays go in ``arrays`` (name -> array or Tensor), which are stored as tensors.
+    """
+    if not callable(getattr(model, "state_dict", None)):
+        raise TypeError(f"save_checkpoint: model must be a Module (with a state_dict()), got {type(model).__name__}")
+    if not isinstance(step, numbers.Integral) or isinstance(step, bool) or step < 0:
+        raise ValueError(f"save_checkpoint: step must be a non-negative integer, got {step!r}")
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(f"save_checkpoint: extra must be a dict (stored as JSON), got {type(extra).__name__}")
+    if arrays is not None and not isinstance(arrays, dict):
+        raise TypeError(f"save_checkpoint: arrays must be a dict of name -> array, got {type(arrays).__name__}")
+    if tokenizer is not None and not callable(getattr(tokenizer, "to_dict", None)):
+        raise TypeError(f"save_checkpoint: tokenizer must have a to_dict() method (a minigen tokenizer), got "
+                        f"{type(tokenizer).__name__}")
     tensors = {f"model.{k}": np.ascontiguousarray(backend.to_numpy(v)) for k, v in model.state_dict().items()}
     for name, value in (arrays or {}).items():
-        tensors[f"extra.{name}"] = np.ascontiguousarray(backend.to_numpy(value))
+        data = value.data if isinstance(value, Tensor) else value
+        if not (backend.is_array(data) or isinstance(data, np.generic)):
+            raise TypeError(f"save_checkpoint: arrays[{name!r}] must be an array or a Tensor, got "
+                            f"{type(value).__name__}")
+        tensors[f"extra.{name}"] = np.ascontiguousarray(backend.to_numpy(data))
     optim_meta = None
     if optimizer is not None:
         sd = optimizer.state_dict()
@@ -61,15 +82,16 @@ def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None,
                     tensors[f"optim.{index}.{name}"] = np.ascontiguousarray(backend.to_numpy(value))
                 else:
                     scalars.setdefault(str(index), {})[name] = value
-        optim_meta = {"param_groups": _jsonable(sd["param_groups"]), "scalars": scalars}
+        optim_meta = {"param_groups": _jsonable(sd["param_groups"], "the optimizer's param_groups"),
+                      "scalars": _jsonable(scalars, "the optimizer's state")}
     meta = {
         "format": "minigen-checkpoint-1",
-        "config": config if config is not None else getattr(model, "config", None),
-        "tokenizer": tokenizer.to_dict() if tokenizer is not None else None,
+        "config": _jsonable(config if config is not None else getattr(model, "config", None), "config"),
+        "tokenizer": _jsonable(tokenizer.to_dict(), "tokenizer.to_dict()") if tokenizer is not None else None,
         "step": int(step),
-        "rng_state": _jsonable(backend.get_rng_state()),
+        "rng_state": _jsonable(backend.get_rng_state(), "the generator's state"),
         "optimizer": optim_meta,
-        "extra": extra or {},
+        "extra": _jsonable(extra or {}, "extra"),
     }
     write_safetensors(tensors, path, {"minigen": json.dumps(meta)})
 
@@ -103,15 +125,37 @@ def _umask() -> int:
     return mask
 
 
-def _jsonable(obj):
-    """Lists for tuples, plain ints/floats for NumPy scalars (JSON keeps everything else as is)."""
+_JSON_KEYS = (str, int, float, bool, type(None))       # what json.dumps takes as a dict key
+
+
+def _jsonable(obj, where: str):
+    """``obj`` as JSON holds it: lists for tuples, Python numbers for NumPy scalars and 0-d arrays.
+
+    Anything else JSON cannot hold is refused with a TypeError naming where it sits
+    (``extra['history'][3]``); arrays are pointed to ``arrays=``, which stores them as tensors.
+    """
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        out = {}
+        for k, v in obj.items():
+            key = k.item() if isinstance(k, np.generic) else k
+            if not isinstance(key, _JSON_KEYS):
+                raise TypeError(f"save_checkpoint: {where} has the key {k!r} of type {type(k).__name__}; JSON keys "
+                                "are strings or numbers")
+            out[key] = _jsonable(v, f"{where}[{k!r}]")
+        return out
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    data = obj.data if isinstance(obj, Tensor) else obj
+    if isinstance(data, np.generic) or (backend.is_array(data) and data.ndim == 0):
+        obj = backend.to_numpy(data).item()                 # a NumPy scalar or 0-d array -> int, float, bool or str
+    if isinstance(obj, (str, int, float, bool, type(None))):
+        return obj
+    if backend.is_array(data):
+        raise TypeError(f"save_checkpoint: {where} is an array of shape {tuple(data.shape)}, which the JSON metadata "
+                        "cannot hold; pass it in save_checkpoint's arrays= instead (saved as a tensor, read back in "
+                        "Checkpoint.arrays), or convert it with .tolist()")
+    raise TypeError(f"save_checkpoint: {where} is {obj!r} of type {type(obj).__name__}, which the JSON metadata "
+                    "cannot hold: it takes dicts, lists, strings, numbers, booleans and None")
 
 
 def _check_header(path: str) -> None:

@@ -191,3 +191,41 @@ def test_damaged_metadata_and_nonfinite_weights_name_the_file(tmp_path):
     with pytest.raises(CheckpointError, match=r"checkpoint .*inf.safetensors holds non-finite values \(NaN or inf\) "
                                               r"in tensor model.embedding.weight"):
         load_checkpoint(bad)
+
+
+def test_extra_takes_numpy_scalars_and_refuses_what_json_cannot_hold(tmp_path):
+    model = RNNLanguageModel(7, embed_dim=4, hidden_size=5, num_layers=1)
+    path = tmp_path / "ckpt.safetensors"
+    extra = {"loss": np.float32(1.5), "n": np.int64(3), "ok": np.bool_(True), "pair": (np.float64(0.25), "a"),
+             "zero_d": np.array(2.0), "nested": {"lr": [np.float16(0.5)]}}
+    save_checkpoint(path, model, extra=extra)
+    got = load_checkpoint(path).meta["extra"]
+    assert got == {"loss": 1.5, "n": 3, "ok": True, "pair": [0.25, "a"], "zero_d": 2.0, "nested": {"lr": [0.5]}}
+    assert type(got["n"]) is int and type(got["loss"]) is float
+
+    with pytest.raises(TypeError, match=r"save_checkpoint: extra\['h'\] is an array of shape \(2, 3\), .*pass it "
+                                        r"in save_checkpoint's arrays= instead"):
+        save_checkpoint(path, model, extra={"h": np.zeros((2, 3))})
+    with pytest.raises(TypeError, match=r"save_checkpoint: extra\['run'\]\['when'\]\[1\] is .* of type object, "
+                                        "which the JSON metadata cannot hold"):
+        save_checkpoint(path, model, extra={"run": {"when": [1, object()]}})
+    with pytest.raises(TypeError, match=r"save_checkpoint: extra has the key \(1, 2\) of type tuple"):
+        save_checkpoint(path, model, extra={(1, 2): 3})
+    with pytest.raises(TypeError, match="save_checkpoint: extra must be a dict .*, got list"):
+        save_checkpoint(path, model, extra=[1, 2])
+    assert load_checkpoint(path).meta["extra"] == got, "a refused save leaves the previous checkpoint"
+
+
+def test_arrays_and_other_arguments_are_checked(tmp_path):
+    model = RNNLanguageModel(7, embed_dim=4, hidden_size=5, num_layers=1)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model, arrays={"h": minigen.tensor(np.ones((2, 3)))})        # a Tensor is stored too
+    np.testing.assert_array_equal(load_checkpoint(path).arrays["h"], np.ones((2, 3)))
+    with pytest.raises(TypeError, match=r"save_checkpoint: arrays\['h'\] must be an array or a Tensor, got list"):
+        save_checkpoint(path, model, arrays={"h": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="save_checkpoint: step must be a non-negative integer, got '3'"):
+        save_checkpoint(path, model, step="3")
+    with pytest.raises(TypeError, match=r"save_checkpoint: tokenizer must have a to_dict\(\) method .*got str"):
+        save_checkpoint(path, model, tokenizer="abc")
+    with pytest.raises(TypeError, match=r"save_checkpoint: model must be a Module .*got dict"):
+        save_checkpoint(path, dict(model.state_dict()))

@@ -20,7 +20,8 @@ onto them.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+import numbers
+from dataclasses import asdict, dataclass, fields
 
 from .. import backend, nn
 from ..autograd import Tensor
@@ -59,13 +60,37 @@ class GPTConfig:
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"GPTConfig: {name} must be a positive integer, got {value!r}")
+            setattr(self, name, int(value))                       # a NumPy integer would not go into JSON
         if self.n_embd % self.n_head:
             raise ValueError(f"GPTConfig: n_embd must be divisible by n_head, got n_embd={self.n_embd} and "
                              f"n_head={self.n_head}")
+        if not _is_real(self.dropout):
+            raise ValueError(f"GPTConfig: dropout must be a float in [0, 1), got {_got(self.dropout)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {self.dropout!r}")
+        eps = self.layer_norm_epsilon
+        if not _is_real(eps) or not math.isfinite(eps) or eps <= 0:
+            raise ValueError(f"GPTConfig: layer_norm_epsilon must be a positive float, got {_got(eps)}")
+        self.dropout, self.layer_norm_epsilon = float(self.dropout), float(eps)
+        for name in ("bias", "tie_weights"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"GPTConfig: {name} must be True or False, got {_got(getattr(self, name))}")
+        if self.gelu_approximate not in ("tanh", "none"):
+            raise ValueError(f"GPTConfig: gelu_approximate must be 'tanh' or 'none', got {self.gelu_approximate!r}")
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _got(value) -> str:
+    """``0.1``, or ``'0.1' (a str)`` where the type is the mistake."""
+    return repr(value) if isinstance(value, (int, float)) else f"{value!r} (a {type(value).__name__})"
+
+
+_CONFIG_FIELDS = tuple(f.name for f in fields(GPTConfig))
 
 
 class MLP(nn.Module):
@@ -123,8 +148,24 @@ class GPT(GenerationMixin, nn.Module):
     """
 
     def __init__(self, config: GPTConfig | None = None, dtype=None, **kwargs):
+        """``GPT(GPTConfig(...))``, or the config's fields as keywords, ``GPT(vocab_size=..., n_layer=...)``
+        (as ``build_model`` passes them), not both; ``dtype`` is the parameters' dtype."""
         super().__init__()
-        config = config if config is not None else GPTConfig(**kwargs)
+        unknown = [k for k in kwargs if k not in _CONFIG_FIELDS]
+        if unknown:
+            raise TypeError(f"GPT got an unexpected keyword argument {unknown[0]!r}; it takes config, dtype, or "
+                            f"GPTConfig's fields as keywords: {', '.join(_CONFIG_FIELDS)}")
+        if config is None:
+            config = GPTConfig(**kwargs)
+        elif not isinstance(config, GPTConfig):
+            raise TypeError(f"GPT expected config to be a GPTConfig, got {type(config).__name__}"
+                            + (" (for a dict d, write GPT(**d) or GPT(GPTConfig(**d)))" if isinstance(config, dict)
+                               else ""))
+        elif kwargs:
+            given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+            raise TypeError(f"GPT: give a GPTConfig or keyword sizes, not both; got a config and {given} "
+                            "(to change a field, write GPT(dataclasses.replace(config, ...)))")
+        init.check_dtype("GPT", dtype)
         self.gpt_config = config
         self.config = dict(model_type="gpt", **asdict(config))
         E, V = config.n_embd, config.vocab_size
@@ -148,10 +189,15 @@ class GPT(GenerationMixin, nn.Module):
                     name.endswith("out_proj.weight") else 0.02
                 p.data = init.normal(p.shape, std, dtype)
 
+    @staticmethod
+    def _check_shape(ids):
+        if not backend.is_array(ids) or ids.ndim != 2 or ids.shape[1] < 1:
+            got = tuple(ids.shape) if backend.is_array(ids) else f"a {type(ids).__name__}"
+            raise ValueError(f"GPT expected ids of shape (batch, seq) with seq >= 1, got {got}")
+
     def _check_ids(self, ids, past: int):
         ids = ids.data if isinstance(ids, Tensor) else ids
-        if getattr(ids, "ndim", None) != 2:
-            raise ValueError(f"GPT expected ids of shape (batch, seq), got {getattr(ids, 'shape', ids)}")
+        self._check_shape(ids)
         if past + ids.shape[1] > self.gpt_config.block_size:
             raise ValueError(f"GPT: {past + ids.shape[1]} positions exceed block_size={self.gpt_config.block_size}; "
                              "crop the input to the last block_size tokens (generate() does this itself)")
@@ -160,8 +206,7 @@ class GPT(GenerationMixin, nn.Module):
     def _check_token_ids(self, ids):
         """The checks ``wte`` (an Embedding) makes, for ``generation_step``, whose ``infer`` reads the table directly
         (a NumPy take would fail deep inside on a too-large id and wrap a negative one to the last rows)."""
-        if getattr(ids, "ndim", None) != 2:
-            raise ValueError(f"GPT expected ids of shape (batch, seq), got {getattr(ids, 'shape', ids)}")
+        self._check_shape(ids)
         check_token_ids(ids, "GPT expected integer token ids")
         V = self.gpt_config.vocab_size
         bad = first_out_of_range(ids, V)

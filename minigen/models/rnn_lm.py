@@ -8,6 +8,8 @@ continue a sequence (truncated BPTT in training, step-by-step sampling in genera
 
 from __future__ import annotations
 
+import numbers
+
 from .. import backend, nn
 from ..autograd import Tensor
 from .generation import GenerationMixin
@@ -28,8 +30,15 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256, num_layers: int = 2,
                  cell: str = "lstm", dropout: float = 0.0, device=None, dtype=None):
         super().__init__()
+        for arg, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("hidden_size", hidden_size),
+                           ("num_layers", num_layers)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"RNNLanguageModel: {arg} must be a positive integer, got {value!r}")
         if cell not in _CELLS:
             raise ValueError(f"RNNLanguageModel: cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+            raise ValueError(f"RNNLanguageModel: dropout must be a probability in [0, 1], got {dropout!r}")
+        nn.init.check_dtype("RNNLanguageModel", dtype)
         self.config = dict(model_type="rnn_lm", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
                            num_layers=num_layers, cell=cell, dropout=dropout)
         self.embedding = nn.Embedding(vocab_size, embed_dim, device=device, dtype=dtype)
@@ -41,8 +50,9 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
     def forward(self, ids, state=None):
         """ids (B, T) integer -> ``(logits (B, T, V), state)``; ``state`` as the RNN returns it."""
         ids = ids.data if isinstance(ids, Tensor) else ids
-        if getattr(ids, "ndim", None) != 2:
-            raise ValueError(f"RNNLanguageModel expected ids of shape (batch, seq), got {getattr(ids, 'shape', ids)}")
+        if not backend.is_array(ids) or ids.ndim != 2 or ids.shape[1] < 1:     # before the RNN, which sees (T, B, E)
+            got = tuple(ids.shape) if backend.is_array(ids) else f"a {type(ids).__name__}"
+            raise ValueError(f"RNNLanguageModel expected ids of shape (batch, seq) with seq >= 1, got {got}")
         x = self.embedding(ids)                                    # (B, T, E)
         out, state = self.rnn(x, state)                            # (B, T, H)
         return self.head(self.drop(out)), state                    # (B, T, V)

@@ -59,14 +59,36 @@ def kl_divergence(mu, logvar):
 def reparameterize(mu, logvar, eps=None):
     """z = mu + exp(logvar / 2) * eps, with eps ~ N(0, I) drawn from minigen's seeded host generator unless given.
 
-    ``eps`` (B, Z) can be passed in (an array or Tensor) to make the draw explicit.
+    ``eps`` (B, Z) can be passed in (an array or Tensor, of mu's shape and dtype) to make the draw explicit.
     """
+    eps = _check_eps(eps, tuple(mu.shape), mu.dtype, "reparameterize")
     if eps is None:
         host = backend.get_rng().standard_normal(tuple(mu.shape)).astype(dtype_name(mu.dtype))
         eps = backend.asarray_like(host, mu.data)                  # (B, Z) on mu's device
     elif backend.is_numpy(eps) and not backend.is_numpy(mu.data):
         eps = backend.asarray_like(eps, mu.data)                   # given on the host: move it to mu's device
     return mu + (logvar * 0.5).exp() * eps
+
+
+def _check_eps(eps, shape: tuple, dtype, where: str):
+    """``eps`` as ``reparameterize`` takes it: None, or an array or Tensor of ``shape`` (B, Z) and ``dtype``
+    (nested lists become host arrays of that dtype). Checked here, so that a mistake names ``eps``
+    rather than failing inside the product ``exp(logvar / 2) * eps``."""
+    if eps is None:
+        return None
+    if isinstance(eps, (list, tuple)):
+        eps = backend.host_array(eps, dtype_name(dtype))
+    data = eps.data if isinstance(eps, Tensor) else eps
+    if not backend.is_array(data):
+        raise TypeError(f"{where} expected eps to be an array or a Tensor of shape (batch, latent_dim) = {shape}, "
+                        f"got {type(eps).__name__}")
+    if tuple(data.shape) != shape:
+        raise ValueError(f"{where} expected eps of shape (batch, latent_dim) = {shape}, got {tuple(data.shape)}")
+    if dtype_name(data.dtype) != dtype_name(dtype):
+        how = "to" if isinstance(eps, Tensor) else "astype"
+        raise TypeError(f"{where} expected eps of dtype {dtype_name(dtype)} (the model's), got "
+                        f"{dtype_name(data.dtype)}; convert it first: eps.{how}('{dtype_name(dtype)}')")
+    return eps
 
 
 def kl_weight(step: int, kind: str = "logistic", *, midpoint: float = 2500, rate: float = 0.0025,
@@ -164,6 +186,7 @@ class TextVAE(nn.Module):
                 raise ValueError(f"TextVAE: {arg} must be a token id in [0, {vocab_size}), got {value!r}")
         if len(set(specials.values())) != 4:
             raise ValueError(f"TextVAE: pad_id, bos_id, eos_id and unk_id must differ, got {specials}")
+        nn.init.check_dtype("TextVAE", dtype)
         self.config = dict(model_type="text_vae", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
                            latent_dim=latent_dim, word_dropout=word_dropout, concat_z=concat_z, **specials)
         self.vocab_size, self.hidden_size, self.latent_dim = vocab_size, hidden_size, latent_dim
@@ -266,6 +289,7 @@ class TextVAE(nn.Module):
         ids = self._check_ids(ids)
         xp = backend.array_namespace(ids)
         B = ids.shape[0]
+        eps = _check_eps(eps, (B, self.latent_dim), self.head.weight.dtype, "TextVAE")
         mu, logvar = self._encode(ids)                                              # (B, Z) each
         z = reparameterize(mu, logvar, eps)                                         # (B, Z)
         inputs, targets = self.drop_words(ids[:, :-1]), ids[:, 1:]                  # (B, T-1) each: teacher forcing

@@ -117,16 +117,50 @@ def test_on_the_backends(backend):
 @pytest.mark.parametrize("kw,match", [
     (dict(n_embd=15), "n_embd must be divisible by n_head, got n_embd=15 and n_head=2"),
     (dict(n_layer=0), "n_layer must be a positive integer, got 0"),
+    (dict(n_head=2.0), "n_head must be a positive integer, got 2.0"),
     (dict(dropout=1.0), r"dropout must be in \[0, 1\), got 1.0"),
+    (dict(dropout="0.1"), r"GPTConfig: dropout must be a float in \[0, 1\), got '0.1' \(a str\)"),
+    (dict(layer_norm_epsilon=0.0), "layer_norm_epsilon must be a positive float, got 0.0"),
+    (dict(layer_norm_epsilon=None), r"layer_norm_epsilon must be a positive float, got None \(a NoneType\)"),
+    (dict(bias="yes"), r"GPTConfig: bias must be True or False, got 'yes' \(a str\)"),
+    (dict(tie_weights=1), "tie_weights must be True or False, got 1"),
+    (dict(gelu_approximate="exact"), "gelu_approximate must be 'tanh' or 'none', got 'exact'"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):
         GPTConfig(**{**CFG, **kw})
 
 
+def test_config_numbers_are_stored_as_python_numbers():
+    """A NumPy integer or float is accepted, and kept as int/float so that the config goes into JSON."""
+    c = GPTConfig(**{**CFG, "n_layer": np.int64(1), "dropout": np.float32(0.5)})
+    assert type(c.n_layer) is int and type(c.dropout) is float and c.dropout == 0.5
+
+
+def test_a_config_or_keyword_sizes_not_both():
+    with pytest.raises(TypeError, match="GPT: give a GPTConfig or keyword sizes, not both; got a config and "
+                                        "n_layer=4, vocab_size=99"):
+        GPT(GPTConfig(**CFG), n_layer=4, vocab_size=99)
+    with pytest.raises(TypeError, match="GPT got an unexpected keyword argument 'n_layers'; it takes config, dtype, "
+                                        "or GPTConfig's fields"):
+        GPT(**{**CFG, "n_layers": 4})
+    with pytest.raises(TypeError, match=r"GPT expected config to be a GPTConfig, got dict \(for a dict d, write "
+                                        r"GPT\(\*\*d\)"):
+        GPT(CFG)
+    with pytest.raises(ValueError, match="GPT: dtype must be a floating dtype .*, got int32"):
+        GPT(GPTConfig(**CFG), dtype="int32")
+    m = GPT(**{**CFG, "n_layer": 3}, dtype="float64")              # keyword sizes alone (as build_model passes them)
+    assert len(m.h) == 3 and m.gpt_config == GPTConfig(**{**CFG, "n_layer": 3})
+    assert m.wte.weight.dtype == np.float64
+
+
 def test_bad_ids(model):
     with pytest.raises(ValueError, match=r"expected ids of shape \(batch, seq\)"):
         model(np.array([1, 2]))
+    with pytest.raises(ValueError, match=r"GPT expected ids of shape \(batch, seq\) with seq >= 1, got \(2, 0\)"):
+        model(np.zeros((2, 0), np.int64))
+    with pytest.raises(ValueError, match=r"GPT expected ids of shape \(batch, seq\) with seq >= 1, got a list"):
+        model([[1, 2]])
     with pytest.raises(IndexError, match="id 11 is out of range for 11 embeddings"):
         model(np.array([[11]]))
 
@@ -171,6 +205,7 @@ def test_each_generate_call_sees_the_current_weights(model):
     ([[1, -1]], IndexError, "GPT: id -1 is out of range"),               # NumPy's take would wrap it to the last row
     ([[1.0, 2.0]], TypeError, "GPT expected integer token ids, got float64"),
     ([1, 2], ValueError, r"expected ids of shape \(batch, seq\)"),
+    ([[], []], ValueError, r"GPT expected ids of shape \(batch, seq\) with seq >= 1, got \(2, 0\)"),
 ])
 def test_generation_step_checks_ids(model, ids, error, match):
     """The graph-free ``infer`` reads ``wte`` directly, so ``generation_step`` makes the Embedding's checks itself."""

@@ -68,9 +68,27 @@ def test_a_short_run_lowers_the_loss():
 
 def test_bad_input():
     model = RNNLanguageModel(V, embed_dim=4, hidden_size=4, num_layers=1)
-    with pytest.raises(ValueError, match=r"expected ids of shape \(batch, seq\), got \(5,\)"):
+    with pytest.raises(ValueError, match=r"expected ids of shape \(batch, seq\) with seq >= 1, got \(5,\)"):
         model(np.zeros(5, np.int64))
+    # checked before the LSTM, which sees the input time-major and would report (0, 2, 4)
+    with pytest.raises(ValueError, match=r"RNNLanguageModel expected ids of shape \(batch, seq\) with seq >= 1, "
+                                         r"got \(2, 0\)"):
+        model(np.zeros((2, 0), np.int64))
+    with pytest.raises(ValueError, match=r"got a list"):
+        model([[1, 2]])
     with pytest.raises(IndexError, match="id 11 is out of range for 11 embeddings"):
         model(np.full((1, 3), 11))
     with pytest.raises(ValueError, match="cell must be one of"):
         RNNLanguageModel(V, cell="transformer")
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(vocab_size=0), "RNNLanguageModel: vocab_size must be a positive integer, got 0"),
+    (dict(embed_dim=2.5), "RNNLanguageModel: embed_dim must be a positive integer, got 2.5"),
+    (dict(num_layers=True), "RNNLanguageModel: num_layers must be a positive integer, got True"),
+    (dict(dropout="0.1"), r"RNNLanguageModel: dropout must be a probability in \[0, 1\], got '0.1'"),
+    (dict(dtype="int64"), "RNNLanguageModel: dtype must be a floating dtype .*, got int64"),
+])
+def test_bad_arguments_name_the_model(kw, match):
+    with pytest.raises(ValueError, match=match):
+        RNNLanguageModel(**{"vocab_size": V, "embed_dim": 4, "hidden_size": 4, **kw})

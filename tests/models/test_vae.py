@@ -288,3 +288,24 @@ def test_bad_input():
         TextVAE(V, E, H, Z, unk_id=PAD)
     with pytest.raises(ValueError, match=r"eos_id must be a token id in \[0, 12\)"):
         TextVAE(V, E, H, Z, eos_id=12)
+
+
+def test_bad_eps_is_named_before_the_product():
+    """eps must be (batch, latent_dim) in the model's dtype; the product exp(logvar / 2) * eps would otherwise
+    fail inside ``mul`` without naming it."""
+    model = _model()
+    ids = make_batch([[4, 5, 6], [7, 8]])
+    with pytest.raises(ValueError, match=r"TextVAE expected eps of shape \(batch, latent_dim\) = \(2, 3\), "
+                                         r"got \(2, 4\)"):
+        model(ids, eps=np.zeros((2, Z + 1)))
+    with pytest.raises(ValueError, match=r"= \(2, 3\), got \(3, 3\)"):
+        model(ids, eps=minigen.tensor(np.zeros((3, Z))))
+    with pytest.raises(TypeError, match=r"TextVAE expected eps of dtype float64 \(the model's\), got float32; "
+                                        r"convert it first: eps.astype\('float64'\)"):
+        model(ids, eps=np.zeros((2, Z), np.float32))
+    with pytest.raises(TypeError, match="TextVAE expected eps to be an array or a Tensor .*, got str"):
+        model(ids, eps="noise")
+    with pytest.raises(ValueError, match=r"reparameterize expected eps of shape \(batch, latent_dim\) = \(2, 3\)"):
+        reparameterize(minigen.tensor(np.zeros((2, Z))), minigen.tensor(np.zeros((2, Z))), np.zeros((2, 1)))
+    as_list = model(ids, eps=[[0.5] * Z, [0.0] * Z])                              # nested lists are read as arrays
+    np.testing.assert_array_equal(as_list.z.numpy(), model(ids, eps=np.array([[0.5] * Z, [0.0] * Z])).z.numpy())
