@@ -18,6 +18,11 @@ def test_fast_mode(capsys):
     assert main(["gradcheck", "--fast", "--seed", "3"]) == 0
 
 
+def test_a_negative_seed_names_the_flag(capsys):
+    assert main(["gradcheck", "--seed", "-1"]) == 1
+    assert "--seed must be an integer >= 0, got -1" in capsys.readouterr().err
+
+
 def test_no_subcommand_prints_help(capsys):
     assert main([]) == 2
     assert "gradcheck" in capsys.readouterr().out

@@ -204,3 +204,79 @@ def test_a_word_level_gpt_and_its_bits_per_character(tmp_path, capsys):
     capsys.readouterr()
     assert main(["sample", "--checkpoint", str(out), "--length", "5", "--seed", "0"]) == 0
     assert capsys.readouterr().out.startswith("to be ")
+
+
+# ---------------------------------------------------------------------------- --out, --corpus, resume elsewhere
+
+def test_out_is_checked_before_training(corpus, tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    argv = ["train", "--corpus", str(corpus), *SMALL, "--steps", "2"]
+    assert "afile' is a file, not a folder" in error_of([*argv, "--out", str(tmp_path / "afile")], capsys)
+    err = error_of([*argv, "--out", str(tmp_path / "afile" / "sub")], capsys)
+    assert "--out" in err and "which is a file, not a folder" in err
+    assert "--out is empty" in error_of([*argv, "--out", ""], capsys)
+    assert "--corpus is empty" in error_of(["train", "--corpus", "", "--out", str(tmp_path / "r")], capsys)
+
+
+def test_a_run_resumes_from_another_folder(corpus, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--corpus", corpus.name, "--out", "run", *SMALL, "--steps", "4", "--eval-interval",
+                 "2", "--prompt", "it's"]) == 0
+    printed = capsys.readouterr().out
+    assert "done: step 4" in printed
+    assert "--checkpoint run --prompt 'it'\"'\"'s'" in printed                    # quoted as a shell needs it
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.safetensors").meta["extra"]["run"]["corpus"] == str(corpus)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["train", "--resume", "--out", "../run", "--steps", "6", "--no-progress"]) == 0
+    assert "training to step 6 (2 more)" in capsys.readouterr().out
+    assert main(["train", "--resume", "--out", "../run", "--corpus", "../verse.txt", "--steps", "7",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    err = error_of(["train", "--resume", "--out", "../run", "--steps", "3"], capsys)
+    assert "the run is already at step 7 and --steps is 3" in err and "nothing to train" in err
+
+
+def test_validation_off_still_ends_with_done(corpus, tmp_path, capsys):
+    assert train(corpus, tmp_path / "r", "--steps", "2", "--val-fraction", "0") == 0
+    printed = capsys.readouterr()
+    assert "validation is off" in printed.out and "done: step 2 after" in printed.out
+    assert "legend" not in printed.err
+
+
+def test_out_of_memory_is_one_line(corpus, tmp_path, capsys, monkeypatch):
+    import minigen.cli.train_cmd as train_cmd
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(train_cmd, "RNNLanguageModel", no_memory)
+    err = error_of(["train", "--corpus", str(corpus), "--out", str(tmp_path / "r"), *SMALL], capsys)
+    assert "out of memory building the model; lower --hidden-size (24)" in err
+    monkeypatch.undo()
+    monkeypatch.setattr(train_cmd.Trainer, "fit", lambda self: no_memory())
+    err = error_of(["train", "--corpus", str(corpus), "--out", str(tmp_path / "r"), *SMALL, "--steps", "2"], capsys)
+    assert "out of memory while training at step 1; lower --batch-size" in err
+
+
+def test_damaged_resume_metadata_is_one_line(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(corpus, out, "--steps", "2") == 0
+    capsys.readouterr()
+    meta = load_checkpoint(out / "checkpoint.safetensors").meta
+
+    def damaged(change, name):
+        m = json.loads(json.dumps(meta))
+        change(m)
+        folder = tmp_path / name
+        folder.mkdir()
+        _rewrite(out / "checkpoint.safetensors", folder / "checkpoint.safetensors", meta=json.dumps(m))
+        err = error_of(["train", "--resume", "--out", str(folder), "--steps", "5", "--no-progress"], capsys)
+        assert f"{folder / 'checkpoint.safetensors'} is damaged" in err
+        return err
+
+    assert "rng_state" in damaged(lambda m: m.update(rng_state=[1]), "rng")
+    assert "'step' is 'x'" in damaged(lambda m: m["extra"]["trainer"].update(step="x"), "step")
+    assert "--seq-len is '16', not an integer" in damaged(lambda m: m["extra"]["run"].update(seq_len="16"), "seq")
+    assert "--device is 3, not a string" in damaged(lambda m: m["extra"]["run"].update(device=3), "device")
+    err = damaged(lambda m: m["tokenizer"]["chars"].extend(["\u00e9", "\u00e8"]), "tok")
+    assert "size mismatch" in err

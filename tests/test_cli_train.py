@@ -193,7 +193,7 @@ def test_a_killed_run_resumes_exactly(corpus, tmp_path, how):
     proc.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     if how == "Ctrl-C":
-        assert proc.returncode == 0, err.decode()           # a clean stop, with a checkpoint where it stopped
+        assert proc.returncode == 130, err.decode()         # a clean stop, with a checkpoint where it stopped
     step = load_checkpoint(ck).meta["step"]
     target = str(step + 15)
     subprocess.run(_cli(*common, "--out", str(out), "--steps", target, "--resume"), check=True,
@@ -225,6 +225,12 @@ def test_sample_options(corpus, tmp_path, capsys):
     stop = free[8:10]
     stopped = sample("--seed", "2", "--temperature", "1.5", "--stop", stop)
     assert stopped.rstrip("\n").endswith(stop) and len(stopped) <= len(free)
+    beam = sample("--num-beams", "2")
+    stop = beam[8:10]
+    assert sample("--num-beams", "2", "--stop", stop) == beam[:beam.index(stop, 5) + 2] + "\n"   # cut after it
+    for flag_, value in (("--top-k", "5"), ("--temperature", "0.8"), ("--seed", "1"), ("--top-p", "0.9")):
+        err = error_of(["sample", "--checkpoint", str(out), "--num-beams", "2", flag_, value], capsys)
+        assert f"{flag_} has no effect with --num-beams 2 (beam search does not sample)" in err
     assert "--top-p must be in (0, 1], got 2" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
     assert "--num-return-sequences must be at most --num-beams, got 3 > 2" in error_of(
         ["sample", "--checkpoint", str(out), "--num-beams", "2", "--num-return-sequences", "3"], capsys)

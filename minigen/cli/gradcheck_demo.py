@@ -6,6 +6,8 @@ import numpy as np
 
 import minigen
 
+from ._checks import check_int
+
 
 class _ZeroBackwardSoftmax(minigen.Function):
     """A softmax whose backward is wrong in the worst way: it returns zeros."""
@@ -40,6 +42,7 @@ def _sum_of_outputs_check(fn, x, eps=1e-6):
 
 def cmd_gradcheck(args) -> int:
     """Gradient-check a small network, then show a broken softmax that only a random dout catches."""
+    check_int("seed", args.seed, minimum=0)
     rng = np.random.default_rng(args.seed)
     B, C, H, V = 4, 5, 6, 7
     x = minigen.tensor(rng.standard_normal((B, C)), name="x")

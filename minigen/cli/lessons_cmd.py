@@ -14,6 +14,13 @@ import subprocess
 import sys
 
 from .. import grading
+from ._checks import check_float
+
+
+def _check_folder(what: str, value) -> None:
+    """An empty folder name would silently mean the current folder: refuse it."""
+    if value is not None and not str(value).strip():
+        raise ValueError(f"{what} is empty; give a folder name (. for the current folder)")
 
 EPILOG_ASSIGN = ("Each ### BEGIN SOLUTION / ### END SOLUTION region becomes a NotImplementedError stub; the public "
                  "checks go along in DIR/checks, the hidden ones stay with you.")
@@ -61,6 +68,7 @@ def add_parsers(sub):
 
 
 def list_cmd(args):
+    _check_folder("--lessons", args.lessons)
     for lesson in grading.list_lessons(args.lessons):
         exercises = lesson.exercises()
         extra = f"  ({len(exercises)} exercise{'s' * (len(exercises) != 1)})" if exercises else ""
@@ -69,6 +77,8 @@ def list_cmd(args):
 
 
 def copy_cmd(args):
+    _check_folder("DIR", args.dir)
+    _check_folder("--lessons", args.lessons)
     written = grading.copy_lessons(args.dir, args.lessons, force=args.force)
     print(f"copied {len(written)} files to {args.dir}; run a lesson with `python {written[0].name}` "
           "or open it as a notebook with jupytext")
@@ -76,6 +86,7 @@ def copy_cmd(args):
 
 
 def run_cmd(args):
+    _check_folder("--lessons", args.lessons)
     lesson = grading.find_lesson(args.lesson, args.lessons)
     env = dict(os.environ)
     if args.quick:
@@ -84,6 +95,8 @@ def run_cmd(args):
 
 
 def assign_cmd(args):
+    _check_folder("--out", args.out)
+    _check_folder("--lessons", args.lessons)
     written = grading.assign(args.lesson, args.out, args.lessons, force=args.force)
     for path in written:
         print(path)
@@ -92,6 +105,9 @@ def assign_cmd(args):
 
 
 def grade_cmd(args):
+    _check_folder("DIR", args.dir)
+    _check_folder("--lessons", args.lessons)
+    check_float("timeout", args.timeout, 0, low_open=True)
     report = grading.grade(args.dir, lessons=args.lessons, public_only=args.public_only, timeout=args.timeout)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -14,7 +14,7 @@ from minigen.models import build_model
 from minigen.sample import generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
 
-from ._checks import check_device, check_float, check_int
+from ._checks import check_device, check_float, check_int, flag
 
 
 def add_parser(sub) -> None:
@@ -22,22 +22,26 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint", required=True, help="a run folder (from `minigen train`) or a .safetensors file")
     p.add_argument("--prompt", help="the text to continue (default: the run's sample prompt)")
     p.add_argument("--length", type=int, default=500, help="tokens to generate (default 500)")
-    p.add_argument("--temperature", type=float, default=0.8,
+    p.add_argument("--temperature", type=float,
                    help="softmax temperature; 0 is greedy (default 0.8)")
     p.add_argument("--seed", type=int, default=None, help="seed for the same text every time (default: random)")
-    p.add_argument("--top-k", type=int, default=0, help="keep the k likeliest tokens; 0 is off (default)")
-    p.add_argument("--top-p", type=float, default=1.0, help="keep the smallest set with this mass (default 1: off)")
+    p.add_argument("--top-k", type=int, help="keep the k likeliest tokens; 0 is off (default)")
+    p.add_argument("--top-p", type=float, help="keep the smallest set with this mass (default 1: off)")
     p.add_argument("--min-p", type=float, default=None, help="drop tokens below min_p times the top probability")
-    p.add_argument("--typical-p", type=float, default=1.0, help="locally typical sampling mass (default 1: off)")
+    p.add_argument("--typical-p", type=float, help="locally typical sampling mass (default 1: off)")
     p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats (default 1)")
     p.add_argument("--no-repeat-ngram-size", type=int, default=0, help="never repeat an n-gram of this size")
     p.add_argument("--num-beams", type=int, default=1, help="beam search with this many beams (default 1: off)")
     p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: exponent of the length norm")
     p.add_argument("--num-return-sequences", type=int, default=1, help="continuations to print (default 1)")
     p.add_argument("--stop", action="append", default=None, metavar="TEXT",
-                   help="stop a continuation once it ends with TEXT (repeatable)")
+                   help="stop a continuation once it ends with TEXT, kept in the output (repeatable)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.set_defaults(func=cmd_sample)
+
+
+# The sampling options, None on the command line so that one given with --num-beams is seen.
+SAMPLING = dict(temperature=0.8, top_k=0, top_p=1.0, min_p=None, typical_p=1.0, seed=None)
 
 
 def checkpoint_tokenizer(ck, path):
@@ -73,7 +77,16 @@ def load_model(path, device="cpu"):
 
 
 def _check_options(args) -> None:
-    """Every option, before the checkpoint is read or anything is printed."""
+    """Every option, before the checkpoint is read or anything is printed; fills in the sampling defaults."""
+    check_int("num_beams", args.num_beams)
+    if args.num_beams > 1:                      # beam search is deterministic: these would be ignored
+        for name in SAMPLING:
+            if getattr(args, name) is not None:
+                raise ValueError(f"{flag(name)} has no effect with --num-beams {args.num_beams} (beam search does "
+                                 f"not sample); leave {flag(name)} out, or use --num-beams 1 to sample")
+    for name, default in SAMPLING.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     check_int("length", args.length, minimum=0)
     check_float("temperature", args.temperature, 0)
     check_int("seed", args.seed, minimum=0)
@@ -83,7 +96,6 @@ def _check_options(args) -> None:
     check_float("typical_p", args.typical_p, 0, 1, low_open=True)
     check_float("repetition_penalty", args.repetition_penalty, 0, low_open=True)
     check_int("no_repeat_ngram_size", args.no_repeat_ngram_size, minimum=0)
-    check_int("num_beams", args.num_beams)
     check_float("length_penalty", args.length_penalty)
     check_int("num_return_sequences", args.num_return_sequences)
     if args.num_beams > 1 and args.num_return_sequences > args.num_beams:
@@ -94,6 +106,12 @@ def _check_options(args) -> None:
     if args.prompt == "":
         raise ValueError("--prompt is empty; the model needs at least one character to start from")
     check_device(args.device)
+
+
+def _cut_at_stop(text: str, stops) -> str:
+    """``text`` up to the first stop string, kept, as sampling stops (a finished row's padding dropped)."""
+    ends = [text.find(s) + len(s) for s in stops or () if s in text]
+    return text[:min(ends)] if ends else text
 
 
 def cmd_sample(args) -> int:
@@ -119,10 +137,12 @@ def cmd_sample(args) -> int:
     if args.num_beams > 1 or args.num_return_sequences > 1:        # whole continuations, printed at the end
         out = generate(model, prompt_ids, args.length, num_beams=args.num_beams, length_penalty=args.length_penalty,
                        num_return_sequences=args.num_return_sequences, **options)
+        P = ids.shape[1]
         for k, row in enumerate(backend.to_numpy(out)):
             if args.num_return_sequences > 1:
                 print(f"----- {k + 1}")
-            print(tokenizer.decode(row))
+            print(tokenizer.decode(row[:P]) + (" " if tokenizer.kind == "word" else "")
+                  + _cut_at_stop(tokenizer.decode(row[P:]), args.stop))
         return 0
     tokens = stream_generate(model, prompt_ids, args.length, **options)   # checks its options before the prompt shows
     sys.stdout.write(prompt + (" " if tokenizer.kind == "word" else ""))   # one continuation, printed as it comes

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import tempfile
 import zlib
 
 import numpy as np
 
 import minigen
 from minigen import backend
-from minigen.checkpoint import load_checkpoint
+from minigen.checkpoint import CheckpointError, load_checkpoint
 from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text, python_source, shakespeare,
                           train_val_split)
 from minigen.models import GPT, GPTConfig, RNNLanguageModel
 from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer
 
 from ._checks import check_device, check_float, check_int, flag
+from ._resume import BUILTIN_CORPORA, check_saved_run, nothing_left, one_line, plan, same_corpus
 from .sample_cmd import checkpoint_tokenizer
 
 # Every option, with its default. On --resume the run's saved values are used, and
@@ -132,7 +135,7 @@ def _corpus_text(name: str) -> str:
 
 
 def _default_out(cfg) -> str:
-    corpus = cfg["corpus"] if cfg["corpus"] in ("shakespeare", "python") else \
+    corpus = cfg["corpus"] if cfg["corpus"] in BUILTIN_CORPORA else \
         os.path.splitext(os.path.basename(os.path.normpath(cfg["corpus"])))[0]
     return os.path.join("runs", f"{corpus}-{cfg['cell'] if cfg['model'] == 'rnn' else cfg['model']}")
 
@@ -181,6 +184,10 @@ def _check_given(given) -> None:
         check_float("temperatures", t, 0)
     if given.get("prompt") == "":
         raise ValueError("--prompt is empty; the samples need at least one token to start from")
+    if given.get("corpus") is not None and not given["corpus"].strip():
+        raise ValueError("--corpus is empty; give 'shakespeare', 'python', a UTF-8 text file or a folder")
+    if given.get("out") is not None and not given["out"].strip():
+        raise ValueError("--out is empty; give the run's folder (or leave it out for runs/<corpus>-<cell>)")
 
 
 def _check_fit(cfg, given) -> None:
@@ -217,10 +224,10 @@ def _config(args):
         if not os.path.exists(path):
             raise ValueError(f"--resume: there is no checkpoint to resume in {out} (expected {path})")
         saved = load_checkpoint(path)
-        run = saved.meta.get("extra", {}).get("run") if isinstance(saved.meta.get("extra"), dict) else None
-        if not isinstance(run, dict) or not run:
-            raise ValueError(f"--resume: {path} was not written by `minigen train`")
+        run = check_saved_run(saved, path, _check_given)
         _check_fit({**cfg, **run, **given}, given)
+        if "corpus" in given and same_corpus(given["corpus"], run.get("corpus", "")):
+            given["corpus"] = run["corpus"]         # the same file, named from another folder
         changed = sorted(k for k, v in given.items() if k not in RESUMABLE and v != run.get(k))
         if changed:
             k = changed[0]
@@ -229,6 +236,10 @@ def _config(args):
         tuned = {k: (run.get(k), given[k]) for k in TUNABLE if k in given and given[k] != run.get(k)}
         cfg.update(run)
         cfg["out"] = out
+        if cfg["corpus"] not in BUILTIN_CORPORA and not os.path.isabs(cfg["corpus"]) and "corpus" not in given \
+                and not os.path.exists(cfg["corpus"]):      # an older checkpoint, with the path as it was typed
+            raise ValueError(f"--resume: the run's corpus {cfg['corpus']!r} is a path relative to the folder the "
+                             "run was started from; run from there, or pass --corpus with its path")
     cfg.update(given)
     if not saved:
         _check_fit(cfg, given)
@@ -257,6 +268,46 @@ def _check_prompt(tokenizer, prompt, given: bool) -> None:
                          "the samples need at least one token to start from")
 
 
+def _check_out(out: str) -> None:
+    """--out must be a folder that can be created and written, found out before any training."""
+    path = os.path.abspath(out)
+    while not os.path.exists(path):                 # the nearest part of the path that exists
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        where = "is a file" if path == os.path.abspath(out) else f"is inside {path}, which is a file"
+        raise ValueError(f"--out {out!r} {where}, not a folder; give a folder for the run")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out!r}: {path} is not writable; give a folder you can write to")
+
+
+def _make_out(out: str) -> None:
+    """Create --out and make sure a file can be written there (a read-only disk shows only now)."""
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise ValueError(f"--out {out!r} cannot be written: {e.strerror or e}; give a folder you can "
+                         "write to") from None
+
+
+def _build_model(cfg, vocab_size):
+    try:
+        if cfg["model"] == "gpt":
+            return GPT(GPTConfig(vocab_size=vocab_size, block_size=cfg["seq_len"], n_layer=cfg["n_layer"],
+                                 n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=cfg["dropout"]))
+        return RNNLanguageModel(vocab_size, cfg["embed_dim"], cfg["hidden_size"], cfg["num_layers"],
+                                cell=cfg["cell"], dropout=cfg["dropout"])
+    except MemoryError:
+        raise ValueError(f"out of memory building the model; lower {_sizes(cfg)}") from None
+
+
+def _sizes(cfg) -> str:
+    """The options that set the model's size, with their values."""
+    names = ("hidden_size", "embed_dim", "num_layers") if cfg["model"] == "rnn" else ("n_embd", "n_layer", "seq_len")
+    return ", ".join(f"{flag(k)} ({cfg[k]})" for k in names)
+
+
 def _val_chars(tokenizer, text: str, n_train: int):
     """Characters of raw ``text`` behind the validation ids (``encode(text)[n_train:]``), for bits per character.
 
@@ -275,11 +326,19 @@ def cmd_train(args) -> int:
     ckpt = os.path.join(cfg["out"], CHECKPOINT_NAME)
     if saved is None and os.path.exists(ckpt):
         raise ValueError(f"{ckpt} already exists; pass --resume to continue that run, or --out to start a new one")
+    if saved:
+        loop = saved.meta["extra"]["trainer"]
+        why = nothing_left(cfg, loop["step"], loop["elapsed"])
+        if why:
+            raise ValueError(why)
+    _check_out(cfg["out"])
     check_device(cfg["device"])                 # before the corpus is read, which can take a while
     minigen.manual_seed(cfg["seed"])
     minigen.set_default_dtype(cfg["dtype"])
 
     text = _corpus_text(cfg["corpus"])
+    if cfg["corpus"] not in BUILTIN_CORPORA:    # saved absolute, so that the run resumes from any folder
+        cfg["corpus"] = os.path.abspath(cfg["corpus"])
     tokenizer = checkpoint_tokenizer(saved, ckpt) if saved else _train_tokenizer(cfg, text)
     ids = tokenizer.encode(text)
     fingerprint = zlib.crc32(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
@@ -288,6 +347,8 @@ def cmd_train(args) -> int:
                          "resuming on different data would not continue the same run")
     cfg["fingerprint"] = fingerprint
     train_ids, val_ids = train_val_split(ids, cfg["val_fraction"])
+    if len(val_ids) < 2:
+        val_ids = np.zeros(0, dtype=np.asarray(ids).dtype)
     # a recurrent model reads --batch-size streams of at least --seq-len + 1 tokens; a GPT, one window
     need = (cfg["batch_size"] if cfg["model"] == "rnn" else 1) * (cfg["seq_len"] + 1)
     if len(train_ids) < need:
@@ -295,12 +356,7 @@ def cmd_train(args) -> int:
                          f"--batch-size {cfg['batch_size']} and --seq-len {cfg['seq_len']} need; use smaller ones "
                          "or a longer corpus")
 
-    if cfg["model"] == "gpt":
-        model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=cfg["seq_len"], n_layer=cfg["n_layer"],
-                              n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=cfg["dropout"]))
-    else:
-        model = RNNLanguageModel(tokenizer.vocab_size, cfg["embed_dim"], cfg["hidden_size"], cfg["num_layers"],
-                                 cell=cfg["cell"], dropout=cfg["dropout"])
+    model = _build_model(cfg, tokenizer.vocab_size)
     if cfg["device"] != "cpu":
         model.to(cfg["device"])
     optimizer = _optimizer(cfg, model.parameters())
@@ -323,20 +379,37 @@ def cmd_train(args) -> int:
              if cfg["model"] == "gpt" else f"{cfg['num_layers']}-layer {cfg['cell'].upper()}, hidden "
              f"{cfg['hidden_size']}, embedding {cfg['embed_dim']}")
     if saved:
-        trainer.resume(saved)
+        try:
+            trainer.resume(saved)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError) as e:
+            raise CheckpointError(f"{ckpt} is damaged: its weights or training state do not fit its saved settings "
+                                  f"and tokenizer ({one_line(e)}); start a new run with another --out") from None
         print(f"resuming {ckpt} at step {trainer.step} ({trainer.elapsed:.0f} s trained)")
         if tuned:
             print(f"changed on resume, from step {trainer.step + 1} on: "
                   + ", ".join(f"{flag(k)} {old!r} -> {new!r}" for k, (old, new) in tuned.items()))
-    limit = " and ".join(([f"{cfg['steps']} steps"] if cfg["steps"] else []) +
-                         ([f"{cfg['time']:.0f} s"] if cfg["time"] else []))
     print(f"corpus {cfg['corpus']}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer.kind} tokenizer, "
           f"vocabulary {tokenizer.vocab_size}); {len(train_ids):,} for training, {len(val_ids):,} for validation")
     print(f"model: {shape}: {n_params:,} parameters; batch {cfg['batch_size']} x {cfg['seq_len']}; "
-          f"{cfg['optimizer']} lr {cfg['lr']:g}; training for {limit}; saving to {cfg['out']}", flush=True)
-    metrics = trainer.fit()
-    if metrics.get("val_loss") is not None:
-        print(f"done: step {trainer.step}, validation loss {metrics['val_loss']:.4f} nats/token "
-              f"({metrics['bits_per_char']:.3f} bits/char) after {trainer.elapsed:.0f} s")
-    print(f"continue it:  python -m minigen sample --checkpoint {cfg['out']} --prompt {prompt!r}")
+          f"{cfg['optimizer']} lr {cfg['lr']:g}; training {plan(cfg, trainer.step, trainer.elapsed)}; saving to "
+          f"{cfg['out']}", flush=True)
+    if len(val_ids) == 0:
+        print(f"validation is off (--val-fraction {cfg['val_fraction']:g} leaves no validation text): no "
+              "validation loss will be reported")
+    _make_out(cfg["out"])
+    try:
+        metrics = trainer.fit()
+    except MemoryError:
+        saved_at = f"; the checkpoint of step {trainer.last_checkpoint[1]} is intact" if trainer.last_checkpoint \
+            else ""
+        raise ValueError(f"out of memory while training at step {trainer.step + 1}{saved_at}; lower --batch-size, "
+                         f"--seq-len, or {_sizes(cfg)}") from None
+    val = (f", validation loss {metrics['val_loss']:.4f} nats/token ({metrics['bits_per_char']:.3f} bits/char)"
+           if metrics.get("val_loss") is not None else "")
+    out = shlex.quote(cfg["out"])
+    if trainer.interrupted:                     # the trainer said where it stopped and saved
+        print(f"resume with:  python -m minigen train --resume --out {out}")
+        return 130
+    print(f"done: step {trainer.step}{val} after {trainer.elapsed:.0f} s")
+    print(f"continue it:  python -m minigen sample --checkpoint {out} --prompt {shlex.quote(prompt)}")
     return 0

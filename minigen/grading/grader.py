@@ -15,6 +15,7 @@ student checks their work before handing it in.
 from __future__ import annotations
 
 import json
+import math
 import os
 import selectors
 import signal
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .lessons import MANIFEST, _NAME, check_files, lessons_dir, list_lessons
+from .lessons import MANIFEST, _NAME, check_files, lessons_dir, list_lessons, read_manifest
 from .worker import _load_checks
 
 __all__ = ["grade", "format_report"]
@@ -43,8 +44,10 @@ class _Lines:
         deadline = time.monotonic() + seconds
         while b"\n" not in self.buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or not self.selector.select(left):
+            if left <= 0:
                 raise TimeoutError
+            if not self.selector.select(min(left, 3600.0)):   # select() refuses a timeout of years
+                continue
             chunk = os.read(self.fd, 65536)
             if not chunk:
                 return None
@@ -73,8 +76,9 @@ def _run_lesson(student_file, files, exercises, timeout, load_timeout):
             proc = subprocess.Popen([sys.executable, "-m", "minigen.grading.worker"], cwd=student_file.parent,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
                                     start_new_session=(os.name == "posix"))
-            job = dict(student=str(student_file), check_files=[str(f) for f in files],
-                       exercises=exercises, skip=list(done))
+            # absolute paths: the worker runs in the student's folder, where a relative path means something else
+            job = dict(student=str(Path(student_file).resolve()),
+                       check_files=[str(Path(f).resolve()) for f in files], exercises=exercises, skip=list(done))
             proc.stdin.write(json.dumps(job).encode())
             proc.stdin.close()
             lines, current, wait = _Lines(proc.stdout), None, load_timeout
@@ -118,7 +122,7 @@ def _lessons_to_grade(folder, root):
     source = {lesson.name: lesson for lesson in list_lessons(root)}
     manifest = folder / MANIFEST
     if manifest.is_file():
-        names = json.loads(manifest.read_text(encoding="utf-8")).get("lessons", [])
+        names = read_manifest(manifest)["lessons"]
     else:
         names = sorted(p.stem for p in folder.glob("*.py") if _NAME.match(p.name))
     unknown = [n for n in names if n not in source]
@@ -140,9 +144,10 @@ def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 3
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"grade: folder {str(folder)!r} does not exist")
-    if not timeout > 0:
-        raise ValueError(f"grade: timeout must be a positive number of seconds, got {timeout!r}")
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(f"grade: {str(folder)!r} {what}; give the folder that holds the lesson files")
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"grade: timeout must be a positive, finite number of seconds, got {timeout!r}")
     root = lessons_dir(lessons)
     report = []
     for lesson in _lessons_to_grade(folder, root):

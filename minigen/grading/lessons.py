@@ -22,7 +22,7 @@ from pathlib import Path
 from .strip import find_exercises, strip_solutions
 
 __all__ = ["Lesson", "lessons_dir", "list_lessons", "find_lesson", "check_files", "copy_lessons",
-           "assign", "MANIFEST"]
+           "assign", "read_manifest", "MANIFEST"]
 
 MANIFEST = "assignment.json"
 _NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
@@ -44,7 +44,11 @@ def lessons_dir(override=None) -> Path:
     if override is not None:
         root = Path(override)
         if not root.is_dir():
-            raise FileNotFoundError(f"lessons folder {str(root)!r} does not exist")
+            what = "is not a folder" if root.exists() else "does not exist"
+            raise FileNotFoundError(f"the lessons folder (--lessons) {str(root)!r} {what}")
+        if not any(_NAME.match(p.name) for p in root.glob("*.py")):
+            raise FileNotFoundError(f"the lessons folder (--lessons) {str(root)!r} holds no lessons "
+                                    "(files such as 05_lstm.py)")
         return root
     candidates = [Path(__file__).resolve().parents[2] / "lessons",       # a checkout / editable install
                   Path(sys.prefix) / "share" / "minigen" / "lessons"]    # a wheel's data files
@@ -90,6 +94,19 @@ def check_files(root: Path, lesson_name: str, hidden: bool = True) -> list:
     if hidden:
         files.append(root / "checks" / "hidden" / f"{lesson_name}.py")
     return [f for f in files if f.is_file()]
+
+
+def read_manifest(path: Path) -> dict:
+    """``assignment.json``: ``{"lessons": [names]}``; a damaged one is a ValueError naming the file."""
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); fix it or delete it") from None
+    lessons = manifest.get("lessons", []) if isinstance(manifest, dict) else None
+    if not isinstance(lessons, list) or not all(isinstance(n, str) for n in lessons):
+        raise ValueError(f"{path} is damaged: expected an object such as {{\"lessons\": [\"05_lstm\"]}}; "
+                         "fix it or delete it")
+    return {**manifest, "lessons": lessons}
 
 
 def _refuse_overwrite(paths, force):
@@ -142,10 +159,11 @@ def assign(specs, out, root=None, force: bool = False) -> list:
     """
     root = lessons_dir(root)
     out = Path(out)
-    if [str(s).lower() for s in specs] == ["all"]:
-        lessons = [lesson for lesson in list_lessons(root) if lesson.exercises()]
-    else:
-        lessons = [find_lesson(s, root) for s in specs]
+    lessons = []
+    for s in specs:                 # 'all': every lesson with exercises, alone or beside others
+        found = ([lesson for lesson in list_lessons(root) if lesson.exercises()] if str(s).lower() == "all"
+                 else [find_lesson(s, root)])
+        lessons += [lesson for lesson in found if lesson.name not in {x.name for x in lessons}]
     if not lessons:
         raise ValueError("assign: name at least one lesson (a number such as 05, or 'all')")
     texts = {}
@@ -160,7 +178,7 @@ def assign(specs, out, root=None, force: bool = False) -> list:
             writes[out / "checks" / f.name] = f.read_text(encoding="utf-8")
     _refuse_overwrite(list(writes), force)
     manifest_path = out / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"lessons": []}
+    manifest = read_manifest(manifest_path) if manifest_path.is_file() else {"lessons": []}
     manifest["lessons"] = sorted(set(manifest["lessons"]) | set(texts))
     writes[manifest_path] = json.dumps(manifest, indent=2) + "\n"
     writes.setdefault(out / "README.md", HANDOUT_README)

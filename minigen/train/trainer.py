@@ -139,6 +139,7 @@ class Trainer:
         self.train_curve = []                  # [step, mean training loss] every few steps
         self.last_checkpoint = None            # (path, step) of the last checkpoint written
         self.should_stop = False              # set it (from a callback, say) to end fit() after this step
+        self.interrupted = False              # True once Ctrl-C stopped fit()
 
     # ------------------------------------------------------------------ schedule
     @property
@@ -361,7 +362,7 @@ class Trainer:
         def handler(signum, frame):
             if self.should_stop:
                 raise KeyboardInterrupt
-            self.should_stop = True
+            self.should_stop = self.interrupted = True
             self.log("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to stop at once)")
         previous = signal.signal(signal.SIGINT, handler)
         return lambda: signal.signal(signal.SIGINT, previous)

@@ -231,3 +231,46 @@ def test_a_name_from_the_lesson_s_top_level_code_gets_a_hint(tmp_path, lessons):
     folder = student(tmp_path, lessons, text=text)
     e = by_id(grade(folder, lessons=lessons))["L01.1"]
     assert "NameError" in e["diagnosis"] and "create it inside the function" in e["diagnosis"]
+
+
+def test_a_relative_folder_is_graded_with_its_public_checks(tmp_path, lessons, monkeypatch, capsys):
+    student(tmp_path, lessons)                                  # tmp_path/handout, with the reference solutions
+    monkeypatch.chdir(tmp_path)
+    assert main(["grade", "handout", "--public-only", "--lessons", "lessons", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["score"], report["max_score"]) == (4, 4), report
+    monkeypatch.chdir(tmp_path / "handout")
+    assert main(["grade", ".", "--lessons", "../lessons", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == 6
+
+
+def one_line_error(argv, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_bad_grade_and_assign_input_is_one_line(tmp_path, lessons, capsys):
+    folder = student(tmp_path, lessons)
+    grade_ = ["grade", str(folder), "--lessons", str(lessons)]
+    assert "--timeout must be a finite number > 0, got inf" in one_line_error(grade_ + ["--timeout", "inf"], capsys)
+    assert "--timeout must be a finite number > 0, got 0" in one_line_error(grade_ + ["--timeout", "0"], capsys)
+    (folder / "assignment.json").write_text("[1]")
+    assert "assignment.json is damaged: expected an object" in one_line_error(grade_, capsys)
+    (folder / "assignment.json").write_text("{")
+    assert "assignment.json is not valid JSON" in one_line_error(grade_, capsys)
+    (tmp_path / "small.txt").write_text("x")
+    err = one_line_error(["grade", str(tmp_path / "small.txt"), "--lessons", str(lessons)], capsys)
+    assert "small.txt' is not a folder" in err
+    (tmp_path / "empty").mkdir()
+    err = one_line_error(["lessons", "copy", str(tmp_path / "x"), "--lessons", str(tmp_path / "empty")], capsys)
+    assert "holds no lessons" in err
+    assert "--out is empty" in one_line_error(["assign", "01", "--out", "", "--lessons", str(lessons)], capsys)
+    assert "DIR is empty" in one_line_error(["lessons", "copy", ""], capsys)
+    assert "DIR is empty" in one_line_error(["grade", ""], capsys)
+
+
+def test_assign_all_beside_other_names(tmp_path, lessons, capsys):
+    assert main(["assign", "all", "01", "--out", str(tmp_path / "h"), "--lessons", str(lessons)]) == 0
+    assert json.loads((tmp_path / "h" / "assignment.json").read_text())["lessons"] == ["01_toy"]
