@@ -30,6 +30,13 @@ def is_real_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
+def check_flag(fn: str, name: str, value) -> bool:
+    """``value`` if it is a bool, else a ValueError: a truthy string such as "no" is a slip, not a choice."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{fn}: {name} must be True or False, got {value!r}")
+    return value
+
+
 def device_name(x) -> str:
     """Where an array lives, as a user reads it: ``cpu (numpy)``, ``device1 (array_api_strict)``, ``cuda:0 (cupy)``."""
     library = backend.array_namespace(x).__name__.rsplit(".", 1)[-1]

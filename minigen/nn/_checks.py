@@ -20,7 +20,7 @@ import numbers
 
 from .. import backend
 from ..autograd import Tensor
-from ..functional._checks import is_real_number
+from ..functional._checks import check_flag, is_real_number  # noqa: F401 (check_flag is shared with the modules)
 
 
 def check_size(owner: str, name: str, value, minimum: int = 1) -> int:
@@ -36,13 +36,6 @@ def check_probability(owner: str, name: str, p) -> float:
     if not is_real_number(p) or not 0 <= p <= 1:
         raise ValueError(f"{owner}: {name} must be a probability in [0, 1], got {p!r}")
     return float(p)
-
-
-def check_flag(owner: str, name: str, value) -> bool:
-    """``value`` if it is a bool, else a ValueError: a truthy string or number is a slip, not a choice."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
 
 
 def as_input(owner: str, input, name: str = "input") -> Tensor:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from ..backend import array_namespace
-from .optimizer import Optimizer, check_flag, check_number
+from ..functional._checks import check_flag
+from .optimizer import Optimizer, check_number
 
 
 class Adam(Optimizer):

@@ -13,7 +13,7 @@ import math
 
 from .. import backend
 from ..autograd import Tensor
-from ..functional._checks import is_real_number
+from ..functional._checks import check_flag, is_real_number
 
 
 def check_number(fn: str, name: str, value, rule: str = "a finite number >= 0", ok=lambda v: v >= 0) -> float:
@@ -26,13 +26,6 @@ def check_number(fn: str, name: str, value, rule: str = "a finite number >= 0", 
     if not (is_real_number(value) and -math.inf < value < math.inf and ok(value)):
         raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
     return float(value)
-
-
-def check_flag(fn: str, name: str, value) -> bool:
-    """``value`` if it is a bool, else a ValueError (a string such as "no" would be truthy)."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{fn}: {name} must be True or False, got {value!r}")
-    return value
 
 
 class Optimizer:

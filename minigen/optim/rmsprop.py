@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..backend import array_namespace
-from .optimizer import Optimizer, check_flag, check_number
+from ..functional._checks import check_flag
+from .optimizer import Optimizer, check_number
 
 
 class RMSprop(Optimizer):
