@@ -232,5 +232,11 @@ def test_sample_options(corpus, tmp_path, capsys):
         err = error_of(["sample", "--checkpoint", str(out), "--num-beams", "2", flag_, value], capsys)
         assert f"{flag_} has no effect with --num-beams 2 (beam search does not sample)" in err
     assert "--top-p must be in (0, 1], got 2" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
+    # every token banned mid-text (the corpus has fewer characters than --length): the line ends, then one error line
+    assert main(["sample", "--checkpoint", str(out), "--length", "200", "--prompt", "T", "--seed", "1",
+                 "--no-repeat-ngram-size", "1"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.endswith("\n") and captured.err.count("\n") == 1
+    assert "stopped after" in captured.err and "--no-repeat-ngram-size 1 may have banned every next token" in captured.err
     assert "--num-return-sequences must be at most --num-beams, got 3 > 2" in error_of(
         ["sample", "--checkpoint", str(out), "--num-beams", "2", "--num-return-sequences", "3"], capsys)

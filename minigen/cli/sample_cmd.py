@@ -147,12 +147,19 @@ def cmd_sample(args) -> int:
     tokens = stream_generate(model, prompt_ids, args.length, **options)   # checks its options before the prompt shows
     sys.stdout.write(prompt + (" " if tokenizer.kind == "word" else ""))   # one continuation, printed as it comes
     new, shown = [], ""
-    for token in tokens:
-        new.append(int(backend.to_numpy(token)[0]))
-        text = tokenizer.decode(np.array(new))
-        stable = text.rstrip("\ufffd")                  # a byte-level token may end inside a character
-        sys.stdout.write(stable[len(shown):])
+    try:
+        for token in tokens:
+            new.append(int(backend.to_numpy(token)[0]))
+            text = tokenizer.decode(np.array(new))
+            stable = text.rstrip("\ufffd")              # a byte-level token may end inside a character
+            sys.stdout.write(stable[len(shown):])
+            sys.stdout.flush()
+            shown = stable
+    except ValueError as e:                             # mid-text: end the line, then say where it stopped
+        sys.stdout.write("\n")
         sys.stdout.flush()
-        shown = stable
+        hint = (f" (--no-repeat-ngram-size {args.no_repeat_ngram_size} may have banned every next token)"
+                if args.no_repeat_ngram_size else "")
+        raise ValueError(f"stopped after {len(new)} new tokens: {e}{hint}") from None
     sys.stdout.write(tokenizer.decode(np.array(new))[len(shown):] + "\n")
     return 0
