@@ -39,6 +39,15 @@ def model_step(model, ids, state):
     return step(ids, state) if step is not None else model(ids, state)
 
 
+def _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id, pad_token_id,
+                **numbers):
+    """The checks ``generate`` and ``stream_generate`` share. Returns the prompt as an array, and V."""
+    input_ids = as_array(input_ids)
+    _check(fn, max_new_tokens, temperature, do_sample, seed)
+    _check_numbers(fn, **numbers)
+    return input_ids, _check_ids(fn, model, input_ids, eos_token_id, pad_token_id)
+
+
 def _check(fn, max_new_tokens, temperature, do_sample, seed):
     if not is_int(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"{fn}: max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
@@ -194,11 +203,9 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
     ``report`` is the step's top tokens, probabilities and entropy.
     """
     fn = "stream_generate"
-    input_ids = as_array(input_ids)
-    _check(fn, max_new_tokens, temperature, do_sample, seed)
-    _check_numbers(fn, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
-                   repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
-    V = _check_ids(fn, model, input_ids, eos_token_id, pad_token_id)
+    input_ids, V = _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id,
+                               pad_token_id, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
+                               repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
     if report_top_k is not None:
         _check_report_top_k(fn, report_top_k, V)
     if stop_strings and tokenizer is None:
@@ -283,11 +290,9 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
     (1, 5)
     """
     fn = "generate"
-    input_ids = as_array(input_ids)
-    _check(fn, max_new_tokens, temperature, do_sample, seed)
-    _check_numbers(fn, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
-                   repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
-    V = _check_ids(fn, model, input_ids, eos_token_id, pad_token_id)
+    input_ids, V = _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id,
+                               pad_token_id, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
+                               repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
     if not is_int(num_beams) or num_beams < 1:
         raise ValueError(f"{fn}: num_beams must be an integer >= 1, got {num_beams!r}")
     if not is_int(num_return_sequences) or num_return_sequences < 1:
