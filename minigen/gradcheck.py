@@ -121,8 +121,30 @@ def _loss(outs, douts) -> float:
 
 # ---------------------------------------------------------------------------- the comparison
 
-def _compare(names, hosts, kinds, analytic, evaluate, *, eps, atol, rtol, fast, rng, grad_prefix):
-    """Numeric vs analytic for every floating input; raise GradcheckError on the worst mismatch."""
+CHUNK = 64      # perturbed inputs evaluated in one batch (one round trip for a remote forward)
+
+
+def _central_differences(h, evaluate_many, i, eps):
+    """(L(x + eps e_j) - L(x - eps e_j)) / (2 eps) for every element j of input i, in batches."""
+    num = np.empty(h.shape)
+    flat = num.reshape(-1)
+    for start in range(0, h.size, CHUNK):
+        points = []
+        for j in range(start, min(start + CHUNK, h.size)):
+            for sign in (1, -1):
+                x = h.copy()
+                x.reshape(-1)[j] += sign * eps
+                points.append(x)
+        losses = evaluate_many(i, points)
+        flat[start:start + len(points) // 2] = (np.array(losses[0::2]) - np.array(losses[1::2])) / (2 * eps)
+    return num
+
+
+def _compare(names, hosts, kinds, analytic, evaluate_many, *, eps, atol, rtol, fast, rng, grad_prefix):
+    """Numeric vs analytic for every floating input; raise GradcheckError on the worst mismatch.
+
+    ``evaluate_many(i, xs)`` is the loss with input i replaced by each array of ``xs``.
+    """
     failures = []
     for i, (name, h, kind) in enumerate(zip(names, hosts, kinds)):
         if kind != "float":
@@ -132,20 +154,13 @@ def _compare(names, hosts, kinds, analytic, evaluate, *, eps, atol, rtol, fast, 
         if fast:
             v = rng.standard_normal(h.shape)
             an = float(np.sum(a * v))
-            nu = (evaluate(i, h + eps * v) - evaluate(i, h - eps * v)) / (2 * eps)
+            lp, lm = evaluate_many(i, [h + eps * v, h - eps * v])
+            nu = (lp - lm) / (2 * eps)
             err = abs(an - nu)
             if not err <= atol + rtol * abs(nu):                 # also catches NaN
                 failures.append((err / (atol + rtol * abs(nu)), gname, None, an, nu))
             continue
-        num = np.empty(h.shape)
-        x = h.copy()
-        for j in np.ndindex(h.shape):
-            x[j] = h[j] + eps
-            lp = evaluate(i, x)
-            x[j] = h[j] - eps
-            lm = evaluate(i, x)
-            x[j] = h[j]
-            num[j] = (lp - lm) / (2 * eps)
+        num = _central_differences(h, evaluate_many, i, eps)
         excess = np.abs(a - num) / (atol + rtol * np.abs(num))
         excess = np.where(np.isnan(excess), np.inf, excess)    # a NaN gradient is as wrong as can be
         if excess.size and excess.max() > 1:
@@ -251,20 +266,23 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
                 analytic.append(np.zeros(leaf.shape) if leaf.grad is None else backend.to_numpy(leaf.grad))
         hosts = [backend.to_numpy(a).astype(np.float64) if k == "float" else None for a, k in zip(arrays, kinds)]
 
-        def evaluate(i, x):
-            arrs = list(arrays)
-            arrs[i] = backend.asarray_like(x, arrays[i])
-            seeded.reset()
-            with no_grad():
-                _, outs_ = call(arrs, grad=False)
-            return _loss([o.data for o in outs_], douts)
+        def evaluate_many(i, xs):
+            losses = []
+            for x in xs:
+                arrs = list(arrays)
+                arrs[i] = backend.asarray_like(x, arrays[i])
+                seeded.reset()
+                with no_grad():
+                    _, outs_ = call(arrs, grad=False)
+                losses.append(_loss([o.data for o in outs_], douts))
+            return losses
 
-        return _compare(names, hosts, kinds, analytic, evaluate, eps=eps, atol=atol, rtol=rtol,
+        return _compare(names, hosts, kinds, analytic, evaluate_many, eps=eps, atol=atol, rtol=rtol,
                         fast=fast, rng=rng, grad_prefix="d" if as_kwargs else "gradient of ")
 
 
 def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
-                     rtol: float = 1e-3, fast: bool = False, seed: int = 0) -> bool:
+                     rtol: float = 1e-3, fast: bool = False, seed: int = 0, forward_many=None) -> bool:
     """Check a raw kernel pair, without autograd.
 
     ``forward(*inputs) -> (out, cache)``, where ``out`` is an array or a (nested) tuple
@@ -272,6 +290,10 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
     (``None`` for integer inputs), where ``dout`` has the structure of ``out``.
     ``inputs`` is a list of arrays, or a dict (passed positionally, in order) whose
     keys name the gradients in reports: ``{"x": x, "W_hh": W_hh}`` reports ``dW_hh``.
+
+    ``forward_many(arglists) -> [out, ...]``, if given, evaluates the forward at many
+    perturbed inputs at once (the grader sends them to a student's process in one
+    message); the central differences then use it instead of calling ``forward``.
 
     >>> import numpy as np
     >>> def fwd(x): return np.tanh(x), np.tanh(x)
@@ -315,14 +337,22 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
             analytic.append(backend.to_numpy(g).astype(np.float64))
         hosts = [backend.to_numpy(a).astype(np.float64) if k == "float" else None for a, k in zip(arrays, kinds)]
 
-        def evaluate(i, x):
-            arrs = list(arrays)
-            arrs[i] = backend.asarray_like(x, arrays[i])
-            seeded.reset()
-            out_, _ = _run_forward(forward, arrs)
-            return _loss(_flatten(out_), douts)
+        def evaluate_many(i, xs):
+            arglists = []
+            for x in xs:
+                arrs = list(arrays)
+                arrs[i] = backend.asarray_like(x, arrays[i])
+                arglists.append(arrs)
+            if forward_many is not None:
+                outs_ = forward_many(arglists)
+            else:
+                outs_ = []
+                for arrs in arglists:
+                    seeded.reset()
+                    outs_.append(_run_forward(forward, arrs)[0])
+            return [_loss(_flatten(o), douts) for o in outs_]
 
-        return _compare(names, hosts, kinds, analytic, evaluate, eps=eps, atol=atol, rtol=rtol,
+        return _compare(names, hosts, kinds, analytic, evaluate_many, eps=eps, atol=atol, rtol=rtol,
                         fast=fast, rng=rng, grad_prefix="d" if as_dict else "gradient of ")
 
 

@@ -27,9 +27,11 @@ import numpy as np
 
 from .. import backend
 from ..gradcheck import GradcheckError, gradcheck, gradcheck_kernel
+from .rpc import Remote, call_many
 
 __all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
-           "expect_true", "case", "public_checks", "load_module", "LSTM_GATES", "GRU_GATES", "gate_blocks"]
+           "expect_true", "case", "public_checks", "load_module", "load_checks", "kernel_forward", "KernelForward",
+           "LSTM_GATES", "GRU_GATES", "gate_blocks"]
 
 
 class CheckFailure(AssertionError):
@@ -53,6 +55,24 @@ def load_module(path, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_checks(files):
+    """(the checks, the minigen functions their exercises must not use) of a lesson's check files.
+
+    A check file declares, for each exercise with a counterpart in minigen, what the
+    student may not call: ``FORBIDDEN = {"lstm_step_forward": ["minigen.kernels.lstm.lstm_cell_forward"]}``.
+    The worker replaces them (the union over the lesson) before the student's file loads.
+    """
+    checks, forbidden = [], set()
+    for k, file in enumerate(files):
+        module = load_module(file, f"minigen_checks_{k}_{Path(file).stem}")
+        found = [v for v in vars(module).values() if callable(v) and hasattr(v, "__minigen_check__")]
+        found.sort(key=lambda fn: fn.__code__.co_firstlineno)
+        checks.extend(found)
+        for names in getattr(module, "FORBIDDEN", {}).values():
+            forbidden.update(names)
+    return checks, forbidden
 
 
 def public_checks(hidden_file):
@@ -157,7 +177,7 @@ def _where(name, index, blocks):
     return f" (in the {labels[k]} block)"
 
 
-def _diagnose(function, e: GradcheckError, names, shapes, blocks):
+def _diagnose(function, e: GradcheckError, names, shapes, blocks, against="your forward"):
     if not e.failures:                       # a structural problem: a missing gradient, a wrong shape
         return f"{function}: {str(e).split(': ', 1)[-1]}"
     sized = {k: (axis, labels, shapes.get(k, (0,))[axis]) for k, (axis, labels) in (blocks or {}).items()
@@ -175,13 +195,79 @@ def _diagnose(function, e: GradcheckError, names, shapes, blocks):
         lines.append("Also wrong: " + "; ".join(one(f) for f in e.failures[1:]) + ".")
     if right:
         lines.append(f"Right: {', '.join(right)}.")
-    lines.append("(Checked against central differences of your forward, in float64, with a random "
+    lines.append(f"(Checked against central differences of {against}, in float64, with a random "
                  "upstream gradient.)")
     return " ".join(lines)
 
 
-def expect_gradients(function: str, forward, backward, inputs: dict, *, blocks=None, eps: float = 1e-6,
-                     atol: float = 1e-6, rtol: float = 1e-4, fast: bool = False, seed: int = 0):
+class KernelForward:
+    """A student's forward as a gradient check wants it: ``(out, cache)``; see ``kernel_forward``."""
+
+    def __init__(self, fn, outputs, kwargs):
+        self.fn, self.kwargs = fn, kwargs
+        self.keep = list(range(outputs)) if isinstance(outputs, int) else list(outputs)
+        self.name = getattr(fn, "_name", None) or getattr(fn, "__name__", "forward")
+
+    def _split(self, result):
+        if not isinstance(result, tuple) or len(result) < len(self.keep) + 1:
+            raise CheckFailure(f"{self.name} returned {type(result).__name__}; expected a tuple of "
+                               f"{len(self.keep)} output(s) and the cache")
+        return self._out([result[i] for i in self.keep]), result[-1]
+
+    def _out(self, kept):
+        return kept[0] if len(kept) == 1 else tuple(kept)
+
+    def __call__(self, *args):
+        return self._split(self.fn(*args, **self.kwargs))
+
+    def many(self, arglists):
+        """The outputs at many inputs, in one round trip when the forward is the student's."""
+        if isinstance(self.fn, Remote):
+            return [self._out(list(r)) for r in call_many(self.fn, arglists, self.kwargs, pick=self.keep)]
+        return [self(*args)[0] for args in arglists]
+
+
+def kernel_forward(fn, outputs=1, **kwargs) -> KernelForward:
+    """``fn(*inputs, **kwargs)`` as a ``(out, cache)`` forward for ``expect_gradients``.
+
+    ``fn`` returns its outputs, then its cache: ``kernel_forward(student.lstm_step_forward,
+    outputs=2)`` for ``h, c, cache``; ``outputs=[0]`` keeps only ``out`` of ``out, weights,
+    cache``. The grader sends the many perturbed inputs of a gradient check to the
+    student's process in one message.
+    """
+    return KernelForward(fn, outputs, kwargs)
+
+
+def _forward_many(forward):
+    if isinstance(forward, KernelForward):
+        return forward.many
+    if isinstance(forward, Remote):
+        return lambda arglists: [r[0] for r in call_many(forward, arglists, pick=[0])]
+    return None
+
+
+def _same_outputs(out, ref, atol, rtol):
+    got, want = _flatten(out), _flatten(ref)
+    if len(got) != len(want):
+        return False
+    for g, w in zip(got, want):
+        try:
+            g, w = _host(g), _host(w)
+        except Exception:   # noqa: BLE001 - whatever the student returned, it is not the output
+            return False
+        if g.shape != w.shape or g.dtype == object or not np.allclose(g, w, atol=atol, rtol=rtol):
+            return False
+    return True
+
+
+def _flatten(obj):
+    if isinstance(obj, (tuple, list)):
+        return [leaf for o in obj for leaf in _flatten(o)]
+    return [obj]
+
+
+def expect_gradients(function: str, forward, backward, inputs: dict, *, reference=None, blocks=None,
+                     eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, fast: bool = False, seed: int = 0):
     """Gradient-check a kernel pair written by the student, and explain a failure.
 
     ``forward(*inputs) -> (out, cache)`` and ``backward(dout, cache) -> grads`` as for
@@ -189,13 +275,35 @@ def expect_gradients(function: str, forward, backward, inputs: dict, *, blocks=N
     the gradients (``{"W_hh": ...}`` -> ``dW_hh``). ``blocks`` maps a parameter name to
     ``(axis, labels)`` when its rows pack several gates, so that the diagnosis can say
     which gate the worst element belongs to (``LSTM_GATES``, ``GRU_GATES``).
+
+    ``reference(*inputs) -> (out, cache)`` is the correct forward (minigen's kernel, or
+    a closed form). With it the backward earns the check only where ``forward`` matches
+    the reference, and only if its gradients agree with central differences of the
+    reference as well as of ``forward``. Without it, an all-zeros pair passes: a
+    constant forward has zero gradients, and a zero backward agrees with them.
     """
+    if reference is not None:
+        arrays = list(inputs.values())
+        out, cache = forward(*arrays)
+        ref_out, _ = reference(*arrays)
+        name = getattr(forward, "name", None) or getattr(forward, "_name", None) or "the forward"
+        if not _same_outputs(out, ref_out, atol=1e-6, rtol=1e-5):
+            raise CheckFailure(f"{function} is not credited yet: your forward ({name}) does not match the correct "
+                               "one on these inputs. Make the forward right first; the backward is checked against "
+                               "central differences of the correct forward.")
+        _gradcheck(function, lambda *a: (reference(*a)[0], cache), backward, inputs, None, blocks,
+                   dict(eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed), "the correct forward")
+    _gradcheck(function, forward, backward, inputs, _forward_many(forward), blocks,
+               dict(eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed), "your forward")
+
+
+def _gradcheck(function, forward, backward, inputs, forward_many, blocks, options, against):
     try:
-        gradcheck_kernel(forward, backward, inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
+        gradcheck_kernel(forward, backward, inputs, forward_many=forward_many, **options)
     except GradcheckError as e:
         shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
         floats = [k for k, v in inputs.items() if not hasattr(v, "dtype") or backend.is_floating(v.dtype)]
-        raise CheckFailure(_diagnose(function, e, floats, shapes, blocks)) from None
+        raise CheckFailure(_diagnose(function, e, floats, shapes, blocks, against)) from None
 
 
 def expect_autograd_gradients(function: str, fn, inputs: dict, *, eps: float = 1e-6, atol: float = 1e-6,

@@ -1,10 +1,14 @@
 """Grade a student's folder offline: points per exercise, and a diagnosis that teaches.
 
-Each lesson is checked in its own worker process (``worker.py``). The grader
-waits at most ``timeout`` seconds for each exercise; a worker that runs past it
-(an endless loop) is killed, the exercise scores 0, and a new worker carries on
-with the exercises that remain. A student's exception or crash is reported with
-its line and never stops the grader.
+The checks run here, in the grading process, which never imports the student's
+code. The student's lesson file runs in a confined worker process (``session``,
+``sandbox``, ``worker``) that holds no checks, no hidden files and no reference
+solutions: the checks send it (function, inputs) and judge what comes back.
+
+Each exercise has ``timeout`` seconds. A worker that runs past them, dies or sends a
+malformed message costs that exercise its points; a fresh worker carries on with
+the exercises that remain. A student's exception is reported with its line, cut to
+a few lines, and never stops the grader.
 
 The checks come from the instructor's lessons folder (public and hidden), never
 from the folder being graded, which a student could have edited. With
@@ -14,107 +18,91 @@ student checks their work before handing it in.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import selectors
-import signal
-import subprocess
-import sys
-import tempfile
 import time
+import warnings
 from pathlib import Path
 
+from .checks import CheckFailure, load_checks
 from .lessons import MANIFEST, _NAME, check_files, lessons_dir, list_lessons, read_manifest
-from .worker import _load_checks
+from .session import StudentProxy, Worker, WorkerLost, describe_exception
 
 __all__ = ["grade", "format_report"]
 
 
-class _Lines:
-    """Lines from a pipe, each waited for with a deadline."""
-
-    def __init__(self, pipe):
-        self.fd, self.buffer = pipe.fileno(), b""
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(pipe, selectors.EVENT_READ)
-
-    def next(self, seconds):
-        """The next line as a dict; None at end of file; raises TimeoutError."""
-        deadline = time.monotonic() + seconds
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            if not self.selector.select(min(left, 3600.0)):   # select() refuses a timeout of years
-                continue
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
+def _resolve(student, qualname):
+    obj = student
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
-def _kill(proc):
+def run_exercise(student: StudentProxy, function: str, checks):
+    """Run every check of one exercise here; returns (points, [per-check results])."""
+    results, points = [], 0
+    for fn in checks:
+        target, worth = fn.__minigen_check__
+        doc = (fn.__doc__ or fn.__name__.replace("_", " ")).strip().splitlines()[0]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")            # a check that wants warnings turns them into errors
+                _resolve(student, function)
+                fn(student)
+        except CheckFailure as e:
+            results.append(dict(check=doc, points=0, max_points=worth, passed=False, diagnosis=str(e)))
+        except Exception as e:   # noqa: BLE001 - the student's bug, or what it returned, never the grader's end
+            results.append(dict(check=doc, points=0, max_points=worth, passed=False,
+                                diagnosis=describe_exception(e, student, function)))
+        else:
+            points += worth
+            results.append(dict(check=doc, points=worth, max_points=worth, passed=True, diagnosis=None))
+    return points, results
+
+
+def _lost(why, worker, what, timeout):
+    if str(why) == "timeout":
+        return (f"stopped after {timeout:g} s without finishing: an endless loop, or far too slow (the limit is "
+                f"{timeout:g} s {what})")
+    if str(why) == "died":
+        code = worker.proc.poll()
+        words = worker.last_words()
+        return (f"the checking process died while running it (exit status {code})"
+                + (f"; its last words: {words!r}" if words else ""))
+    return f"the checking process {why}; nothing it sent was used"
+
+
+def _run_lesson(student_file, checks, forbidden, exercises, timeout, load_timeout, sandbox):
+    """{exercise id: (points, checks, diagnosis)} for one lesson, surviving hangs, crashes and forgeries."""
+    done, worker = {}, None
+    cpu = load_timeout + timeout * len(exercises)
     try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
-def _run_lesson(student_file, files, exercises, timeout, load_timeout):
-    """{exercise id: (points, checks, diagnosis)} for one lesson, surviving hangs and crashes."""
-    done = {}
-    while len(done) < len(exercises):
-        with tempfile.TemporaryFile() as err:
-            env = dict(os.environ, MINIGEN_QUICK="1", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
-            proc = subprocess.Popen([sys.executable, "-m", "minigen.grading.worker"], cwd=student_file.parent,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
-                                    start_new_session=(os.name == "posix"))
-            # absolute paths: the worker runs in the student's folder, where a relative path means something else
-            job = dict(student=str(Path(student_file).resolve()),
-                       check_files=[str(Path(f).resolve()) for f in files], exercises=exercises, skip=list(done))
-            proc.stdin.write(json.dumps(job).encode())
-            proc.stdin.close()
-            lines, current, wait = _Lines(proc.stdout), None, load_timeout
+        for e in exercises:
+            mine = [fn for fn in checks if fn.__minigen_check__[0] == e["function"]]
+            if worker is None:
+                worker = Worker(student_file, cpu_seconds=cpu)
+                try:
+                    student, missing = worker.start(forbidden, load_timeout)
+                    sandbox.update(missing)
+                except WorkerLost as why:
+                    reason = _lost(why, worker, "to load the file", load_timeout).replace("running it", "loading it")
+                    return {**done, **{x["id"]: (0, [], f"{student_file.name}: {reason}") for x in exercises
+                                       if x["id"] not in done}}
+                except Exception as exc:   # noqa: BLE001 - the student's file failed to load
+                    diagnosis = describe_exception(exc, None, "the lesson file")
+                    if "raised" not in diagnosis and "syntax error" not in diagnosis:
+                        diagnosis = f"{student_file.name} failed to load: {diagnosis}"
+                    return {**done, **{x["id"]: (0, [], diagnosis) for x in exercises if x["id"] not in done}}
+            worker.conn.peer.deadline = time.monotonic() + timeout
             try:
-                while True:
-                    event = lines.next(wait)
-                    if event is None:                                   # the worker died
-                        proc.wait()
-                        err.seek(0)
-                        tail = err.read().decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-                        victim = current or next(e["id"] for e in exercises if e["id"] not in done)
-                        done[victim] = (0, [], f"the checking process died while running it (exit status "
-                                               f"{proc.returncode}); its last words: {tail[0]!r}")
-                        break
-                    if event["event"] == "load_error":
-                        for e in exercises:
-                            done.setdefault(e["id"], (0, [], event["diagnosis"]))
-                        break
-                    if event["event"] == "start":
-                        current, wait = event["id"], timeout
-                    elif event["event"] == "result":
-                        done[event["id"]] = (event["points"], event["checks"], None)
-                        current, wait = None, timeout
-                    if len(done) == len(exercises):
-                        break
-            except TimeoutError:
-                if current is None:
-                    for e in exercises:
-                        done.setdefault(e["id"], (0, [], f"{student_file.name} took more than {load_timeout:g} s "
-                                                          "to load; does it run something at import time?"))
-                else:
-                    done[current] = (0, [], f"stopped after {timeout:g} s without finishing: an endless loop, "
-                                            f"or far too slow (the limit is {timeout:g} s per exercise)")
-            finally:
-                _kill(proc)
-                proc.stdout.close()
+                points, results = run_exercise(student, e["function"], mine)
+                done[e["id"]] = (points, results, None)
+            except WorkerLost as why:
+                done[e["id"]] = (0, [], _lost(why, worker, "per exercise", timeout))
+                worker.close()
+                worker = None
+    finally:
+        if worker is not None:
+            worker.close()
     return done
 
 
@@ -149,19 +137,20 @@ def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 3
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"grade: timeout must be a positive, finite number of seconds, got {timeout!r}")
     root = lessons_dir(lessons)
-    report = []
+    report, sandbox = [], {}
     for lesson in _lessons_to_grade(folder, root):
         exercises = [dict(id=e.id, function=e.function) for e in lesson.exercises()]
         files = (check_files(folder, lesson.name, hidden=False) if public_only
                  else check_files(root, lesson.name, hidden=True))
-        checks = _load_checks(files) if files else []
+        checks, forbidden = load_checks(files) if files else ([], set())
         max_points = {e["id"]: sum(c.__minigen_check__[1] for c in checks
                                    if c.__minigen_check__[0] == e["function"]) for e in exercises}
         student_file = (folder / f"{lesson.name}.py").resolve()
         if not student_file.is_file():
             results = {e["id"]: (0, [], f"{lesson.name}.py is missing from {folder}") for e in exercises}
         else:
-            results = _run_lesson(student_file, files, exercises, timeout, load_timeout=max(timeout, 60.0))
+            results = _run_lesson(student_file, checks, forbidden, exercises, timeout,
+                                  load_timeout=max(timeout, 60.0), sandbox=sandbox)
         for e in exercises:
             points, checks_run, diagnosis = results[e["id"]]
             if diagnosis is None:
@@ -172,7 +161,8 @@ def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 3
             report.append(dict(id=e["id"], lesson=lesson.name, function=e["function"], points=points,
                                max_points=max_points[e["id"]], diagnosis=diagnosis, checks=checks_run))
     return dict(score=sum(r["points"] for r in report), max_score=sum(r["max_points"] for r in report),
-                checks="public" if public_only else "public and hidden", lessons=str(root), exercises=report)
+                checks="public" if public_only else "public and hidden", lessons=str(root),
+                sandbox=[f"{k}: {v}" for k, v in sorted(sandbox.items())], exercises=report)
 
 
 def _num(x):
@@ -181,7 +171,9 @@ def _num(x):
 
 def format_report(report: dict, folder) -> str:
     """The report as text for a terminal."""
-    lines = [f"Grading {folder} with the {report['checks']} checks", ""]
+    lines = [f"Grading {folder} with the {report['checks']} checks"]
+    lines += [f"Note: the student's code ran without this safeguard: {s}" for s in report.get("sandbox", [])]
+    lines.append("")
     lesson = None
     width = max(len(e["function"]) for e in report["exercises"])
     for e in report["exercises"]:

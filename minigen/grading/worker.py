@@ -1,37 +1,31 @@
-"""The grader's worker: one process per lesson, so that a student's crash or endless
-loop cannot take the grader down with it.
+"""The worker: the one process that runs a student's code. It holds no checks.
 
-``python -m minigen.grading.worker`` reads a JSON job on stdin::
+The grader starts it as ``python -I`` (isolated: neither the submission folder nor
+``PYTHONPATH`` nor user site-packages are on ``sys.path``) with one socket, and asks:
 
-    {"student": "handout/05_lstm.py", "check_files": [...],
-     "exercises": [{"id": "L05.1", "function": "sigmoid"}, ...], "skip": ["L05.1"]}
-
-and writes one JSON object per line to its original stdout (the student's own
-prints go to stderr):
-
-- ``{"event": "plan", "max_points": {"L05.1": 2, ...}}`` once the checks are loaded;
-- ``{"event": "load_error", "diagnosis": ...}`` if the student's file does not load;
-- ``{"event": "start", "id": ...}`` before each exercise, then
-  ``{"event": "result", "id": ..., "points": ..., "checks": [...]}``.
-
-The parent (``grader.py``) kills the worker when an exercise runs past its time
-limit, and starts a new one for the exercises that remain.
-
-The student's file is not run as a script. Only its imports, function and class
-definitions, and assignments of literal constants are executed, so that the
-lesson's experiments (training, plots) do not run during grading.
+1. ``confine``: enter the sandbox (``sandbox.confine``), in a scratch copy of the submission;
+2. ``load``: replace the minigen functions the lesson's exercises must not use with
+   functions that refuse, then execute the definitions of the student's file (its
+   imports, functions, classes and literal constants, not its experiments);
+3. then calls of the student's functions with plain-data arguments, answered with
+   plain data (``rpc``, ``wire``). The verdict on the answers is reached in the grader.
 """
 
 from __future__ import annotations
 
 import ast
-import json
+import importlib
 import os
+import socket
 import sys
 import traceback
 from pathlib import Path
 
-from .checks import CheckFailure, load_module
+from .rpc import Connection, Policy
+from .sandbox import confine
+from .wire import WireError
+
+__all__ = ["Student", "StudentError", "NotAllowedError", "load_student", "forbid", "main"]
 
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -40,11 +34,15 @@ class StudentError(Exception):
     """Something about the student's file itself (a missing definition, a load failure)."""
 
 
+class NotAllowedError(PermissionError):
+    """The student's code called a minigen function that its exercise must implement."""
+
+
 class Student:
     """The definitions of a student's lesson file, as attributes; a missing one is explained."""
 
-    def __init__(self, namespace, filename):
-        self._ns, self._filename = namespace, filename
+    def __init__(self, namespace, filename, skipped):
+        self._ns, self._filename, self._skipped = namespace, filename, skipped
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -77,7 +75,7 @@ def load_student(path: Path) -> Student:
     except SyntaxError as e:
         line = (e.text or "").strip()
         raise StudentError(f"{path.name} has a syntax error at line {e.lineno}: {e.msg}"
-                           + (f": `{line}`" if line else "")) from None
+                           + (f": `{line[:120]}`" if line else "")) from None
     kept = [n for n in tree.body
             if isinstance(n, KEPT) or _is_literal_assign(n)
             or (isinstance(n, ast.Expr) and isinstance(getattr(n, "value", None), ast.Constant))]
@@ -86,117 +84,82 @@ def load_student(path: Path) -> Student:
     tree.body = kept
     namespace = {"__name__": f"student_{path.stem}", "__file__": str(path)}
     exec(compile(tree, str(path), "exec"), namespace)
-    global SKIPPED
-    SKIPPED = skipped
-    return Student(namespace, path.name)
+    return Student(namespace, path.name, skipped)
 
 
-SKIPPED = set()      # top-level names the lesson assigns but the grader does not run
+# ---------------------------------------------------------------------------- minigen's own answers
+
+def _refuser(dotted):
+    def not_allowed(*args, **kwargs):
+        raise NotAllowedError(f"minigen's {dotted} is not allowed in this exercise: implement it yourself")
+    not_allowed.__name__ = dotted.rsplit(".", 1)[-1]
+    return not_allowed
 
 
-def _resolve(student, qualname):
-    obj = student
-    for part in qualname.split("."):
+def _lookup(dotted):
+    """(owner, attribute name, object) for ``package.module.name`` or ``package.module.Class.method``."""
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
         try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise StudentError(f"{student._filename} defines no `{qualname}`: keep the name and the "
-                               "signature that the lesson gives") from None
-    return obj
-
-
-def describe_exception(exc: BaseException, student_file: str, exercise_function: str) -> str:
-    """A one-paragraph diagnosis of an exception raised while checking an exercise."""
-    if isinstance(exc, StudentError):
-        return str(exc)
-    frames = traceback.extract_tb(exc.__traceback__)
-    mine = [f for f in frames if os.path.abspath(f.filename) == os.path.abspath(student_file)]
-    name = os.path.basename(student_file)
-    kind = type(exc).__name__
-    text = str(exc)
-    if isinstance(exc, NotImplementedError) and mine:
-        where = mine[-1].name
-        if where == exercise_function.split(".")[-1] or text.endswith(f"implement {exercise_function}"):
-            return f"not implemented yet ({text or 'NotImplementedError'})"
-        return f"this check needs `{where}`, which is not implemented yet ({text or 'NotImplementedError'})"
-    if mine:
-        f = mine[-1]
-        code = f" `{f.line.strip()}`" if f.line else ""
-        hint = ""
-        if isinstance(exc, NameError) and getattr(exc, "name", None) in SKIPPED:
-            hint = (f". The grader runs only your imports, functions, classes and constants, not the lesson's "
-                    f"other top-level code, so `{exc.name}` does not exist there: create it inside the function")
-        return f"{f.name} raised {kind}: {text} ({name}, line {f.lineno}:{code}){hint}"
-    return (f"the check could not use what {exercise_function} returned: {kind}: {text}. Does it return "
-            "what the lesson's docstring asks for, in that order?")
-
-
-def _emit(channel, **event):
-    channel.write(json.dumps(event) + "\n")
-    channel.flush()
-
-
-def _load_checks(files):
-    checks = []
-    for k, file in enumerate(files):
-        module = load_module(file, f"minigen_checks_{k}_{Path(file).stem}")
-        found = [v for v in vars(module).values() if callable(v) and hasattr(v, "__minigen_check__")]
-        found.sort(key=lambda fn: fn.__code__.co_firstlineno)
-        checks.extend(found)
-    return checks
-
-
-def run_exercise(student, student_file, function, checks):
-    """Run every check of one exercise; returns (points, [per-check results])."""
-    results, points = [], 0
-    for fn in checks:
-        target, worth = fn.__minigen_check__
-        doc = (fn.__doc__ or fn.__name__.replace("_", " ")).strip().splitlines()[0]
-        try:
-            _resolve(student, function)
-            fn(student)
-        except CheckFailure as e:
-            results.append(dict(check=doc, points=0, max_points=worth, passed=False, diagnosis=str(e)))
-        except (Exception, SystemExit, RecursionError) as e:     # the student's bug, not the grader's
-            results.append(dict(check=doc, points=0, max_points=worth, passed=False,
-                                diagnosis=describe_exception(e, student_file, function)))
-        else:
-            points += worth
-            results.append(dict(check=doc, points=worth, max_points=worth, passed=True, diagnosis=None))
-    return points, results
-
-
-def main():
-    job = json.loads(sys.stdin.read())
-    channel = os.fdopen(os.dup(1), "w")          # the protocol keeps the real stdout ...
-    os.dup2(2, 1)                                # ... and the student's prints go to stderr
-    sys.stdout = sys.stderr
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    os.environ["MINIGEN_QUICK"] = "1"
-    checks = _load_checks(job["check_files"])
-    by_function = {}
-    for fn in checks:
-        by_function.setdefault(fn.__minigen_check__[0], []).append(fn)
-    _emit(channel, event="plan", max_points={
-        ex["id"]: sum(fn.__minigen_check__[1] for fn in by_function.get(ex["function"], []))
-        for ex in job["exercises"]})
-    student_file = job["student"]
-    try:
-        student = load_student(Path(student_file))
-    except BaseException as e:  # noqa: BLE001 - anything the student's file does while loading
-        diagnosis = describe_exception(e, student_file, "the lesson file")
-        if not isinstance(e, StudentError) and "raised" not in diagnosis:
-            diagnosis = f"{Path(student_file).name} failed to load: {type(e).__name__}: {e}"
-        _emit(channel, event="load_error", diagnosis=diagnosis)
-        return 0
-    for ex in job["exercises"]:
-        if ex["id"] in job.get("skip", []):
+            owner = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
             continue
-        _emit(channel, event="start", id=ex["id"])
-        points, results = run_exercise(student, student_file, ex["function"], by_function.get(ex["function"], []))
-        _emit(channel, event="result", id=ex["id"], points=points, checks=results)
-    return 0
+        for part in parts[i:-1]:
+            owner = getattr(owner, part)
+        return owner, parts[-1], getattr(owner, parts[-1])
+    raise ImportError(f"no module in {dotted!r}")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def forbid(names):
+    """Replace each minigen function in ``names`` everywhere minigen binds it, before the student's file loads."""
+    for dotted in names:
+        owner, attr, original = _lookup(dotted)
+        guard = _refuser(dotted)
+        setattr(owner, attr, guard)
+        for mod_name, module in list(sys.modules.items()):
+            if mod_name == "minigen" or mod_name.startswith("minigen."):
+                for key, value in list(vars(module).items()):
+                    if value is original:
+                        setattr(module, key, guard)
+
+
+# ---------------------------------------------------------------------------- serving the grader
+
+class WorkerPolicy(Policy):
+    """The grader may ask anything; errors carry the student's frames, warnings are recorded."""
+
+    record_warnings = True
+    catches = (BaseException,)
+
+    def __init__(self):
+        self.student_file = None
+
+    def describe(self, exc):
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == self.student_file]
+        return {"frames": [{"line": f.lineno, "func": f.name[:80], "code": (f.line or "").strip()[:160]}
+                           for f in frames[-3:]]}
+
+    def handle(self, op, target, name, args, kwargs, extra):
+        if op == "confine":
+            return confine(**extra)
+        if op == "load":
+            forbid(extra["forbidden"])
+            self.student_file = str(Path(extra["file"]).resolve())
+            student = load_student(Path(self.student_file))
+            return student, sorted(student._skipped)
+        raise PermissionError(f"unknown request {op!r}")
+
+
+def main(fd: int):
+    """Serve the grader on socket ``fd`` until it hangs up."""
+    os.environ["MINIGEN_QUICK"] = "1"
+    conn = Connection(socket.socket(fileno=fd), WorkerPolicy())
+    while True:
+        try:
+            header, blobs = conn.peer.receive()
+        except (EOFError, OSError, WireError):
+            return 0
+        conn._release(header.get("rel", []))
+        if header.get("k") != "req":
+            return 2
+        conn.serve(header, blobs)

@@ -12,7 +12,7 @@ import pytest
 
 from minigen.cli import main
 from minigen.grading import assign, grade, lessons_dir, list_lessons
-from minigen.grading.worker import _load_checks
+from minigen.grading.checks import load_checks
 
 LESSONS = list_lessons()
 ROOT = lessons_dir()
@@ -48,7 +48,7 @@ def test_the_lesson_opens_as_a_notebook(lesson):
 
 @pytest.mark.parametrize("lesson", [x for x in LESSONS if x.exercises()], ids=lesson_id)
 def test_every_exercise_has_public_and_hidden_checks(lesson):
-    public, hidden = [{fn.__minigen_check__[0] for fn in _load_checks([path])}
+    public, hidden = [{fn.__minigen_check__[0] for fn in load_checks([path])[0]}
                       for path in (ROOT / "checks" / f"{lesson.name}.py", ROOT / "checks" / "hidden" / f"{lesson.name}.py")]
     for exercise in lesson.exercises():
         assert exercise.function in public, f"{exercise.id} {exercise.function} has no public check"

@@ -1,0 +1,190 @@
+"""Confining the worker with the operating system's own mechanisms, not with Python tricks.
+
+``confine`` runs inside the worker, after NumPy and minigen are imported and before
+the student's file is read:
+
+- resource limits (``setrlimit``): CPU seconds, address space, the size of any file
+  written (this bounds output floods), the number of processes, no core files;
+- Landlock, on Linux kernels that have it: the worker may read the Python
+  installation, minigen's package and the system libraries, list the folders on
+  ``sys.path``, and write only its scratch folder. Where the kernel's Landlock has
+  network rules (ABI 4+) it may open no TCP connection, and where it has scopes
+  (ABI 6+) it may not signal processes outside its sandbox, such as the grader;
+- as root, where ``RLIMIT_NPROC`` does not apply, a pids cgroup bounds the number of
+  processes instead (``make_pids_cgroup``, made by the grader).
+
+Each mechanism that is missing is reported, not papered over: the grader says so once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import sys
+import sysconfig
+from pathlib import Path
+
+__all__ = ["confine", "allowed_paths", "make_pids_cgroup", "remove_cgroup", "user_tasks"]
+
+_CGROUP_ROOTS = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/pids"]
+_SYSTEM_LIBS = ["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/usr/share/zoneinfo"]
+
+
+# ---------------------------------------------------------------------------- the grader's side
+
+def allowed_paths(package_dir) -> tuple[list, list]:
+    """(folders the worker may read, folders it may only list) for this Python installation."""
+    read = set(_SYSTEM_LIBS) | {str(package_dir)}
+    for scheme_vars in ({}, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
+        paths = sysconfig.get_paths(vars=scheme_vars) if scheme_vars else sysconfig.get_paths()
+        read |= {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    read = sorted(p for p in read if os.path.isdir(p))
+    listed = sorted({p for p in sys.path + [str(Path(package_dir).parent)]
+                     if p and os.path.isdir(p) and p not in read})
+    return read, listed
+
+
+def user_tasks(uid: int) -> int:
+    """How many processes and threads ``uid`` runs now (what RLIMIT_NPROC counts)."""
+    n = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.stat(f"/proc/{pid}").st_uid == uid:
+                    n += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                continue
+    return n
+
+
+def make_pids_cgroup(limit: int):
+    """A fresh cgroup allowing at most ``limit`` processes, or None where we may not make one."""
+    if os.geteuid() != 0:
+        return None
+    for root in _CGROUP_ROOTS:
+        if not (os.path.isfile(os.path.join(root, "cgroup.procs")) and os.access(root, os.W_OK)):
+            continue
+        if root != "/sys/fs/cgroup/pids" and "pids" not in _read(os.path.join(root, "cgroup.subtree_control")):
+            continue
+        path = os.path.join(root, f"minigen-grade-{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            os.mkdir(path)
+            with open(os.path.join(path, "pids.max"), "w") as f:
+                f.write(str(limit))
+            return path
+        except OSError:
+            remove_cgroup(path)
+    return None
+
+
+def remove_cgroup(path):
+    """Kill whatever is left in the cgroup, then remove it."""
+    if not path or not os.path.isdir(path):
+        return
+    for _ in range(100):
+        pids = [int(p) for p in _read(os.path.join(path, "cgroup.procs")).split()]
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os.sched_yield()
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------------------- the worker's side
+
+def confine(*, scratch, read, listed, cpu_seconds, memory_bytes, file_bytes, processes, cgroup=None) -> dict:
+    """Confine this process (the worker) for good; returns what could not be applied, as reasons."""
+    missing = {}
+    if cgroup:
+        with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    os.chdir(scratch)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)          # an oversized write fails instead of killing
+    limits = {"RLIMIT_CPU": (cpu_seconds, cpu_seconds + 5), "RLIMIT_AS": (memory_bytes, memory_bytes),
+              "RLIMIT_FSIZE": (file_bytes, file_bytes), "RLIMIT_NPROC": (processes, processes),
+              "RLIMIT_CORE": (0, 0)}
+    for name, (soft, hard) in limits.items():
+        if not hasattr(resource, name):
+            missing[name] = "not available on this system"
+            continue
+        _, old_hard = resource.getrlimit(getattr(resource, name))
+        if old_hard != resource.RLIM_INFINITY:
+            soft, hard = min(soft, old_hard), min(hard, old_hard)
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+    if os.geteuid() == 0 and not cgroup:
+        missing["processes"] = "running as root, where the kernel ignores RLIMIT_NPROC, and no pids cgroup"
+    reason = _landlock(read, listed, scratch)
+    if reason:
+        missing["landlock"] = reason
+    return missing
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+_NET_TCP = 1 | 2                     # LANDLOCK_ACCESS_NET_BIND_TCP | CONNECT_TCP (ABI 4)
+_SCOPES = 1 | 2                      # LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | SIGNAL (ABI 6)
+
+
+def _landlock(read, listed, scratch):
+    """Apply the Landlock rules; None on success, else why not."""
+    if not sys.platform.startswith("linux"):
+        return f"Landlock is Linux only (this is {sys.platform})"
+    try:
+        import landlock
+        from landlock.plumbing import PR_SET_NO_NEW_PRIVS, PathBeneathAttr, RulesetAttr, get_add_rule, \
+            get_create_ruleset, get_prctl, get_restrict_self
+    except ImportError:
+        return "the landlock package is not installed (pip install landlock)"
+    try:
+        abi = landlock.landlock_abi_version()
+    except Exception as e:   # noqa: BLE001 - the package raises OSError subclasses with reasons
+        return f"this kernel has no Landlock ({str(e).splitlines()[0]})"
+    FS = landlock.FSAccess
+    everything = FS.all()
+    attr = _RulesetAttr(int(everything), _NET_TCP if abi >= 4 else 0, _SCOPES if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = get_create_ruleset()(ctypes.cast(ctypes.pointer(attr), ctypes.POINTER(RulesetAttr)), size, 0)
+    add_rule = get_add_rule()
+
+    def allow(path, rights):
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            if not os.path.isdir(path):
+                rights &= int(FS.all_file())
+            add_rule(ruleset, 1, ctypes.byref(PathBeneathAttr(rights, fd)), 0)
+        finally:
+            os.close(fd)
+
+    for p in read:
+        allow(p, int(FS.READ_FILE | FS.READ_DIR))
+    for p in listed:
+        allow(p, int(FS.READ_DIR))
+    allow(os.devnull, int(FS.READ_FILE | FS.WRITE_FILE))
+    allow(scratch, int(everything & ~FS.EXECUTE))
+    get_prctl()(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    get_restrict_self()(ruleset, 0)
+    os.close(ruleset)
+    return None
