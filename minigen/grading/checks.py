@@ -288,9 +288,9 @@ def expect_gradients(function: str, forward, backward, inputs: dict, *, referenc
         ref_out, _ = reference(*arrays)
         name = getattr(forward, "name", None) or getattr(forward, "_name", None) or "the forward"
         if not _same_outputs(out, ref_out, atol=1e-6, rtol=1e-5):
-            raise CheckFailure(f"{function} is not credited yet: your forward ({name}) does not match the correct "
-                               "one on these inputs. Make the forward right first; the backward is checked against "
-                               "central differences of the correct forward.")
+            raise CheckFailure(f"{function}: your forward ({name}) does not match the correct one on these inputs; "
+                               "the backward is not credited until it does (it is checked against central "
+                               "differences of the correct forward).")
         _gradcheck(function, lambda *a: (reference(*a)[0], cache), backward, inputs, None, blocks,
                    dict(eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed), "the correct forward")
     _gradcheck(function, forward, backward, inputs, _forward_many(forward), blocks,
