@@ -110,6 +110,8 @@ def grade_cmd(args):
     check_float("timeout", args.timeout, 0, low_open=True)
     report = grading.grade(args.dir, lessons=args.lessons, public_only=args.public_only, timeout=args.timeout)
     if args.json:
+        for note in report["sandbox"]:
+            print(f"minigen grade: note: the student's code ran without this safeguard: {note}", file=sys.stderr)
         print(json.dumps(report, indent=2))
     else:
         print(grading.format_report(report, args.dir))

@@ -28,6 +28,7 @@ import numpy as np
 from .. import backend
 from ..gradcheck import GradcheckError, gradcheck, gradcheck_kernel
 from .rpc import Remote, call_many
+from .worker import lookup
 
 __all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
            "expect_true", "case", "public_checks", "load_module", "load_checks", "kernel_forward", "KernelForward",
@@ -70,7 +71,14 @@ def load_checks(files):
         found = [v for v in vars(module).values() if callable(v) and hasattr(v, "__minigen_check__")]
         found.sort(key=lambda fn: fn.__code__.co_firstlineno)
         checks.extend(found)
-        for names in getattr(module, "FORBIDDEN", {}).values():
+        for function, names in getattr(module, "FORBIDDEN", {}).items():
+            for dotted in names:
+                try:
+                    lookup(dotted)
+                except (ImportError, AttributeError):
+                    raise ValueError(f"{file}: FORBIDDEN[{function!r}] names {dotted!r}, which is not a minigen "
+                                     "function (write it as package.module.name or package.module.Class.method)") \
+                        from None
             forbidden.update(names)
     return checks, forbidden
 

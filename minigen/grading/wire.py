@@ -179,31 +179,43 @@ class Peer:
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
-        self.deadline = None          # time.monotonic() value after which a read gives up
+        self.deadline = None          # time.monotonic() value after which a read or write gives up
+        self.buffer, self.pos = bytearray(), 0
+
+    def _wait(self):
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            self.sock.settimeout(left)
 
     def send(self, header: dict, blobs=()):
         head = json.dumps(header, separators=(",", ":")).encode()
         parts = [struct.pack("<II", len(head), len(blobs)), head]
         for b in blobs:
             parts += [struct.pack("<Q", len(b)), b]
-        self.sock.sendall(b"".join(parts))
+        self._wait()
+        try:
+            self.sock.sendall(b"".join(parts))
+        except socket.timeout:
+            raise TimeoutError from None
 
     def _exact(self, n):
-        buf = bytearray()
-        while len(buf) < n:
-            if self.deadline is not None:
-                left = self.deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                self.sock.settimeout(left)
+        while len(self.buffer) - self.pos < n:
+            self._wait()
             try:
-                chunk = self.sock.recv(min(n - len(buf), 1 << 20))
+                chunk = self.sock.recv(max(n - len(self.buffer) + self.pos, 1 << 16))
             except socket.timeout:
                 raise TimeoutError from None
             if not chunk:
                 raise EOFError
-            buf += chunk
-        return bytes(buf)
+            self.buffer += chunk
+        out = bytes(self.buffer[self.pos:self.pos + n])
+        self.pos += n
+        if self.pos == len(self.buffer) or self.pos > 1 << 20:
+            del self.buffer[:self.pos]
+            self.pos = 0
+        return out
 
     def receive(self):
         """(header dict, blobs); EOFError when the other end is gone, WireError when malformed."""

@@ -25,7 +25,7 @@ from .rpc import Connection, Policy
 from .sandbox import confine
 from .wire import WireError
 
-__all__ = ["Student", "StudentError", "NotAllowedError", "load_student", "forbid", "main"]
+__all__ = ["Student", "StudentError", "NotAllowedError", "load_student", "lookup", "forbid", "main"]
 
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -91,12 +91,12 @@ def load_student(path: Path) -> Student:
 
 def _refuser(dotted):
     def not_allowed(*args, **kwargs):
-        raise NotAllowedError(f"minigen's {dotted} is not allowed in this exercise: implement it yourself")
+        raise NotAllowedError(f"{dotted} is not allowed in this exercise: implement it yourself")
     not_allowed.__name__ = dotted.rsplit(".", 1)[-1]
     return not_allowed
 
 
-def _lookup(dotted):
+def lookup(dotted):
     """(owner, attribute name, object) for ``package.module.name`` or ``package.module.Class.method``."""
     parts = dotted.split(".")
     for i in range(len(parts) - 1, 0, -1):
@@ -107,13 +107,13 @@ def _lookup(dotted):
         for part in parts[i:-1]:
             owner = getattr(owner, part)
         return owner, parts[-1], getattr(owner, parts[-1])
-    raise ImportError(f"no module in {dotted!r}")
+    raise ImportError(f"{dotted!r} names no module")
 
 
 def forbid(names):
     """Replace each minigen function in ``names`` everywhere minigen binds it, before the student's file loads."""
     for dotted in names:
-        owner, attr, original = _lookup(dotted)
+        owner, attr, original = lookup(dotted)
         guard = _refuser(dotted)
         setattr(owner, attr, guard)
         for mod_name, module in list(sys.modules.items()):
