@@ -209,18 +209,21 @@ class Connection:
                     raise WireError("bad error")
                 return kind, info
             value = self.unpack(header.get("v"), blobs)
-            if not (isinstance(value, list) and len(value) == 2):
+            if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], (list, type(None)))
+                    and all(isinstance(c, list) and len(c) == 2 for c in value[1] or ())):
                 raise WireError("bad answer")
             return kind, value
 
     def serve(self, header, blobs):
         """Answer one question from the other side."""
         k, op, name = header.get("id"), header.get("op"), header.get("name")
+        body = self.unpack(header.get("body"), blobs)        # a malformed question is a WireError: the end
+        if not (isinstance(body, list) and len(body) == 4 and isinstance(body[1], list) and isinstance(body[2], dict)
+                and all(isinstance(s, str) for s in body[2])):
+            raise WireError("bad arguments")
+        target, args, kwargs, extra = body
         caught = []
         try:
-            target, args, kwargs, extra = self.unpack(header.get("body"), blobs)
-            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(s, str) for s in kwargs):
-                raise WireError("bad arguments")
             self.policy.may_request(op, target, name)
             if self.policy.record_warnings:
                 with warnings.catch_warnings(record=True) as caught:
@@ -230,8 +233,6 @@ class Connection:
                 value, extra_out = self._do(op, target, name, args, kwargs, extra)
             body, out_blobs = self.pack([value, extra_out])
             reply = {"k": "ok", "id": k, "v": body}
-        except WireError:
-            raise
         except self.policy.catches as e:     # the other side's mistake goes back to it
             if isinstance(e, self.policy.sticky) and self.failure is None:
                 self.failure = e
