@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .checks import CheckFailure, load_checks
 from .lessons import MANIFEST, _NAME, check_files, lessons_dir, list_lessons, read_manifest
-from .session import StudentProxy, Worker, WorkerLost, describe_exception
+from .session import SandboxError, StudentProxy, Worker, WorkerLost, describe_exception
 
 __all__ = ["grade", "format_report"]
 
@@ -83,6 +83,8 @@ def _run_lesson(student_file, checks, forbidden, exercises, timeout, load_timeou
                 try:
                     student, missing = worker.start(forbidden, load_timeout)
                     sandbox.update(missing)
+                except SandboxError:
+                    raise
                 except WorkerLost as why:
                     reason = _lost(why, worker, "to load the file", load_timeout).replace("running it", "loading it")
                     return {**done, **{x["id"]: (0, [], f"{student_file.name}: {reason}") for x in exercises

@@ -31,17 +31,22 @@ from .checks import CheckFailure
 from .rpc import OPERATORS, Connection, Policy, cut
 from .sandbox import allowed_paths, make_pids_cgroup, remove_cgroup, user_tasks
 
-__all__ = ["Worker", "WorkerLost", "StudentError", "NotAllowedError", "describe_exception"]
+__all__ = ["Worker", "WorkerLost", "SandboxError", "StudentError", "NotAllowedError", "describe_exception"]
 
 MEMORY = 4 * 2 ** 30          # address space of the worker
 FILE_SIZE = 16 * 2 ** 20      # largest file it may write (its stderr included)
 PROCESSES = 32                # processes and threads beyond what the user runs already
 COPY_LIMIT = 64 * 2 ** 20     # bytes of the submission folder copied into the scratch folder
-BOOT = "import sys; sys.path.append(sys.argv[2]); from minigen.grading.worker import main; sys.exit(main(int(sys.argv[1])))"
+# the worker imports the grader's own minigen (its folder first on sys.path), whatever else is installed
+BOOT = "import sys; sys.path.insert(0, sys.argv[2]); from minigen.grading.worker import main; sys.exit(main(int(sys.argv[1])))"
 
 
 class WorkerLost(BaseException):
     """The worker died, ran past its time or sent garbage. A BaseException, so that no check swallows it."""
+
+
+class SandboxError(OSError):
+    """The worker could not be confined as asked; grading stops rather than run student code unconfined."""
 
 
 class StudentError(Exception):
@@ -150,7 +155,10 @@ class Worker:
     def start(self, forbidden, deadline: float):
         """Confine the worker and load the student's file; returns (student, what the sandbox lacks)."""
         self.conn.peer.deadline = time.monotonic() + deadline
-        missing = self.conn.request("confine", extra=self.limits)
+        try:
+            missing = self.conn.request("confine", extra=self.limits)
+        except Exception as e:   # noqa: BLE001 - no student code has run yet: this is the grader's problem
+            raise SandboxError(f"could not confine the worker ({type(e).__name__}: {e})") from None
         remote, skipped = self.conn.request("load", extra={"file": str(self.file), "forbidden": sorted(forbidden)})
         return StudentProxy(remote, self.file.name, skipped), dict(missing)
 
