@@ -10,6 +10,14 @@ import math
 
 from minigen.grading import check, expect_true
 
+# minigen's autograd engine does for Tensors what these exercises do for Values: the grader refuses it.
+FORBIDDEN = {
+    "Value.__mul__": ["minigen.autograd.ops.arithmetic.Mul.backward"],
+    "Value.tanh": ["minigen.autograd.ops.elementwise.tanh", "minigen.autograd.ops.elementwise.Tanh.forward",
+                   "minigen.autograd.ops.elementwise.Tanh.backward"],
+    "Value.backward": ["minigen.autograd.engine.backward", "minigen.autograd.engine._topological_order"],
+}
+
 
 def close(a, b, tol=1e-6):
     return isinstance(a, (int, float)) and abs(a - b) <= tol * max(1.0, abs(a), abs(b))

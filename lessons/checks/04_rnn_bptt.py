@@ -5,6 +5,18 @@ import numpy as np
 from minigen.grading import check, expect_close, expect_gradients, expect_true
 from minigen.kernels.rnn import rnn_cell_forward, rnn_forward
 
+# What each exercise may not take from minigen: its RNN kernels (F.rnn, F.rnn_cell, nn.RNN and nn.RNNCell call
+# them), and autograd for the gradients. The worker replaces these before the student's file loads.
+RNN_FORWARD = ["minigen.kernels.rnn.rnn_cell_forward", "minigen.kernels.rnn.rnn_forward"]
+RNN_BACKWARD = ["minigen.kernels.rnn.rnn_cell_backward", "minigen.kernels.rnn.rnn_backward",
+                "minigen.autograd.engine.backward"]
+FORBIDDEN = {
+    "rnn_step_forward": RNN_FORWARD,
+    "rnn_step_backward": RNN_BACKWARD,
+    "rnn_forward": RNN_FORWARD,
+    "rnn_backward": RNN_BACKWARD,
+}
+
 
 def step_inputs(B=3, C=4, H=5, seed=0):
     rng = np.random.default_rng(seed)
@@ -41,18 +53,24 @@ def untouched(function, backward, what):
 
 def check_step_backward(student, inputs, seed=0):
     expect_gradients("rnn_step_backward", student.rnn_step_forward,
-                     untouched("rnn_step_backward", student.rnn_step_backward, "dh"), inputs, seed=seed)
+                     untouched("rnn_step_backward", student.rnn_step_backward, "dh"), inputs,
+                     reference=rnn_cell_forward, seed=seed)       # our b passed as b_ih
+
+
+def reference_rnn(x, h0, W_ih, W_hh, b):
+    """minigen's RNN in the form of the student's rnn_forward: ``(hs, cache)``."""
+    (hs, _), cache = rnn_forward(x, h0, W_ih, W_hh, b)
+    return hs, cache
 
 
 def check_forward(student, inputs):
     hs, _ = student.rnn_forward(*inputs.values())
-    (out, _), _ = rnn_forward(*inputs.values())
-    expect_close("rnn_forward", "hs", hs, out)
+    expect_close("rnn_forward", "hs", hs, reference_rnn(*inputs.values())[0])
 
 
 def check_backward(student, inputs, seed=0):
     expect_gradients("rnn_backward", student.rnn_forward, untouched("rnn_backward", student.rnn_backward, "dhs"),
-                     inputs, seed=seed)
+                     inputs, reference=reference_rnn, seed=seed)
 
 
 @check("rnn_step_forward", points=2)

@@ -5,6 +5,16 @@ import numpy as np
 from minigen.grading import GRU_GATES, check, expect_close, expect_gradients, expect_true
 from minigen.kernels.gru import gru_cell_forward
 
+# What each exercise may not take from minigen: its GRU kernels and the step helpers they share (F.gru,
+# F.gru_cell, nn.GRU and nn.GRUCell call them), and autograd for the gradients. The worker replaces these
+# before the student's file loads.
+FORBIDDEN = {
+    "gru_step_forward": ["minigen.kernels.gru.gru_cell_forward", "minigen.kernels.gru.gru_forward",
+                         "minigen.kernels.gru._step_forward"],
+    "gru_step_backward": ["minigen.kernels.gru.gru_cell_backward", "minigen.kernels.gru.gru_backward",
+                          "minigen.kernels.gru._step_backward", "minigen.autograd.engine.backward"],
+}
+
 
 def gru_inputs(B=3, C=4, H=5, seed=0):
     rng = np.random.default_rng(seed)
@@ -66,7 +76,7 @@ def untouched_dh(backward):
 
 def check_gru_backward(student, inputs, seed=0):
     expect_gradients("gru_step_backward", student.gru_step_forward, untouched_dh(student.gru_step_backward),
-                     inputs, blocks=GRU_GATES, seed=seed)
+                     inputs, reference=gru_cell_forward, blocks=GRU_GATES, seed=seed)
 
 
 @check("gru_step_forward", points=2)

@@ -2,9 +2,23 @@
 
 import numpy as np
 
-from minigen.grading import check, expect_close, expect_gradients, expect_true
+from minigen.grading import check, expect_close, expect_gradients, expect_true, kernel_forward
 from minigen.kernels.attention import causal_mask as reference_causal_mask
 from minigen.kernels.attention import scaled_dot_product_attention_forward
+
+# What each exercise may not take from minigen: its attention kernels and their masked softmax
+# (F.scaled_dot_product_attention, F.multi_head_attention_forward and nn.MultiheadAttention call them; the
+# kernel's weights are a causal mask too), and autograd for the gradients. The plain softmax kernels stay
+# allowed: they are lesson 02's building blocks. The worker replaces these before the student's file loads.
+ATTENTION_FORWARD = ["minigen.kernels.attention.scaled_dot_product_attention_forward",
+                     "minigen.kernels.attention.scaled_dot_product_attention_composed",
+                     "minigen.kernels.attention._softmax_rows"]
+FORBIDDEN = {
+    "causal_mask": ["minigen.kernels.attention.causal_mask"] + ATTENTION_FORWARD,
+    "attention_forward": ATTENTION_FORWARD,
+    "attention_backward": ["minigen.kernels.attention.scaled_dot_product_attention_backward",
+                           "minigen.autograd.engine.backward"],
+}
 
 
 def attention_inputs(B=2, T_q=4, T_k=4, d=3, d_v=3, seed=0, q_scale=1.0):
@@ -39,11 +53,17 @@ def check_forward(student, inputs, mask=None):
     expect_close("attention_forward", "out", out, out_ref)
 
 
-def check_backward(student, inputs, mask=None, seed=0):
+def reference_attention(mask):
+    """minigen's attention as an ``(out, cache)`` forward of q, k and v, with ``mask`` fixed."""
     def forward(q, k, v):
-        out, _, cache = student.attention_forward(q, k, v, mask)
+        (out, _), cache = scaled_dot_product_attention_forward(q, k, v, attn_mask=mask)
         return out, cache
-    expect_gradients("attention_backward", forward, student.attention_backward, inputs, seed=seed)
+    return forward
+
+
+def check_backward(student, inputs, mask=None, seed=0):
+    expect_gradients("attention_backward", kernel_forward(student.attention_forward, outputs=[0], mask=mask),
+                     student.attention_backward, inputs, reference=reference_attention(mask), seed=seed)
 
 
 @check("causal_mask", points=1)

@@ -223,6 +223,7 @@ class KernelForward:
         return self._out([result[i] for i in self.keep]), result[-1]
 
     def _out(self, kept):
+        kept = [np.asarray(k, dtype=np.float64) if type(k) in (int, float) else k for k in kept]   # a loss as a number
         return kept[0] if len(kept) == 1 else tuple(kept)
 
     def __call__(self, *args):

@@ -1,0 +1,255 @@
+"""Lessons 01 to 07 under the grader, exercise by exercise.
+
+The reference solutions score full marks and the handout scores 0. So does an
+all-zeros submission: a constant forward has zero gradients, and a zero backward
+agrees with them, so every backward is checked against a correct forward too.
+And an exercise solved by calling minigen's own answer scores 0, with a diagnosis
+that says it is not allowed, although the same code would pass without the guard.
+"""
+
+import shutil
+import textwrap
+
+import pytest
+
+from minigen.grading import assign, grade, lessons_dir, list_lessons
+
+ROOT = lessons_dir()
+LESSONS = {lesson.number: lesson for lesson in list_lessons() if lesson.number <= "07"}
+
+# Each exercise's solution region replaced by a body that returns zeros of the right
+# shapes, and keeps a cache that its backward can unpack.
+ZEROS = {
+    "01": {
+        "Value.__mul__": "pass",                                    # a _backward that does nothing
+        "Value.tanh": 'return Value(0.0, (self,), "tanh")',
+        "Value.backward": "pass",
+    },
+    "02": {
+        "numeric_gradient": "pass",                                 # grad stays np.zeros(x.shape)
+        "softmax": "return np.zeros_like(x)",
+        "softmax_backward": "dx = np.zeros_like(dout)",
+        "relative_error": "return 0.0",
+    },
+    "03": {
+        "log_softmax": "return np.zeros_like(x)",
+        "cross_entropy": "loss, dlogits = 0.0, np.zeros_like(logits)",
+        "entropy": "return np.zeros(p.shape[:-1])",
+        "reweight_distribution": "return np.zeros_like(probs)",
+    },
+    "04": {
+        "rnn_step_forward": "h, cache = np.zeros_like(h_prev), (x, h_prev, W_ih, W_hh, b)",
+        "rnn_step_backward": "dx, dh_prev, dW_ih, dW_hh, db = [np.zeros_like(a) for a in cache]",
+        "rnn_forward": "hs, cache = np.zeros((x.shape[0],) + h0.shape), (x, h0, W_ih, W_hh, b)",
+        "rnn_backward": "dx, dh0, dW_ih, dW_hh, db = [np.zeros_like(a) for a in cache]",
+    },
+    "05": {
+        "sigmoid": "return np.zeros_like(x)",
+        "lstm_step_forward": """
+            h, c = np.zeros_like(h_prev), np.zeros_like(c_prev)
+            cache = (x, h_prev, c_prev, W_ih, W_hh, b)
+        """,
+        "lstm_step_backward": "dx, dh_prev, dc_prev, dW_ih, dW_hh, db = [np.zeros_like(a) for a in cache]",
+    },
+    "06": {
+        "gru_step_forward": "h, cache = np.zeros_like(h_prev), (x, h_prev, W_ih, W_hh, b_ih, b_hh)",
+        "gru_step_backward": "dx, dh_prev, dW_ih, dW_hh, db_ih, db_hh = [np.zeros_like(a) for a in cache]",
+    },
+    "07": {
+        "causal_mask": "return np.zeros((T, T), dtype=bool)",
+        "attention_forward": """
+            out = np.zeros(q.shape[:-1] + v.shape[-1:])            # (B, T_q, d_v)
+            weights = np.zeros(q.shape[:-1] + k.shape[-2:-1])      # (B, T_q, T_k)
+            cache = (q, k, v)
+        """,
+        "attention_backward": "dq, dk, dv = [np.zeros_like(a) for a in cache]",
+    },
+}
+
+# Exercises solved with minigen's own answer: (exercise, the minigen function the diagnosis must name, body).
+# A forward keeps the reference's cache and a backward reads it, so that each cheat passes on its own
+# when nothing is forbidden. Each round holds cheats whose checks do not call one another.
+CHEATS = {
+    "01": [[
+        ("Value.__mul__", "minigen.autograd.ops.arithmetic.Mul.backward", """
+            from minigen.autograd.ops.arithmetic import Mul
+            op = Mul()
+            op.a, op.b, op.needs_input_grad = np.array(self.data), np.array(other.data), (True, True)
+            da, db = op.backward(np.array(out.grad))
+            self.grad += float(da)
+            other.grad += float(db)
+        """),
+        ("Value.tanh", "minigen.autograd.ops.elementwise.tanh", """
+            t = minigen.tensor(np.array(self.data)).tanh().item()
+            out = Value(t, (self,), "tanh")
+
+            def _backward():
+                self.grad += (1 - t * t) * out.grad
+            out._backward = _backward
+            return out
+        """),
+    ]],
+    "02": [[
+        ("numeric_gradient", "minigen.gradcheck._central_differences", """
+            from minigen.gradcheck import _central_differences
+            grad = _central_differences(x, lambda i, xs: [f(v) for v in xs], 0, eps)
+        """),
+        ("softmax", "minigen.kernels.softmax.softmax_forward", "return F.softmax(minigen.tensor(x)).numpy()"),
+        ("softmax_backward", "minigen.autograd.engine.backward", """
+            x = minigen.tensor(np.log(s), requires_grad=True)     # softmax(log s) = s
+            e = x.exp()
+            (e / e.sum(axis=-1, keepdims=True) * minigen.tensor(dout)).sum().backward()
+            dx = x.grad
+        """),
+        ("relative_error", "minigen.gradcheck._rel", """
+            from minigen.gradcheck import _rel
+            return float(np.max(np.vectorize(_rel)(a, b)))
+        """),
+    ]],
+    "03": [[
+        ("log_softmax", "minigen.kernels.softmax.log_softmax_forward",
+         "return F.log_softmax(minigen.tensor(x)).numpy()"),
+        ("cross_entropy", "minigen.autograd.engine.backward", """
+            z = minigen.tensor(logits, requires_grad=True)
+            shifted = z - logits.max(axis=-1, keepdims=True)
+            logp = shifted - shifted.exp().sum(axis=-1, keepdims=True).log()
+            onehot = np.zeros(logits.shape)
+            onehot[rows, targets] = 1.0
+            total = -(logp * minigen.tensor(onehot)).sum() / N
+            total.backward()
+            loss, dlogits = total.item(), z.grad
+        """),
+        ("reweight_distribution", "minigen.sample.processors.reweight_distribution",
+         "return sample.reweight_distribution(probs, temperature)"),
+    ]],
+    "04": [[
+        ("rnn_step_forward", "minigen.kernels.rnn.rnn_cell_forward", """
+            import minigen.functional as F
+            h = F.rnn_cell(*[minigen.tensor(a) for a in (x, h_prev, W_ih, W_hh, b)]).numpy()
+            cache = (x, h_prev, W_ih, W_hh, h)
+        """),
+        ("rnn_forward", "minigen.kernels.rnn.rnn_forward", """
+            (hs, _), _ = rnn_kernels.rnn_forward(x, h0, W_ih, W_hh, b)
+            cache = []
+            for t in range(x.shape[0]):
+                cache.append((x[t], h0 if t == 0 else hs[t - 1], W_ih, W_hh, hs[t]))
+        """),
+    ], [
+        ("rnn_step_backward", "minigen.kernels.rnn.rnn_cell_backward", """
+            x, h_prev, W_ih, W_hh, h = cache
+            dx, dh_prev, dW_ih, dW_hh, db, _ = rnn_kernels.rnn_cell_backward(
+                dh, (x, h_prev, h, W_ih, W_hh, "tanh", True, False))
+        """),
+        ("rnn_backward", "minigen.kernels.rnn.rnn_backward", """
+            xs = np.stack([c[0] for c in cache])                   # (T, B, C)
+            hs = np.stack([cache[0][1]] + [c[4] for c in cache])   # (T + 1, B, H): h0, then every h
+            T, B, C = xs.shape
+            kernel_cache = (xs.reshape(T * B, C), hs, cache[0][2], cache[0][3], "tanh", True, False)
+            dx, dh0, dW_ih, dW_hh, db, _ = rnn_kernels.rnn_backward((dhs, None), kernel_cache)
+        """),
+    ]],
+    "05": [[
+        ("sigmoid", "minigen.autograd.ops.elementwise.sigmoid", "return minigen.tensor(x).sigmoid().numpy()"),
+        ("lstm_step_forward", "minigen.kernels.lstm.lstm_cell_forward", """
+            (h, c), cache = lstm_cell_forward(x, h_prev, c_prev, W_ih, W_hh, b, None)
+            cache = cache[:10]                                     # the reference's cache: x ... tanh(c)
+        """),
+    ], [
+        ("lstm_step_backward", "minigen.kernels.lstm.lstm_cell_backward",
+         "dx, dh_prev, dc_prev, dW_ih, dW_hh, db, _ = lstm_cell_backward((dh, dc), cache + (True, False))"),
+    ]],
+    "06": [[
+        ("gru_step_forward", "minigen.kernels.gru.gru_cell_forward", """
+            h, (xT, hT, _, _, rz, n, hn, _, _) = gru_cell_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh)
+            cache = (x, h_prev, W_ih, W_hh, rz[:H].T, rz[H:].T, n.T, hn.T)
+        """),
+    ], [
+        ("gru_step_backward", "minigen.kernels.gru.gru_cell_backward", """
+            x, h_prev, W_ih, W_hh, r, z, n, hn = cache
+            rz = np.concatenate([r, z], axis=1).T                  # (2H, B): the kernel works column-wise
+            kernel_cache = (x.T, h_prev.T, W_ih, W_hh, rz, n.T, hn.T, True, True)
+            dx, dh_prev, dW_ih, dW_hh, db_ih, db_hh = gru_cell_backward(dh, kernel_cache)
+        """),
+    ]],
+    "07": [[
+        ("causal_mask", "minigen.kernels.attention.causal_mask", "return KA.causal_mask(T, T, np.zeros(1))"),
+        ("attention_forward", "minigen.kernels.attention.scaled_dot_product_attention_forward",
+         "(out, weights), cache = KA.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask)"),
+    ], [
+        ("attention_backward", "minigen.kernels.attention.scaled_dot_product_attention_backward",
+         "dq, dk, dv = KA.scaled_dot_product_attention_backward((dout, None), cache)"),
+    ]],
+}
+
+
+def write_lesson(folder, number, bodies=None):
+    """Lesson ``number`` in ``folder``, with the solution region of each exercise in ``bodies`` replaced."""
+    lesson = LESSONS[number]
+    lines = lesson.path.read_text().splitlines(keepends=True)
+    regions = {r.begin: (r, ex.function) for ex in lesson.exercises() for r in ex.regions}
+    out, skip_to = [], 0
+    for n, line in enumerate(lines, start=1):
+        if n <= skip_to:
+            continue
+        if n in regions and regions[n][1] in (bodies or {}):
+            region, function = regions[n]
+            out.append(textwrap.indent(textwrap.dedent(bodies[function]).strip() + "\n", region.indent))
+            skip_to = region.end
+            continue
+        out.append(line)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / lesson.path.name).write_text("".join(out))
+
+
+def graded(folder, **kwargs):
+    """{exercise function: its line of the report}."""
+    return {e["function"]: e for e in grade(folder, **kwargs)["exercises"]}
+
+
+def without_guard(tmp_path):
+    """A copy of the lessons folder whose check files forbid nothing."""
+    root = tmp_path / "lessons"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    for checks in (root / "checks").glob("**/0[1-7]_*.py"):
+        checks.write_text(checks.read_text() + "\nFORBIDDEN = {}\n")
+    return root
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_the_reference_scores_full_marks(tmp_path, number):
+    write_lesson(tmp_path, number)
+    for function, e in graded(tmp_path).items():
+        assert e["max_points"] > 0 and e["points"] == e["max_points"], (function, e["diagnosis"])
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_the_handout_scores_zero(tmp_path, number):
+    assign([number], tmp_path)
+    for function, e in graded(tmp_path).items():
+        assert e["points"] == 0 and "not implemented yet" in e["diagnosis"], (function, e["diagnosis"])
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_zeros_score_zero(tmp_path, number):
+    exercises = {ex.function for ex in LESSONS[number].exercises()}
+    assert set(ZEROS[number]) == exercises
+    write_lesson(tmp_path, number, ZEROS[number])
+    for function, e in graded(tmp_path).items():
+        assert e["points"] == 0, (function, [c["check"] for c in e["checks"] if c["passed"]])
+        assert "raised" not in e["diagnosis"] and "could not use" not in e["diagnosis"], (function, e["diagnosis"])
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_minigens_own_answer_is_not_allowed(tmp_path, number):
+    rounds = CHEATS[number]
+    everything = {function: body for cheats in rounds for function, _, body in cheats}
+    write_lesson(tmp_path / "allowed", number, everything)
+    for function, e in graded(tmp_path / "allowed", lessons=without_guard(tmp_path)).items():
+        assert e["points"] == e["max_points"], f"the cheat for {function} is wrong: {e['diagnosis']}"
+    for k, cheats in enumerate(rounds):
+        write_lesson(tmp_path / f"round{k}", number, {function: body for function, _, body in cheats})
+        report = graded(tmp_path / f"round{k}")
+        for function, refused, _ in cheats:
+            e = report[function]
+            assert e["points"] == 0 and "not allowed" in e["diagnosis"] and refused in e["diagnosis"], \
+                (function, e["diagnosis"])
