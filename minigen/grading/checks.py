@@ -214,7 +214,7 @@ class KernelForward:
     def __init__(self, fn, outputs, kwargs):
         self.fn, self.kwargs = fn, kwargs
         self.keep = list(range(outputs)) if isinstance(outputs, int) else list(outputs)
-        self.name = getattr(fn, "_name", None) or getattr(fn, "__name__", "forward")
+        self.name = fn._name if isinstance(fn, Remote) else getattr(fn, "__name__", "forward")
 
     def _split(self, result):
         if not isinstance(result, tuple) or len(result) < len(self.keep) + 1:
@@ -295,7 +295,8 @@ def expect_gradients(function: str, forward, backward, inputs: dict, *, referenc
         arrays = list(inputs.values())
         out, cache = forward(*arrays)
         ref_out, _ = reference(*arrays)
-        name = getattr(forward, "name", None) or getattr(forward, "_name", None) or "the forward"
+        name = (forward._name if isinstance(forward, Remote) else forward.name if isinstance(forward, KernelForward)
+                else getattr(forward, "__name__", "the forward"))
         if not _same_outputs(out, ref_out, atol=1e-6, rtol=1e-5):
             raise CheckFailure(f"{function}: your forward ({name}) does not match the correct one on these inputs; "
                                "the backward is not credited until it does (it is checked against central "
