@@ -306,7 +306,9 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
     rng = np.random.default_rng(seed)
     with _Seeded(seed) as seeded:
         seeded.reset()
-        out, cache = _run_forward(forward, arrays)
+        # the pair gets copies: a forward that caches its inputs and a backward that writes into the cache
+        # must not move the point we differentiate at
+        out, cache = _run_forward(forward, [backend.array_namespace(a).asarray(a, copy=True) for a in arrays])
         outs = _flatten(out)
         douts = _random_douts(outs, rng)
         # backward gets copies: one that writes into its dout must not change the loss we differentiate

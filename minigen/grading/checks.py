@@ -20,6 +20,7 @@ with the line of the student's code it came from.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,7 +55,11 @@ def load_module(path, name: str):
     """Execute the Python file ``path`` as a fresh module called ``name``."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True     # no __pycache__ in a lessons folder
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = saved
     return module
 
 
@@ -292,9 +297,9 @@ def expect_gradients(function: str, forward, backward, inputs: dict, *, referenc
     constant forward has zero gradients, and a zero backward agrees with them.
     """
     if reference is not None:
-        arrays = list(inputs.values())
+        arrays = [a.copy() for a in inputs.values()]                  # what the student gets, and may change
         out, cache = forward(*arrays)
-        ref_out, _ = reference(*arrays)
+        ref_out, _ = reference(*[a.copy() for a in inputs.values()])
         name = (forward._name if isinstance(forward, Remote) else forward.name if isinstance(forward, KernelForward)
                 else getattr(forward, "__name__", "the forward"))
         if not _same_outputs(out, ref_out, atol=1e-6, rtol=1e-5):

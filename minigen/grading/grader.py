@@ -78,6 +78,9 @@ def _run_lesson(student_file, checks, forbidden, exercises, timeout, load_timeou
     try:
         for e in exercises:
             mine = [fn for fn in checks if fn.__minigen_check__[0] == e["function"]]
+            if worker is not None and not worker.quiet():      # a stray answer would be read as the next one
+                worker.close()
+                worker = None
             if worker is None:
                 worker = Worker(student_file, cpu_seconds=cpu)
                 try:
@@ -147,8 +150,11 @@ def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 3
         checks, forbidden = load_checks(files) if files else ([], set())
         max_points = {e["id"]: sum(c.__minigen_check__[1] for c in checks
                                    if c.__minigen_check__[0] == e["function"]) for e in exercises}
-        student_file = (folder / f"{lesson.name}.py").resolve()
-        if not student_file.is_file():
+        student_file = folder.resolve() / f"{lesson.name}.py"          # the file itself: a link is not followed
+        if student_file.is_symlink():
+            results = {e["id"]: (0, [], f"{lesson.name}.py in {folder} is a symbolic link, not a file: hand in "
+                                        "the file itself") for e in exercises}
+        elif not student_file.is_file():
             results = {e["id"]: (0, [], f"{lesson.name}.py is missing from {folder}") for e in exercises}
         else:
             results = _run_lesson(student_file, checks, forbidden, exercises, timeout,
@@ -191,8 +197,8 @@ def format_report(report: dict, folder) -> str:
             if failed:
                 for c in failed:
                     lines.append(f"       - {c['check']}")
-                    lines.append(f"         {c['diagnosis']}")
+                    lines += [f"         {line}" for line in c["diagnosis"].splitlines()]
             else:
-                lines.append(f"       {e['diagnosis']}")
+                lines += [f"       {line}" for line in e["diagnosis"].splitlines()]
     lines += ["", f"Score: {_num(report['score'])}/{_num(report['max_score'])}"]
     return "\n".join(lines)

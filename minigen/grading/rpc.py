@@ -41,13 +41,14 @@ _LOCAL_ONLY = {"__array_interface__", "__array_struct__", "__array_priority__", 
                "__reduce_ex__", "__reduce__", "__copy__", "__deepcopy__", "__fspath__", "_ipython_canary_"}
 
 
-def cut(text: str, lines: int = 4) -> str:
-    """At most a few lines and MAX_TEXT characters of someone else's text."""
-    kept = str(text).splitlines()[:lines]
-    out = "\n".join(kept)
-    if len(out) > MAX_TEXT:
-        out = out[:MAX_TEXT] + "..."
-    elif len(str(text).splitlines()) > lines:
+def cut(text, lines: int = 4, width: int = MAX_TEXT) -> str:
+    """Someone else's text for a report: its first few lines on one line (" | " between them), at most
+    ``width`` characters, so that it can never look like a line of the report itself."""
+    all_lines = str(text).splitlines()
+    out = " | ".join(line.strip() for line in all_lines[:lines])
+    if len(out) > width:
+        out = out[:width] + "..."
+    elif len(all_lines) > lines:
         out += " ..."
     return out
 
@@ -147,7 +148,10 @@ class Connection:
         return encode(value, blobs, self._export), blobs
 
     def unpack(self, data, blobs):
-        return decode(data, blobs, self._resolve)
+        try:
+            return decode(data, blobs, self._resolve)
+        except (ValueError, TypeError, OverflowError, KeyError, IndexError, MemoryError, RecursionError) as e:
+            raise WireError(f"cannot be read as plain data ({type(e).__name__})") from None
 
     def _release(self, pairs):
         if not isinstance(pairs, list):
@@ -167,8 +171,9 @@ class Connection:
     # ------------------------------------------------------------------ requests
     def request(self, op, *, target=None, name=None, args=(), kwargs=None, extra=None):
         """Ask the other side to do ``op``; serve its questions until the answer comes."""
+        question = self.pack([target, list(args), kwargs or {}, extra])      # a refusal to send is ours
         try:
-            kind, value = self._ask(op, target, name, args, kwargs, extra)
+            kind, value = self._ask(op, name, question)
         except (TimeoutError, EOFError, WireError, OSError) as e:
             raise self.policy.lost(e) from None
         if self.failure is not None:
@@ -184,9 +189,9 @@ class Connection:
                 old[...] = new
         return value
 
-    def _ask(self, op, target, name, args, kwargs, extra):
+    def _ask(self, op, name, question):
         k, self.next_call = self.next_call, self.next_call + 1
-        body, blobs = self.pack([target, list(args), kwargs or {}, extra])
+        body, blobs = question
         released, self.released = self.released, []
         self.peer.send({"k": "req", "id": k, "op": op, "name": name, "body": body, "rel": released}, blobs)
         while True:

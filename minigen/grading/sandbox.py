@@ -130,9 +130,11 @@ def confine(*, scratch, read, listed, cpu_seconds, memory_bytes, file_bytes, pro
         resource.setrlimit(getattr(resource, name), (soft, hard))
     if os.geteuid() == 0 and not cgroup:
         missing["processes"] = "running as root, where the kernel ignores RLIMIT_NPROC, and no pids cgroup"
-    reason = _landlock(read, listed, scratch)
-    if reason:
-        missing["landlock"] = reason
+    for name, apply in (("landlock", lambda: _landlock(read, listed, scratch)), ("seccomp", _seccomp),
+                        ("capabilities", _drop_capabilities)):
+        reason = apply()
+        if reason:
+            missing[name] = reason
     return missing
 
 
@@ -183,8 +185,74 @@ def _landlock(read, listed, scratch):
     for p in listed:
         allow(p, int(FS.READ_DIR))
     allow(os.devnull, int(FS.READ_FILE | FS.WRITE_FILE))
-    allow(scratch, int(everything & ~FS.EXECUTE))
+    devices = FS.EXECUTE | FS.MAKE_CHAR | FS.MAKE_BLOCK | (FS.IOCTL_DEV if abi >= 5 else 0)
+    allow(scratch, int(everything & ~devices))                # no programs, no device nodes
     get_prctl()(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     get_restrict_self()(ruleset, 0)
     os.close(ruleset)
+    return None
+
+
+# ---------------------------------------------------------------------------- seccomp and capabilities
+#
+# Landlock does not cover a file's metadata (chmod, chown, utime, extended attributes),
+# and a worker running as root keeps its capabilities (loading a kernel module, say).
+# A seccomp filter refuses those system calls with EPERM, and the capabilities are
+# dropped; the kernel never gives them back to this process.
+
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_REFUSED = {
+    # chmod fchmod chown fchown lchown mknod utime utimes futimesat fchownat fchmodat mknodat utimensat
+    # fchmodat2, set/removexattr (6, and the *at forms), init/finit/delete_module, kexec_load/file_load,
+    # ptrace, process_vm_writev, open_by_handle_at
+    "x86_64": [90, 91, 92, 93, 94, 133, 132, 235, 261, 260, 268, 259, 280, 452, 188, 189, 190, 197, 198, 199,
+               463, 466, 175, 313, 176, 246, 320, 101, 311, 304],
+    "aarch64": [52, 53, 54, 55, 33, 88, 452, 5, 6, 7, 14, 15, 16, 463, 466, 105, 273, 106, 104, 294, 117, 271, 265],
+}
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _seccomp():
+    """Refuse the system calls in _REFUSED (and any call of another architecture); None, or why not."""
+    machine = os.uname().machine
+    if not sys.platform.startswith("linux") or machine not in _AUDIT_ARCH:
+        return f"no seccomp filter for {sys.platform} on {machine}"
+    load_arch, load_nr, jump, ret = (0x20, 4), (0x20, 0), 0x15, 0x06
+    allow, refuse = 0x7FFF0000, 0x00050000 | 1                         # SECCOMP_RET_ALLOW, RET_ERRNO | EPERM
+    calls = _REFUSED[machine]
+    code = [(load_arch[0], 0, 0, load_arch[1]), (jump, 1, 0, _AUDIT_ARCH[machine]), (ret, 0, 0, refuse),
+            (load_nr[0], 0, 0, load_nr[1]), (0x35, len(calls) + 1, 0, 0x40000000)]    # x32 numbers: refuse
+    code += [(jump, len(calls) - i, 0, nr) for i, nr in enumerate(calls)]
+    code += [(ret, 0, 0, allow), (ret, 0, 0, refuse)]
+    program = (_SockFilter * len(code))(*[_SockFilter(*c) for c in code])
+    fprog = _SockFprog(len(code), program)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:   # NO_NEW_PRIVS, SECCOMP
+        return f"seccomp refused the filter ({os.strerror(ctypes.get_errno())})"
+    return None
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities():
+    """Give up every capability (what makes root more than the owner of its files); None, or why not."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    data = (_CapData * 2)()
+    if libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data) != 0:     # _LINUX_CAPABILITY_VERSION_3
+        return f"capset failed ({os.strerror(ctypes.get_errno())})"
     return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import functools
 import os
+import select
 import shutil
 import signal
 import socket
@@ -60,6 +61,9 @@ class NotAllowedError(PermissionError):
 _SAFE_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.BuiltinMethodType,
                functools.partial, types.GeneratorType, Tensor, Module)
 _READ_ONLY_OPS = OPERATORS - {"setitem", "delitem"}
+# methods of the grader's Tensors and Modules that change them; the student's code may use the rest
+_MUTATORS = {"backward", "zero_grad", "requires_grad_", "retain_grad", "load_state_dict", "register_parameter",
+             "register_buffer", "train", "eval", "apply"}
 
 
 class GraderPolicy(Policy):
@@ -75,19 +79,20 @@ class GraderPolicy(Policy):
     def may_request(self, op, target, name):
         if op == "call" or op == "isinstance" or (op == "op" and name in _READ_ONLY_OPS):
             return
-        if op == "getattr" and isinstance(name, str) and not name.startswith("_"):
+        if op == "getattr" and isinstance(name, str) and not name.startswith("_") and name not in _MUTATORS:
             return
         raise PermissionError(f"student code may not {op} {name or ''} on the grader's objects".replace("  ", " "))
 
     def lost(self, exc):
         if isinstance(exc, TimeoutError):
             return WorkerLost("timeout")
-        if isinstance(exc, EOFError):
+        if isinstance(exc, (EOFError, BrokenPipeError, ConnectionResetError)):
             return WorkerLost("died")
         return WorkerLost(f"sent a malformed message ({cut(str(exc), 1)})")
 
     def exception(self, info):
-        names = [n for n in info.get("types", []) if isinstance(n, str)]
+        types_ = info.get("types")
+        names = [cut(n, 1, 60) for n in types_[:12] if isinstance(n, str)] if isinstance(types_, list) else []
         message = cut(str(info.get("msg", "")))
         if "StudentError" in names:
             exc = StudentError(message)
@@ -104,10 +109,18 @@ class GraderPolicy(Policy):
                     except Exception:   # noqa: BLE001 - UnicodeDecodeError and the like take other arguments
                         continue
             exc = exc or RuntimeError(message)
-        frames = info.get("frames", [])
-        exc.student_frames = [f for f in frames if isinstance(f, dict)][:3] if isinstance(frames, list) else []
+        frames = info.get("frames")
+        exc.student_frames = [_frame(f) for f in frames[-3:]] if isinstance(frames, list) else []
         exc.student_type = names[0] if names else "Exception"
         return exc
+
+
+def _frame(f):
+    """A frame of the student's file as the worker reported it, whatever it sent."""
+    f = f if isinstance(f, dict) else {}
+    line = f.get("line")
+    return {"line": line if type(line) is int else 0, "func": cut(f.get("func", "?"), 1, 80),
+            "code": cut(f.get("code", ""), 1, 160)}
 
 
 class StudentProxy:
@@ -161,6 +174,12 @@ class Worker:
             raise SandboxError(f"could not confine the worker ({type(e).__name__}: {e})") from None
         remote, skipped = self.conn.request("load", extra={"file": str(self.file), "forbidden": sorted(forbidden)})
         return StudentProxy(remote, self.file.name, skipped), dict(missing)
+
+    def quiet(self) -> bool:
+        """Nothing unread from the worker between two exercises (else it wrote on its own: start afresh)."""
+        if len(self.conn.peer.buffer) > self.conn.peer.pos:
+            return False
+        return not select.select([self.conn.peer.sock], [], [], 0)[0]
 
     def last_words(self) -> str:
         self.log.seek(0, os.SEEK_END)

@@ -34,7 +34,7 @@ __all__ = ["WireError", "Peer", "MAX_FRAME", "encode", "decode"]
 
 MAX_FRAME = 256 * 2 ** 20      # bytes in one message; a larger one is malformed
 MAX_DEPTH = 64                 # nesting of lists, tuples and dicts
-_DTYPE = re.compile(r"^[<>|=]?(b1|[iu][1248]|f[248]|c(8|16)|U\d{1,6})$")
+_DTYPE = re.compile(r"^[<>|=]?(b1|[iu][1248]|f[248]|c(8|16)|U[1-9]\d{0,5})$")
 _STRICT_DEVICES = ("CPU_DEVICE", "device1", "device2")
 
 
@@ -63,7 +63,7 @@ def encode(value, blobs, export, depth=0):
         return value
     if isinstance(value, (int, float)) and type(value) in (int, float):
         return value
-    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biufcU":
+    if isinstance(value, (np.ndarray, np.generic)) and _DTYPE.match(value.dtype.str):
         arr = np.asarray(value, order="C")
         blobs.append(arr.tobytes())
         out = {"$a": len(blobs) - 1, "dt": arr.dtype.str, "sh": list(arr.shape)}
@@ -123,11 +123,18 @@ def decode(data, blobs, resolve, depth=0):
         for pair in body:
             if not (isinstance(pair, list) and len(pair) == 2):
                 raise WireError("a dict entry is not a pair")
-            out[rec(pair[0])] = rec(pair[1])
+            key = rec(pair[0])
+            try:
+                out[key] = rec(pair[1])
+            except TypeError:
+                raise WireError("a dict key is not hashable") from None
         return out
     if tag in ("$s", "$fs") and isinstance(body, list):
         items = [rec(v) for v in body]
-        return set(items) if tag == "$s" else frozenset(items)
+        try:
+            return set(items) if tag == "$s" else frozenset(items)
+        except TypeError:
+            raise WireError("a set member is not hashable") from None
     if tag == "$a":
         return _array(data, blobs)
     if tag == "$b" and type(body) is int and 0 <= body < len(blobs):
@@ -142,7 +149,7 @@ def decode(data, blobs, resolve, depth=0):
         bits = np.random.PCG64()
         try:
             bits.state = body
-        except (TypeError, ValueError, KeyError) as e:
+        except (TypeError, ValueError, KeyError, OverflowError) as e:
             raise WireError(f"bad generator state ({e})") from None
         return np.random.Generator(bits)
     if tag in ("$mine", "$yours") and type(body) is int:
@@ -157,8 +164,10 @@ def _array(data, blobs):
         raise WireError("an array refers to a missing blob")
     if not (isinstance(shape, list) and len(shape) <= 32 and all(type(n) is int and n >= 0 for n in shape)):
         raise WireError("an array has a bad shape")
-    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if size * dtype.itemsize != len(blobs[k]):
+    size = 1
+    for n in shape:                                    # Python ints: no overflow
+        size *= n
+    if size * dtype.itemsize != len(blobs[k]) or (size and dtype.itemsize == 0):
         raise WireError("an array's size does not match its bytes")
     arr = np.frombuffer(blobs[k], dtype=dtype).reshape(shape).copy()
     if data.get("scalar"):

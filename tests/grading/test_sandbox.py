@@ -127,3 +127,25 @@ def test_a_missing_safeguard_is_noted_once_and_grading_goes_on(tmp_path, monkeyp
     assert report["score"] == 2
     assert len(report["sandbox"]) == 1 and "RLIMIT_NPROC" in report["sandbox"][0]
     assert format_report(report, folder).count("Note:") == 1
+
+
+def test_no_metadata_changes_and_no_capabilities(tmp_path):
+    outside = tmp_path / "outside"
+    result, _ = confined(tmp_path, f"""
+        open("mine.txt", "w").write("x")
+        attempt("chmod", lambda: os.chmod("mine.txt", 0o777))
+        attempt("chmod outside", lambda: os.chmod({str(outside / "secret.txt")!r}, 0))
+        attempt("utime outside", lambda: os.utime({str(outside / "secret.txt")!r}, (0, 0)))
+        attempt("chown", lambda: os.chown("mine.txt", 1, 1))
+        attempt("mknod", lambda: os.mknod("null", 0o666 | 0o020000, os.makedev(1, 3)))
+        import ctypes
+        from minigen.grading.sandbox import _CapData, _CapHeader
+        data = (_CapData * 2)()
+        ctypes.CDLL(None).capget(ctypes.byref(_CapHeader(0x20080522, 0)), data)
+        result["capabilities"] = [d.effective | d.permitted for d in data]
+        """)
+    assert result["missing"] == {} if os.geteuid() != 0 else set(result["missing"]) <= {"processes"}
+    for name in ("chmod", "chmod outside", "utime outside", "chown", "mknod"):
+        assert result[name] == "PermissionError", name
+    assert result["capabilities"] == [0, 0]
+    assert (outside / "secret.txt").stat().st_mode & 0o777 != 0
