@@ -12,6 +12,15 @@ from minigen.grading import case, check, expect_close, expect_true
 from minigen.sample import RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper
 
 
+# What each exercise may not take from minigen: the processor that computes it (generate() calls them too).
+# The worker replaces these before the student's file loads.
+FORBIDDEN = {
+    "top_k_filter": ["minigen.sample.processors.TopKLogitsWarper.__call__"],
+    "top_p_filter": ["minigen.sample.processors.TopPLogitsWarper.__call__"],
+    "repetition_penalty": ["minigen.sample.penalties.RepetitionPenaltyLogitsProcessor.__call__"],
+}
+
+
 def reference(processor, logits, input_ids=None):
     """``processor(input_ids, scores)`` on a (V,) or (B, V) array, returned in the input's shape."""
     scores = np.atleast_2d(logits)

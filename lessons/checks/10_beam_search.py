@@ -9,6 +9,15 @@ from minigen.sample import beam_search as minigen_beam_search
 from minigen.sample.beam import BeamHypotheses
 
 
+# What each exercise may not take from minigen: its beam searches (the general one and Seq2Seq's) and the
+# hypotheses' length-normalised score. The worker replaces these before the student's file loads.
+FORBIDDEN = {
+    "beam_search": ["minigen.sample.beam.beam_search", "minigen.models.seq2seq.Seq2Seq.beam_decode",
+                    "minigen.models.seq2seq.Seq2Seq._beam_one"],
+    "length_normalized_score": ["minigen.sample.beam.BeamHypotheses.add", "minigen.sample.beam.BeamHypotheses.is_done"],
+}
+
+
 # ---------------------------------------------------------------------------- toy models and references
 
 def toy_model(V, seed, scale=1.5, banned=()):

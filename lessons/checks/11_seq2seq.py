@@ -8,6 +8,15 @@ from minigen.models.seq2seq import Seq2Seq
 from minigen.models.seq2seq import teacher_forcing_prob as minigen_teacher_forcing_prob
 
 
+# What each exercise may not take from minigen: Seq2Seq's attention, its schedule and its coins.
+# The worker replaces these before the student's file loads.
+FORBIDDEN = {
+    "additive_attention": ["minigen.models.seq2seq.Seq2Seq.attention"],
+    "teacher_forcing_prob": ["minigen.models.seq2seq.teacher_forcing_prob"],
+    "choose_decoder_inputs": ["minigen.models.seq2seq.Seq2Seq._coins"],
+}
+
+
 # ---------------------------------------------------------------------------- additive attention
 
 def attention_inputs(B=3, S=6, H=5, D=8, A=4, lengths=None, scale=1.0, seed=0):

@@ -17,6 +17,14 @@ try:
 except ImportError:                          # then the checks run on NumPy only
     array_api_strict = None
 
+# What each exercise may not take from minigen: logsumexp is x - log_softmax(x), so the softmax kernels
+# (F.softmax and F.log_softmax call them). minigen has no one-hot function to forbid.
+# The worker replaces these before the student's file loads.
+FORBIDDEN = {
+    "logsumexp": ["minigen.kernels.softmax.log_softmax_forward", "minigen.kernels.softmax.softmax_forward",
+                  "minigen.kernels.softmax.cross_entropy_forward"],
+}
+
 
 def strict_device():
     """The simulated device, or None when array-api-strict is not installed."""

@@ -7,6 +7,16 @@ import numpy as np
 from minigen.grading import check, expect_close, expect_gradients, expect_true
 
 
+# What each exercise may not take from minigen: the VAE's formulas, and autograd for the KL's gradient.
+# The worker replaces these before the student's file loads.
+FORBIDDEN = {
+    "reparameterize": ["minigen.models.vae.reparameterize"],
+    "gaussian_kl": ["minigen.models.vae.kl_divergence"],
+    "gaussian_kl_backward": ["minigen.models.vae.kl_divergence", "minigen.autograd.engine.backward"],
+    "kl_weight": ["minigen.models.vae.kl_weight"],
+}
+
+
 # ---------------------------------------------------------------------------- references (closed forms)
 
 def z_reference(mu, logvar, eps):

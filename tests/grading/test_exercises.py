@@ -1,4 +1,4 @@
-"""Lessons 01 to 07 under the grader, exercise by exercise.
+"""Every lesson under the grader, exercise by exercise.
 
 The reference solutions score full marks and the handout scores 0. So does an
 all-zeros submission: a constant forward has zero gradients, and a zero backward
@@ -15,7 +15,7 @@ import pytest
 from minigen.grading import assign, grade, lessons_dir, list_lessons
 
 ROOT = lessons_dir()
-LESSONS = {lesson.number: lesson for lesson in list_lessons() if lesson.number <= "07"}
+LESSONS = {lesson.number: lesson for lesson in list_lessons() if lesson.exercises()}
 
 # Each exercise's solution region replaced by a body that returns zeros of the right
 # shapes, and keeps a cache that its backward can unpack.
@@ -63,6 +63,35 @@ ZEROS = {
             cache = (q, k, v)
         """,
         "attention_backward": "dq, dk, dv = [np.zeros_like(a) for a in cache]",
+    },
+    "08": {
+        "layer_norm_forward": "y, cache = np.zeros_like(x), (x, gamma)",
+        "layer_norm_backward": "dx, dgamma, dbeta = np.zeros_like(dy), np.zeros_like(cache[1]), np.zeros_like(cache[1])",
+        "block_forward": "x = x * 0",
+    },
+    "09": {
+        "top_k_filter": "out = np.zeros_like(scores)",
+        "top_p_filter": "out = np.zeros_like(scores)",
+        "repetition_penalty": "out = np.zeros_like(scores)",
+    },
+    "10": {
+        "beam_search": "return []",
+        "length_normalized_score": "return np.zeros_like(np.asarray(sum_logprob, dtype=np.float64))",
+    },
+    "11": {
+        "additive_attention": "context, weights = np.zeros((keys.shape[0], keys.shape[2])), np.zeros(keys.shape[:2])",
+        "teacher_forcing_prob": "return 0.0",
+        "choose_decoder_inputs": "return np.zeros_like(targets)",
+    },
+    "12": {
+        "logsumexp": "return xp.zeros(x.shape[:-1], dtype=x.dtype, device=device_of(x))",
+        "one_hot": "return xp.zeros((targets.shape[0], num_classes), dtype=xp.float64, device=device_of(targets))",
+    },
+    "13": {
+        "reparameterize": "return np.zeros_like(mu)",
+        "gaussian_kl": "return np.zeros(mu.shape[0])",
+        "gaussian_kl_backward": "dmu, dlogvar = np.zeros_like(mu), np.zeros_like(logvar)",
+        "kl_weight": "return 0.0",
     },
 }
 
@@ -179,6 +208,58 @@ CHEATS = {
         ("attention_backward", "minigen.kernels.attention.scaled_dot_product_attention_backward",
          "dq, dk, dv = KA.scaled_dot_product_attention_backward((dout, None), cache)"),
     ]],
+    "08": [[
+        ("layer_norm_forward", "minigen.kernels.layernorm.layer_norm_forward",
+         "y, cache = minigen_ln_forward(x, (x.shape[-1],), gamma, beta, eps)"),
+        ("block_forward", "minigen.models.gpt.Block.forward", "x = Block.forward(block, x)"),
+    ], [
+        ("layer_norm_backward", "minigen.kernels.layernorm.layer_norm_backward",
+         "dx, dgamma, dbeta = minigen_ln_backward(dy, cache)"),
+    ]],
+    "09": [[
+        ("top_k_filter", "TopKLogitsWarper.__call__",
+         "out = sample.TopKLogitsWarper(k)(np.zeros((scores.shape[0], 1), dtype=np.int64), scores)"),
+        ("top_p_filter", "TopPLogitsWarper.__call__",
+         "out = sample.TopPLogitsWarper(p)(np.zeros((scores.shape[0], 1), dtype=np.int64), scores)"),
+        ("repetition_penalty", "RepetitionPenaltyLogitsProcessor.__call__",
+         "out = sample.RepetitionPenaltyLogitsProcessor(penalty)(ids, scores)"),
+    ]],
+    "10": [[
+        ("length_normalized_score", "minigen.sample.beam.BeamHypotheses.add", """
+            s, L = np.broadcast_arrays(np.asarray(sum_logprob, dtype=np.float64), np.asarray(length))
+            out = np.empty(s.shape)
+            for i in np.ndindex(s.shape):
+                h = minigen.sample.beam.BeamHypotheses(num_beams=1, length_penalty=length_penalty,
+                                                       early_stopping=False, max_new_tokens=10 ** 6)
+                h.add(np.zeros(1), float(s[i]), int(L[i]))
+                out[i] = h.worst_score
+            return out
+        """),
+    ]],
+    "11": [[
+        ("teacher_forcing_prob", "minigen.models.seq2seq.teacher_forcing_prob",
+         "return float(minigen_teacher_forcing_prob(step, k=k))"),
+    ]],
+    "12": [[
+        ("logsumexp", "minigen.kernels.softmax.log_softmax_forward", """
+            from minigen.kernels.softmax import log_softmax_forward
+            y, _ = log_softmax_forward(x)
+            return x[..., 0] - y[..., 0]
+        """),
+    ]],
+    "13": [[
+        ("reparameterize", "minigen.models.vae.reparameterize",
+         "return vae.reparameterize(minigen.tensor(mu), minigen.tensor(logvar), eps).numpy()"),
+        ("gaussian_kl", "minigen.models.vae.kl_divergence",
+         "return vae.kl_divergence(minigen.tensor(mu), minigen.tensor(logvar)).numpy()"),
+        ("gaussian_kl_backward", "minigen.models.vae.kl_divergence", """
+            mu_t, logvar_t = minigen.tensor(mu, requires_grad=True), minigen.tensor(logvar, requires_grad=True)
+            (vae.kl_divergence(mu_t, logvar_t) * minigen.tensor(dkl)).sum().backward()
+            dmu, dlogvar = mu_t.grad, logvar_t.grad
+        """),
+        ("kl_weight", "minigen.models.vae.kl_weight",
+         "return vae.kl_weight(step, 'linear', warmup=warmup_steps) if warmup_steps > 0 else 1.0"),
+    ]],
 }
 
 
@@ -210,7 +291,7 @@ def without_guard(tmp_path):
     """A copy of the lessons folder whose check files forbid nothing."""
     root = tmp_path / "lessons"
     shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
-    for checks in (root / "checks").glob("**/0[1-7]_*.py"):
+    for checks in (root / "checks").glob("**/[0-9][0-9]_*.py"):
         checks.write_text(checks.read_text() + "\nFORBIDDEN = {}\n")
     return root
 
