@@ -37,9 +37,10 @@ print(time.perf_counter() - t, report["score"], report["max_score"])
 """
 
 
-def grade_once(version: Path, folder: Path, lessons: Path):
+def grade_once(version: Path, folder: Path):
+    """Seconds to grade ``folder`` with ``version``'s minigen and its own lessons folder (checks as of then)."""
     env = dict(os.environ, PYTHONPATH=str(version))
-    out = subprocess.run([sys.executable, "-c", TIMED, str(folder), str(lessons)], env=env, cwd=folder,
+    out = subprocess.run([sys.executable, "-c", TIMED, str(folder), str(version / "lessons")], env=env, cwd=folder,
                          capture_output=True, text=True, check=True).stdout.split()
     return float(out[0]), float(out[1]), float(out[2])
 
@@ -66,7 +67,7 @@ def main():
             times = {"before": [], "after": []}
             for r in range(args.rounds):
                 for which in (("before", "after") if r % 2 else ("after", "before")):
-                    seconds, score, top = grade_once(before if which == "before" else CHECKOUT, folder, lessons)
+                    seconds, score, top = grade_once(before if which == "before" else CHECKOUT, folder)
                     assert score == top, f"{name} ({which}) scored {score}/{top}"
                     times[which].append(seconds)
             ratios = [a / b for a, b in zip(times["after"], times["before"])]

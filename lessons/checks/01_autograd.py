@@ -8,7 +8,7 @@ the points of another.
 
 import math
 
-from minigen.grading import check, expect_true
+from minigen.grading import check, expect_true, tap, walk
 
 # minigen's autograd engine does for Tensors what these exercises do for Values: the grader refuses it.
 FORBIDDEN = {
@@ -171,17 +171,9 @@ def tanh_backward(student):
 
 def nodes_of(root):
     """Every Value reachable from root through _prev (without relying on the student's backward), and the
-    children of each, by id (each _prev is read once: every read is a question to the student's process)."""
-    seen, stack, out, children = {id(root)}, [root], [root], {}
-    while stack:
-        v = stack.pop()
-        children[id(v)] = tuple(v._prev)
-        for child in children[id(v)]:
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
-                out.append(child)
-    return out, children
+    children of each, by id. ``walk`` reads the whole graph in one question to the student's process."""
+    pairs = walk(root, "_prev")
+    return [v for v, _ in pairs], {id(v): children for v, children in pairs}
 
 
 def describe(v, leaves):
@@ -200,15 +192,9 @@ def check_graph(student, build, values, tol=1e-5):
     leaves = {k: V(v) for k, v in values.items()}
     root = build(exp=lambda v: v.exp(), **leaves)
     nodes, children = nodes_of(root)
-    calls = []
-    for v in nodes:
-        inner = v._backward
-
-        def watched(v=v, inner=inner):
-            calls.append(v)
-            inner()
-        v._backward = watched
+    log = tap(nodes, "_backward")                    # each node's _backward now notes the node when it runs
     root.backward()
+    calls = log.calls
     expect_true(close(root.grad, 1.0, 1e-12),
                 f"Value.backward: after L.backward(), L.grad should be 1 (dL/dL = 1: the seed of the backward "
                 f"pass), got {fmt(root.grad)}. Set self.grad = 1.0 before calling the _backward functions.")

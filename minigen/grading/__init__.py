@@ -16,12 +16,13 @@ from .checks import (
     expect_true, gate_blocks, kernel_forward, load_checks, load_module, public_checks,
 )
 from .grader import format_report, grade
+from .rpc import getattrs, setattrs, tap, walk
 from .lessons import Lesson, assign, copy_lessons, find_lesson, lessons_dir, list_lessons
 from .strip import BEGIN, END, MarkerError, find_exercises, strip_solutions
 
 __all__ = [
     "check", "case", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients", "expect_true",
     "gate_blocks", "public_checks", "load_module", "load_checks", "kernel_forward", "LSTM_GATES", "GRU_GATES",
-    "grade", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir", "list_lessons", "Lesson",
+    "walk", "tap", "getattrs", "setattrs", "grade", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir", "list_lessons", "Lesson",
     "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 
 from .wire import Peer, WireError, decode, encode
 
-__all__ = ["Connection", "Remote", "Policy", "RemoteError", "call_many"]
+__all__ = ["Connection", "Remote", "Policy", "RemoteError", "call_many", "walk", "getattrs", "setattrs", "tap"]
 
 # operators a Remote forwards; each runs as operator.<name>(*args) where the object lives
 BINARY = ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_", "xor",
@@ -268,6 +268,19 @@ class Connection:
             return out, None
         if op == "getattr":
             return getattr(target, name), None
+        if op == "getattrs":
+            return [getattr(obj, name) for obj in args], None
+        if op == "setattrs":
+            for obj, value in zip(args, extra):
+                setattr(obj, name, value)
+            return None, None
+        if op == "walk":
+            return _walk(target, name), None
+        if op == "tap":
+            log = CallLog()
+            for obj in args:
+                setattr(obj, name, _Tapped(log, obj, getattr(obj, name)))
+            return log, None
         if op == "setattr":
             setattr(target, name, args[0])
             return None, None
@@ -396,6 +409,68 @@ for _op in COMPARE:
 Remote.__hash__ = object.__hash__          # identity: one Remote per object (defining __eq__ removed it)
 for _op in ("neg", "pos", "abs", "invert"):
     setattr(Remote, f"__{_op}__", _forward(_op))
+
+
+def _walk(root, name, limit=100_000):
+    """[(node, tuple(getattr(node, name))), ...] for every node reachable from root, breadth first."""
+    seen, order, k = {id(root)}, [root], 0
+    out = []
+    while k < len(order) and len(order) <= limit:
+        node = order[k]
+        children = tuple(getattr(node, name))
+        out.append((node, children))
+        for child in children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                order.append(child)
+        k += 1
+    return out
+
+
+class CallLog:
+    """The objects whose tapped attribute was called, in order (``tap``)."""
+
+    def __init__(self):
+        self.calls = []
+
+
+class _Tapped:
+    """A callable attribute that notes its owner in a CallLog, then does what it did before."""
+
+    def __init__(self, log, owner, original):
+        self.log, self.owner, self.original = log, owner, original
+
+    def __call__(self, *args, **kwargs):
+        self.log.calls.append(self.owner)
+        return self.original(*args, **kwargs)
+
+
+def tap(objects, name: str):
+    """Make each object's callable attribute ``name`` note its calls, on the other side, in one round trip.
+
+    Returns the log: ``tap(nodes, "_backward").calls`` lists the nodes whose ``_backward`` ran, in order.
+    """
+    objects = list(objects)
+    return objects[0]._conn.request("tap", name=name, args=objects)
+
+
+def walk(root: Remote, name: str):
+    """Every object reachable from ``root`` through the iterable attribute ``name`` (a graph's ``_prev``),
+    each with its children: ``[(node, (child, ...)), ...]``, breadth first, in one round trip."""
+    return root._conn.request("walk", target=root, name=name)
+
+
+def getattrs(objects, name: str):
+    """``[obj.name for obj in objects]`` for objects on the other side, in one round trip."""
+    objects = list(objects)
+    return objects[0]._conn.request("getattrs", name=name, args=objects) if objects else []
+
+
+def setattrs(objects, name: str, values):
+    """``obj.name = value`` for each pair, on the other side, in one round trip."""
+    objects = list(objects)
+    if objects:
+        objects[0]._conn.request("setattrs", name=name, args=objects, extra=list(values))
 
 
 def call_many(fn: Remote, arglists, kwargs=None, pick=None):

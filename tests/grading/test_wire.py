@@ -24,7 +24,7 @@ import pytest
 
 import minigen
 from minigen.grading.checks import CheckFailure
-from minigen.grading.rpc import MAX_TEXT, Connection, Remote, call_many, cut
+from minigen.grading.rpc import MAX_TEXT, Connection, Remote, call_many, cut, getattrs, setattrs, tap, walk
 from minigen.grading.session import GraderPolicy, StudentError, WorkerLost
 from minigen.grading.wire import MAX_DEPTH, MAX_FRAME, Peer, WireError, decode, encode
 from minigen.grading.worker import WorkerPolicy, main
@@ -939,3 +939,45 @@ def test_worker_main_serves_until_hangup_and_stops_on_a_non_question(sockets, tm
     a2.close()                                           # the grader hangs up: the worker ends
     t.join(10)
     assert codes == [2, 0]
+
+
+GRAPH = STUDENT + """
+
+class Node:
+    def __init__(self, name, *prev):
+        self.name, self._prev, self.done = name, set(prev), False
+
+    def _backward(self):
+        self.done = True
+
+
+def diamond():
+    a = Node("a")
+    b, c = Node("b", a), Node("c", a)
+    return Node("d", b, c)
+
+
+def run_backward(order):
+    for node in order:
+        node._backward()
+"""
+
+
+def test_walk_tap_and_the_many_attribute_helpers_each_take_one_question(tmp_path):
+    p = Pair(tmp_path, GRAPH)
+    try:
+        root = p.student.diamond()
+        asked = p.grader.next_call
+        pairs = walk(root, "_prev")
+        nodes = [v for v, _ in pairs]
+        names = getattrs(nodes, "name")
+        assert names[0] == "d" and sorted(names[1:3]) == ["b", "c"] and names[3] == "a"     # breadth first
+        assert {id(c) for c in pairs[0][1]} == {id(nodes[1]), id(nodes[2])}     # the same proxies: identity holds
+        log = tap(nodes, "_backward")
+        setattrs(nodes[:1], "name", ["root"])
+        assert p.grader.next_call - asked == 4                     # walk, getattrs, tap, setattrs
+        p.student.run_backward([nodes[3], nodes[0]])
+        assert [v is w for v, w in zip(log.calls, [nodes[3], nodes[0]])] == [True, True]
+        assert getattrs(nodes, "done") == [True, False, False, True] and nodes[0].name == "root"
+    finally:
+        p.close()
