@@ -12,7 +12,7 @@ and ``minigen lessons``.
 """
 
 from .checks import (
-    GRU_GATES, LSTM_GATES, CheckFailure, case, check, expect_autograd_gradients, expect_close, expect_gradients,
+    GRU_GATES, LSTM_GATES, SOFTMAXES, CheckFailure, case, check, expect_autograd_gradients, expect_close, expect_gradients,
     expect_true, gate_blocks, kernel_forward, load_checks, load_module, public_checks,
 )
 from .grader import format_report, grade
@@ -22,7 +22,7 @@ from .strip import BEGIN, END, MarkerError, find_exercises, strip_solutions
 
 __all__ = [
     "check", "case", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients", "expect_true",
-    "gate_blocks", "public_checks", "load_module", "load_checks", "kernel_forward", "LSTM_GATES", "GRU_GATES",
+    "gate_blocks", "public_checks", "load_module", "load_checks", "kernel_forward", "LSTM_GATES", "GRU_GATES", "SOFTMAXES",
     "walk", "tap", "getattrs", "setattrs", "grade", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir", "list_lessons", "Lesson",
     "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END",
 ]

@@ -33,7 +33,7 @@ from .worker import lookup
 
 __all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
            "expect_true", "case", "public_checks", "load_module", "load_checks", "kernel_forward", "KernelForward",
-           "LSTM_GATES", "GRU_GATES", "gate_blocks"]
+           "LSTM_GATES", "GRU_GATES", "SOFTMAXES", "gate_blocks"]
 
 
 class CheckFailure(AssertionError):
@@ -104,6 +104,16 @@ def gate_blocks(labels, params=("W_ih", "W_hh", "b_ih", "b_hh", "b")):
 
 
 LSTM_GATES = gate_blocks(["input gate i", "forget gate f", "cell candidate g", "output gate o"])
+
+# Every function in minigen that computes a softmax, public or private (log_softmax through exp,
+# cross_entropy_forward through its cache, attention through an identity key and value): an exercise that
+# asks for a softmax, a log-softmax or a logsumexp forbids them all.
+SOFTMAXES = ["minigen.kernels.softmax.softmax_forward", "minigen.kernels.softmax.log_softmax_forward",
+             "minigen.kernels.softmax.cross_entropy_forward", "minigen.functional.softmax.softmax_composed",
+             "minigen.kernels.attention._softmax_rows",
+             "minigen.kernels.attention.scaled_dot_product_attention_composed",
+             "minigen.sample.speculative._softmax", "minigen.cli.gradcheck_demo._softmax",
+             "minigen.cli.gradcheck_demo._ZeroBackwardSoftmax.forward"]
 GRU_GATES = gate_blocks(["reset gate r", "update gate z", "new gate n"])
 
 

@@ -823,11 +823,8 @@ def test_a_fork_bomb_is_bounded_by_the_process_limit(tmp_path, lessons):
     assert points == expect(probe=1)
 
 
-@needs_linux
-@pytest.mark.skipif(os.geteuid() != 0 or not pids_limit(), reason="only a grader running as root has a pids cgroup "
-                                                                  "(see the xfail test below for the others)")
-def test_a_child_that_leaves_the_process_group_is_ended(tmp_path, lessons):
-    text = student_text(prelude=NAME_ME, negate='''\
+# negate leaves a grandchild behind, in a session of its own (out of the worker's process group)
+DAEMON = '''\
         import os, time
         if os.fork() == 0:
             try:
@@ -838,7 +835,14 @@ def test_a_child_that_leaves_the_process_group_is_ended(tmp_path, lessons):
             finally:
                 os._exit(0)
         time.sleep(0.5)
-        return -x''')
+        return -x'''
+
+
+@needs_linux
+@pytest.mark.skipif(os.geteuid() != 0 or not pids_limit(), reason="only a grader running as root has a pids cgroup "
+                                                                  "(see the xfail test below for the others)")
+def test_a_child_that_leaves_the_process_group_is_ended(tmp_path, lessons):
+    text = student_text(prelude=NAME_ME, negate=DAEMON)
     _, points = graded(submission(tmp_path, text), lessons)      # graded() asserts the daemon is gone
     assert points == expect()
 
@@ -852,18 +856,7 @@ def test_without_a_pids_cgroup_a_child_that_leaves_the_process_group_is_ended(tm
     """What a grader that is not root (or has no cgroup) relies on: killing the worker's process group."""
     from minigen.grading import session
     monkeypatch.setattr(session, "make_pids_cgroup", lambda limit: None)
-    text = student_text(prelude=NAME_ME, negate='''\
-        import os, time
-        if os.fork() == 0:
-            try:
-                os.setsid()
-                if os.fork() == 0:
-                    _name_me()
-                    time.sleep(20)
-            finally:
-                os._exit(0)
-        time.sleep(0.5)
-        return -x''')
+    text = student_text(prelude=NAME_ME, negate=DAEMON)
     folder = submission(tmp_path, text)
     grade(folder, lessons=lessons)
     assert no_attack_processes_left(wait=1.0)           # (kills what it finds, either way)
