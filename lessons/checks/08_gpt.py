@@ -9,13 +9,16 @@ from minigen.models import GPTConfig
 from minigen.models.gpt import Block
 
 # What each exercise may not take from minigen: its layer-norm kernel (F.layer_norm and nn.LayerNorm call it)
-# with its row helpers, autograd for the gradients, and the GPT block's own forward. The worker replaces these
-# before the student's file loads. (The block's submodules run in the grader, which lends them to block_forward.)
-LAYER_NORM = ["minigen.kernels.layernorm.layer_norm_forward", "minigen.kernels.layernorm._forward_rows"]
+# with its row helpers, the generation path's own layer norm (gpt_infer), autograd and the central differences
+# for the gradients, and the GPT block's own forward. The worker replaces these before the student's file loads.
+# (The block's submodules run in the grader, which lends them to block_forward.)
+LAYER_NORM = ["minigen.kernels.layernorm.layer_norm_forward", "minigen.kernels.layernorm._forward_rows",
+              "minigen.models.gpt_infer._layer_norm"]
 FORBIDDEN = {
     "layer_norm_forward": LAYER_NORM,
     "layer_norm_backward": LAYER_NORM + ["minigen.kernels.layernorm.layer_norm_backward",
-                                         "minigen.kernels.layernorm._backward_rows", "minigen.autograd.engine.backward"],
+                                         "minigen.kernels.layernorm._backward_rows", "minigen.autograd.engine.backward",
+                                         "minigen.gradcheck._central_differences"],
     "block_forward": ["minigen.models.gpt.Block.forward"],
 }
 

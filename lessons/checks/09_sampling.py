@@ -12,12 +12,17 @@ from minigen.grading import case, check, expect_close, expect_true
 from minigen.sample import RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper
 
 
-# What each exercise may not take from minigen: the processor that computes it (generate() calls them too).
+# What each exercise may not take from minigen: the processor that computes it (generate() calls them too);
+# min-p with min_p = 1 and min_tokens_to_keep = k is top-k; and every penalty's table of the tokens seen (the
+# counts, the token masks, the n-gram bans: NoRepeatNGram with n = 1 bans every token seen).
 # The worker replaces these before the student's file loads.
+SEEN = ["minigen.sample.penalties._token_counts", "minigen.sample.penalties._token_mask",
+        "minigen.sample.penalties.NoRepeatNGramLogitsProcessor.__call__"]
 FORBIDDEN = {
-    "top_k_filter": ["minigen.sample.processors.TopKLogitsWarper.__call__"],
+    "top_k_filter": ["minigen.sample.processors.TopKLogitsWarper.__call__",
+                     "minigen.sample.processors.MinPLogitsWarper.__call__"],
     "top_p_filter": ["minigen.sample.processors.TopPLogitsWarper.__call__"],
-    "repetition_penalty": ["minigen.sample.penalties.RepetitionPenaltyLogitsProcessor.__call__"],
+    "repetition_penalty": ["minigen.sample.penalties.RepetitionPenaltyLogitsProcessor.__call__"] + SEEN,
 }
 
 

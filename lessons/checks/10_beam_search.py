@@ -9,11 +9,11 @@ from minigen.sample import beam_search as minigen_beam_search
 from minigen.sample.beam import BeamHypotheses
 
 
-# What each exercise may not take from minigen: its beam searches (the general one and Seq2Seq's) and the
-# hypotheses' length-normalised score. The worker replaces these before the student's file loads.
+# What each exercise may not take from minigen: its beam searches (the general one with its loop, and
+# Seq2Seq's) and the hypotheses' length-normalised score. The worker replaces these before the student's file loads.
 FORBIDDEN = {
-    "beam_search": ["minigen.sample.beam.beam_search", "minigen.models.seq2seq.Seq2Seq.beam_decode",
-                    "minigen.models.seq2seq.Seq2Seq._beam_one"],
+    "beam_search": ["minigen.sample.beam.beam_search", "minigen.sample.beam._search",
+                    "minigen.models.seq2seq.Seq2Seq.beam_decode", "minigen.models.seq2seq.Seq2Seq._beam_one"],
     "length_normalized_score": ["minigen.sample.beam.BeamHypotheses.add", "minigen.sample.beam.BeamHypotheses.is_done"],
 }
 

@@ -18,9 +18,13 @@ except ImportError:                          # then the checks run on NumPy only
     array_api_strict = None
 
 # What each exercise may not take from minigen: logsumexp is x - log_softmax(x), so every softmax
-# (F.softmax and F.log_softmax call them). minigen has no one-hot function to forbid.
+# (F.softmax and F.log_softmax call them). one_hot rows come out of cross_entropy_backward (softmax - one_hot)
+# and out of the sampling penalties' tables of the tokens seen (counts, token masks, n-gram bans of ids
+# (N, 1)). Rows of an identity matrix (xp.take, or an embedding of it) stay allowed: the lesson suggests them.
 # The worker replaces these before the student's file loads.
-FORBIDDEN = {"logsumexp": SOFTMAXES}
+ONE_HOTS = ["minigen.kernels.softmax.cross_entropy_backward", "minigen.sample.penalties._token_counts",
+            "minigen.sample.penalties._token_mask", "minigen.sample.penalties.NoRepeatNGramLogitsProcessor.__call__"]
+FORBIDDEN = {"logsumexp": SOFTMAXES, "one_hot": ONE_HOTS}
 
 
 def strict_device():
