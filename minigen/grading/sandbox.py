@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import ctypes
 import os
-import resource
 import signal
 import sys
 import sysconfig
 from pathlib import Path
+
+try:
+    import resource                     # POSIX only
+except ImportError:                     # pragma: no cover - Windows: confine() reports the limits missing
+    resource = None
 
 __all__ = ["confine", "allowed_paths", "make_pids_cgroup", "remove_cgroup", "user_tasks"]
 
@@ -47,7 +51,9 @@ def allowed_paths(package_dir) -> tuple[list, list]:
 
 
 def user_tasks(uid: int) -> int:
-    """How many processes and threads ``uid`` runs now (what RLIMIT_NPROC counts)."""
+    """How many processes and threads ``uid`` runs now (what RLIMIT_NPROC counts); 0 without /proc."""
+    if not os.path.isdir("/proc"):
+        return 0
     n = 0
     for pid in os.listdir("/proc"):
         if pid.isdigit():
@@ -116,19 +122,20 @@ def confine(*, scratch, read, listed, cpu_seconds, memory_bytes, file_bytes, pro
         with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
     os.chdir(scratch)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)          # an oversized write fails instead of killing
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # an oversized write fails instead of killing
     limits = {"RLIMIT_CPU": (cpu_seconds, cpu_seconds + 5), "RLIMIT_AS": (memory_bytes, memory_bytes),
               "RLIMIT_FSIZE": (file_bytes, file_bytes), "RLIMIT_NPROC": (processes, processes),
               "RLIMIT_CORE": (0, 0)}
     for name, (soft, hard) in limits.items():
-        if not hasattr(resource, name):
+        if resource is None or not hasattr(resource, name):
             missing[name] = "not available on this system"
             continue
         _, old_hard = resource.getrlimit(getattr(resource, name))
         if old_hard != resource.RLIM_INFINITY:
             soft, hard = min(soft, old_hard), min(hard, old_hard)
         resource.setrlimit(getattr(resource, name), (soft, hard))
-    if os.geteuid() == 0 and not cgroup:
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and not cgroup:
         missing["processes"] = "running as root, where the kernel ignores RLIMIT_NPROC, and no pids cgroup"
     for name, apply in (("landlock", lambda: _landlock(read, listed, scratch)), ("seccomp", _seccomp),
                         ("capabilities", _drop_capabilities)):
@@ -221,8 +228,8 @@ class _SockFprog(ctypes.Structure):
 
 def _seccomp():
     """Refuse the system calls in _REFUSED (and any call of another architecture); None, or why not."""
-    machine = os.uname().machine
-    if not sys.platform.startswith("linux") or machine not in _AUDIT_ARCH:
+    machine = os.uname().machine if sys.platform.startswith("linux") else "?"
+    if machine not in _AUDIT_ARCH:
         return f"no seccomp filter for {sys.platform} on {machine}"
     load_arch, load_nr, jump, ret = (0x20, 4), (0x20, 0), 0x15, 0x06
     allow, refuse = 0x7FFF0000, 0x00050000 | 1                         # SECCOMP_RET_ALLOW, RET_ERRNO | EPERM
