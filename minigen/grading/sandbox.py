@@ -3,6 +3,7 @@
 ``confine`` runs inside the worker, after NumPy and minigen are imported and before
 the student's file is read:
 
+- a private tmpfs as its scratch folder, so that all it may write is bounded in total;
 - resource limits (``setrlimit``): CPU seconds, address space, the size of any file
   written (this bounds output floods), the number of processes, no core files;
 - Landlock, on Linux kernels that have it: the worker may read the Python
@@ -115,12 +116,26 @@ def _read(path):
 
 # ---------------------------------------------------------------------------- the worker's side
 
-def confine(*, scratch, read, listed, cpu_seconds, memory_bytes, file_bytes, processes, cgroup=None) -> dict:
-    """Confine this process (the worker) for good; returns what could not be applied, as reasons."""
+def confine(*, stage, scratch, room, read, listed, cpu_seconds, memory_bytes, file_bytes, processes,
+            cgroup=None) -> dict:
+    """Confine this process (the worker) for good; returns what could not be applied, as reasons.
+
+    The submission's files wait in ``stage``; they are copied into ``scratch``, which is first made a
+    private tmpfs with ``room`` bytes to spare where the system allows it, so that what the worker
+    writes is bounded in total, not only file by file.
+    """
     missing = {}
+    root = hasattr(os, "geteuid") and os.geteuid() == 0           # before a user namespace makes anyone root
     if cgroup:
         with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
+    staged = [e for e in os.scandir(stage) if e.is_file(follow_symlinks=False)]
+    reason = _private_tmpfs(scratch, sum(e.stat().st_size for e in staged) + room)
+    if reason:
+        missing["disk"] = reason
+    for entry in staged:
+        with open(entry.path, "rb") as src, open(os.path.join(scratch, entry.name), "wb") as dst:
+            dst.write(src.read())
     os.chdir(scratch)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # an oversized write fails instead of killing
@@ -135,7 +150,7 @@ def confine(*, scratch, read, listed, cpu_seconds, memory_bytes, file_bytes, pro
         if old_hard != resource.RLIM_INFINITY:
             soft, hard = min(soft, old_hard), min(hard, old_hard)
         resource.setrlimit(getattr(resource, name), (soft, hard))
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and not cgroup:
+    if root and not cgroup:
         missing["processes"] = "running as root, where the kernel ignores RLIMIT_NPROC, and no pids cgroup"
     for name, apply in (("landlock", lambda: _landlock(read, listed, scratch)), ("seccomp", _seccomp),
                         ("capabilities", _drop_capabilities)):
@@ -143,6 +158,32 @@ def confine(*, scratch, read, listed, cpu_seconds, memory_bytes, file_bytes, pro
         if reason:
             missing[name] = reason
     return missing
+
+
+def _private_tmpfs(path, size):
+    """Mount a tmpfs of ``size`` bytes on ``path``, seen by this process alone; None, or why not.
+
+    As root a private mount namespace is enough; otherwise a user namespace (where the
+    system allows them) makes this process root of its own mounts, with the same rights
+    on every file as before.
+    """
+    if not sys.platform.startswith("linux"):
+        return f"no private tmpfs on {sys.platform}: total disk use is bounded by time only"
+    libc = ctypes.CDLL(None, use_errno=True)
+    newns, newuser = 0x00020000, 0x10000000                      # CLONE_NEWNS, CLONE_NEWUSER
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(newns if uid == 0 else newns | newuser) != 0:
+        return f"no private mount namespace ({os.strerror(ctypes.get_errno())}): total disk use is bounded by time only"
+    if uid != 0:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    private, nosuid, nodev, noexec = 1 << 18 | 0x4000, 2, 4, 8   # MS_PRIVATE | MS_REC, MS_NOSUID, ...
+    if libc.mount(None, b"/", None, private, None) != 0 or \
+            libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", nosuid | nodev | noexec,
+                       f"size={int(size)},mode=0700".encode()) != 0:
+        return f"no private tmpfs ({os.strerror(ctypes.get_errno())}): total disk use is bounded by time only"
+    return None
 
 
 class _RulesetAttr(ctypes.Structure):

@@ -38,6 +38,7 @@ MEMORY = 4 * 2 ** 30          # address space of the worker
 FILE_SIZE = 16 * 2 ** 20      # largest file it may write (its stderr included)
 PROCESSES = 32                # processes and threads beyond what the user runs already
 COPY_LIMIT = 64 * 2 ** 20     # bytes of the submission folder copied into the scratch folder
+ROOM = 16 * 2 ** 20           # what the worker may write there beyond the copy, in all
 # the worker imports the grader's own minigen (its folder first on sys.path), whatever else is installed
 BOOT = "import sys; sys.path.insert(0, sys.argv[2]); from minigen.grading.worker import main; sys.exit(main(int(sys.argv[1])))"
 
@@ -142,8 +143,9 @@ class Worker:
 
     def __init__(self, student_file: Path, *, cpu_seconds: float):
         self.tmp = Path(tempfile.mkdtemp(prefix="minigen-grade-"))
-        scratch = self.tmp / "work"
-        _copy_submission(student_file.parent, scratch)
+        stage, scratch = self.tmp / "stage", self.tmp / "work"
+        _copy_submission(student_file.parent, stage)
+        scratch.mkdir()
         self.log = open(self.tmp / "stderr", "w+b")
         ours, theirs = socket.socketpair()
         self.cgroup = make_pids_cgroup(PROCESSES) if os.geteuid() == 0 else None
@@ -162,7 +164,8 @@ class Worker:
         self.file = scratch / student_file.name
         read, listed = allowed_paths(package)
         processes = PROCESSES + (0 if os.geteuid() == 0 else user_tasks(os.getuid()))
-        self.limits = dict(scratch=str(scratch), read=read, listed=listed, cpu_seconds=int(cpu_seconds) + 10,
+        self.limits = dict(stage=str(stage), scratch=str(scratch), room=ROOM, read=read, listed=listed,
+                           cpu_seconds=int(cpu_seconds) + 10,
                            memory_bytes=MEMORY, file_bytes=FILE_SIZE, processes=processes, cgroup=self.cgroup)
 
     def start(self, forbidden, deadline: float):
@@ -199,15 +202,15 @@ class Worker:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _copy_submission(folder: Path, scratch: Path):
+def _copy_submission(folder: Path, stage: Path):
     """The regular files at the top of the submission folder (no links, no subfolders), up to COPY_LIMIT."""
-    scratch.mkdir()
+    stage.mkdir()
     total = 0
     for entry in sorted(os.scandir(folder), key=lambda e: (not e.name.endswith(".py"), e.name)):
         if entry.is_file(follow_symlinks=False):
             size = entry.stat(follow_symlinks=False).st_size
             if total + size <= COPY_LIMIT:
-                shutil.copyfile(entry.path, scratch / entry.name)
+                shutil.copyfile(entry.path, stage / entry.name)
                 total += size
 
 

@@ -762,8 +762,6 @@ def test_print_floods_are_bounded_and_cost_only_their_exercise(tmp_path, private
     assert list(private_tmp.iterdir()) == []                  # the worker's folders are gone
 
 
-@pytest.mark.xfail(strict=True, reason="core weakness: RLIMIT_FSIZE bounds each file, not their number; the worker "
-                                       "may fill its scratch folder with as many 16 MiB files as its time allows")
 def test_disk_use_is_bounded(tmp_path, private_tmp):
     lessons = make_lessons(tmp_path, probe_check="""
         written = student.probe()

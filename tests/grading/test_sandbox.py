@@ -29,12 +29,14 @@ needs_landlock = pytest.mark.skipif(landlock_abi() < 1, reason="this kernel has 
 
 def confined(tmp_path, body, **limits):
     """Run ``body`` in a fresh Python after ``confine`` (as the worker does); returns its JSON output."""
-    scratch, outside = tmp_path / "scratch", tmp_path / "outside"
-    scratch.mkdir()
-    outside.mkdir()
+    stage, scratch, outside = tmp_path / "stage", tmp_path / "scratch", tmp_path / "outside"
+    for folder in (stage, scratch, outside):
+        folder.mkdir()
+    (stage / "lesson.py").write_text("x = 1\n")
     (outside / "secret.txt").write_text("the hidden checks")
     read, listed = allowed_paths(PACKAGE)
-    options = dict(scratch=str(scratch), read=read, listed=listed, cpu_seconds=60, memory_bytes=4 * 2 ** 30,
+    options = dict(stage=str(stage), scratch=str(scratch), room=2 ** 20, read=read, listed=listed,
+                   cpu_seconds=60, memory_bytes=4 * 2 ** 30,
                    file_bytes=2 ** 20, processes=10_000, cgroup=None, **limits)
     program = textwrap.dedent(f"""
         import json, os, socket, sys
@@ -149,3 +151,19 @@ def test_no_metadata_changes_and_no_capabilities(tmp_path):
         assert result[name] == "PermissionError", name
     assert result["capabilities"] == [0, 0]
     assert (outside / "secret.txt").stat().st_mode & 0o777 != 0
+
+
+def test_the_scratch_folder_is_a_private_tmpfs_with_the_submission_in_it(tmp_path):
+    result, _ = confined(tmp_path, """
+        result["copied"] = open("lesson.py").read()
+        def fill():
+            for i in range(4):
+                with open("fill-%d.bin" % i, "wb") as f:
+                    f.write(b"x" * (768 << 10))        # each under the 1 MiB file limit, 3 MiB in all
+        attempt("fill", fill)
+        result["written"] = sum(os.path.getsize(n) for n in os.listdir(".") if n.startswith("fill"))
+        """)
+    assert "disk" not in result["missing"], result["missing"]
+    assert result["copied"] == "x = 1\n"
+    assert result["fill"] == "OSError" and result["written"] <= 2 ** 20 + 4096
+    assert sorted(p.name for p in (tmp_path / "scratch").iterdir()) == []       # nothing reached the real folder
