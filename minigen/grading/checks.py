@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..gradcheck import GradcheckError, gradcheck, gradcheck_kernel
+from ..gradcheck import GradcheckError, _flatten, gradcheck, gradcheck_kernel
 from .rpc import Remote, call_many
 from .worker import lookup
 
@@ -282,12 +282,6 @@ def _same_outputs(out, ref, atol, rtol):
         if g.shape != w.shape or g.dtype == object or not np.allclose(g, w, atol=atol, rtol=rtol):
             return False
     return True
-
-
-def _flatten(obj):
-    if isinstance(obj, (tuple, list)):
-        return [leaf for o in obj for leaf in _flatten(o)]
-    return [obj]
 
 
 def expect_gradients(function: str, forward, backward, inputs: dict, *, reference=None, blocks=None,

@@ -111,17 +111,7 @@ ROUTES = {
                   if score > -np.inf:
                       found.append((tuple(tokens), float(score)))
               return found
-          """),
-          "length_normalized_score": ("minigen.sample.beam.BeamHypotheses.add", """
-              s, L = np.broadcast_arrays(np.asarray(sum_logprob, dtype=np.float64), np.asarray(length))
-              out = np.empty(s.shape)
-              for i in np.ndindex(s.shape):
-                  h = minigen.sample.beam.BeamHypotheses(num_beams=1, length_penalty=length_penalty,
-                                                         early_stopping=False, max_new_tokens=10 ** 6)
-                  h.add(np.zeros(1), float(s[i]), int(L[i]))
-                  out[i] = h.worst_score
-              return out
-          """)}, {}),
+          """)}, {}),               # length_normalized_score's route: test_exercises.py
         ({"beam_search": ("minigen.sample.beam._search", """
               from minigen.sample.beam import _search
 
