@@ -1,0 +1,142 @@
+"""How much of minigen's code is argument checking: lines of checks / lines of code.
+
+    python benchmarks/check_share.py            # the share, per package
+    python benchmarks/check_share.py --files    # and the files with the most check lines
+
+A line of code is a line with a token that is not a comment or a docstring. A line
+counts as a check when it belongs to:
+- ``minigen/rules.py``, the module of argument rules (all of it);
+- an ``if`` whose body only builds and raises an error (``if bad: raise ValueError(...)``);
+- an ``assert``;
+- a statement that calls one of the rules (``n = rules.positive_int("fn", "n", n)``);
+- a function whose name says it checks (``check_*``, ``_check*``, ``validate*``, ``_validate*``).
+
+The result is also written to ``benchmarks/results/check_share.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import json
+import os
+import sys
+import tokenize
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(ROOT, "minigen")
+RULES = os.path.join(PACKAGE, "rules.py")
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
+CHECK_PREFIXES = ("check_", "_check", "validate", "_validate")
+
+
+def code_lines(source: str, tree: ast.AST) -> set[int]:
+    """Line numbers holding a token other than a comment, a newline or a docstring."""
+    lines = set()
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                            tokenize.ENDMARKER):
+            lines.update(range(tok.start[0], tok.end[0] + 1))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and \
+                    isinstance(first.value.value, str):
+                lines.difference_update(range(first.lineno, first.end_lineno + 1))
+    return lines
+
+
+def rule_names() -> set[str]:
+    with open(RULES) as f:
+        tree = ast.parse(f.read())
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def _calls_rule(node: ast.AST, rules: set[str]) -> bool:
+    value = getattr(node, "value", None)
+    if isinstance(node, ast.Expr) or isinstance(node, (ast.Assign, ast.AnnAssign, ast.Return)):
+        calls = [value] if isinstance(value, ast.Call) else \
+            [v for v in getattr(value, "elts", []) if isinstance(v, ast.Call)]
+        for call in calls:
+            f = call.func
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "rules":
+                return True
+            if isinstance(f, ast.Name) and f.id in rules:
+                return True
+    return False
+
+
+def _only_raises(body: list[ast.stmt]) -> bool:
+    return any(isinstance(s, ast.Raise) for s in body) and \
+        all(isinstance(s, (ast.Raise, ast.Assign, ast.Expr, ast.AnnAssign)) for s in body)
+
+
+def check_lines(tree: ast.AST, rules: set[str]) -> set[int]:
+    lines = set()
+
+    def span(node, end=None):
+        lines.update(range(node.lineno, (end or node.end_lineno) + 1))
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(CHECK_PREFIXES):
+            span(node)
+        elif isinstance(node, ast.If) and _only_raises(node.body):
+            span(node, node.body[-1].end_lineno)
+        elif isinstance(node, ast.Assert) or _calls_rule(node, rules):
+            span(node)
+    return lines
+
+
+def measure() -> dict:
+    rules = rule_names()
+    per_package: dict[str, list[int]] = {}
+    per_file = []
+    for folder, _, files in os.walk(PACKAGE):
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(folder, name)
+            with open(path) as f:
+                source = f.read()
+            tree = ast.parse(source)
+            code = code_lines(source, tree)
+            checks = code if path == RULES else check_lines(tree, rules) & code
+            rel = os.path.relpath(path, ROOT)
+            package = rel.split(os.sep)[1] if rel.count(os.sep) > 1 else rel.split(os.sep)[1].removesuffix(".py")
+            totals = per_package.setdefault(package, [0, 0])
+            totals[0] += len(checks)
+            totals[1] += len(code)
+            per_file.append((rel, len(checks), len(code)))
+    checks = sum(c for c, _ in per_package.values())
+    code = sum(n for _, n in per_package.values())
+    return {"check_lines": checks, "code_lines": code, "share": round(checks / code, 4),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            "packages": {k: {"check_lines": c, "code_lines": n} for k, (c, n) in sorted(per_package.items())},
+            "files": sorted(per_file, key=lambda r: -r[1])}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", action="store_true", help="also list the 25 files with the most check lines")
+    args = parser.parse_args(argv)
+    result = measure()
+    print(f"argument checks: {result['check_lines']} of {result['code_lines']} code lines "
+          f"({100 * result['share']:.1f}%)")
+    for name, p in result["packages"].items():
+        share = p["check_lines"] / p["code_lines"] if p["code_lines"] else 0.0
+        print(f"  {name:<12} {p['check_lines']:>5} / {p['code_lines']:>5}  {100 * share:5.1f}%")
+    if args.files:
+        for rel, c, n in result["files"][:25]:
+            print(f"  {rel:<40} {c:>4} / {n:>4}")
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, "check_share.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump({k: v for k, v in result.items() if k != "files"}, f, indent=2)
+    os.replace(path + ".tmp", path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
