@@ -31,6 +31,11 @@ import math
 import array_api_compat
 import numpy as np
 
+from ._dtypes import (  # noqa: F401  (re-exported: callers write backend.resolve_dtype etc.)
+    _DTYPE_NAMES, _FLOAT_NAMES, _dtype_name, get_default_dtype, is_dtype, is_floating, is_integer, resolve_dtype,
+    set_default_dtype,
+)
+
 from ._malloc import tune_malloc  # noqa: F401  (re-exported: callers write backend.tune_malloc)
 
 __all__ = [
@@ -448,13 +453,6 @@ def erf(x):
     large = xp.sign(x) * (1.0 - erfc_mid)
     return xp.where(a < 1.0, small, large)
 
-
-# --------------------------------------------------------------------------- dtypes
-
-from ._dtypes import (  # noqa: E402,F401  (re-exported: callers write backend.resolve_dtype etc.)
-    _DTYPE_NAMES, _FLOAT_NAMES, _dtype_name, get_default_dtype, is_dtype, is_floating, is_integer, resolve_dtype,
-    set_default_dtype,
-)
 
 
 # --------------------------------------------------------------------------- host allocator
