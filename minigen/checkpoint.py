@@ -15,22 +15,33 @@ Writes go to a temporary file in the same folder, which is then renamed over the
 target (``os.replace``): a run killed mid-write leaves the previous checkpoint
 intact. Reading uses ``safetensors.numpy``, which parses a JSON header and raw
 arrays; a pickle offered as a checkpoint is refused before anything in it runs.
+
+A checkpoint is user input too: it may have been edited by hand or cut short.
+``load_checkpoint`` checks every metadata entry it returns, and ``load_model``
+checks a language model's config against the weights' shapes *before* building the
+model, so that a damaged size is one line naming the entry ("checkpoint PATH:
+config.hidden_size must be 24, ..., got 1000000000"), not a memory error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
-import numbers
 import os
 import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backend
+from . import backend, rules
 from .autograd import Tensor
+from .data import tokenizer_from_dict
+from .models import build_model
 
-__all__ = ["save_checkpoint", "load_checkpoint", "write_safetensors", "Checkpoint", "CheckpointError"]
+__all__ = ["save_checkpoint", "load_checkpoint", "load_model", "write_safetensors", "Checkpoint", "CheckpointError"]
+
+FORMAT = "minigen-checkpoint-1"
 
 
 class CheckpointError(ValueError):
@@ -45,6 +56,7 @@ class Checkpoint:
     optimizer_state: dict | None
     meta: dict = field(default_factory=dict)
     arrays: dict = field(default_factory=dict)
+    path: str = ""
 
 
 def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None, step: int = 0,
@@ -54,23 +66,19 @@ def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None,
     ``extra`` is a dict stored as JSON: NumPy scalars become Python numbers and tuples lists;
     arrays go in ``arrays`` (name -> array or Tensor), which are stored as tensors.
     """
+    fn = "save_checkpoint"
     if not callable(getattr(model, "state_dict", None)):
-        raise TypeError(f"save_checkpoint: model must be a Module (with a state_dict()), got {type(model).__name__}")
-    if not isinstance(step, numbers.Integral) or isinstance(step, bool) or step < 0:
-        raise ValueError(f"save_checkpoint: step must be a non-negative integer, got {step!r}")
-    if extra is not None and not isinstance(extra, dict):
-        raise TypeError(f"save_checkpoint: extra must be a dict (stored as JSON), got {type(extra).__name__}")
-    if arrays is not None and not isinstance(arrays, dict):
-        raise TypeError(f"save_checkpoint: arrays must be a dict of name -> array, got {type(arrays).__name__}")
+        rules.fail(fn, "model", "a Module (with a state_dict())", type(model).__name__, TypeError)
+    rules.non_negative_int(fn, "step", step)
+    rules.instance(fn, "extra", extra, (dict, type(None)), "a dict (stored as JSON)")
+    rules.instance(fn, "arrays", arrays, (dict, type(None)), "a dict of name -> array")
     if tokenizer is not None and not callable(getattr(tokenizer, "to_dict", None)):
-        raise TypeError(f"save_checkpoint: tokenizer must have a to_dict() method (a minigen tokenizer), got "
-                        f"{type(tokenizer).__name__}")
+        rules.fail(fn, "tokenizer", "a minigen tokenizer (with a to_dict())", type(tokenizer).__name__, TypeError)
     tensors = {f"model.{k}": np.ascontiguousarray(backend.to_numpy(v)) for k, v in model.state_dict().items()}
     for name, value in (arrays or {}).items():
         data = value.data if isinstance(value, Tensor) else value
         if not (backend.is_array(data) or isinstance(data, np.generic)):
-            raise TypeError(f"save_checkpoint: arrays[{name!r}] must be an array or a Tensor, got "
-                            f"{type(value).__name__}")
+            rules.fail(fn, f"arrays[{name!r}]", "an array or a Tensor", type(value).__name__, TypeError)
         tensors[f"extra.{name}"] = np.ascontiguousarray(backend.to_numpy(data))
     optim_meta = None
     if optimizer is not None:
@@ -85,7 +93,7 @@ def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None,
         optim_meta = {"param_groups": _jsonable(sd["param_groups"], "the optimizer's param_groups"),
                       "scalars": _jsonable(scalars, "the optimizer's state")}
     meta = {
-        "format": "minigen-checkpoint-1",
+        "format": FORMAT,
         "config": _jsonable(config if config is not None else getattr(model, "config", None), "config"),
         "tokenizer": _jsonable(tokenizer.to_dict(), "tokenizer.to_dict()") if tokenizer is not None else None,
         "step": int(step),
@@ -191,8 +199,21 @@ def _check_header(path: str) -> None:
                               f"{size} (was the run killed while copying it?)")
 
 
+@contextlib.contextmanager
+def entries_of(path):
+    """Check a checkpoint's entries with the rules: ``with entries_of(path) as fn: rules.*(fn, "step", ...)``.
+
+    A rule's error (ValueError, TypeError, IndexError) becomes a CheckpointError: the file
+    is at fault, not the caller, and the message starts with ``checkpoint PATH:``.
+    """
+    try:
+        yield f"checkpoint {path}"
+    except (ValueError, TypeError, IndexError) as e:
+        raise CheckpointError(str(e)) from None
+
+
 def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint written by ``save_checkpoint`` (arrays on the host)."""
+    """Read a checkpoint written by ``save_checkpoint`` (arrays on the host), every metadata entry checked."""
     from safetensors import safe_open
 
     path = os.fspath(path)
@@ -217,20 +238,107 @@ def load_checkpoint(path) -> Checkpoint:
         # A run that diverged must never be saved; one that was anyway would sample blank text.
         if value.dtype.kind in "fc" and not np.isfinite(value).all():
             raise CheckpointError(f"checkpoint {path} holds non-finite values (NaN or inf) in tensor {name}")
-    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    optimizer_state = None
-    if meta.get("optimizer") is not None:
+    with entries_of(path) as fn:
+        rules.choice(fn, "format", meta.get("format"), (FORMAT,))
+        rules.non_negative_int(fn, "step", meta.get("step"))
+        for name in ("config", "tokenizer", "optimizer"):
+            rules.instance(fn, name, meta.get(name), (dict, type(None)), "an object or null")
+        for name in ("rng_state", "extra"):
+            rules.instance(fn, name, meta.get(name), dict, "an object")
         try:
-            state = {}
-            for key, value in tensors.items():
-                if key.startswith("optim."):
-                    _, index, name = key.split(".", 2)
-                    state.setdefault(int(index), {})[name] = value
-            for index, entries in meta["optimizer"]["scalars"].items():
-                state.setdefault(int(index), {}).update(entries)
-            optimizer_state = {"state": state, "param_groups": meta["optimizer"]["param_groups"]}
-        except (ValueError, TypeError, KeyError, AttributeError) as e:
-            raise CheckpointError(f"{path} is damaged: its optimizer state cannot be read "
-                                  f"({type(e).__name__}: {e})") from None
+            np.random.PCG64().state = meta["rng_state"]           # the generator's own check, on a scratch one
+        except (ValueError, TypeError, KeyError) as e:
+            rules.fail(fn, "rng_state", "a random generator's state", f"{e}")
+        optimizer_state = _optimizer_state(fn, meta["optimizer"], tensors)
+    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     arrays = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
-    return Checkpoint(model_state, optimizer_state, meta, arrays)
+    return Checkpoint(model_state, optimizer_state, meta, arrays, path)
+
+
+def _optimizer_state(fn: str, saved: dict | None, tensors: dict) -> dict | None:
+    """The optimizer's ``state_dict()`` from its metadata and its ``optim.<index>.<name>`` tensors (None: none saved).
+
+    Each entry's type is checked here; the hyperparameters' values are the optimizer's
+    ``load_state_dict``'s to check, as they are for a state dict from anywhere else.
+    """
+    if saved is None:
+        return None
+    groups = rules.instance(fn, "optimizer.param_groups", saved.get("param_groups"), list, "a list")
+    for i, group in enumerate(groups):
+        rules.instance(fn, f"optimizer.param_groups[{i}]", group, dict, "an object")
+    scalars = rules.instance(fn, "optimizer.scalars", saved.get("scalars"), dict, "an object")
+    state = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            index, name = (key.split(".", 2) + [""])[1:3]
+            state.setdefault(_index(fn, f"tensor {key}", index), {})[name] = value
+    for index, entries in scalars.items():
+        where = f"optimizer.scalars.{index}"
+        for name, value in rules.instance(fn, where, entries, dict, "an object").items():
+            state.setdefault(_index(fn, where, index), {})[name] = rules.real(fn, f"{where}.{name}", value)
+    return {"state": state, "param_groups": groups}
+
+
+def _index(fn: str, where: str, text: str) -> int:
+    """A parameter's index, as a tensor name or a JSON key writes it ("3")."""
+    if not text.isdigit():
+        rules.fail(fn, where, "named by a parameter's index (0, 1, ...)", repr(text))
+    return int(text)
+
+
+# Where each size of a language model's config shows in its weights: (tensor, axis), or (a tensor name
+# with {} for the layer, None) for a count of layers. Checked before the model is built, so that a
+# damaged size is refused instead of allocating memory for it.
+SIZES = {
+    "rnn_lm": {"vocab_size": ("embedding.weight", 0), "embed_dim": ("embedding.weight", 1),
+               "hidden_size": ("head.weight", 1), "num_layers": ("rnn.weight_hh_l{}", None)},
+    "gpt": {"vocab_size": ("wte.weight", 0), "n_embd": ("wte.weight", 1), "block_size": ("wpe.weight", 0),
+            "n_layer": ("h.{}.ln_1.weight", None)},
+}
+
+
+def load_model(path):
+    """``(model, tokenizer, checkpoint)`` from a checkpoint of a language model (``minigen train`` writes them).
+
+    ``path`` is a checkpoint file or a ``Checkpoint`` already loaded. In order, before
+    any memory is allocated for the model: the config's sizes must match the weights'
+    shapes (``SIZES``), the tokenizer must read back and have the config's vocabulary
+    size; then the model is built (its constructor checks the other entries) and every
+    weight must be there, with its shape, and nothing else.
+    """
+    ck = path if isinstance(path, Checkpoint) else load_checkpoint(path)
+    config, weights = ck.meta["config"], ck.model_state
+    with entries_of(ck.path) as fn:
+        if config is None or ck.meta["tokenizer"] is None:
+            rules.fail(fn, "config and tokenizer", "present (a language model from `minigen train`)", "null")
+        kind = rules.choice(fn, "config.model_type", config.get("model_type"), tuple(SIZES))
+        for name, (tensor, axis) in SIZES[kind].items():
+            if axis is None:                                   # a count of layers: h.0..., h.1..., until one is missing
+                size, what = next(n for n in itertools.count() if tensor.format(n) not in weights), "layers"
+            elif tensor in weights:
+                size, what = weights[tensor].shape[axis], f"the size of axis {axis} of model.{tensor}"
+            else:
+                rules.fail(fn, "the weights", f"to hold model.{tensor}", "none")
+            if not rules.is_int(config.get(name)) or config[name] != size:
+                rules.fail(fn, f"config.{name}", f"{size}, {what} in the weights", rules.describe(config.get(name)))
+        try:
+            tokenizer = tokenizer_from_dict(ck.meta["tokenizer"])
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise CheckpointError(f"{fn}: its tokenizer entry cannot be read ({type(e).__name__}: {e})") from None
+        if tokenizer.vocab_size != config["vocab_size"]:
+            rules.fail(fn, "config.vocab_size", f"the tokenizer's vocabulary size, {tokenizer.vocab_size}",
+                       config["vocab_size"])
+        try:
+            model = build_model(config)
+        except (ValueError, TypeError) as e:                   # a constructor's rule, or an unknown entry
+            raise CheckpointError(f"{fn}: its config does not build a model ({e})") from None
+        shapes = {name: tuple(v.shape) for name, v in model.state_dict().items()}
+        problems = [f"model.{k} is missing" for k in shapes if k not in weights] + \
+                   [f"model.{k} is not in the model" for k in weights if k not in shapes] + \
+                   [f"model.{k} has shape {tuple(weights[k].shape)}, the config's model {shapes[k]}"
+                    for k in shapes if k in weights and tuple(weights[k].shape) != shapes[k]]
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise CheckpointError(f"{fn}: its weights do not fit its config: {problems[0]}{more}")
+    model.load_state_dict(weights)
+    return model, tokenizer, ck

@@ -225,7 +225,7 @@ def test_arrays_and_other_arguments_are_checked(tmp_path):
         save_checkpoint(path, model, arrays={"h": [1.0, 2.0]})
     with pytest.raises(ValueError, match="save_checkpoint: step must be a non-negative integer, got '3'"):
         save_checkpoint(path, model, step="3")
-    with pytest.raises(TypeError, match=r"save_checkpoint: tokenizer must have a to_dict\(\) method .*got str"):
+    with pytest.raises(TypeError, match=r"save_checkpoint: tokenizer must be a minigen tokenizer \(with a to_dict\(\)\), got str"):
         save_checkpoint(path, model, tokenizer="abc")
     with pytest.raises(TypeError, match=r"save_checkpoint: model must be a Module .*got dict"):
         save_checkpoint(path, dict(model.state_dict()))
