@@ -204,12 +204,15 @@ def entries_of(path):
     """Check a checkpoint's entries with the rules: ``with entries_of(path) as fn: rules.*(fn, "step", ...)``.
 
     A rule's error (ValueError, TypeError, IndexError) becomes a CheckpointError: the file
-    is at fault, not the caller, and the message starts with ``checkpoint PATH:``.
+    is at fault, not the caller. So does any other such error raised inside (a model's
+    constructor refusing a config entry, say), with ``checkpoint PATH:`` put in front.
     """
+    where = f"checkpoint {path}"
     try:
-        yield f"checkpoint {path}"
+        yield where
     except (ValueError, TypeError, IndexError) as e:
-        raise CheckpointError(str(e)) from None
+        text = str(e)
+        raise CheckpointError(text if text.startswith(where) else f"{where}: {text}") from None
 
 
 def load_checkpoint(path) -> Checkpoint:
@@ -328,10 +331,7 @@ def load_model(path):
         if tokenizer.vocab_size != config["vocab_size"]:
             rules.fail(fn, "config.vocab_size", f"the tokenizer's vocabulary size, {tokenizer.vocab_size}",
                        config["vocab_size"])
-        try:
-            model = build_model(config)
-        except (ValueError, TypeError) as e:                   # a constructor's rule, or an unknown entry
-            raise CheckpointError(f"{fn}: its config does not build a model ({e})") from None
+        model = build_model(config)                            # its constructor checks the other entries
         shapes = {name: tuple(v.shape) for name, v in model.state_dict().items()}
         problems = [f"model.{k} is missing" for k in shapes if k not in weights] + \
                    [f"model.{k} is not in the model" for k in weights if k not in shapes] + \

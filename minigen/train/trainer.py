@@ -27,16 +27,17 @@ import os
 import signal
 import threading
 import time
+from functools import partial
 
 import numpy as np
 
-from .. import backend, functional as F
+from .. import backend, functional as F, rules
 from ..autograd import Tensor, no_grad
-from ..checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ..checkpoint import Checkpoint, entries_of, load_checkpoint, save_checkpoint
 from ..data.batching import StreamBatcher, random_windows
 from ..nn.utils import clip_grad_norm_
 
-__all__ = ["Trainer", "TrainingError"]
+__all__ = ["Trainer", "TrainingError", "loop_state"]
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -45,13 +46,32 @@ class TrainingError(RuntimeError):
     """Training stopped because the loss or the gradient stopped being a finite number."""
 
 
-def _positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"Trainer: {name} must be a positive integer{' or None' if allow_none else ''}, "
-                         f"got {value!r}")
-    return int(value)
+# The training loop's state, as Trainer.save_checkpoint writes it (extra.trainer): entry -> rule.
+LOOP = {"step": rules.non_negative_int, "tokens_seen": rules.non_negative_int, "elapsed": partial(rules.real, lo=0),
+        "state_is_tuple": rules.flag, "history": partial(rules.instance, kind=list, expected="a list"),
+        "train_curve": partial(rules.instance, kind=list, expected="a list"),
+        "batch_rng": partial(rules.instance, kind=(dict, type(None)), expected="an object or null")}
+
+
+def loop_state(ck: Checkpoint) -> dict:
+    """The training loop's state saved in ``ck`` (``extra.trainer``), every entry checked (a CheckpointError if not).
+
+    ``position`` counts the batches read, one a step, so it is at most ``step``.
+    """
+    with entries_of(ck.path) as fn:
+        loop = rules.instance(fn, "extra.trainer", ck.meta["extra"].get("trainer"), dict, "an object")
+        for key, rule in LOOP.items():
+            rule(fn, f"extra.trainer.{key}", loop.get(key))
+        rules.integer(fn, "extra.trainer.position", loop.get("position"), 0, loop["step"], optional=True)
+        if loop["step"] != ck.meta["step"]:
+            rules.fail(fn, "extra.trainer.step", f"the checkpoint's step, {ck.meta['step']}", loop["step"])
+        for i, metrics in enumerate(loop["history"]):        # one dict of numbers per evaluation
+            for key, value in rules.instance(fn, f"extra.trainer.history[{i}]", metrics, dict, "an object").items():
+                rules.real(fn, f"extra.trainer.history[{i}].{key}", value)
+        for i, point in enumerate(loop["train_curve"]):      # [step, mean training loss] pairs
+            if not (isinstance(point, list) and len(point) == 2 and all(rules.is_real(v) for v in point)):
+                rules.fail(fn, f"extra.trainer.train_curve[{i}]", "a [step, loss] pair", rules.describe(point))
+    return loop
 
 
 class Trainer:
@@ -93,23 +113,19 @@ class Trainer:
                  grad_clip: float | None = 1.0, eval_interval: int = 250, eval_tokens: int | None = 131072,
                  checkpoint_dir=None, callbacks=(), device=None, progress: bool = True, seed: int = 0,
                  run_config: dict | None = None, log=None):
-        self.batch_size = _positive_int("batch_size", batch_size)
-        self.seq_len = _positive_int("seq_len", seq_len)
-        self.max_steps = _positive_int("max_steps", max_steps, allow_none=True)
-        self.eval_interval = _positive_int("eval_interval", eval_interval)
-        eval_tokens = _positive_int("eval_tokens", eval_tokens, allow_none=True)
-        if time_budget is not None and (not isinstance(time_budget, (int, float)) or not time_budget > 0):
-            raise ValueError(f"Trainer: time_budget must be a positive number of seconds or None, got {time_budget!r}")
+        self.batch_size = rules.positive_int("Trainer", "batch_size", batch_size)
+        self.seq_len = rules.positive_int("Trainer", "seq_len", seq_len)
+        self.max_steps = rules.positive_int("Trainer", "max_steps", max_steps, optional=True)
+        self.eval_interval = rules.positive_int("Trainer", "eval_interval", eval_interval)
+        eval_tokens = rules.positive_int("Trainer", "eval_tokens", eval_tokens, optional=True)
+        time_budget = rules.real("Trainer", "time_budget", time_budget, 0, lo_open=True, optional=True)
         if self.max_steps is None and time_budget is None:
             raise ValueError("Trainer: give max_steps or time_budget (or both), so that training ends")
-        if lr_schedule not in ("cosine", "constant"):
-            raise ValueError(f"Trainer: lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
-        if not 0.0 <= min_lr_ratio <= 1.0:
-            raise ValueError(f"Trainer: min_lr_ratio must be in [0, 1], got {min_lr_ratio!r}")
-        if not isinstance(warmup_steps, int) or warmup_steps < 0:
-            raise ValueError(f"Trainer: warmup_steps must be a non-negative integer, got {warmup_steps!r}")
-        if grad_clip is not None and not grad_clip > 0:
-            raise ValueError(f"Trainer: grad_clip must be a positive number or None, got {grad_clip!r}")
+        lr_schedule = rules.choice("Trainer", "lr_schedule", lr_schedule, ("cosine", "constant"))
+        min_lr_ratio = rules.real("Trainer", "min_lr_ratio", min_lr_ratio, 0, 1)
+        warmup_steps = rules.non_negative_int("Trainer", "warmup_steps", warmup_steps)
+        grad_clip = rules.real("Trainer", "grad_clip", grad_clip, 0, lo_open=True, optional=True)
+        progress, seed = rules.flag("Trainer", "progress", progress), rules.non_negative_int("Trainer", "seed", seed)
         self.model, self.optimizer, self.tokenizer = model, optimizer, tokenizer
         self.time_budget, self.warmup_steps = time_budget, warmup_steps
         self.lr_schedule, self.min_lr_ratio, self.grad_clip = lr_schedule, min_lr_ratio, grad_clip
@@ -127,7 +143,7 @@ class Trainer:
         self.eval_tokens = eval_tokens
         self.chars_per_token = 1.0
         if self.val_ids is not None and val_chars is not None:
-            self.chars_per_token = _positive_int("val_chars", val_chars) / len(self.val_ids)
+            self.chars_per_token = rules.positive_int("Trainer", "val_chars", val_chars) / len(self.val_ids)
         elif tokenizer is not None and self.val_ids is not None and getattr(tokenizer, "kind", "char") != "char":
             self.chars_per_token = len(tokenizer.decode(self.val_ids)) / len(self.val_ids)
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
@@ -274,26 +290,39 @@ class Trainer:
                         extra={"trainer": loop, "run": self.run_config}, arrays=arrays)
         self.last_checkpoint = (path, self.step)
 
-    def resume(self, checkpoint=None) -> None:
-        """Load a checkpoint written by this trainer (default: ``checkpoint_dir``'s) and continue from it."""
+    def resume(self, checkpoint=None, *, reset_optimizer: bool = False) -> None:
+        """Load a checkpoint written by this trainer (default: ``checkpoint_dir``'s) and continue from it.
+
+        Every entry is checked before it is used: a damaged one is a ``CheckpointError``
+        naming it. Nothing is reset silently: a checkpoint without the optimizer's state
+        is refused unless ``reset_optimizer``, which starts the optimizer afresh.
+        """
+        reset_optimizer = rules.flag("Trainer.resume", "reset_optimizer", reset_optimizer)
         ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint or self.checkpoint_path)
-        loop = ck.meta.get("extra", {}).get("trainer")
-        if loop is None:
-            raise ValueError("Trainer.resume: the checkpoint was not written by a Trainer (no loop state in it)")
-        self.model.load_state_dict(ck.model_state)
-        if ck.optimizer_state is not None:
-            self.optimizer.load_state_dict(ck.optimizer_state)
-        backend.set_rng_state(ck.meta["rng_state"])
+        loop = loop_state(ck)
+        with entries_of(ck.path) as fn:
+            if ck.optimizer_state is None and not reset_optimizer:
+                rules.fail(fn, "optimizer", "the optimizer's state (to start it afresh, resume with "
+                           "reset_optimizer=True, or --reset-optimizer)", "null")
+            self.model.load_state_dict(ck.model_state)
+            if not reset_optimizer:
+                self.optimizer.load_state_dict(ck.optimizer_state)
+            if self.stateful:
+                self.batcher.position = loop["position"]
+            else:
+                self.batch_rng.bit_generator.state = loop["batch_rng"]
+            like = next(iter(self.model.parameters())).data
+            n = sum(k.startswith("state.") for k in ck.arrays)
+            states = [Tensor(backend.asarray_like(rules.floating_array(fn, f"state.{i}", ck.arrays.get(f"state.{i}")),
+                                                  like)) for i in range(n)]
+            self.state = (tuple(states) if loop["state_is_tuple"] else states[0]) if states else None
+            if self.state is not None:          # one token with the carried state: one that does not fit fails now
+                ids = np.zeros((self.batch_size, 1), np.int64)
+                with no_grad():
+                    self._loss(ids, ids, self.state)
+        backend.set_rng_state(ck.meta["rng_state"])            # last: the trial above may have drawn numbers
         self.step, self.elapsed, self.tokens_seen = loop["step"], loop["elapsed"], loop["tokens_seen"]
         self.history, self.train_curve = loop["history"], loop["train_curve"]
-        if self.stateful:
-            self.batcher.position = loop["position"]
-        else:
-            self.batch_rng.bit_generator.state = loop["batch_rng"]
-        like = next(iter(self.model.parameters())).data
-        states = [Tensor(backend.asarray_like(ck.arrays[f"state.{i}"], like))
-                  for i in range(sum(k.startswith("state.") for k in ck.arrays))]
-        self.state = (tuple(states) if loop["state_is_tuple"] else states[0]) if states else None
         self.last_checkpoint = (self.checkpoint_path, self.step) if self.checkpoint_path else None
 
     # ------------------------------------------------------------------ the loop

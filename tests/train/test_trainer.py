@@ -191,15 +191,28 @@ def test_loss_curve_without_matplotlib(data, tmp_path, monkeypatch):
     (dict(batch_size=0), "batch_size must be a positive integer, got 0"),
     (dict(seq_len=2.5), "seq_len must be a positive integer, got 2.5"),
     (dict(max_steps=None), "give max_steps or time_budget"),
-    (dict(time_budget=-1), "time_budget must be a positive number"),
-    (dict(lr_schedule="linear"), "lr_schedule must be 'cosine' or 'constant', got 'linear'"),
-    (dict(grad_clip=0), "grad_clip must be a positive number or None, got 0"),
-    (dict(min_lr_ratio=2), r"min_lr_ratio must be in \[0, 1\], got 2"),
+    (dict(time_budget=-1), "time_budget must be a finite number > 0 or None, got -1"),
+    (dict(lr_schedule="linear"), "lr_schedule must be one of 'cosine', 'constant', got 'linear'"),
+    (dict(grad_clip=0), "grad_clip must be a finite number > 0 or None, got 0"),
+    (dict(min_lr_ratio=2), r"min_lr_ratio must be a number in \[0, 1\], got 2"),
     (dict(seq_len=10_000), "too short for seq_len 10000"),
+    # the copies of these rules had drifted: warmup_steps took True, time_budget a bool
+    (dict(warmup_steps=True), "Trainer: warmup_steps must be a non-negative integer, got True"),
+    (dict(warmup_steps=-1), "Trainer: warmup_steps must be a non-negative integer, got -1"),
+    (dict(time_budget=True), "Trainer: time_budget must be a finite number > 0 or None, got True"),
+    (dict(time_budget=float("inf")), "Trainer: time_budget must be a finite number > 0 or None, got inf"),
+    (dict(progress="no"), "Trainer: progress must be True or False, got 'no'"),
 ])
 def test_bad_arguments(data, kw, match):
     with pytest.raises(ValueError, match=match):
         make(data, **kw)
+
+
+def test_numpy_integers_and_floats_are_accepted(data):
+    """A NumPy int is an int (warmup_steps refused one before the rules were shared), a NumPy float a number."""
+    trainer = make(data, warmup_steps=np.int64(3), max_steps=np.int32(2), time_budget=np.float32(60.0))
+    assert (trainer.warmup_steps, trainer.max_steps, trainer.time_budget) == (3, 2, 60.0)
+    assert type(trainer.warmup_steps) is int and type(trainer.time_budget) is float
 
 
 def test_a_nonfinite_validation_names_the_step_it_evaluated(data, tmp_path):
