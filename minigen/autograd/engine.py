@@ -27,7 +27,7 @@ next_sequence_number = itertools.count().__next__
 _by_sequence = attrgetter("seq")
 
 
-def _topological_order(root_ctx, Tensor):
+def _topological_order(root_ctx):
     """The nodes reachable from ``root_ctx``, consumers before producers.
 
     Each node carries the sequence number of its creation (as in PyTorch), and a
@@ -43,12 +43,11 @@ def _topological_order(root_ctx, Tensor):
                 "backward() was called a second time through the same graph, whose saved arrays were "
                 "freed by the first call. Pass retain_graph=True to the first backward() to keep them, "
                 "or run the forward pass again.")
-        for t in node.inputs:
-            if isinstance(t, Tensor):
-                c = t._ctx
-                if c is not None and c not in seen:
-                    seen.add(c)
-                    stack.append(c)
+        for t, need in zip(node.inputs, node.needs_input_grad):
+            c = t._ctx if need else None             # only a Tensor that requires grad can have a node
+            if c is not None and c not in seen:
+                seen.add(c)
+                stack.append(c)
     return sorted(seen, key=_by_sequence, reverse=True)
 
 
@@ -65,12 +64,10 @@ def _accumulate(grads, node, idx, g):
 
 def backward(root, grad, retain_graph: bool = False) -> None:
     """Accumulate ``d(root)/d(leaf) . grad`` into ``leaf.grad`` for every leaf that requires grad."""
-    from .tensor import Tensor
-
     if root._ctx is None:  # a leaf: its gradient is the upstream gradient itself
         _store_leaf(root, grad)
         return
-    order = _topological_order(root._ctx, Tensor)
+    order = _topological_order(root._ctx)
     grads = {}          # node -> gradient of its output (a list of them for multi-output nodes)
     leaves = {}         # leaf tensor -> summed gradient, stored into .grad at the end
     _accumulate(grads, root._ctx, root._idx, grad)

@@ -8,12 +8,15 @@ A Tensor holds:
 - ``requires_grad``: whether operations on it are recorded;
 - ``_ctx``: the Function that produced it (``None`` for a leaf).
 
-The operators and methods below call the ops in ``minigen.autograd.ops_*``.
+The operators and the maths methods (``+ - * / ** @``, comparisons, ``x[key]``,
+``exp``, ``sum``, ``reshape``, ``to``, ...) are the functions of
+``minigen.autograd.ops``, which ``ops/__init__.py`` attaches to the class: the ops
+build Tensors, so this module cannot import them back.
 """
 
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, rules
 from .engine import backward as _run_backward
 
 
@@ -39,10 +42,10 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if not backend.is_array(data):
-            raise TypeError(f"Tensor wraps a backend array; got {type(data).__name__}. Use minigen.tensor(data) "
-                            "to build one from Python numbers or lists.")
-        if requires_grad and not backend.is_floating(data.dtype):
-            raise ValueError(f"only floating-point tensors can require gradients, got dtype {_dtype_str(data.dtype)}")
+            rules.fail("Tensor", "data", "a backend array (minigen.tensor(data) takes numbers and lists)",
+                       type(data).__name__, TypeError)
+        if requires_grad:
+            _floating_for_grad(data.dtype)
         self.data = data
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -125,22 +128,16 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: no input of the "
                                "computation had requires_grad=True (or it ran under no_grad()).")
-        xp = backend.array_namespace(self.data)
         if grad is None:
             if self.numel() != 1:
                 raise RuntimeError(f"backward() without a gradient needs a tensor with one element (a loss); "
                                    f"this one has shape {self.shape}. Pass grad= of that shape, or reduce it "
                                    "first, e.g. loss = out.sum().")
+            xp = backend.array_namespace(self.data)
             grad = xp.ones(self.data.shape, dtype=self.dtype, device=backend.device_of(self.data))
         else:
-            grad = grad.data if isinstance(grad, Tensor) else grad
-            if not hasattr(grad, "shape"):
-                raise TypeError(f"backward(): grad must be a Tensor or an array, got {type(grad).__name__}")
-            if tuple(grad.shape) != self.shape:
-                raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, but the tensor has shape {self.shape}")
-            if grad.dtype != self.dtype:
-                raise TypeError(f"backward(): grad has dtype {_dtype_str(grad.dtype)}, "
-                                f"but the tensor has dtype {_dtype_str(self.dtype)}")
+            grad = rules.array_of(rules.floating_array("backward", "grad", grad, self.shape))
+            rules.same_dtype("backward", tensor=self.data, grad=grad)
         _run_backward(self, grad, retain_graph=retain_graph)
 
     def retain_grad(self) -> Tensor:
@@ -159,8 +156,8 @@ class Tensor:
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if self._ctx is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use detach() instead")
-        if requires_grad and not backend.is_floating(self.dtype):
-            raise ValueError(f"only floating-point tensors can require gradients, got dtype {_dtype_str(self.dtype)}")
+        if requires_grad:
+            _floating_for_grad(self.dtype)
         self.requires_grad = requires_grad
         return self
 
@@ -178,75 +175,31 @@ class Tensor:
     def tolist(self):
         return backend.to_numpy(self.data).tolist()
 
-    # ------------------------------------------------------------------ operators
-    def __add__(self, other): return _ops.add(self, other)
-    def __radd__(self, other): return _ops.add(other, self)
-    def __sub__(self, other): return _ops.sub(self, other)
-    def __rsub__(self, other): return _ops.sub(other, self)
-    def __mul__(self, other): return _ops.mul(self, other)
-    def __rmul__(self, other): return _ops.mul(other, self)
-    def __truediv__(self, other): return _ops.div(self, other)
-    def __rtruediv__(self, other): return _ops.div(other, self)
-    def __pow__(self, other): return _ops.pow(self, other)
-    def __rpow__(self, other): return _ops.pow(other, self)
-    def __matmul__(self, other): return _ops.matmul(self, other)
-    def __rmatmul__(self, other): return _ops.matmul(other, self)
-    def __neg__(self): return _ops.neg(self)
-    def __getitem__(self, key): return _ops.getitem(self, key)
+    @property
+    def T(self):
+        """All axes reversed (the matrix transpose for 2-D tensors)."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    def float(self):
+        return self.to("float32")
+
+    def double(self):
+        return self.to("float64")
 
     def __setitem__(self, key, value):
         raise TypeError("tensors do not support item assignment, which would change values the graph saved; "
                         "build a new tensor with where(), masked_fill() or concat() instead")
 
-    # Comparisons give boolean tensors that carry no gradient (use them as masks).
-    def __lt__(self, other): return _ops.compare("lt", self, other)
-    def __le__(self, other): return _ops.compare("le", self, other)
-    def __gt__(self, other): return _ops.compare("gt", self, other)
-    def __ge__(self, other): return _ops.compare("ge", self, other)
-    def __eq__(self, other): return _ops.compare("eq", self, other)
-    def __ne__(self, other): return _ops.compare("ne", self, other)
-
-    # ------------------------------------------------------------------ methods
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def sqrt(self): return _ops.sqrt(self)
-    def tanh(self): return _ops.tanh(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def relu(self): return _ops.relu(self)
-    def sum(self, axis=None, keepdims: bool = False): return _ops.sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims: bool = False): return _ops.mean(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims: bool = False): return _ops.max(self, axis=axis, keepdims=keepdims)
-    def matmul(self, other): return _ops.matmul(self, other)
-    def transpose(self, axis0: int = -2, axis1: int = -1): return _ops.transpose(self, axis0, axis1)
-    def permute(self, *axes): return _ops.permute(self, *axes)
-    def masked_fill(self, mask, value): return _ops.masked_fill(self, mask, value)
-    def clip(self, min=None, max=None): return _ops.clip(self, min, max)
-    clamp = clip
-    def split(self, split_size_or_sections, axis: int = 0): return _ops.split(self, split_size_or_sections, axis)
-
-    def reshape(self, *shape):
-        """Reshape; ``x.reshape(2, -1)`` and ``x.reshape((2, -1))`` both work."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.reshape(self, shape)
-
-    view = reshape
-
-    @property
-    def T(self):
-        """All axes reversed (the matrix transpose for 2-D tensors)."""
-        return _ops.permute(self, *reversed(range(self.ndim)))
-
-    def to(self, target):
-        """Cast to a dtype (``"float64"``) or move to a device (``"cpu"``, ``"cuda"``); differentiable."""
-        return _ops.to(self, target)
-
-    def float(self): return _ops.to(self, "float32")
-    def double(self): return _ops.to(self, "float64")
-
 
 def _dtype_str(dtype) -> str:
     return backend._dtype_name(dtype)
+
+
+def _floating_for_grad(dtype) -> None:
+    """Only floating-point tensors can require gradients."""
+    if not backend.is_floating(dtype):
+        rules.fail("Tensor", "requires_grad", "False for a tensor of dtype " + _dtype_str(dtype) +
+                   " (only floating-point tensors can require gradients)", True)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None, name: str | None = None) -> Tensor:
@@ -281,5 +234,3 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None, name: str
         arr = backend.to_device(arr, device)
     return Tensor(arr, requires_grad=requires_grad, name=name)
 
-
-from . import ops as _ops  # noqa: E402  (the ops import Tensor, so they come last)

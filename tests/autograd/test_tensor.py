@@ -33,14 +33,14 @@ def test_default_dtype_is_used():
 
 
 def test_only_floats_can_require_grad():
-    with pytest.raises(ValueError, match="only floating-point tensors can require gradients, got dtype int64"):
+    with pytest.raises(ValueError, match=r"Tensor: requires_grad must be False for a tensor of dtype int64 \(only floating-point tensors can require gradients\), got True"):
         minigen.tensor(np.arange(3), requires_grad=True)
 
 
 def test_bad_data_is_a_clear_error():
     with pytest.raises(TypeError, match="cannot make an array from"):
         minigen.tensor("abc")
-    with pytest.raises(TypeError, match="wraps a backend array"):
+    with pytest.raises(TypeError, match="Tensor: data must be a backend array"):
         minigen.Tensor([1.0, 2.0])
 
 
@@ -107,9 +107,9 @@ def test_backward_needs_a_scalar_or_a_gradient(backend):
 
 def test_backward_checks_the_given_gradient():
     y = minigen.tensor(np.ones(3), requires_grad=True) * 2.0
-    with pytest.raises(ValueError, match=r"grad has shape \(2,\), but the tensor has shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"backward: grad must be of shape \(3,\), got shape \(2,\)"):
         y.backward(np.ones(2))
-    with pytest.raises(TypeError, match="grad has dtype float32, but the tensor has dtype float64"):
+    with pytest.raises(TypeError, match="backward: grad must be of tensor's dtype float64 .*, got float32"):
         y.backward(np.ones(3, np.float32))
 
 

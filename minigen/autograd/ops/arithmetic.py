@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import numbers
 
+from ... import rules
 from ...backend import array_namespace, matrix_transpose_copy
 from ..function import Function, unbroadcast
-from ..tensor import Tensor, _dtype_str
+from ..tensor import Tensor
 
-# ---------------------------------------------------------------------------- checks
-
+# ---------------------------------------------------------------------------- operands
 
 _FAST = (Tensor, float, int)
 
@@ -27,13 +27,12 @@ def _operand(x):
         return x
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return Tensor(x)
-    raise TypeError(f"expected a Tensor, an array or a number, got {type(x).__name__}")
+    rules.fail("", "an operand", "a Tensor, an array or a number", type(x).__name__, TypeError)
 
 
 def _check_dtypes(op: str, a, b) -> None:
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
-        raise TypeError(f"{op}: dtypes differ, {_dtype_str(a.dtype)} and {_dtype_str(b.dtype)}; minigen never "
-                        "upcasts silently. Convert one side explicitly, e.g. x.to('float64').")
+        rules.same_dtype(op, a=a, b=b)                        # names the two dtypes
 
 
 def broadcast_shapes(a: tuple, b: tuple):
@@ -62,7 +61,7 @@ def _binary(op: str, fn, a, b):
         return fn.apply(a, b)
     except ValueError:
         if broadcast_shapes(_shape(a), _shape(b)) is None:
-            raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
+            rules.fail(op, "b", f"of a shape that broadcasts with a's {_shape(a)}", _shape(b))
         raise
 
 
@@ -226,13 +225,6 @@ def matmul(a, b):
     a, b = _operand(a), _operand(b)
     _check_dtypes("matmul", a, b)
     sa, sb = _shape(a), _shape(b)
-    if len(sa) == 0 or len(sb) == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {sa} and {sb}")
-    k_a = sa[-1]
-    k_b = sb[-2] if len(sb) > 1 else sb[0]
-    if k_a != k_b:
-        raise ValueError(f"matmul: shapes {sa} and {sb} do not align: (..., n, k) @ (..., k, m) needs the same k, "
-                         f"got {k_a} and {k_b}")
-    if broadcast_shapes(sa[:-2], sb[:-2]) is None:
-        raise ValueError(f"matmul: batch dimensions of shapes {sa} and {sb} cannot be broadcast together")
+    if not sa or not sb or sa[-1] != sb[-2 if len(sb) > 1 else 0] or broadcast_shapes(sa[:-2], sb[:-2]) is None:
+        rules.fail("matmul", "b", f"(..., k, m) or (k,) with k = a's last dimension, broadcasting with a {sa}", sb)
     return MatMul.apply(a, b)

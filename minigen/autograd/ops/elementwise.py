@@ -9,8 +9,7 @@ that saves work (``d tanh = 1 - out**2``, ``d exp = out``).
 
 from __future__ import annotations
 
-
-from ... import backend
+from ... import backend, rules
 from ...backend import array_namespace
 from ..function import Function
 
@@ -139,10 +138,8 @@ class Clip(Function):
 
 def clip(x, min=None, max=None):
     """Clamp values to ``[min, max]`` (either bound may be ``None``); the gradient is 0 outside."""
-    if min is None and max is None:
-        raise ValueError("clip: give at least one of min and max")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min must be <= max, got min={min} and max={max}")
+    if min is None and max is None or min is not None and max is not None and min > max:
+        rules.fail("clip", "min", "<= max (and one of them given)", f"min={min} and max={max}")
     return Clip.apply(x, lo=min, hi=max)
 
 

@@ -13,7 +13,7 @@ Two kinds of ``x[key]``:
 
 from __future__ import annotations
 
-from ... import backend
+from ... import backend, rules
 from ...backend import array_namespace
 from ..function import Function, unbroadcast
 from ..tensor import Tensor, _dtype_str
@@ -78,13 +78,13 @@ def _index_array(k, like, axis_len: int, op: str, axis: int):
     if isinstance(k, list):
         k = backend.asarray_like(backend.host_array(k, "int64"), like)
     xp = array_namespace(k)
-    if backend.is_floating(k.dtype) or backend._dtype_name(k.dtype) == "bool":
-        raise IndexError(f"{op}: index arrays must hold integers, got dtype {_dtype_str(k.dtype)} "
-                         "(use where()/masked_fill() for boolean masks)")
-    if k.size and (bool(xp.any(k >= axis_len)) or bool(xp.any(k < -axis_len))):
+    if not backend.is_integer(k.dtype):
+        rules.fail(op, "index", "an integer array (where()/masked_fill() take boolean masks)",
+                   _dtype_str(k.dtype), IndexError)
+    if k.size and backend.any_true((k >= axis_len) | (k < -axis_len)):
         bad = backend.to_numpy(k)
-        bad = bad[(bad >= axis_len) | (bad < -axis_len)]
-        raise IndexError(f"{op}: index {int(bad[0])} is out of range for axis {axis} of size {axis_len}")
+        rules.fail(op, "index", f"in [-{axis_len}, {axis_len}) for axis {axis}",
+                   int(bad[(bad >= axis_len) | (bad < -axis_len)][0]), IndexError)
     return xp.where(k < 0, k + axis_len, k)
 
 
@@ -99,12 +99,10 @@ def getitem(x, key):
         return GetItem.apply(x, key=key)
     arrays = list(key[:n_arrays])
     tail = key[n_arrays:]
-    if not all(_is_index_array(k) for k in arrays) or \
+    if not all(_is_index_array(k) for k in arrays) or n_arrays > x.ndim or \
             not all(t is Ellipsis or (isinstance(t, slice) and t == slice(None)) for t in tail):
-        raise IndexError("indexing: integer-array indices must come first, followed only by ':' or '...', "
-                         f"got {key!r}; permute the axes first, or index in two steps")
-    if n_arrays > x.ndim:
-        raise IndexError(f"indexing: {n_arrays} index arrays for a tensor with {x.ndim} dimensions")
+        rules.fail("indexing", "key", f"integer-array indices first (at most {x.ndim}), then only ':' or '...' "
+                   "(permute the axes first, or index in two steps)", repr(key), IndexError)
     idx = [_index_array(k, x.data, x.shape[i], "indexing", i) for i, k in enumerate(arrays)]
     xp = array_namespace(idx[0])
     shapes = [tuple(i.shape) for i in idx]
@@ -112,7 +110,7 @@ def getitem(x, key):
     for s in shapes[1:]:
         bshape = broadcast_shapes(bshape, s)
         if bshape is None:
-            raise IndexError(f"indexing: index arrays of shapes {shapes} cannot be broadcast together")
+            rules.fail("indexing", "key", "index arrays whose shapes broadcast together", shapes, IndexError)
     flat = xp.zeros(bshape, dtype=idx[0].dtype, device=backend.device_of(idx[0]))
     for i, a in enumerate(idx):                      # row-major flat index: ((i_1 * N_2) + i_2) * N_3 + ...
         flat = flat * x.shape[i] + a
@@ -137,17 +135,17 @@ class Where(Function):
                 unbroadcast(xp.where(self.cond, zero, dout), self.sb) if nb else None)
 
 
-def _mask(op, mask):
+def _mask(op, name, mask):
     m = mask.data if isinstance(mask, Tensor) else mask
     if not backend.is_array(m) or backend._dtype_name(m.dtype) != "bool":
-        got = _dtype_str(m.dtype) if backend.is_array(m) else type(m).__name__
-        raise TypeError(f"{op}: the condition/mask must be a boolean array, got {got}")
+        rules.fail(op, name, "a boolean array", _dtype_str(m.dtype) if backend.is_array(m) else type(m).__name__,
+                   TypeError)
     return m
 
 
 def where(condition, x, y):
     """Pick ``x`` where ``condition`` is true and ``y`` elsewhere (all broadcast together)."""
-    cond = _mask("where", condition)
+    cond = _mask("where", "condition", condition)
     x, y = _operand(x), _operand(y)
     _check_dtypes("where", x, y)
     shapes = [tuple(cond.shape)] + [t.shape for t in (x, y) if isinstance(t, Tensor)]
@@ -155,23 +153,23 @@ def where(condition, x, y):
     for s in shapes[1:]:
         out = broadcast_shapes(out, s)
         if out is None:
-            raise ValueError(f"where: shapes {shapes} (condition, x, y) cannot be broadcast together")
+            rules.fail("where", "condition, x and y", "of shapes that broadcast together", shapes)
     return Where.apply(x, y, cond=cond)
 
 
 def masked_fill(x, mask, value):
     """Replace the elements of ``x`` where ``mask`` is true by ``value``; they get zero gradient."""
-    m = _mask("masked_fill", mask)
+    m = _mask("masked_fill", "mask", mask)
     if broadcast_shapes(tuple(m.shape), x.shape) != x.shape:
-        raise ValueError(f"masked_fill: mask of shape {tuple(m.shape)} does not broadcast to the tensor's shape {x.shape}")
+        rules.fail("masked_fill", "mask", f"of a shape that broadcasts to the tensor's {x.shape}", tuple(m.shape))
     return Where.apply(float(value), x, cond=m)
 
 
 _COMPARE = {"lt": "__lt__", "le": "__le__", "gt": "__gt__", "ge": "__ge__", "eq": "__eq__", "ne": "__ne__"}
 
 
-def compare(op, a, b):
-    """Elementwise comparison; the boolean result carries no gradient."""
+def compare(a, b, op: str):
+    """Elementwise comparison ``op`` ("lt", "le", "gt", "ge", "eq", "ne"); the boolean result carries no gradient."""
     a = a.data if isinstance(a, Tensor) else a
     b = b.data if isinstance(b, Tensor) else b
     return Tensor(backend.ensure_array(getattr(a, _COMPARE[op])(b)))

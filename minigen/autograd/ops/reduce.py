@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ... import rules
 from ...backend import array_namespace
 from ..function import Function
 
@@ -10,19 +11,11 @@ def normalize_axis(op: str, axis, ndim: int) -> tuple:
     """``axis`` (None, an int or a tuple of ints, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    if not isinstance(axis, (int, tuple, list)):
-        raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for a in axes:
-        if not isinstance(a, int) or isinstance(a, bool):
-            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < (ndim or 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
+    axes = [rules.integer(op, "axis", a, -ndim, ndim - 1 if ndim else 0) % (ndim or 1)   # (max is the op here)
+            for a in ((axis,) if not isinstance(axis, (tuple, list)) else axis)]
+    if len(set(axes)) != len(axes):
+        rules.fail(op, "axis", "distinct axes", axis)
+    return tuple(sorted(axes))
 
 
 def _expand(dout, in_shape, axes, keepdims):
@@ -91,7 +84,6 @@ class Max(Function):
 def max(x, axis=None, keepdims: bool = False):
     """Maximum over ``axis``. Where several elements tie for the maximum, they share its gradient equally."""
     axes = normalize_axis("max", axis, x.ndim)
-    for a in axes:
-        if x.shape[a] == 0:
-            raise ValueError(f"max: cannot reduce over axis {a} of size 0 (shape {x.shape})")
+    if any(x.shape[a] == 0 for a in axes):
+        rules.fail("max", "axis", "an axis of size > 0", f"{axis} of shape {x.shape}")
     return Max.apply(x, axis=axes, keepdims=keepdims)

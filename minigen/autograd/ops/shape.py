@@ -6,10 +6,12 @@ into the input's layout.
 
 from __future__ import annotations
 
-from ... import backend
+import math
+
+from ... import backend, rules
 from ...backend import array_namespace
 from ..function import Function
-from ..tensor import Tensor, _dtype_str
+from ..tensor import Tensor
 
 
 class Reshape(Function):
@@ -114,38 +116,29 @@ class ToDevice(Function):
 # ---------------------------------------------------------------------------- wrappers
 
 def _axis(op, axis, ndim):
-    if not isinstance(axis, int) or not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimensions")
-    return axis % ndim
+    """``axis`` (negative counts from the end) as an index in 0..ndim-1."""
+    return rules.integer(op, "axis", axis, -ndim, ndim - 1) % ndim
 
 
-def reshape(x, shape):
-    """Give ``x`` a new shape with the same number of elements; one entry may be -1."""
-    shape = tuple(int(s) for s in shape)
-    n = x.numel()
-    known = 1
-    for s in shape:
-        if s != -1:
-            known *= s
-    bad = shape.count(-1) > 1 or any(s < -1 for s in shape) or \
-        (n != known if -1 not in shape else (known == 0 or n % known))
-    if bad:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({n} elements) into {shape}")
-    if -1 in shape:
-        shape = tuple(n // known if s == -1 else s for s in shape)
-    if shape == x.shape:
-        return x
-    return Reshape.apply(x, shape=shape)
+def reshape(x, *shape):
+    """Give ``x`` a new shape with the same number of elements; one entry may be -1.
+
+    ``reshape(x, 2, -1)`` and ``reshape(x, (2, -1))`` both work (as ``x.reshape``).
+    """
+    shape = tuple(int(s) for s in (shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape))
+    n, known = x.numel(), math.prod(s for s in shape if s != -1)
+    if shape.count(-1) > 1 or min(shape, default=0) < -1 or (n % known if -1 in shape and known else n != known):
+        rules.fail("reshape", "shape", f"a shape of {n} elements, like {x.shape}", shape)
+    shape = tuple(n // known if s == -1 else s for s in shape)
+    return x if shape == x.shape else Reshape.apply(x, shape=shape)
 
 
 def permute(x, *axes):
     """Reorder the axes: ``permute(x, 0, 2, 1)`` (or with a tuple)."""
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
+    axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
     if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)) or len(axes) != x.ndim:
-        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}")
-    axes = tuple(a % x.ndim for a in axes)
-    return Permute.apply(x, axes=axes)
+        rules.fail("permute", "axes", f"a permutation of the {x.ndim} axes of shape {x.shape}", axes)
+    return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))
 
 
 def transpose(x, axis0: int = -2, axis1: int = -1):
@@ -156,29 +149,26 @@ def transpose(x, axis0: int = -2, axis1: int = -1):
     return Permute.apply(x, axes=tuple(axes))
 
 
-def _check_joinable(op, tensors, axis, new_axis):
-    if not tensors:
-        raise ValueError(f"{op}: needs at least one tensor")
+def _joinable(op, tensors, axis, new_axis: bool):
+    """(tensors, axis): the tensors (arrays wrapped), checked to share a dtype and, but for ``axis``, a shape."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        rules.fail(op, "tensors", "a list of at least one tensor", "[]")
     first = tensors[0]
+    axis = _axis(op, axis, first.ndim + new_axis)
+    rules.same_dtype(op, **{f"tensor {i}": t for i, t in enumerate(tensors)})
     for i, t in enumerate(tensors[1:], 1):
-        if t.dtype != first.dtype:
-            raise TypeError(f"{op}: tensor {i} has dtype {_dtype_str(t.dtype)} but tensor 0 has "
-                            f"{_dtype_str(first.dtype)}; convert explicitly first")
         same = t.shape == first.shape if new_axis else (
             t.ndim == first.ndim and all(a == b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != axis))
         if not same:
-            what = "all shapes must be equal" if new_axis else f"shapes must match except on axis {axis}"
-            raise ValueError(f"{op}: {what}; tensor 0 has shape {first.shape}, tensor {i} has shape {t.shape}")
-    return tensors
+            expected = "of tensor 0's shape" + ("" if new_axis else f" except on axis {axis}")
+            rules.fail(op, f"tensor {i}", f"{expected} {first.shape}", f"shape {t.shape}")
+    return tensors, axis
 
 
 def concat(tensors, axis: int = 0):
     """Join tensors along an existing axis (``torch.cat``)."""
-    tensors = list(tensors)
-    if tensors:
-        axis = _axis("concat", axis, _ndim(tensors[0]))
-    tensors = _check_joinable("concat", tensors, axis, new_axis=False)
+    tensors, axis = _joinable("concat", list(tensors), axis, new_axis=False)
     return Concat.apply(*tensors, axis=axis)
 
 
@@ -187,15 +177,8 @@ cat = concat
 
 def stack(tensors, axis: int = 0):
     """Join equal-shaped tensors along a new axis."""
-    tensors = list(tensors)
-    if tensors:
-        axis = _axis("stack", axis, _ndim(tensors[0]) + 1)
-    tensors = _check_joinable("stack", tensors, axis, new_axis=True)
+    tensors, axis = _joinable("stack", list(tensors), axis, new_axis=True)
     return Stack.apply(*tensors, axis=axis)
-
-
-def _ndim(t):
-    return t.ndim if hasattr(t, "ndim") else len(t.shape)
 
 
 def split(x, split_size_or_sections, axis: int = 0):
@@ -203,16 +186,13 @@ def split(x, split_size_or_sections, axis: int = 0):
     (the last may be smaller), a list gives the size of each piece."""
     axis = _axis("split", axis, x.ndim)
     n = x.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0:
-            raise ValueError(f"split: split_size must be a positive integer, got {step}")
+    if rules.is_int(split_size_or_sections):
+        step = rules.positive_int("split", "split_size", split_size_or_sections)
         sizes = tuple(min(step, n - s) for s in range(0, n, step)) or (0,)
     else:
         sizes = tuple(int(s) for s in split_size_or_sections)
         if any(s < 0 for s in sizes) or sum(sizes) != n:
-            raise ValueError(f"split: sections {list(sizes)} must be non-negative and add up to {n}, "
-                             f"the size of axis {axis}")
+            rules.fail("split", "sections", f"non-negative sizes adding up to {n}, the size of axis {axis}", list(sizes))
     return Split.apply(x, sizes=sizes, axis=axis)
 
 
