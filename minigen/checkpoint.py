@@ -251,7 +251,7 @@ def load_checkpoint(path) -> Checkpoint:
         try:
             np.random.PCG64().state = meta["rng_state"]           # the generator's own check, on a scratch one
         except (ValueError, TypeError, KeyError) as e:
-            rules.fail(fn, "rng_state", "a random generator's state", f"{e}")
+            rules.fail(fn, "rng_state", f"a PCG64 generator's state (NumPy: {e})", rules.describe(meta["rng_state"]))
         optimizer_state = _optimizer_state(fn, meta["optimizer"], tensors)
     model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     arrays = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
@@ -317,13 +317,14 @@ def load_model(path):
         kind = rules.choice(fn, "config.model_type", config.get("model_type"), tuple(SIZES))
         for name, (tensor, axis) in SIZES[kind].items():
             if axis is None:                                   # a count of layers: h.0..., h.1..., until one is missing
-                size, what = next(n for n in itertools.count() if tensor.format(n) not in weights), "layers"
+                size = next(n for n in itertools.count() if tensor.format(n) not in weights)
+                what = f"the number of model.{tensor.format('<k>')} in the weights"
             elif tensor in weights:
-                size, what = weights[tensor].shape[axis], f"the size of axis {axis} of model.{tensor}"
+                size, what = weights[tensor].shape[axis], f"axis {axis} of model.{tensor}"
             else:
                 rules.fail(fn, "the weights", f"to hold model.{tensor}", "none")
             if not rules.is_int(config.get(name)) or config[name] != size:
-                rules.fail(fn, f"config.{name}", f"{size}, {what} in the weights", rules.describe(config.get(name)))
+                rules.fail(fn, f"config.{name}", f"{size} ({what})", rules.describe(config.get(name)))
         try:
             tokenizer = tokenizer_from_dict(ck.meta["tokenizer"])
         except (ValueError, TypeError, KeyError, AttributeError) as e:

@@ -20,7 +20,7 @@ def test_fast_mode(capsys):
 
 def test_a_negative_seed_names_the_flag(capsys):
     assert main(["gradcheck", "--seed", "-1"]) == 1
-    assert "--seed must be an integer >= 0, got -1" in capsys.readouterr().err
+    assert "--seed must be a non-negative integer, got -1" in capsys.readouterr().err
 
 
 def test_no_subcommand_prints_help(capsys):

@@ -130,7 +130,7 @@ def test_sample_bad_input(corpus, tmp_path, capsys):
     err = error_of(["sample", "--checkpoint", str(out), "--prompt", "Zoë"], capsys)
     assert "2 character(s) outside the vocabulary" in err and "'Z', 'ë'" in err
     err = error_of(["sample", "--checkpoint", str(out), "--length", "-1"], capsys)
-    assert "--length must be an integer >= 0, got -1" in err
+    assert "--length must be a non-negative integer, got -1" in err
 
     ck = out / "checkpoint.safetensors"
     data = ck.read_bytes()
@@ -231,7 +231,7 @@ def test_sample_options(corpus, tmp_path, capsys):
     for flag_, value in (("--top-k", "5"), ("--temperature", "0.8"), ("--seed", "1"), ("--top-p", "0.9")):
         err = error_of(["sample", "--checkpoint", str(out), "--num-beams", "2", flag_, value], capsys)
         assert f"{flag_} has no effect with --num-beams 2 (beam search does not sample)" in err
-    assert "--top-p must be in (0, 1], got 2" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
+    assert "--top-p must be a number in (0, 1], got 2.0" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
     # every token banned mid-text (the corpus has fewer characters than --length): the line ends, then one error line
     assert main(["sample", "--checkpoint", str(out), "--length", "200", "--prompt", "T", "--seed", "1",
                  "--no-repeat-ngram-size", "1"]) == 1

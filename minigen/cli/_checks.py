@@ -1,14 +1,17 @@
 """Checks of command-line values, run before anything is loaded or built.
 
-Their messages name the ``--flag`` the user typed ("--seq-len must be a positive
-integer, got 0"), not the Python argument deep inside that would refuse it later.
+They call the shared rules with no function name and the ``--flag`` the user typed
+as the name, so that a message reads "--seq-len must be a positive integer, got 0",
+not the Python argument deep inside that would refuse it later. ``minigen train``'s
+settings have one table of rules, ``TRAIN_SETTINGS``: the command line's values go
+through it, and so, on ``--resume``, do the settings saved in the checkpoint.
 """
 
 from __future__ import annotations
 
-import math
+from functools import partial
 
-from minigen import backend
+from minigen import backend, rules
 
 
 def flag(name: str) -> str:
@@ -16,26 +19,52 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def check_int(name: str, value, minimum: int = 1) -> None:
-    """``value`` (None: not given) is an integer >= ``minimum``."""
-    if value is not None and value < minimum:
-        rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{flag(name)} must be {rule}, got {value}")
+def text(fn: str, name: str, value):
+    """``value`` if it is a non-empty string."""
+    if not isinstance(value, str) or not value:
+        rules.fail(fn, name, "a non-empty string", rules.describe(value))
+    return value
 
 
-def check_float(name: str, value, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
-                high_open: bool = False) -> None:
-    """``value`` (None: not given) is a finite number in the interval from ``low`` to ``high``."""
-    if value is None:
-        return
-    ok = math.isfinite(value) and (value > low if low_open else value >= low) and \
-        (value < high if high_open else value <= high)
-    if not ok:
-        if high == math.inf:
-            rule = f"a finite number {'>' if low_open else '>='} {low:g}"
-        else:
-            rule = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{flag(name)} must be {rule}, got {value:g}")
+def numbers(fn: str, name: str, values, lo: float = 0):
+    """``values`` if it is a non-empty list of finite numbers >= ``lo``."""
+    if not isinstance(values, list) or not values:
+        rules.fail(fn, name, "a non-empty list of numbers", rules.describe(values))
+    return [rules.real(fn, name, v, lo) for v in values]
+
+
+def _choice(*options):
+    return partial(rules.choice, options=options)
+
+
+# Every setting of `minigen train` and its rule. `time` is in seconds here: the command line's
+# text ("10m") is parsed before the rules see it. None (not given: the default) passes for those
+# in MAY_BE_NONE.
+MAY_BE_NONE = ("steps", "vocab_size", "time", "prompt")
+TRAIN_SETTINGS = {
+    **dict.fromkeys(("embed_dim", "hidden_size", "num_layers", "n_layer", "n_head", "n_embd", "batch_size",
+                     "seq_len", "eval_interval", "eval_tokens"), rules.positive_int),
+    **dict.fromkeys(("warmup_steps", "sample_length", "seed", "fingerprint"), rules.non_negative_int),
+    **dict.fromkeys(("steps", "vocab_size"), rules.positive_int),
+    **dict.fromkeys(("val_fraction", "dropout"), partial(rules.real, lo=0, hi=1, hi_open=True)),
+    **dict.fromkeys(("weight_decay", "grad_clip"), partial(rules.real, lo=0)),
+    "lr": partial(rules.real, lo=0, lo_open=True),
+    "min_lr_ratio": partial(rules.real, lo=0, hi=1),
+    "time": partial(rules.real, lo=0, lo_open=True),
+    "temperatures": numbers,
+    **dict.fromkeys(("corpus", "out", "device", "prompt"), text),
+    "tokenizer": _choice("char", "word", "bpe"), "model": _choice("rnn", "gpt"), "cell": _choice("lstm", "gru", "rnn"),
+    "optimizer": _choice("adam", "adamw", "sgd", "rmsprop"), "lr_schedule": _choice("cosine", "constant"),
+    "dtype": _choice("float32", "float64"),
+    "progress": rules.flag,
+}
+
+
+def check_settings(values: dict, fn: str = "", name=flag) -> None:
+    """Every setting in ``values`` through its rule; ``name(key)`` is how the message names it (default ``--key``)."""
+    for key, value in values.items():
+        if key in TRAIN_SETTINGS and not (value is None and key in MAY_BE_NONE):
+            TRAIN_SETTINGS[key](fn, name(key), value)
 
 
 def check_device(device: str) -> None:

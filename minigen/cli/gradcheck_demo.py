@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import minigen
-
-from ._checks import check_int
+from minigen import rules
 
 
 class _ZeroBackwardSoftmax(minigen.Function):
@@ -42,7 +41,7 @@ def _sum_of_outputs_check(fn, x, eps=1e-6):
 
 def cmd_gradcheck(args) -> int:
     """Gradient-check a small network, then show a broken softmax that only a random dout catches."""
-    check_int("seed", args.seed, minimum=0)
+    rules.non_negative_int("", "--seed", args.seed)
     rng = np.random.default_rng(args.seed)
     B, C, H, V = 4, 5, 6, 7
     x = minigen.tensor(rng.standard_normal((B, C)), name="x")

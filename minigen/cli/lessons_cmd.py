@@ -13,8 +13,7 @@ import os
 import subprocess
 import sys
 
-from .. import grading
-from ._checks import check_float
+from .. import grading, rules
 
 
 def _check_folder(what: str, value) -> None:
@@ -107,7 +106,7 @@ def assign_cmd(args):
 def grade_cmd(args):
     _check_folder("DIR", args.dir)
     _check_folder("--lessons", args.lessons)
-    check_float("timeout", args.timeout, 0, low_open=True)
+    rules.real("", "--timeout", args.timeout, 0, lo_open=True)
     report = grading.grade(args.dir, lessons=args.lessons, public_only=args.public_only, timeout=args.timeout)
     if args.json:
         for note in report["sandbox"]:

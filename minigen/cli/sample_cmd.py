@@ -7,14 +7,13 @@ import sys
 
 import numpy as np
 
-from minigen import backend
-from minigen.checkpoint import CheckpointError, load_checkpoint
-from minigen.data import tokenizer_from_dict
-from minigen.models import build_model
+from minigen import backend, rules
+from minigen.checkpoint import load_model
 from minigen.sample import generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
 
-from ._checks import check_device, check_float, check_int, flag
+from ._checks import check_device, flag, text
+from ._resume import saved_run
 
 
 def add_parser(sub) -> None:
@@ -29,7 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("--top-p", type=float, help="keep the smallest set with this mass (default 1: off)")
     p.add_argument("--min-p", type=float, default=None, help="drop tokens below min_p times the top probability")
     p.add_argument("--typical-p", type=float, help="locally typical sampling mass (default 1: off)")
-    p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats (default 1)")
+    p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats, < 1 encourages "
+                   f"them, within {PENALTY_RANGE[0]:g} to {PENALTY_RANGE[1]:g} (default 1)")
     p.add_argument("--no-repeat-ngram-size", type=int, default=0, help="never repeat an n-gram of this size")
     p.add_argument("--num-beams", type=int, default=1, help="beam search with this many beams (default 1: off)")
     p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: exponent of the length norm")
@@ -42,43 +42,14 @@ def add_parser(sub) -> None:
 
 # The sampling options, None on the command line so that one given with --num-beams is seen.
 SAMPLING = dict(temperature=0.8, top_k=0, top_p=1.0, min_p=None, typical_p=1.0, seed=None)
-
-
-def checkpoint_tokenizer(ck, path):
-    """The tokenizer saved in checkpoint ``ck`` (read from ``path``); a damaged entry is a CheckpointError."""
-    try:
-        return tokenizer_from_dict(ck.meta["tokenizer"])
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise CheckpointError(f"{path} is damaged: its tokenizer entry cannot be read ({type(e).__name__}: "
-                              f"{e})") from None
-
-
-def load_model(path, device="cpu"):
-    """``(model, tokenizer, checkpoint)`` from a run folder or a checkpoint file."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        path = os.path.join(path, CHECKPOINT_NAME)
-    ck = load_checkpoint(path)
-    if not ck.meta.get("config") or not ck.meta.get("tokenizer"):
-        raise ValueError(f"{path} has no model config or tokenizer; it was not written by `minigen train`")
-    tokenizer = checkpoint_tokenizer(ck, path)
-    try:
-        model = build_model(ck.meta["config"])
-    except (ValueError, TypeError, KeyError, AttributeError) as e:      # a config with sizes missing or wrong
-        raise CheckpointError(f"{path} is damaged: its model config cannot build a model ({type(e).__name__}: "
-                              f"{e})") from None
-    try:
-        model.load_state_dict(ck.model_state)
-    except (ValueError, KeyError) as e:
-        raise CheckpointError(f"{path} is damaged: its weights do not fit its model config ({e})") from None
-    if device != "cpu":
-        model.to(device)
-    return model, tokenizer, ck
+# A seen token's score is divided or multiplied by the penalty: beyond these it is as good as ruled out (or
+# certain), and a larger factor overflows float32 scores.
+PENALTY_RANGE = (1e-4, 1e4)
 
 
 def _check_options(args) -> None:
     """Every option, before the checkpoint is read or anything is printed; fills in the sampling defaults."""
-    check_int("num_beams", args.num_beams)
+    rules.positive_int("", "--num-beams", args.num_beams)
     if args.num_beams > 1:                      # beam search is deterministic: these would be ignored
         for name in SAMPLING:
             if getattr(args, name) is not None:
@@ -87,25 +58,35 @@ def _check_options(args) -> None:
     for name, default in SAMPLING.items():
         if getattr(args, name) is None:
             setattr(args, name, default)
-    check_int("length", args.length, minimum=0)
-    check_float("temperature", args.temperature, 0)
-    check_int("seed", args.seed, minimum=0)
-    check_int("top_k", args.top_k, minimum=0)
-    check_float("top_p", args.top_p, 0, 1, low_open=True)
-    check_float("min_p", args.min_p, 0, 1)
-    check_float("typical_p", args.typical_p, 0, 1, low_open=True)
-    check_float("repetition_penalty", args.repetition_penalty, 0, low_open=True)
-    check_int("no_repeat_ngram_size", args.no_repeat_ngram_size, minimum=0)
-    check_float("length_penalty", args.length_penalty)
-    check_int("num_return_sequences", args.num_return_sequences)
+    rules.non_negative_int("", "--length", args.length)
+    rules.real("", "--temperature", args.temperature, 0)
+    if args.seed is not None:
+        rules.non_negative_int("", "--seed", args.seed)
+    rules.non_negative_int("", "--top-k", args.top_k)
+    rules.real("", "--top-p", args.top_p, 0, 1, lo_open=True)
+    if args.min_p is not None:
+        rules.real("", "--min-p", args.min_p, 0, 1)
+    rules.real("", "--typical-p", args.typical_p, 0, 1, lo_open=True)
+    rules.real("", "--repetition-penalty", args.repetition_penalty, *PENALTY_RANGE)
+    rules.non_negative_int("", "--no-repeat-ngram-size", args.no_repeat_ngram_size)
+    rules.real("", "--length-penalty", args.length_penalty)
+    rules.positive_int("", "--num-return-sequences", args.num_return_sequences)
     if args.num_beams > 1 and args.num_return_sequences > args.num_beams:
-        raise ValueError(f"--num-return-sequences must be at most --num-beams, got {args.num_return_sequences} > "
-                         f"{args.num_beams}")
-    if args.stop is not None and "" in args.stop:
-        raise ValueError("--stop is empty; give the text to stop at")
-    if args.prompt == "":
-        raise ValueError("--prompt is empty; the model needs at least one character to start from")
+        rules.fail("", "--num-return-sequences", "at most --num-beams", f"{args.num_return_sequences} > {args.num_beams}")
+    for stop in args.stop or ():
+        text("", "--stop", stop)
+    if args.prompt is not None:
+        text("", "--prompt", args.prompt)
     check_device(args.device)
+
+
+def _load(path, device: str):
+    """``(model, tokenizer, checkpoint)`` from a run folder or a checkpoint file, every entry checked."""
+    path = os.fspath(path)
+    model, tokenizer, ck = load_model(os.path.join(path, CHECKPOINT_NAME) if os.path.isdir(path) else path)
+    if device != "cpu":
+        model.to(device)
+    return model, tokenizer, ck
 
 
 def _cut_at_stop(text: str, stops) -> str:
@@ -116,9 +97,8 @@ def _cut_at_stop(text: str, stops) -> str:
 
 def cmd_sample(args) -> int:
     _check_options(args)
-    model, tokenizer, ck = load_model(args.checkpoint, args.device)
-    run = ck.meta.get("extra", {}).get("run", {}) if isinstance(ck.meta.get("extra"), dict) else {}
-    prompt = args.prompt if args.prompt is not None else run.get("prompt") or "\n"
+    model, tokenizer, ck = _load(args.checkpoint, args.device)
+    prompt = args.prompt if args.prompt is not None else saved_run(ck).get("prompt") or "\n"
     what = "--prompt" if args.prompt is not None else "the run's prompt"
     try:
         ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)

@@ -17,16 +17,15 @@ import zlib
 import numpy as np
 
 import minigen
-from minigen import backend
-from minigen.checkpoint import CheckpointError, load_checkpoint
+from minigen import backend, rules
+from minigen.checkpoint import entries_of, load_checkpoint, load_model
 from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text, python_source, shakespeare,
                           train_val_split)
 from minigen.models import GPT, GPTConfig, RNNLanguageModel
-from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer
+from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer, loop_state
 
-from ._checks import check_device, check_float, check_int, flag
-from ._resume import BUILTIN_CORPORA, check_saved_run, nothing_left, one_line, plan, same_corpus
-from .sample_cmd import checkpoint_tokenizer
+from ._checks import check_device, check_settings, flag
+from ._resume import BUILTIN_CORPORA, nothing_left, plan, same_corpus, saved_run
 
 # Every option, with its default. On --resume the run's saved values are used, and
 # only the options in RESUMABLE may be changed; the rest fix the model and the data.
@@ -56,6 +55,11 @@ RESUMABLE = {"steps", "time", "eval_interval", "eval_tokens", "prompt", "tempera
 ONLY_FOR = {"cell": "rnn", "embed_dim": "rnn", "hidden_size": "rnn", "num_layers": "rnn",
             "n_layer": "gpt", "n_head": "gpt", "n_embd": "gpt"}
 DEFAULT_TIME = 600.0
+# On --resume, the run's settings that shape the model, and the entry of the model's saved config each must equal.
+MODEL_ENTRIES = {"rnn": dict(embed_dim="embed_dim", hidden_size="hidden_size", num_layers="num_layers", cell="cell",
+                             dropout="dropout"),
+                 "gpt": dict(n_layer="n_layer", n_head="n_head", n_embd="n_embd", seq_len="block_size",
+                             dropout="dropout")}
 
 
 def parse_duration(text: str) -> float:
@@ -112,6 +116,8 @@ def add_parser(sub) -> None:
     g.add_argument("--out", help="output folder (default runs/<corpus>-<cell>, or -2, -3, ... if that holds a run)")
     g.add_argument("--resume", action="store_true", help="continue the run saved in --out (default: the newest "
                    "runs/<corpus>-<cell> folder)")
+    g.add_argument("--reset-optimizer", action="store_true", help="with --resume: start the optimizer's state "
+                   "(its moments and step counts) afresh; a checkpoint without one is refused unless this is given")
     g.add_argument("--prompt", help="the samples' prompt (default 'ROMEO:' on Shakespeare)")
     g.add_argument("--temperatures", type=float, nargs="+", help="sampling temperatures (default 0.2 0.5 1.0 1.5)")
     g.add_argument("--sample-length", type=int, help=f"tokens per sample (default {d['sample_length']})")
@@ -167,29 +173,6 @@ def _optimizer(cfg, params):
     return minigen.optim.RMSprop(params, lr=lr, weight_decay=wd)
 
 
-def _check_given(given) -> None:
-    """Refuse impossible values before anything is loaded or built, naming the flag."""
-    for name in ("embed_dim", "hidden_size", "num_layers", "n_layer", "n_head", "n_embd", "batch_size", "seq_len",
-                 "steps", "eval_interval", "eval_tokens"):
-        check_int(name, given.get(name))
-    for name in ("warmup_steps", "sample_length", "seed"):
-        check_int(name, given.get(name), minimum=0)
-    check_float("val_fraction", given.get("val_fraction"), 0, 1, high_open=True)
-    check_float("dropout", given.get("dropout"), 0, 1, high_open=True)
-    check_float("lr", given.get("lr"), 0, low_open=True)
-    check_float("weight_decay", given.get("weight_decay"), 0)
-    check_float("grad_clip", given.get("grad_clip"), 0)
-    check_float("min_lr_ratio", given.get("min_lr_ratio"), 0, 1)
-    for t in given.get("temperatures") or ():
-        check_float("temperatures", t, 0)
-    if given.get("prompt") == "":
-        raise ValueError("--prompt is empty; the samples need at least one token to start from")
-    if given.get("corpus") is not None and not given["corpus"].strip():
-        raise ValueError("--corpus is empty; give 'shakespeare', 'python', a UTF-8 text file or a folder")
-    if given.get("out") is not None and not given["out"].strip():
-        raise ValueError("--out is empty; give the run's folder (or leave it out for runs/<corpus>-<cell>)")
-
-
 def _check_fit(cfg, given) -> None:
     """Options that do not fit the model or the tokenizer of the run."""
     wrong = [k for k in given if ONLY_FOR.get(k, cfg["model"]) != cfg["model"]]
@@ -201,7 +184,7 @@ def _check_fit(cfg, given) -> None:
         if minimum is None:
             raise ValueError("--vocab-size does not apply to --tokenizer char (its vocabulary is the text's "
                              "characters)")
-        check_int("vocab_size", given["vocab_size"], minimum)
+        rules.integer("", "--vocab-size", given["vocab_size"], minimum)
     if cfg["model"] == "gpt" and cfg["n_embd"] % cfg["n_head"]:
         raise ValueError(f"--n-embd must be divisible by --n-head, got {cfg['n_embd']} and {cfg['n_head']}")
 
@@ -213,7 +196,11 @@ def _config(args):
     ``tuned`` the TUNABLE settings changed on resume, as ``{name: (old, new)}``.
     """
     given = _given(args)
-    _check_given(given)
+    if "time" in given:
+        given["time"] = parse_duration(given["time"])
+    check_settings(given)
+    if args.reset_optimizer and not args.resume:
+        raise ValueError("--reset-optimizer applies to --resume only (a new run starts with a fresh optimizer)")
     cfg = dict(DEFAULTS)
     if given.get("model") == "gpt":
         cfg.update(GPT_DEFAULTS)
@@ -224,7 +211,9 @@ def _config(args):
         if not os.path.exists(path):
             raise ValueError(f"--resume: there is no checkpoint to resume in {out} (expected {path})")
         saved = load_checkpoint(path)
-        run = check_saved_run(saved, path, _check_given)
+        run = saved_run(saved)
+        if not run:
+            raise ValueError(f"--resume: {path} was not written by `minigen train`")
         _check_fit({**cfg, **run, **given}, given)
         if "corpus" in given and same_corpus(given["corpus"], run.get("corpus", "")):
             given["corpus"] = run["corpus"]         # the same file, named from another folder
@@ -243,8 +232,6 @@ def _config(args):
     cfg.update(given)
     if not saved:
         _check_fit(cfg, given)
-    if cfg["time"] is not None and not isinstance(cfg["time"], float):
-        cfg["time"] = parse_duration(cfg["time"])
     if cfg["steps"] is None and cfg["time"] is None:
         cfg["time"] = DEFAULT_TIME
     if not cfg["out"]:                      # a fresh folder, so that running the main job twice loses nothing
@@ -302,6 +289,15 @@ def _build_model(cfg, vocab_size):
         raise ValueError(f"out of memory building the model; lower {_sizes(cfg)}") from None
 
 
+def _check_model_settings(cfg, config: dict, path: str) -> None:
+    """On --resume: the run's settings that shape the model agree with the model's saved config."""
+    with entries_of(path) as fn:
+        rules.choice(fn, "extra.run.model", cfg["model"], ({"rnn_lm": "rnn", "gpt": "gpt"}[config["model_type"]],))
+        for key, entry in MODEL_ENTRIES[cfg["model"]].items():
+            if cfg[key] != config[entry]:
+                rules.fail(fn, f"extra.run.{key}", f"{config[entry]!r}, as config.{entry}", rules.describe(cfg[key]))
+
+
 def _sizes(cfg) -> str:
     """The options that set the model's size, with their values."""
     names = ("hidden_size", "embed_dim", "num_layers") if cfg["model"] == "rnn" else ("n_embd", "n_layer", "seq_len")
@@ -327,7 +323,7 @@ def cmd_train(args) -> int:
     if saved is None and os.path.exists(ckpt):
         raise ValueError(f"{ckpt} already exists; pass --resume to continue that run, or --out to start a new one")
     if saved:
-        loop = saved.meta["extra"]["trainer"]
+        loop = loop_state(saved)
         why = nothing_left(cfg, loop["step"], loop["elapsed"])
         if why:
             raise ValueError(why)
@@ -335,11 +331,15 @@ def cmd_train(args) -> int:
     check_device(cfg["device"])                 # before the corpus is read, which can take a while
     minigen.manual_seed(cfg["seed"])
     minigen.set_default_dtype(cfg["dtype"])
+    if saved:                                   # the same loader, and the same checks, as `minigen sample`
+        model, tokenizer, _ = load_model(saved)
+        _check_model_settings(cfg, model.config, saved.path)
 
     text = _corpus_text(cfg["corpus"])
     if cfg["corpus"] not in BUILTIN_CORPORA:    # saved absolute, so that the run resumes from any folder
         cfg["corpus"] = os.path.abspath(cfg["corpus"])
-    tokenizer = checkpoint_tokenizer(saved, ckpt) if saved else _train_tokenizer(cfg, text)
+    if not saved:
+        tokenizer = _train_tokenizer(cfg, text)
     ids = tokenizer.encode(text)
     fingerprint = zlib.crc32(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
     if saved and saved.meta["extra"]["run"].get("fingerprint") != fingerprint:
@@ -356,7 +356,8 @@ def cmd_train(args) -> int:
                          f"--batch-size {cfg['batch_size']} and --seq-len {cfg['seq_len']} need; use smaller ones "
                          "or a longer corpus")
 
-    model = _build_model(cfg, tokenizer.vocab_size)
+    if not saved:
+        model = _build_model(cfg, tokenizer.vocab_size)
     if cfg["device"] != "cpu":
         model.to(cfg["device"])
     optimizer = _optimizer(cfg, model.parameters())
@@ -379,11 +380,7 @@ def cmd_train(args) -> int:
              if cfg["model"] == "gpt" else f"{cfg['num_layers']}-layer {cfg['cell'].upper()}, hidden "
              f"{cfg['hidden_size']}, embedding {cfg['embed_dim']}")
     if saved:
-        try:
-            trainer.resume(saved)
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError) as e:
-            raise CheckpointError(f"{ckpt} is damaged: its weights or training state do not fit its saved settings "
-                                  f"and tokenizer ({one_line(e)}); start a new run with another --out") from None
+        trainer.resume(saved, reset_optimizer=args.reset_optimizer)
         print(f"resuming {ckpt} at step {trainer.step} ({trainer.elapsed:.0f} s trained)")
         if tuned:
             print(f"changed on resume, from step {trainer.step + 1} on: "

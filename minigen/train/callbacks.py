@@ -12,12 +12,11 @@ Write your own by overriding any of ``Callback``'s four methods.
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
 
-from .. import backend
+from .. import backend, rules
 from ..sample import generate
 
 __all__ = ["Callback", "TextGenerator", "LossCurve"]
@@ -55,15 +54,14 @@ class TextGenerator(Callback):
 
     def __init__(self, tokenizer, prompt: str = "ROMEO:", temperatures=(0.2, 0.5, 1.0, 1.5), length: int = 200,
                  seed: int = 0):
-        temperatures = list(temperatures)
-        if not temperatures or not all(isinstance(t, (int, float)) and math.isfinite(t) and t >= 0
-                                       for t in temperatures):
-            raise ValueError(f"TextGenerator: temperatures must be a non-empty list of finite numbers >= 0, "
-                             f"got {temperatures!r}")
-        if not isinstance(length, int) or length < 0:
-            raise ValueError(f"TextGenerator: length must be a non-negative integer, got {length!r}")
-        if not prompt:
-            raise ValueError("TextGenerator: the prompt is empty; the model needs at least one token to start from")
+        temperatures = [rules.real("TextGenerator", "temperatures", t, 0) for t in temperatures]
+        if not temperatures:
+            raise ValueError("TextGenerator: temperatures is empty; give at least one")
+        length = rules.non_negative_int("TextGenerator", "length", length)
+        seed = rules.non_negative_int("TextGenerator", "seed", seed)
+        if not isinstance(prompt, str) or not prompt:
+            rules.fail("TextGenerator", "prompt", "a non-empty string (the model needs a token to start from)",
+                       rules.describe(prompt))
         try:
             self.prompt_ids = np.asarray(tokenizer.encode(prompt))[None, :]          # (1, P)
         except ValueError as e:

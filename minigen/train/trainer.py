@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import backend, functional as F, rules
 from ..autograd import Tensor, no_grad
-from ..checkpoint import Checkpoint, entries_of, load_checkpoint, save_checkpoint
+from ..checkpoint import Checkpoint, CheckpointError, entries_of, load_checkpoint, save_checkpoint
 from ..data.batching import StreamBatcher, random_windows
 from ..nn.utils import clip_grad_norm_
 
@@ -318,8 +318,12 @@ class Trainer:
             self.state = (tuple(states) if loop["state_is_tuple"] else states[0]) if states else None
             if self.state is not None:          # one token with the carried state: one that does not fit fails now
                 ids = np.zeros((self.batch_size, 1), np.int64)
-                with no_grad():
-                    self._loss(ids, ids, self.state)
+                try:
+                    with no_grad():
+                        self._loss(ids, ids, self.state)
+                except (ValueError, TypeError) as e:
+                    raise CheckpointError(f"{fn}: its carried state (extra.state.<k>, extra.trainer.state_is_tuple) "
+                                          f"does not fit the model: {e}") from None
         backend.set_rng_state(ck.meta["rng_state"])            # last: the trial above may have drawn numbers
         self.step, self.elapsed, self.tokens_seen = loop["step"], loop["elapsed"], loop["tokens_seen"]
         self.history, self.train_curve = loop["history"], loop["train_curve"]

@@ -162,10 +162,16 @@ def test_text_generator_bad_arguments(data):
     tok = data[0]
     with pytest.raises(ValueError, match=r"outside the vocabulary.*'Z'.*'é'"):
         TextGenerator(tok, prompt="Zé")
-    with pytest.raises(ValueError, match="temperatures must be a non-empty list"):
+    with pytest.raises(ValueError, match="TextGenerator: temperatures must be a finite number >= 0, got -1.0"):
         TextGenerator(tok, prompt="To", temperatures=[-1.0])
-    with pytest.raises(ValueError, match="the prompt is empty"):
+    with pytest.raises(ValueError, match="TextGenerator: temperatures is empty"):
+        TextGenerator(tok, prompt="To", temperatures=[])
+    with pytest.raises(ValueError, match="TextGenerator: prompt must be a non-empty string .*, got ''"):
         TextGenerator(tok, prompt="")
+    with pytest.raises(ValueError, match="TextGenerator: prompt must be a non-empty string .*, got 3"):
+        TextGenerator(tok, prompt=3)            # a run's prompt saved as a number
+    with pytest.raises(ValueError, match="TextGenerator: length must be a non-negative integer, got True"):
+        TextGenerator(tok, prompt="To", length=True)
 
 
 def test_loss_curve_png(data, tmp_path):
