@@ -60,11 +60,16 @@ TRAIN_SETTINGS = {
 }
 
 
-def check_settings(values: dict, fn: str = "", name=flag) -> None:
-    """Every setting in ``values`` through its rule; ``name(key)`` is how the message names it (default ``--key``)."""
+def check_settings(values: dict, table=None, fn: str = "", name=flag, may_be_none=MAY_BE_NONE) -> None:
+    """Every value in ``values`` whose key has a rule in ``table`` (default ``TRAIN_SETTINGS``) through it.
+
+    ``name(key)`` is how a message names the value (default ``--key``); None passes for
+    the keys in ``may_be_none`` (an option not given).
+    """
+    table = TRAIN_SETTINGS if table is None else table
     for key, value in values.items():
-        if key in TRAIN_SETTINGS and not (value is None and key in MAY_BE_NONE):
-            TRAIN_SETTINGS[key](fn, name(key), value)
+        if key in table and not (value is None and key in may_be_none):
+            table[key](fn, name(key), value)
 
 
 def check_device(device: str) -> None:

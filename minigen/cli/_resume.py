@@ -25,7 +25,7 @@ def saved_run(ck) -> dict:
     """
     with entries_of(ck.path) as fn:
         run = rules.instance(fn, "extra.run", ck.meta["extra"].get("run", {}), dict, "an object")
-        check_settings(run, fn, name=lambda key: f"extra.run.{key}")
+        check_settings(run, fn=fn, name=lambda key: f"extra.run.{key}")
     return run
 
 

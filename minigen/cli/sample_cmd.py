@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from minigen.checkpoint import load_model
 from minigen.sample import generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
 
-from ._checks import check_device, flag, text
+from ._checks import check_device, check_settings, flag, text
 from ._resume import saved_run
 
 
@@ -45,11 +46,21 @@ SAMPLING = dict(temperature=0.8, top_k=0, top_p=1.0, min_p=None, typical_p=1.0, 
 # A seen token's score is divided or multiplied by the penalty: beyond these it is as good as ruled out (or
 # certain), and a larger factor overflows float32 scores.
 PENALTY_RANGE = (1e-4, 1e4)
+# Each option's rule (checked before the checkpoint is read); an option left out (None) passes.
+OPTIONS = {
+    **dict.fromkeys(("num_beams", "num_return_sequences"), rules.positive_int),
+    **dict.fromkeys(("length", "seed", "top_k", "no_repeat_ngram_size"), rules.non_negative_int),
+    "temperature": partial(rules.real, lo=0), "length_penalty": rules.real,
+    **dict.fromkeys(("top_p", "typical_p"), partial(rules.real, lo=0, hi=1, lo_open=True)),
+    "min_p": partial(rules.real, lo=0, hi=1),
+    "repetition_penalty": partial(rules.real, lo=PENALTY_RANGE[0], hi=PENALTY_RANGE[1]),
+    "prompt": text, "stop": lambda fn, name, stops: [text(fn, name, s) for s in stops],
+}
 
 
 def _check_options(args) -> None:
     """Every option, before the checkpoint is read or anything is printed; fills in the sampling defaults."""
-    rules.positive_int("", "--num-beams", args.num_beams)
+    check_settings(vars(args), OPTIONS, may_be_none=OPTIONS)
     if args.num_beams > 1:                      # beam search is deterministic: these would be ignored
         for name in SAMPLING:
             if getattr(args, name) is not None:
@@ -58,25 +69,8 @@ def _check_options(args) -> None:
     for name, default in SAMPLING.items():
         if getattr(args, name) is None:
             setattr(args, name, default)
-    rules.non_negative_int("", "--length", args.length)
-    rules.real("", "--temperature", args.temperature, 0)
-    if args.seed is not None:
-        rules.non_negative_int("", "--seed", args.seed)
-    rules.non_negative_int("", "--top-k", args.top_k)
-    rules.real("", "--top-p", args.top_p, 0, 1, lo_open=True)
-    if args.min_p is not None:
-        rules.real("", "--min-p", args.min_p, 0, 1)
-    rules.real("", "--typical-p", args.typical_p, 0, 1, lo_open=True)
-    rules.real("", "--repetition-penalty", args.repetition_penalty, *PENALTY_RANGE)
-    rules.non_negative_int("", "--no-repeat-ngram-size", args.no_repeat_ngram_size)
-    rules.real("", "--length-penalty", args.length_penalty)
-    rules.positive_int("", "--num-return-sequences", args.num_return_sequences)
     if args.num_beams > 1 and args.num_return_sequences > args.num_beams:
         rules.fail("", "--num-return-sequences", "at most --num-beams", f"{args.num_return_sequences} > {args.num_beams}")
-    for stop in args.stop or ():
-        text("", "--stop", stop)
-    if args.prompt is not None:
-        text("", "--prompt", args.prompt)
     check_device(args.device)
 
 
