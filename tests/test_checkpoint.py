@@ -9,7 +9,7 @@ import pytest
 import minigen
 import minigen.functional as F
 from minigen import backend as B
-from minigen.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigen.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from minigen.data import CharTokenizer, tokenizer_from_dict
 from minigen.models import RNNLanguageModel, build_model
 
@@ -229,3 +229,78 @@ def test_arrays_and_other_arguments_are_checked(tmp_path):
         save_checkpoint(path, model, tokenizer="abc")
     with pytest.raises(TypeError, match=r"save_checkpoint: model must be a Module .*got dict"):
         save_checkpoint(path, dict(model.state_dict()))
+
+
+# ---------------------------------------------------------------------------- load_model: config against weights
+
+def _gpt_checkpoint(tmp_path):
+    from minigen.models import GPT, GPTConfig
+    tok = CharTokenizer.train("abcdefghij")
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layer=2, n_head=2, n_embd=8))
+    path = tmp_path / "gpt.safetensors"
+    save_checkpoint(path, model, minigen.optim.AdamW(model.parameters()), tokenizer=tok)
+    return path, model
+
+
+def test_load_model_round_trip(tmp_path):
+    path, model = _gpt_checkpoint(tmp_path)
+    loaded, tok, ck = load_model(path)
+    assert ck.path == str(path) and tok.vocab_size == 10 and loaded.config == model.config
+    for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        np.testing.assert_array_equal(B.to_numpy(a), B.to_numpy(b), err_msg=name)
+
+
+@pytest.mark.parametrize("entry,value,message", [
+    ("block_size", 10**9, r"config.block_size must be 8 \(axis 0 of model.wpe.weight\), got 1000000000"),
+    ("n_embd", 2**40, r"config.n_embd must be 8 \(axis 1 of model.wte.weight\), got 1099511627776"),
+    ("n_layer", 3, r"config.n_layer must be 2 \(the number of model.h.<k>.ln_1.weight in the weights\), got 3"),
+    ("vocab_size", True, r"config.vocab_size must be 10 \(axis 0 of model.wte.weight\), got True"),
+    ("n_head", 3, "n_embd must be divisible by n_head"),                    # GPTConfig's own rule
+    ("model_type", "seq2seq", "config.model_type must be one of 'rnn_lm', 'gpt', got 'seq2seq'"),
+])
+def test_load_model_checks_the_config_against_the_weights_before_building(tmp_path, entry, value, message):
+    """A damaged size is refused before NumPy is asked for the memory it would take."""
+    import json
+    path, _ = _gpt_checkpoint(tmp_path)
+    meta = load_checkpoint(path).meta
+    bad = _rewrite(path, tmp_path / "bad.safetensors", meta=json.dumps({**meta, "config": {**meta["config"],
+                                                                                           entry: value}}))
+    with pytest.raises(CheckpointError, match=f"checkpoint {bad}: .*{message}"):
+        load_model(bad)
+
+
+def test_load_model_refuses_weights_that_do_not_fit(tmp_path):
+    path, _ = _gpt_checkpoint(tmp_path)
+    bad = _rewrite(path, tmp_path / "bad.safetensors", tensors={"model.ln_f.bias": np.zeros(9, np.float32)})
+    with pytest.raises(CheckpointError, match=r"its weights do not fit its config: model.ln_f.bias has shape \(9,\), "
+                                              r"the config's model \(8,\)"):
+        load_model(bad)
+    ck = load_checkpoint(path)
+    del ck.model_state["h.1.mlp.c_fc.bias"]
+    with pytest.raises(CheckpointError, match="model.h.1.mlp.c_fc.bias is missing"):
+        load_model(ck)
+    no_config = tmp_path / "plain.safetensors"
+    save_checkpoint(no_config, RNNLanguageModel(7, embed_dim=4, hidden_size=5), step=1)      # no tokenizer
+    with pytest.raises(CheckpointError, match="config and tokenizer must be present .*, got null"):
+        load_model(no_config)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda m: m.update(step=-1), "step must be a non-negative integer, got -1"),
+    (lambda m: m.update(format="other"), "format must be one of 'minigen-checkpoint-1', got 'other'"),
+    (lambda m: m.update(config=[1]), "config must be an object or null, got list"),
+    (lambda m: m.update(extra=None), "extra must be an object, got NoneType"),
+    (lambda m: m["optimizer"].update(param_groups={}), "optimizer.param_groups must be a list, got dict"),
+    (lambda m: m["optimizer"]["scalars"].update({"x": {"step": 1}}), "optimizer.scalars.x must be named by a "
+                                                                     "parameter's index"),
+    (lambda m: m["optimizer"]["scalars"].update({"0": {"step": float("nan")}}), "optimizer.scalars.0.step must be a "
+                                                                                 "finite number, got nan"),
+])
+def test_every_metadata_entry_is_checked_on_load(tmp_path, change, message):
+    import json
+    path, _ = _gpt_checkpoint(tmp_path)
+    meta = load_checkpoint(path).meta
+    change(meta)
+    bad = _rewrite(path, tmp_path / "bad.safetensors", meta=json.dumps(meta))
+    with pytest.raises(CheckpointError, match=f"checkpoint {bad}: {message}"):
+        load_checkpoint(bad)

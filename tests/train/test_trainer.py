@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minigen
-from minigen.checkpoint import load_checkpoint
+from minigen.checkpoint import CheckpointError, load_checkpoint
 from minigen.data import CharTokenizer, train_val_split
 from minigen.models import RNNLanguageModel
 from minigen.train import Callback, LossCurve, TextGenerator, Trainer, TrainingError
@@ -96,6 +96,32 @@ def test_resume_is_bit_for_bit(data, tmp_path, cell, dropout):
     for name, value in params(whole).items():
         np.testing.assert_array_equal(params(second)[name], value, err_msg=name)
     assert [m["val_loss"] for m in second.history][-2:] == [m["val_loss"] for m in whole.history][-2:]
+
+
+def test_resume_refuses_a_damaged_loop_state_and_a_missing_optimizer(data, tmp_path):
+    """Nothing is reset silently: no optimizer state is an error unless reset_optimizer=True."""
+    first = make(data, checkpoint_dir=tmp_path, max_steps=10)
+    first.fit()
+    ck = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    ck.optimizer_state = None
+    with pytest.raises(CheckpointError, match=r"optimizer must be the optimizer's state \(to start it afresh, resume "
+                                              r"with reset_optimizer=True"):
+        make(data, checkpoint_dir=tmp_path).resume(ck)
+    fresh = make(data, checkpoint_dir=tmp_path)
+    fresh.resume(ck, reset_optimizer=True)
+    assert fresh.step == 10 and fresh.optimizer.state == {}
+    with pytest.raises(ValueError, match="Trainer.resume: reset_optimizer must be True or False, got 'yes'"):
+        fresh.resume(ck, reset_optimizer="yes")
+    for change, message in [
+        (dict(position=10**12), r"extra.trainer.position must be an integer in \[0, 10\] or None, got 1000000000000"),
+        (dict(elapsed="3"), "extra.trainer.elapsed must be a finite number >= 0, got '3'"),
+        (dict(train_curve=[[10, "x"]]), r"extra.trainer.train_curve\[0\] must be a \[step, loss\] pair"),
+        (dict(step=11), "extra.trainer.step must be the checkpoint's step, 10, got 11"),
+    ]:
+        ck = load_checkpoint(tmp_path / "checkpoint.safetensors")
+        ck.meta["extra"]["trainer"].update(change)
+        with pytest.raises(CheckpointError, match=f"checkpoint {ck.path}: {message}"):
+            make(data, checkpoint_dir=tmp_path).resume(ck)
 
 
 def test_nonfinite_loss_stops_and_keeps_the_last_checkpoint(data, tmp_path):
