@@ -33,10 +33,10 @@ def numbers(fn: str, name: str, values, lo: float = 0):
     return [rules.real(fn, name, v, lo) for v in values]
 
 
-def _choice(*options):
-    return partial(rules.choice, options=options)
-
-
+# The settings of `minigen train` that name one of a few choices (argparse offers the same).
+CHOICES = dict(tokenizer=("char", "word", "bpe"), model=("rnn", "gpt"), cell=("lstm", "gru", "rnn"),
+               optimizer=("adam", "adamw", "sgd", "rmsprop"), lr_schedule=("cosine", "constant"),
+               dtype=("float32", "float64"))
 # Every setting of `minigen train` and its rule. `time` is in seconds here: the command line's
 # text ("10m") is parsed before the rules see it. None (not given: the default) passes for those
 # in MAY_BE_NONE.
@@ -53,9 +53,7 @@ TRAIN_SETTINGS = {
     "time": partial(rules.real, lo=0, lo_open=True),
     "temperatures": numbers,
     **dict.fromkeys(("corpus", "out", "device", "prompt"), text),
-    "tokenizer": _choice("char", "word", "bpe"), "model": _choice("rnn", "gpt"), "cell": _choice("lstm", "gru", "rnn"),
-    "optimizer": _choice("adam", "adamw", "sgd", "rmsprop"), "lr_schedule": _choice("cosine", "constant"),
-    "dtype": _choice("float32", "float64"),
+    **{key: partial(rules.choice, options=options) for key, options in CHOICES.items()},
     "progress": rules.flag,
 }
 

@@ -24,7 +24,7 @@ from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text,
 from minigen.models import GPT, GPTConfig, RNNLanguageModel
 from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer, loop_state
 
-from ._checks import check_device, check_settings, flag
+from ._checks import CHOICES, check_device, check_settings, flag
 from ._resume import BUILTIN_CORPORA, nothing_left, plan, same_corpus, saved_run
 
 # Every option, with its default. On --resume the run's saved values are used, and
@@ -81,13 +81,13 @@ def add_parser(sub) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--corpus", help=f"'shakespeare', 'python' (the stdlib's source), a UTF-8 text file, or a folder "
                    f"(its .txt and .md files) (default {d['corpus']})")
-    g.add_argument("--tokenizer", choices=["char", "word", "bpe"], help="default char")
+    g.add_argument("--tokenizer", choices=CHOICES["tokenizer"], help="default char")
     g.add_argument("--vocab-size", type=int, help="word: the most frequent words kept, with padding and [UNK] "
                    "(default: all); bpe: the vocabulary size (default 2000); char: not used")
     g.add_argument("--val-fraction", type=float, help=f"held out for validation (default {d['val_fraction']})")
     g = p.add_argument_group("model")
-    g.add_argument("--model", choices=["rnn", "gpt"], help="a recurrent network (default) or a GPT")
-    g.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="--model rnn: the cell (default lstm)")
+    g.add_argument("--model", choices=CHOICES["model"], help="a recurrent network (default) or a GPT")
+    g.add_argument("--cell", choices=CHOICES["cell"], help="--model rnn: the cell (default lstm)")
     g.add_argument("--embed-dim", type=int, help=f"--model rnn (default {d['embed_dim']})")
     g.add_argument("--hidden-size", type=int, help=f"--model rnn (default {d['hidden_size']})")
     g.add_argument("--num-layers", type=int, help=f"--model rnn (default {d['num_layers']})")
@@ -97,7 +97,7 @@ def add_parser(sub) -> None:
     g.add_argument("--n-embd", type=int, help=f"--model gpt: width (default {d['n_embd']}); --seq-len is the "
                    "block size")
     g = p.add_argument_group("optimization")
-    g.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"], help=both("optimizer"))
+    g.add_argument("--optimizer", choices=CHOICES["optimizer"], help=both("optimizer"))
     g.add_argument("--lr", type=float, help=f"peak learning rate ({both('lr')})")
     g.add_argument("--weight-decay", type=float, help=both("weight_decay"))
     g.add_argument("--batch-size", type=int, help=both("batch_size"))
@@ -105,7 +105,7 @@ def add_parser(sub) -> None:
     g.add_argument("--grad-clip", type=float, help=f"max gradient norm, 0 for none (default {d['grad_clip']}); "
                    "--lr and --grad-clip may change on --resume")
     g.add_argument("--warmup-steps", type=int, help=both("warmup_steps"))
-    g.add_argument("--lr-schedule", choices=["cosine", "constant"], help="default cosine")
+    g.add_argument("--lr-schedule", choices=CHOICES["lr_schedule"], help="default cosine")
     g.add_argument("--min-lr-ratio", type=float, help=f"cosine floor, times the peak (default {d['min_lr_ratio']})")
     g = p.add_argument_group("run")
     g.add_argument("--steps", type=int, help="stop after this many steps")
@@ -123,7 +123,7 @@ def add_parser(sub) -> None:
     g.add_argument("--sample-length", type=int, help=f"tokens per sample (default {d['sample_length']})")
     g.add_argument("--seed", type=int, help=f"default {d['seed']}")
     g.add_argument("--device", help="cpu or cuda (default cpu)")
-    g.add_argument("--dtype", choices=["float32", "float64"], help="default float32")
+    g.add_argument("--dtype", choices=CHOICES["dtype"], help="default float32")
     g.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
     p.set_defaults(func=cmd_train)
 
