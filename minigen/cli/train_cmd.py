@@ -323,7 +323,7 @@ def cmd_train(args) -> int:
     if saved is None and os.path.exists(ckpt):
         raise ValueError(f"{ckpt} already exists; pass --resume to continue that run, or --out to start a new one")
     if saved:
-        loop = loop_state(saved)
+        loop = loop_state(saved, args.reset_optimizer)
         why = nothing_left(cfg, loop["step"], loop["elapsed"])
         if why:
             raise ValueError(why)

@@ -53,12 +53,17 @@ LOOP = {"step": rules.non_negative_int, "tokens_seen": rules.non_negative_int, "
         "batch_rng": partial(rules.instance, kind=(dict, type(None)), expected="an object or null")}
 
 
-def loop_state(ck: Checkpoint) -> dict:
+def loop_state(ck: Checkpoint, reset_optimizer: bool = False) -> dict:
     """The training loop's state saved in ``ck`` (``extra.trainer``), every entry checked (a CheckpointError if not).
 
-    ``position`` counts the batches read, one a step, so it is at most ``step``.
+    ``position`` counts the batches read, one a step, so it is at most ``step``. Nothing is
+    reset silently: a checkpoint without the optimizer's state is refused unless
+    ``reset_optimizer``.
     """
     with entries_of(ck.path) as fn:
+        if ck.optimizer_state is None and not reset_optimizer:
+            rules.fail(fn, "optimizer", "the optimizer's state (to start it afresh, resume with "
+                       "reset_optimizer=True, or --reset-optimizer)", "null")
         loop = rules.instance(fn, "extra.trainer", ck.meta["extra"].get("trainer"), dict, "an object")
         for key, rule in LOOP.items():
             rule(fn, f"extra.trainer.{key}", loop.get(key))
@@ -293,17 +298,14 @@ class Trainer:
     def resume(self, checkpoint=None, *, reset_optimizer: bool = False) -> None:
         """Load a checkpoint written by this trainer (default: ``checkpoint_dir``'s) and continue from it.
 
-        Every entry is checked before it is used: a damaged one is a ``CheckpointError``
-        naming it. Nothing is reset silently: a checkpoint without the optimizer's state
-        is refused unless ``reset_optimizer``, which starts the optimizer afresh.
+        Every entry is checked before it is used (``loop_state``): a damaged one is a
+        ``CheckpointError`` naming it. ``reset_optimizer`` starts the optimizer afresh
+        (a checkpoint without the optimizer's state is refused without it).
         """
         reset_optimizer = rules.flag("Trainer.resume", "reset_optimizer", reset_optimizer)
         ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint or self.checkpoint_path)
-        loop = loop_state(ck)
+        loop = loop_state(ck, reset_optimizer)
         with entries_of(ck.path) as fn:
-            if ck.optimizer_state is None and not reset_optimizer:
-                rules.fail(fn, "optimizer", "the optimizer's state (to start it afresh, resume with "
-                           "reset_optimizer=True, or --reset-optimizer)", "null")
             self.model.load_state_dict(ck.model_state)
             if not reset_optimizer:
                 self.optimizer.load_state_dict(ck.optimizer_state)
