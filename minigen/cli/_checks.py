@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
+
 from minigen import backend, rules
 
 
@@ -68,6 +70,18 @@ def check_settings(values: dict, table=None, fn: str = "", name=flag, may_be_non
     for key, value in values.items():
         if key in table and not (value is None and key in may_be_none):
             table[key](fn, name(key), value)
+
+
+def prompt_ids(tokenizer, prompt: str, what: str):
+    """``prompt``'s token ids, (1, P); a prompt the tokenizer refuses, or one with no token, is an error naming ``what``."""
+    try:
+        ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)
+    except ValueError as e:
+        raise ValueError(f"{what} {prompt!r} cannot be encoded: {e}") from None
+    if ids.size == 0:                                   # a word tokenizer drops punctuation: "..." has no words
+        raise ValueError(f"{what} {prompt!r} has no tokens for the {tokenizer.kind} tokenizer; the model needs at "
+                         "least one token to start from")
+    return ids
 
 
 def check_device(device: str) -> None:

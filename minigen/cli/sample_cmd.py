@@ -13,7 +13,7 @@ from minigen.checkpoint import load_model
 from minigen.sample import generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
 
-from ._checks import check_device, check_settings, flag, text
+from ._checks import check_device, check_settings, flag, prompt_ids, text
 from ._resume import saved_run
 
 
@@ -93,23 +93,15 @@ def cmd_sample(args) -> int:
     _check_options(args)
     model, tokenizer, ck = _load(args.checkpoint, args.device)
     prompt = args.prompt if args.prompt is not None else saved_run(ck).get("prompt") or "\n"
-    what = "--prompt" if args.prompt is not None else "the run's prompt"
-    try:
-        ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)
-    except ValueError as e:
-        raise ValueError(f"{what} {prompt!r} cannot be encoded: {e}") from None
-    if ids.size == 0:                                   # "..." has no words for a word tokenizer
-        raise ValueError(f"{what} {prompt!r} has no tokens for the {tokenizer.kind} tokenizer; the model needs at "
-                         "least one token to start from")
-    like = next(iter(model.parameters())).data
+    ids = prompt_ids(tokenizer, prompt, "--prompt" if args.prompt is not None else "the run's prompt")   # (1, P)
+    ids = backend.asarray_like(ids, next(iter(model.parameters())).data)                   # on the model's device
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     options = dict(do_sample=args.temperature > 0, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                    min_p=args.min_p, typical_p=args.typical_p, repetition_penalty=args.repetition_penalty,
                    no_repeat_ngram_size=args.no_repeat_ngram_size, stop_strings=args.stop, tokenizer=tokenizer,
                    seed=seed)
-    prompt_ids = backend.asarray_like(ids, like)
     if args.num_beams > 1 or args.num_return_sequences > 1:        # whole continuations, printed at the end
-        out = generate(model, prompt_ids, args.length, num_beams=args.num_beams, length_penalty=args.length_penalty,
+        out = generate(model, ids, args.length, num_beams=args.num_beams, length_penalty=args.length_penalty,
                        num_return_sequences=args.num_return_sequences, **options)
         P = ids.shape[1]
         for k, row in enumerate(backend.to_numpy(out)):
@@ -118,7 +110,7 @@ def cmd_sample(args) -> int:
             print(tokenizer.decode(row[:P]) + (" " if tokenizer.kind == "word" else "")
                   + _cut_at_stop(tokenizer.decode(row[P:]), args.stop))
         return 0
-    tokens = stream_generate(model, prompt_ids, args.length, **options)   # checks its options before the prompt shows
+    tokens = stream_generate(model, ids, args.length, **options)   # checks its options before the prompt shows
     sys.stdout.write(prompt + (" " if tokenizer.kind == "word" else ""))   # one continuation, printed as it comes
     new, shown = [], ""
     try:

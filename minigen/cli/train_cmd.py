@@ -24,7 +24,7 @@ from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text,
 from minigen.models import GPT, GPTConfig, RNNLanguageModel
 from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer, loop_state
 
-from ._checks import CHOICES, check_device, check_settings, flag
+from ._checks import CHOICES, check_device, check_settings, flag, prompt_ids
 from ._resume import BUILTIN_CORPORA, nothing_left, plan, same_corpus, saved_run
 
 # Every option, with its default. On --resume the run's saved values are used, and
@@ -243,18 +243,6 @@ def _config(args):
     return cfg, saved, tuned
 
 
-def _check_prompt(tokenizer, prompt, given: bool) -> None:
-    """The samples' prompt must give at least one token: refused now, not at the first evaluation."""
-    what = f"--prompt {prompt!r}" if given else f"the default sample prompt {prompt!r} (pass --prompt)"
-    try:
-        n = len(tokenizer.encode(prompt))
-    except ValueError as e:
-        raise ValueError(f"{what} cannot be encoded: {e}") from None
-    if n == 0:
-        raise ValueError(f"{what} has no tokens for the {tokenizer.kind} tokenizer (it drops punctuation); "
-                         "the samples need at least one token to start from")
-
-
 def _check_out(out: str) -> None:
     """--out must be a folder that can be created and written, found out before any training."""
     path = os.path.abspath(out)
@@ -364,7 +352,7 @@ def cmd_train(args) -> int:
     prompt_given = cfg["prompt"] is not None
     prompt = cfg["prompt"] = cfg["prompt"] or ("ROMEO:" if cfg["corpus"] == "shakespeare"
                                                   else text.lstrip().splitlines()[0][:16])
-    _check_prompt(tokenizer, prompt, prompt_given)
+    prompt_ids(tokenizer, prompt, "--prompt" if prompt_given else "the default sample prompt (set one with --prompt)")
     callbacks = [TextGenerator(tokenizer, prompt, cfg["temperatures"], cfg["sample_length"], seed=cfg["seed"]),
                  LossCurve(os.path.join(cfg["out"], "loss.png"))]
     trainer = Trainer(model, optimizer, train_ids, val_ids, tokenizer=tokenizer,
