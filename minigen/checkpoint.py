@@ -273,12 +273,13 @@ def _optimizer_state(fn: str, saved: dict | None, tensors: dict) -> dict | None:
     state = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
-            index, name = (key.split(".", 2) + [""])[1:3]
+            index, _, name = key[len("optim."):].partition(".")
             state.setdefault(_index(fn, f"tensor {key}", index), {})[name] = value
     for index, entries in scalars.items():
         where = f"optimizer.scalars.{index}"
         for name, value in rules.instance(fn, where, entries, dict, "an object").items():
-            state.setdefault(_index(fn, where, index), {})[name] = rules.real(fn, f"{where}.{name}", value)
+            rules.real(fn, f"{where}.{name}", value)              # a step count, say: kept as saved (an int)
+            state.setdefault(_index(fn, where, index), {})[name] = value
     return {"state": state, "param_groups": groups}
 
 

@@ -37,6 +37,7 @@ def test_round_trip_resumes_bit_for_bit(tmp_path):
     # ... and one restored from the checkpoint, reading the same batches
     ck = load_checkpoint(path)
     assert ck.meta["step"] == 3 and ck.meta["extra"] == {"note": "hi"}
+    assert type(ck.optimizer_state["state"][0]["step"]) is int            # checked, and kept as saved
     assert tokenizer_from_dict(ck.meta["tokenizer"]).itos == tok.itos
     model2 = build_model(ck.meta["config"])
     model2.load_state_dict(ck.model_state)
