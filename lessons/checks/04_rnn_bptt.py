@@ -7,9 +7,10 @@ from minigen.kernels.rnn import rnn_cell_forward, rnn_forward
 
 # What each exercise may not take from minigen: its RNN kernels (F.rnn, F.rnn_cell, nn.RNN and nn.RNNCell call
 # them), and autograd for the gradients. The worker replaces these before the student's file loads.
-RNN_FORWARD = ["minigen.kernels.rnn.rnn_cell_forward", "minigen.kernels.rnn.rnn_forward"]
+RNN_FORWARD = ["minigen.kernels.rnn.rnn_cell_forward", "minigen.kernels.rnn.rnn_forward",
+               "minigen.kernels.rnn.rnn_forward_reference"]
 RNN_BACKWARD = ["minigen.kernels.rnn.rnn_cell_backward", "minigen.kernels.rnn.rnn_backward",
-                "minigen.autograd.engine.backward"]
+                "minigen.kernels.rnn.rnn_backward_reference", "minigen.autograd.engine.backward"]
 FORBIDDEN = {
     "rnn_step_forward": RNN_FORWARD,
     "rnn_step_backward": RNN_BACKWARD,

@@ -5,14 +5,16 @@ import numpy as np
 from minigen.grading import LSTM_GATES, check, expect_close, expect_gradients, kernel_forward
 from minigen.kernels.lstm import lstm_cell_forward
 
-# What each exercise may not take from minigen: its sigmoids (Tensor.sigmoid calls the first two; the GRU
-# kernel's is one too), its LSTM kernels (F.lstm, F.lstm_cell, nn.LSTM and nn.LSTMCell call them), and
+# What each exercise may not take from minigen: its sigmoids (Tensor.sigmoid calls the first two, the LSTM and
+# GRU kernels the other two), its LSTM kernels (F.lstm, F.lstm_cell, nn.LSTM and nn.LSTMCell call them), and
 # autograd for the gradients. The worker replaces these before the student's file loads.
 FORBIDDEN = {
     "sigmoid": ["minigen.autograd.ops.elementwise.sigmoid", "minigen.autograd.ops.elementwise.Sigmoid.forward",
-                "minigen.kernels.lstm._sigmoid", "minigen.kernels.gru._sigmoid"],
-    "lstm_step_forward": ["minigen.kernels.lstm.lstm_cell_forward", "minigen.kernels.lstm.lstm_forward"],
+                "minigen.kernels.activation.sigmoid", "minigen.kernels.activation.sigmoid_overwriting"],
+    "lstm_step_forward": ["minigen.kernels.lstm.lstm_cell_forward", "minigen.kernels.lstm.lstm_forward",
+                          "minigen.kernels.lstm.lstm_forward_reference"],
     "lstm_step_backward": ["minigen.kernels.lstm.lstm_cell_backward", "minigen.kernels.lstm.lstm_backward",
+                           "minigen.kernels.lstm.lstm_backward_reference",
                            "minigen.autograd.engine.backward"],
 }
 

@@ -10,9 +10,10 @@ from minigen.kernels.gru import gru_cell_forward
 # before the student's file loads.
 FORBIDDEN = {
     "gru_step_forward": ["minigen.kernels.gru.gru_cell_forward", "minigen.kernels.gru.gru_forward",
-                         "minigen.kernels.gru._step_forward"],
+                         "minigen.kernels.gru.gru_forward_reference", "minigen.kernels.gru._step_forward"],
     "gru_step_backward": ["minigen.kernels.gru.gru_cell_backward", "minigen.kernels.gru.gru_backward",
-                          "minigen.kernels.gru._step_backward", "minigen.autograd.engine.backward"],
+                          "minigen.kernels.gru.gru_backward_reference", "minigen.kernels.gru._step_backward",
+                          "minigen.autograd.engine.backward"],
 }
 
 

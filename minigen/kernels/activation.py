@@ -1,6 +1,12 @@
-"""GELU kernel: the Gaussian error linear unit, exact and tanh-approximated, as in PyTorch.
+"""Activation kernels: the logistic sigmoid that the recurrent kernels share, and GELU.
 
-Elementwise, so any shape. Phi is the standard normal CDF and phi its density.
+sigmoid (used by the LSTM and GRU gates), elementwise, so any shape
+    sigmoid(x) = 1 / (1 + exp(-x)) = 0.5 * tanh(0.5 x) + 0.5, computed the second way:
+    tanh saturates at +-1 instead of overflowing, so x = +-1e4 gives exactly 1 and 0.
+    Its derivative, s (1 - s), is written out in each backward that needs it.
+
+GELU, the Gaussian error linear unit, exact and tanh-approximated, as in PyTorch; elementwise too.
+Phi is the standard normal CDF and phi its density.
 
 exact (approximate="none")
     forward   y  = x * Phi(x),               Phi(x) = (1 + erf(x / sqrt 2)) / 2
@@ -27,6 +33,30 @@ _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _A = 0.044715  # the cubic coefficient of the tanh approximation
 
+
+# ---------------------------------------------------------------------------- sigmoid
+
+def sigmoid(x):
+    """sigmoid(x) = 0.5 * tanh(0.5 x) + 0.5 as a new array; ``x`` is left as it was."""
+    xp = array_namespace(x)
+    return 0.5 * xp.tanh(0.5 * x) + 0.5
+
+
+def sigmoid_overwriting(x):
+    """The same numbers as ``sigmoid(x)``, with fewer temporaries: ``x`` is used as scratch.
+
+    Returns the sigmoid as a new array and leaves x / 2 in ``x``: call it only on an
+    array that is not needed afterwards (the GRU step calls it on its own buffer).
+    """
+    xp = array_namespace(x)
+    x *= 0.5
+    s = xp.tanh(x)
+    s *= 0.5
+    s += 0.5
+    return s
+
+
+# ---------------------------------------------------------------------------- GELU
 
 def _tanh_forward(xp, x):
     """y and p = (1 + tanh(u)) / 2 for one block, in in-place passes."""

@@ -27,47 +27,17 @@ backward, one step (dh -> the rest), in reverse order
     dx = dg_x W_ih     dh_prev = dh * z + dg_h W_hh
     dW_ih = dg_x^T x   dW_hh = dg_h^T h_prev   db_ih = sum_B dg_x   db_hh = sum_B dg_h
 
-The sequence kernel runs the same step T times, with everything that does not
-depend on the previous hidden state hoisted out of the loop: the input
-projection of all T steps is one (T*B, C) @ (C, 3H) product, and after
-backpropagation through time dx, dW_ih, dW_hh and the biases are one product
-each over the stacked per-step gradients. Only the recurrent product (forward
-W_hh h_prev^T, backward W_hh^T dg_h^T) and the gate arithmetic stay inside the loop.
-
-Two layouts meet in the sequence kernel:
-
-- Inside a step every array is held column-wise, transposed from the formulas
-  above: h^T (H, B), a^T (3H, B). The recurrent product is then W_hh @ h^T, a
-  (3H, H) @ (H, B) product that BLAS runs markedly faster than h @ W_hh^T for
-  small B, and each gate is a block of rows.
-- Whatever spans all T steps is stored row-wise, time-major: the projections
-  a (T, B, 3H), the inputs with a column of ones xs (T, B, C + 1), the hidden
-  states hs (T + 1, B, H) and the gate gradients dg (T, B, 4H). Each is then a
-  plain (T*B, .) matrix for the products over all steps, with no permuted copy,
-  and each step's slice is one contiguous block that the step reads or writes
-  through a transposed view.
-
-Since b_hr and b_hz sit outside ``r * (...)`` they are added once to the input
-projection; b_hn sits inside it and is added at every step.
+Three kernels, in reading order:
+    gru_cell_forward / gru_cell_backward              one step, column-wise (see ``_step_forward``)
+    gru_forward_reference / gru_backward_reference    a whole sequence as a student writes it: a loop over the cell
+    gru_forward / gru_backward                        the same sequence, fast; equal to the reference to 1e-12
+                                                      in float64, and its docstrings list what it changes and why
 """
 
 from __future__ import annotations
 
 from ..backend import array_namespace, device_of, matmul_sum
-
-
-def _sigmoid(a):
-    """sigmoid(a) = 1 / (1 + exp(-a)) = 0.5 * tanh(0.5 a) + 0.5, computed the second way.
-
-    tanh saturates at +-1 instead of overflowing, so a = +-1e4 gives exactly 1 and 0.
-    Overwrites ``a``.
-    """
-    xp = array_namespace(a)
-    a *= 0.5
-    s = xp.tanh(a)
-    s *= 0.5
-    s += 0.5
-    return s
+from .activation import sigmoid_overwriting
 
 
 def _input_projection(x, W_ih, b_ih, b_hh):
@@ -117,7 +87,7 @@ def _step_forward(a, gh, h_prev, b_hn):
     # 1. r, z = sigmoid(a_r + W_hr h_prev + b_hr), sigmoid(a_z + W_hz h_prev + b_hz)
     s = gh[:2 * H, :]
     s += a[:2 * H, :]
-    rz = _sigmoid(s)                                                      # (2H, B)
+    rz = sigmoid_overwriting(s)                                           # (2H, B); s (a view of gh) is spent
     # 2. hn = W_hn h_prev + b_hn
     hn = gh[2 * H:, :]
     if b_hn is not None:
@@ -190,13 +160,64 @@ def gru_cell_backward(dh, cache):
     return dx, dh_prev, dW_ih, dW_hh, db_ih, db_hh
 
 
-# ---------------------------------------------------------------------------- sequence
+# ---------------------------------------------------------------------------- a whole sequence, as a student writes it
+
+def gru_forward_reference(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
+    """``gru_forward``'s reference twin: a loop over ``gru_cell_forward``. Same arguments, same results."""
+    xp = array_namespace(x)
+    h = h0
+    hs, caches = [], []
+    for t in range(x.shape[0]):
+        h, cache = gru_cell_forward(x[t, ...], h, W_ih, W_hh, b_ih, b_hh)
+        hs.append(h)
+        caches.append(cache)
+    return (xp.stack(hs), h), (caches, h0)                                # out (T, B, H); h0 for its shape
+
+
+def gru_backward_reference(douts, cache):
+    """BPTT through ``gru_forward_reference``: ``gru_cell_backward`` from the last step to the first."""
+    caches, h0 = cache
+    xp = array_namespace(h0)
+    dout, dh = douts
+    dh = xp.zeros_like(h0) if dh is None else dh                          # a gradient not given is zero
+    dxs, dWs = [], []
+    for t in reversed(range(len(caches))):
+        if dout is not None:
+            dh = dh + dout[t, ...]                                        # from the output at t, and from step t+1
+        dx, dh, *dW = gru_cell_backward(dh, caches[t])
+        dxs.insert(0, dx)
+        dWs.append(dW)                                                    # step t's [dW_ih, dW_hh, db_ih, db_hh]
+    dW_ih, dW_hh, db_ih, db_hh = (None if g[0] is None else sum(g) for g in zip(*dWs))   # summed over the steps
+    return xp.stack(dxs), dh, dW_ih, dW_hh, db_ih, db_hh
+
+
+# ---------------------------------------------------------------------------- a whole sequence, fast
 
 def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
     """A GRU layer over a time-major sequence: x (T, B, C), h0 (B, H).
 
-    Returns ``((out, h_n), cache)`` with out (T, B, H) the hidden state at every
-    step and h_n (B, H) the last one.
+    Returns ``((out, h_n), cache)`` with out (T, B, H) the hidden state at every step and
+    h_n (B, H) the last one: the same numbers as ``gru_forward_reference``, which loops over
+    ``gru_cell_forward``.
+
+    What it changes relative to that twin, and why (none of it changes the maths):
+
+    1. The input projection of every step is ONE product before the loop,
+       a = x W_ih^T + b_ih + [b_hr, b_hz, 0] (T*B, 3H): one large matmul runs far faster than
+       T small ones, and only W_hh h_{t-1} depends on the step before.
+    2. The bias rides along as one more column of the weights, against a column of ones after
+       x: [x_t, 1] [W_ih | b]^T = x_t W_ih^T + b, so no pass over a adds it (and the backward's
+       dW_ih product yields db_ih as its last column). b_hr and b_hz sit outside ``r * (...)``
+       and join b; b_hn sits inside it and is still added at every step.
+    3. Whatever spans all T steps is stored row-wise, time-major: a (T, B, 3H), the inputs with
+       their column of ones xs (T, B, C + 1) and the hidden states hs (T + 1, B, H), hs[0] = h0.
+       Each is a plain (T*B, .) matrix for the products over all steps, with no permuted copy,
+       and a step's slice is one contiguous block that it reads or writes through a transposed
+       view. hs holds the output and, shifted by one, every h_prev the backward needs.
+
+    The step's arithmetic is the cell's own, ``_step_forward``, column-wise as in the cell:
+    W_hh h^T, a (3H, H) @ (H, B) product, runs markedly faster in BLAS than h W_hh^T when B
+    is small, and each gate is a block of rows.
     """
     xp = array_namespace(x)
     T, B, C = x.shape
@@ -238,9 +259,26 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None):
 
 
 def gru_backward(douts, cache):
-    """Backpropagation through time. ``douts = (dout, dh_n)``, either may be None.
+    """Backpropagation through time through ``gru_forward``. ``douts = (dout, dh_n)``, either may be None.
 
-    Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias.
+    Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``, a bias gradient None without that bias:
+    the same numbers as ``gru_backward_reference``, which runs ``gru_cell_backward`` from the
+    last step to the first.
+
+    What it changes relative to that twin, and why:
+
+    1. The loop only fills the pre-activation gradients of every step into one buffer; what does
+       not feed step t-1 leaves the loop. dx, dW_ih with db_ih (against xs's column of ones),
+       and dW_hh are then ONE product each over all T*B rows, instead of four small ones per step.
+    2. That buffer holds the gates in a rotated block order, dg[t] = [da_n, da_r, da_z, dhn]
+       (B, 4H). The input side [da_r, da_z, da_n] and the recurrent side [da_r, da_z, dhn] share
+       da_r and da_z; with those two in the middle, each side is one contiguous (T*B, 3H) view
+       (columns [0, 3H) and [H, 4H)), so neither is copied out. The price: for dx, W_ih's rows
+       are rotated once to match (n, r, z), and dW_ih's rows and db_ih are rotated back to (r, z, n).
+    3. dh is held column-wise, (H, B), like the forward's state; dh_prev += W_hh^T dg_h^T uses a
+       row-major copy of W_hh^T made once, since the loop multiplies by it T times.
+    4. b_hh's gradient is [db_hr, db_hz] from the input side's sum (the same gradients reach
+       b_ih's r and z rows) and db_hn = sum of dhn on its own (``matmul_sum``).
     """
     dout, dh_n = douts
     xs, hs, rzs, ns, hns, W_ih, W_hh, has_b_ih, has_b_hh = cache

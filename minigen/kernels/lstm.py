@@ -19,6 +19,12 @@ Backward, one step (given dh and dc flowing in from above and from step t+1):
     forward was a = x W_ih^T + h_prev W_hh^T + b,
                                             so  dx = da W_ih,  dh_prev = da W_hh,
                                                 dW_ih += da^T x,  dW_hh += da^T h_prev,  db += sum_B da
+
+Three kernels, in reading order:
+    lstm_cell_forward / lstm_cell_backward            one step, the equations above as written
+    lstm_forward_reference / lstm_backward_reference  a whole sequence as a student writes it: a loop over the cell
+    lstm_forward / lstm_backward                      the same sequence, fast; equal to the reference to 1e-12
+                                                      in float64, and its docstrings list what it changes and why
 """
 
 from __future__ import annotations
@@ -26,12 +32,9 @@ from __future__ import annotations
 import functools
 
 from ..backend import _dtype_name, array_namespace, asarray_like, device_of, host_array
+from .activation import sigmoid
 
 # ---------------------------------------------------------------------------- one cell step
-
-
-def _sigmoid(xp, a):
-    return 0.5 * xp.tanh(0.5 * a) + 0.5                 # = 1 / (1 + exp(-a)), and never overflows
 
 
 def lstm_cell_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih=None, b_hh=None):
@@ -43,10 +46,10 @@ def lstm_cell_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih=None, b_hh=None):
         a += b_ih
     if b_hh is not None:
         a += b_hh
-    i = _sigmoid(xp, a[:, 0:H])
-    f = _sigmoid(xp, a[:, H:2 * H])
+    i = sigmoid(a[:, 0:H])                                                # never overflows
+    f = sigmoid(a[:, H:2 * H])
     g = xp.tanh(a[:, 2 * H:3 * H])
-    o = _sigmoid(xp, a[:, 3 * H:4 * H])
+    o = sigmoid(a[:, 3 * H:4 * H])
     c = f * c_prev + i * g
     tc = xp.tanh(c)
     h = o * tc
@@ -76,7 +79,39 @@ def lstm_cell_backward(douts, cache):
     return dx, dh_prev, dc_prev, dW_ih, dW_hh, (db if has_bih else None), (db if has_bhh else None)
 
 
-# ---------------------------------------------------------------------------- a whole sequence
+# ---------------------------------------------------------------------------- a whole sequence, as a student writes it
+
+def lstm_forward_reference(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
+    """``lstm_forward``'s reference twin: a loop over ``lstm_cell_forward``. Same arguments, same results."""
+    xp = array_namespace(x)
+    h, c = h0, c0
+    hs, caches = [], []
+    for t in range(x.shape[0]):
+        (h, c), cache = lstm_cell_forward(x[t, ...], h, c, W_ih, W_hh, b_ih, b_hh)
+        hs.append(h)
+        caches.append(cache)
+    return (xp.stack(hs), h, c), (caches, h0)                            # out (T, B, H); h0 for its shape
+
+
+def lstm_backward_reference(douts, cache):
+    """BPTT through ``lstm_forward_reference``: ``lstm_cell_backward`` from the last step to the first."""
+    caches, h0 = cache
+    xp = array_namespace(h0)
+    dout, dh, dc = douts
+    dh = xp.zeros_like(h0) if dh is None else dh                          # a gradient not given is zero
+    dc = xp.zeros_like(h0) if dc is None else dc
+    dxs, dWs = [], []
+    for t in reversed(range(len(caches))):
+        if dout is not None:
+            dh = dh + dout[t, ...]                                        # from the output at t, and from step t+1
+        dx, dh, dc, *dW = lstm_cell_backward((dh, dc), caches[t])
+        dxs.insert(0, dx)
+        dWs.append(dW)                                                    # step t's [dW_ih, dW_hh, db_ih, db_hh]
+    dW_ih, dW_hh, db_ih, db_hh = (None if g[0] is None else sum(g) for g in zip(*dWs))   # summed over the steps
+    return xp.stack(dxs), dh, dc, dW_ih, dW_hh, db_ih, db_hh
+
+
+# ---------------------------------------------------------------------------- a whole sequence, fast
 
 def _gate_scale(xp, H, like):
     """m = [1/2 (i, f), 1 (g), 1/2 (o)] over the 4H packed gates, as a (4H, 1) column.
@@ -98,30 +133,36 @@ def _gate_scale_host(H, dtype):
 def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
     """An LSTM layer over a whole sequence, time-major: x (T, B, C), h0 and c0 (B, H).
 
-    Returns ``((out, h_n, c_n), cache)`` with out (T, B, H) the hidden state at every step.
+    Returns ``((out, h_n, c_n), cache)`` with out (T, B, H) the hidden state at every step:
+    the same numbers as ``lstm_forward_reference``, which loops over ``lstm_cell_forward``.
 
-    Only the recurrent part loops over time. The input projection of every step is ONE
-    product before the loop, a = x W_ih^T + b_ih + b_hh (T*B, 4H); each step then adds
-    its one product W_hh h_{t-1} to its slice of a. In the backward, the steps' inputs
-    are stacked as rows z_t = [h_{t-1}, x_t, 1] (B, K) with K = H + C + 1, so that
-    [dW_hh | dW_ih | db] = sum_t da_t^T z_t is ONE product over all T steps too.
+    What it changes relative to that twin, and why (none of it changes the maths):
 
-    Four more things make it fast, none of which changes the maths above:
-
-    1. Inside a step the state is held column-wise, as h^T (H, B): W_hh h is a
-       (4H, H) @ (H, B) product, which BLAS runs markedly faster than h^T W_hh^T
-       when B is small, and the four gates are contiguous row blocks of one packed
-       (4H, B) array.
-    2. Whatever spans all T steps is stored row-wise, time-major: a (T, B, 4H), the
-       stacked inputs zs (T, B, K) and, in the backward, the gate gradients
-       da (T, B, 4H). Each is then a plain (T*B, .) matrix for the products over all
-       steps, with no permuted copy, and each step's slice is one contiguous block
-       that the step reads or writes through a transposed view.
-    3. One tanh over the packed gates gives all four activations (see ``_gate_scale``);
-       for a long sequence the scale m is folded into the weights once, not applied
-       at every step.
-    4. Step t writes its h straight into zs[t + 1], so the stacked inputs the
-       backward needs cost no extra copy.
+    1. The input projection of every step is ONE product before the loop,
+       a = x W_ih^T + b_ih + b_hh (T*B, 4H): one large matmul runs far faster than T small
+       ones, and only W_hh h_{t-1} depends on the step before. Each step adds its one
+       product W_hh h_{t-1} to its slice of a.
+    2. The two biases are added once, as b = b_ih + b_hh. For a long sequence b rides along as
+       one more column of the weights, against a column of ones: [x_t, 1] [W_ih | b]^T =
+       x_t W_ih^T + b, so no pass over a adds it.
+    3. Inside a step the state is held column-wise, as h^T (H, B): W_hh h^T, a (4H, H) @ (H, B)
+       product, runs markedly faster in BLAS than h W_hh^T when B is small, and the four
+       gates are contiguous row blocks of one packed (4H, B) array.
+    4. One tanh over the packed gates gives all four activations (see ``_gate_scale``):
+       sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so the rows of i, f, o are scaled by 1/2 before the
+       tanh and finished by two in-place passes; one call instead of four.
+    5. For a long sequence that scale m is folded into the weights once (W * m), not applied
+       to every step's (4H, B) array.
+    6. The short-sequence branch (T*B < H + C; generation runs one token at a time): copying
+       and scaling the weights would cost more than the sequence itself, so m is applied to
+       each step's array instead and the bias is added to a in one pass.
+    7. Whatever spans all T steps is stored row-wise, time-major: a (T, B, 4H) and the stacked
+       step inputs zs (T, B, K), zs[t] = [h_{t-1}, x_t, 1], K = H + C (+ 1). Each is a plain
+       (T*B, .) matrix for the products over all steps, with no permuted copy, and a step's
+       slice is one contiguous block that it reads through a transposed view.
+    8. Step t writes its h straight into zs[t + 1], so the stacked inputs that the backward's
+       one weight-gradient product needs cost no extra copy, and out is read from zs.
+    9. The cache keeps, per step, only what the backward reads: [i; f; g; o], c_{t-1} and tanh(c_t).
     """
     xp = array_namespace(x)
     T, B, C = x.shape
@@ -186,9 +227,20 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
 def lstm_backward(douts, cache):
     """BPTT through ``lstm_forward``. ``douts = (dout, dh_n, dc_n)``, any may be None.
 
-    Returns ``(dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh)``. The loop runs backwards over
-    time, column-wise like the forward, and only fills the pre-activation gradients
-    da_t; dx and the weight gradients are then ONE matmul each over all T steps.
+    Returns ``(dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh)``: the same numbers as
+    ``lstm_backward_reference``, which runs ``lstm_cell_backward`` from the last step to the first.
+
+    What it changes relative to that twin, and why:
+
+    1. The loop only fills the pre-activation gradients da_t, into one (T, B, 4H) buffer; what
+       does not feed step t-1 leaves the loop. [dW_hh | dW_ih | db] = sum_t da_t^T [h_{t-1}, x_t, 1]
+       is ONE (4H, T*B) @ (T*B, K) product over the forward's stacked inputs zs, and
+       dx = da W_ih is one more: two large matmuls instead of four small ones per step.
+    2. dh and dc are held column-wise, (H, B), like the forward's state; dh_{t-1}^T = W_hh^T da_t^T
+       uses a row-major copy of W_hh^T made once, since the loop multiplies by it T times.
+    3. Each gate's gradient is written straight into its column block of da[t], with
+       sigmoid' = s (1 - s) written s - s * s: no concatenation per step.
+    4. db_ih and db_hh are one array, returned twice: both biases get sum_t sum_B da_t.
     """
     zs, acts, cs, tcs, W_ih, W_hh, C, has_bih, has_bhh = cache
     xp = array_namespace(zs)

@@ -14,12 +14,11 @@ backward, one step
 
 act' is read off the output h, so the backward needs h but not a.
 
-The sequence kernel hoists everything that does not depend on the previous
-hidden state out of the time loop: the input projection of all T steps, both
-biases included (they only ever appear as their sum), is one (T*B, C) @ (C, H)
-product, and after backpropagation through time dx,
-dW_ih, dW_hh and the bias gradients are one product (or sum) each over the
-stacked per-step gradients da.
+Three kernels, in reading order:
+    rnn_cell_forward / rnn_cell_backward              one step, the equations above as written
+    rnn_forward_reference / rnn_backward_reference    a whole sequence as a student writes it: a loop over the cell
+    rnn_forward / rnn_backward                        the same sequence, fast; equal to the reference to 1e-12
+                                                      in float64, and its docstrings list what it changes and why
 """
 
 from __future__ import annotations
@@ -86,13 +85,55 @@ def rnn_cell_backward(dh, cache):
     return dx, dh_prev, dW_ih, dW_hh, db if has_b_ih else None, db if has_b_hh else None
 
 
-# ---------------------------------------------------------------------------- sequence
+# ---------------------------------------------------------------------------- a whole sequence, as a student writes it
+
+def rnn_forward_reference(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """``rnn_forward``'s reference twin: a loop over ``rnn_cell_forward``. Same arguments, same results."""
+    xp = array_namespace(x)
+    h = h0
+    hs, caches = [], []
+    for t in range(x.shape[0]):
+        h, cache = rnn_cell_forward(x[t, ...], h, W_ih, W_hh, b_ih, b_hh, nonlinearity)
+        hs.append(h)
+        caches.append(cache)
+    return (xp.stack(hs), h), (caches, h0)                                # out (T, B, H); h0 for its shape
+
+
+def rnn_backward_reference(douts, cache):
+    """BPTT through ``rnn_forward_reference``: ``rnn_cell_backward`` from the last step to the first."""
+    caches, h0 = cache
+    xp = array_namespace(h0)
+    dout, dh = douts
+    dh = xp.zeros_like(h0) if dh is None else dh                          # a gradient not given is zero
+    dxs, dWs = [], []
+    for t in reversed(range(len(caches))):
+        if dout is not None:
+            dh = dh + dout[t, ...]                                        # from the output at t, and from step t+1
+        dx, dh, *dW = rnn_cell_backward(dh, caches[t])
+        dxs.insert(0, dx)
+        dWs.append(dW)                                                    # step t's [dW_ih, dW_hh, db_ih, db_hh]
+    dW_ih, dW_hh, db_ih, db_hh = (None if g[0] is None else sum(g) for g in zip(*dWs))   # summed over the steps
+    return xp.stack(dxs), dh, dW_ih, dW_hh, db_ih, db_hh
+
+
+# ---------------------------------------------------------------------------- a whole sequence, fast
 
 def rnn_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     """An RNN layer over a time-major sequence: x (T, B, C), h0 (B, H).
 
-    Returns ``((out, h_n), cache)`` with out (T, B, H) the hidden state at every
-    step and h_n (B, H) the last one.
+    Returns ``((out, h_n), cache)`` with out (T, B, H) the hidden state at every step and
+    h_n (B, H) the last one: the same numbers as ``rnn_forward_reference``, which loops over
+    ``rnn_cell_forward``.
+
+    What it changes relative to that twin, and why (none of it changes the maths):
+
+    1. The input projection of every step, both biases included (they only ever appear as
+       their sum), is ONE (T*B, C) @ (C, H) product before the loop: one large matmul runs far
+       faster than T small ones, and only h_{t-1} W_hh^T depends on the step before.
+    2. The hidden states go into one buffer hs (T + 1, B, H), hs[0] = h0: it is the output
+       (a view, no stacking) and, shifted by one, every h_prev the backward needs as one
+       (T*B, H) matrix. The cache holds it and the inputs as one (T*B, C) matrix, not one
+       cache per step.
     """
     xp = array_namespace(x)
     T, B, C = x.shape
@@ -118,9 +159,19 @@ def rnn_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
 
 
 def rnn_backward(douts, cache):
-    """Backpropagation through time. ``douts = (dout, dh_n)``, either may be None.
+    """Backpropagation through time through ``rnn_forward``. ``douts = (dout, dh_n)``, either may be None.
 
-    Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``; a bias gradient is None without that bias.
+    Returns ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``, a bias gradient None without that bias:
+    the same numbers as ``rnn_backward_reference``, which runs ``rnn_cell_backward`` from the
+    last step to the first.
+
+    What it changes relative to that twin, and why:
+
+    1. The loop only fills the pre-activation gradients da_t, into one (T, B, H) buffer; what
+       does not feed step t-1 leaves the loop. dx, dW_ih, dW_hh and db are then ONE product
+       (or sum) each over all T*B rows, instead of three small products and a sum per step.
+    2. dh collects the output's gradient in place (``dh += dout[t]``), on a copy of dh_n.
+    3. db_ih and db_hh are one array, returned twice: both biases get sum_t sum_B da_t.
     """
     dout, dh_n = douts
     x2, hs, W_ih, W_hh, nonlinearity, has_b_ih, has_b_hh = cache

@@ -1,5 +1,5 @@
-"""GRU kernels: reference step, sequence vs a loop of cells, gradchecks (every output, h_n too),
-stability, PyTorch parity, bad input."""
+"""GRU kernels: reference step, the fast sequence kernel against its reference twin, gradchecks
+(every output, h_n too), stability, PyTorch parity, bad input."""
 
 import warnings
 
@@ -9,7 +9,7 @@ import pytest
 import minigen
 import minigen.functional as F
 from minigen.kernels import gru as K
-from tests.kernels.recurrent_checks import assert_sequence_equals_cell_loop
+from tests.kernels import recurrent_checks as RC
 
 T, B, C, H = 4, 3, 5, 6
 
@@ -46,11 +46,36 @@ def test_one_step_reference(backend):
                                rtol=1e-13, atol=1e-15)
 
 
+# ---------------------------------------------------------------------------- the fast kernel and its twin
+
+FAST, TWIN = (K.gru_forward, K.gru_backward), (K.gru_forward_reference, K.gru_backward_reference)
+OUTS, GRADS = ["out", "h_n"], ["dx", "dh0", "dW_ih", "dW_hh", "db_ih", "db_hh"]
+
+
+def _shapes(T, B):
+    return {"x": (T, B, C), "h0": (B, H), "W_ih": (3 * H, C), "W_hh": (3 * H, H), "b_ih": (3 * H,), "b_hh": (3 * H,)}
+
+
+@pytest.mark.parametrize("state", RC.STATES)
+@pytest.mark.parametrize("bias", RC.BIASES)
+@pytest.mark.parametrize("T_B", RC.SHAPES)
+def test_fast_kernel_equals_its_reference_twin(backend, T_B, bias, state):
+    """Outputs and every gradient to 1e-12 in float64; one bias alone moves b_hr, b_hz into the projection."""
+    p = RC.kernel_inputs(backend, _shapes, *T_B, bias, state)
+    RC.assert_fast_equals_twin(backend, "gru", FAST, TWIN, list(p.values()), OUTS, GRADS)
+
+
+@pytest.mark.parametrize("given", [(True, False), (False, True), (False, False)])
+def test_fast_kernel_equals_its_twin_when_an_output_is_unused(backend, given):
+    """backward takes None for an output that was not used: both kernels read it as zero."""
+    p = RC.kernel_inputs(backend, _shapes, T, B)
+    RC.assert_fast_equals_twin(backend, "gru", FAST, TWIN, list(p.values()), OUTS, GRADS, given)
+
+
 @pytest.mark.parametrize("bias", [True, False])
-def test_sequence_equals_a_loop_of_cells(backend, bias):
-    """Forward: out[t] is the t-th cell's h. Backward: BPTT by hand through the cell kernels."""
-    assert_sequence_equals_cell_loop(backend, K.gru_forward, K.gru_backward, K.gru_cell_forward,
-                                     K.gru_cell_backward, _inputs(backend, bias), T, B, H)
+def test_reference_twin_gradcheck(backend, bias):
+    assert minigen.gradcheck_kernel(K.gru_forward_reference, K.gru_backward_reference, _inputs(backend, bias),
+                                    fast=backend.fast)
 
 
 # ---------------------------------------------------------------------------- gradients
@@ -213,30 +238,28 @@ def test_cell_matches_torch(dtype):
 def test_bad_input():
     p = {k: minigen.tensor(v) for k, v in _inputs(type("NP", (), {"asarray": staticmethod(np.asarray)})).items()}
     x, h0, W_ih, W_hh, b_ih, b_hh = p.values()
-    with pytest.raises(ValueError, match=r"gru: input of shape \(4, 3, 7\) does not match weight_ih of shape "
-                                         r"\(18, 5\): expected \(seq, batch, 5\)"):
+    with pytest.raises(ValueError, match=r"gru: input must be of shape \(seq, batch, 5\) with seq >= 1 for weight_ih "
+                                         r"\(18, 5\), got shape \(4, 3, 7\)"):
         F.gru(minigen.tensor(np.zeros((4, 3, 7))), h0, W_ih, W_hh)
-    with pytest.raises(ValueError, match=r"gru: input of shape \(3, 5\) .* expected \(seq, batch, 5\)"):
+    with pytest.raises(ValueError, match=r"gru: input must be of shape \(seq, batch, 5\) .* got shape \(3, 5\)"):
         F.gru(x[0], h0, W_ih, W_hh)
-    with pytest.raises(ValueError, match=r"gru: input of shape \(0, 3, 5\) has no time steps"):
+    with pytest.raises(ValueError, match=r"gru: input must be of shape \(seq, batch, 5\) with seq >= 1 .* got shape \(0, 3, 5\)"):
         F.gru(minigen.tensor(np.zeros((0, 3, 5))), h0, W_ih, W_hh)
-    with pytest.raises(ValueError, match=r"gru: hx of shape \(2, 6\) does not match input of shape \(4, 3, 5\) "
-                                         r"and weight_hh of shape \(18, 6\): expected \(3, 6\)"):
+    with pytest.raises(ValueError, match=r"gru: hx must be of shape \(3, 6\), got shape \(2, 6\)"):
         F.gru(x, minigen.tensor(np.zeros((2, 6))), W_ih, W_hh)
-    with pytest.raises(ValueError, match=r"gru: weight_hh must have shape \(3\*hidden_size, hidden_size\), "
-                                         r"got \(18, 5\)"):
+    with pytest.raises(ValueError, match=r"gru: weight_hh must be of shape \(3\*hidden_size, hidden_size\), "
+                                         r"got shape \(18, 5\)"):
         F.gru(x, h0, W_ih, W_ih)
-    with pytest.raises(ValueError, match=r"gru: weight_ih of shape \(12, 5\) does not match weight_hh of shape "
-                                         r"\(18, 6\): expected \(18, input_size\)"):
+    with pytest.raises(ValueError, match=r"gru: weight_ih must be of shape \(18, input_size\), got shape \(12, 5\)"):
         F.gru(x, h0, W_ih[:12], W_hh)
-    with pytest.raises(ValueError, match=r"gru: bias_hh must have shape \(18,\), got \(6,\)"):
+    with pytest.raises(ValueError, match=r"gru: bias_hh must be of shape \(18,\), got shape \(6,\)"):
         F.gru(x, h0, W_ih, W_hh, b_ih, b_hh[:6])
-    with pytest.raises(TypeError, match="gru: hx has dtype float32 but input has float64"):
+    with pytest.raises(TypeError, match="gru: hx must be of input's dtype float64 .*, got float32"):
         F.gru(x, h0.float(), W_ih, W_hh)
-    with pytest.raises(TypeError, match="gru: input must be floating point, got dtype int64"):
+    with pytest.raises(TypeError, match=r"gru: input must be floating point \(minigen never upcasts silently\), got int64"):
         F.gru(minigen.tensor(np.zeros((4, 3, 5), dtype=np.int64)), h0, W_ih, W_hh)
-    with pytest.raises(ValueError, match=r"gru_cell: input of shape \(4, 3, 5\) does not match weight_ih of "
-                                         r"shape \(18, 5\): expected \(batch, 5\)"):
+    with pytest.raises(ValueError, match=r"gru_cell: input must be of shape \(batch, 5\) for weight_ih "
+                                         r"\(18, 5\), got shape \(4, 3, 5\)"):
         F.gru_cell(x, h0, W_ih, W_hh)
-    with pytest.raises(TypeError, match="gru_cell: weight_hh has dtype float32 but input has float64"):
+    with pytest.raises(TypeError, match="gru_cell: weight_hh must be of input's dtype float64 .*, got float32"):
         F.gru_cell(x[0], h0, W_ih, W_hh.float())

@@ -1,5 +1,5 @@
-"""LSTM kernels: reference step, gradchecks (every output, final states too), cell vs sequence,
-stability, PyTorch parity, bad input."""
+"""LSTM kernels: reference step, the fast sequence kernel against its reference twin, gradchecks
+(every output, final states too), stability, PyTorch parity, bad input."""
 
 import numpy as np
 import pytest
@@ -7,6 +7,7 @@ import pytest
 import minigen
 import minigen.functional as F
 from minigen.kernels import lstm as K
+from tests.kernels import recurrent_checks as RC
 
 T, B, C, H = 4, 3, 5, 6
 
@@ -37,16 +38,43 @@ def test_one_step_reference(backend):
     np.testing.assert_allclose(backend.numpy(c1), c, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("steps", [1, T])      # T*B below and above H + C: m applied per step, or folded into W
-def test_sequence_equals_a_loop_of_cells(backend, steps):
-    p = _inputs(backend, steps=steps)
-    (out, h_n, c_n), _ = K.lstm_forward(*p.values())
-    h, c = p["h0"], p["c0"]
-    for t in range(steps):
-        (h, c), _ = K.lstm_cell_forward(p["x"][t, ...], h, c, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"])
-        np.testing.assert_allclose(backend.numpy(out)[t], backend.numpy(h), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(backend.numpy(h_n), backend.numpy(h), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(backend.numpy(c_n), backend.numpy(c), rtol=1e-12, atol=1e-14)
+# ---------------------------------------------------------------------------- the fast kernel and its twin
+
+FAST, TWIN = (K.lstm_forward, K.lstm_backward), (K.lstm_forward_reference, K.lstm_backward_reference)
+OUTS, GRADS = ["out", "h_n", "c_n"], ["dx", "dh0", "dc0", "dW_ih", "dW_hh", "db_ih", "db_hh"]
+
+
+def _shapes(T, B):
+    return {"x": (T, B, C), "h0": (B, H), "c0": (B, H), "W_ih": (4 * H, C), "W_hh": (4 * H, H),
+            "b_ih": (4 * H,), "b_hh": (4 * H,)}
+
+
+@pytest.mark.parametrize("state", RC.STATES)
+@pytest.mark.parametrize("bias", RC.BIASES)
+@pytest.mark.parametrize("T_B", RC.SHAPES)
+def test_fast_kernel_equals_its_reference_twin(backend, T_B, bias, state):
+    """Outputs and every gradient to 1e-12 in float64, in both of lstm_forward's branches:
+    T*B < H + C (one token at a time, as in generation) scales each step, T*B >= H + C folds m into W."""
+    p = RC.kernel_inputs(backend, _shapes, *T_B, bias, state)
+    RC.assert_fast_equals_twin(backend, "lstm", FAST, TWIN, list(p.values()), OUTS, GRADS)
+
+
+@pytest.mark.parametrize("given", [(True, False, False), (False, True, False), (False, False, True),
+                                   (False, False, False)])
+@pytest.mark.parametrize("T_B", [(1, 3), (4, 3)])
+def test_fast_kernel_equals_its_twin_when_an_output_is_unused(backend, T_B, given):
+    """backward takes None for an output that was not used: both kernels read it as zero."""
+    p = RC.kernel_inputs(backend, _shapes, *T_B)
+    RC.assert_fast_equals_twin(backend, "lstm", FAST, TWIN, list(p.values()), OUTS, GRADS, given)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_reference_twin_gradcheck(backend, bias):
+    assert minigen.gradcheck_kernel(K.lstm_forward_reference, K.lstm_backward_reference, _inputs(backend, bias),
+                                    fast=backend.fast)
+
+
+# ---------------------------------------------------------------------------- gradients
 
 
 @pytest.mark.parametrize("steps", [1, T])
@@ -142,13 +170,13 @@ def test_matches_torch(dtype):
 def test_bad_input():
     p = {k: minigen.tensor(v) for k, v in _inputs(type("NP", (), {"asarray": staticmethod(np.asarray)})).items()}
     W = (p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"])
-    with pytest.raises(ValueError, match=r"lstm: expected input \(seq, batch, 5\), got \(4, 3, 7\)"):
+    with pytest.raises(ValueError, match=r"lstm: input must be of shape \(seq, batch, 5\) .*, got shape \(4, 3, 7\)"):
         F.lstm(minigen.tensor(np.zeros((4, 3, 7))), (p["h0"], p["c0"]), *W)
-    with pytest.raises(ValueError, match=r"lstm: expected c of shape \(3, 6\), got \(2, 6\)"):
+    with pytest.raises(ValueError, match=r"lstm: c must be of shape \(3, 6\), got shape \(2, 6\)"):
         F.lstm(p["x"], (p["h0"], minigen.tensor(np.zeros((2, 6)))), *W)
-    with pytest.raises(ValueError, match=r"expected weight_ih \(4H, C\) and weight_hh \(4H, H\)"):
+    with pytest.raises(ValueError, match=r"lstm: weight_hh must be of shape \(4\*hidden_size, hidden_size\)"):
         F.lstm(p["x"], (p["h0"], p["c0"]), p["W_ih"], p["W_ih"])
-    with pytest.raises(TypeError, match="lstm: h has dtype float32 but input has float64"):
+    with pytest.raises(TypeError, match="lstm: h must be of input's dtype float64 .*, got float32"):
         F.lstm(p["x"], (p["h0"].float(), p["c0"]), *W)
-    with pytest.raises(ValueError, match=r"lstm_cell: expected input \(batch, 5\), got \(4, 3, 5\)"):
+    with pytest.raises(ValueError, match=r"lstm_cell: input must be of shape \(batch, 5\) .*, got shape \(4, 3, 5\)"):
         F.lstm_cell(p["x"], (p["h0"], p["c0"]), *W)

@@ -1,5 +1,5 @@
-"""Vanilla (Elman) RNN kernels, tanh and relu: reference step, sequence vs a loop of cells,
-gradchecks (every output, h_n too), stability, PyTorch parity, bad input."""
+"""Vanilla (Elman) RNN kernels, tanh and relu: reference step, the fast sequence kernel against its
+reference twin, gradchecks (every output, h_n too), stability, PyTorch parity, bad input."""
 
 import warnings
 
@@ -9,7 +9,7 @@ import pytest
 import minigen
 import minigen.functional as F
 from minigen.kernels import rnn as K
-from tests.kernels.recurrent_checks import assert_sequence_equals_cell_loop
+from tests.kernels import recurrent_checks as RC
 
 T, B, C, H = 4, 3, 5, 6
 ACTS = ["tanh", "relu"]
@@ -40,13 +40,43 @@ def test_one_step_reference(backend, nonlinearity):
     np.testing.assert_allclose(backend.numpy(got), want, rtol=1e-13, atol=1e-15)
 
 
+# ---------------------------------------------------------------------------- the fast kernel and its twin
+
+OUTS, GRADS = ["out", "h_n"], ["dx", "dh0", "dW_ih", "dW_hh", "db_ih", "db_hh"]
+
+
+def _pairs(nonlinearity):
+    fast = (_with_act(K.rnn_forward, nonlinearity), K.rnn_backward)
+    return fast, (_with_act(K.rnn_forward_reference, nonlinearity), K.rnn_backward_reference)
+
+
+def _shapes(T, B):
+    return {"x": (T, B, C), "h0": (B, H), "W_ih": (H, C), "W_hh": (H, H), "b_ih": (H,), "b_hh": (H,)}
+
+
+@pytest.mark.parametrize("state", RC.STATES)
+@pytest.mark.parametrize("bias", RC.BIASES)
+@pytest.mark.parametrize("T_B", RC.SHAPES)
+@pytest.mark.parametrize("nonlinearity", ACTS)
+def test_fast_kernel_equals_its_reference_twin(backend, nonlinearity, T_B, bias, state):
+    """Outputs and every gradient to 1e-12 in float64."""
+    p = RC.kernel_inputs(backend, _shapes, *T_B, bias, state)
+    RC.assert_fast_equals_twin(backend, "rnn", *_pairs(nonlinearity), list(p.values()), OUTS, GRADS)
+
+
+@pytest.mark.parametrize("given", [(True, False), (False, True), (False, False)])
+@pytest.mark.parametrize("nonlinearity", ACTS)
+def test_fast_kernel_equals_its_twin_when_an_output_is_unused(backend, nonlinearity, given):
+    """backward takes None for an output that was not used: both kernels read it as zero."""
+    p = RC.kernel_inputs(backend, _shapes, T, B)
+    RC.assert_fast_equals_twin(backend, "rnn", *_pairs(nonlinearity), list(p.values()), OUTS, GRADS, given)
+
+
 @pytest.mark.parametrize("nonlinearity", ACTS)
 @pytest.mark.parametrize("bias", [True, False])
-def test_sequence_equals_a_loop_of_cells(backend, nonlinearity, bias):
-    """Forward: out[t] is the t-th cell's h. Backward: BPTT by hand through the cell kernels."""
-    fwd, cell = _with_act(K.rnn_forward, nonlinearity), _with_act(K.rnn_cell_forward, nonlinearity)
-    assert_sequence_equals_cell_loop(backend, fwd, K.rnn_backward, cell, K.rnn_cell_backward,
-                                     _inputs(backend, bias), T, B, H)
+def test_reference_twin_gradcheck(backend, nonlinearity, bias):
+    assert minigen.gradcheck_kernel(_with_act(K.rnn_forward_reference, nonlinearity), K.rnn_backward_reference,
+                                    _inputs(backend, bias), fast=backend.fast)
 
 
 # ---------------------------------------------------------------------------- gradients
@@ -194,25 +224,23 @@ def test_cell_matches_torch(dtype, nonlinearity):
 def test_bad_input():
     p = {k: minigen.tensor(v) for k, v in _inputs(type("NP", (), {"asarray": staticmethod(np.asarray)})).items()}
     x, h0, W_ih, W_hh, b_ih, b_hh = p.values()
-    with pytest.raises(ValueError, match=r"rnn: input of shape \(4, 3, 7\) does not match weight_ih of shape "
-                                         r"\(6, 5\): expected \(seq, batch, 5\)"):
+    with pytest.raises(ValueError, match=r"rnn: input must be of shape \(seq, batch, 5\) with seq >= 1 for weight_ih "
+                                         r"\(6, 5\), got shape \(4, 3, 7\)"):
         F.rnn(minigen.tensor(np.zeros((4, 3, 7))), h0, W_ih, W_hh)
-    with pytest.raises(ValueError, match="rnn: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"):
+    with pytest.raises(ValueError, match="rnn: nonlinearity must be one of 'tanh', 'relu', got 'sigmoid'"):
         F.rnn(x, h0, W_ih, W_hh, nonlinearity="sigmoid")
-    with pytest.raises(ValueError, match="rnn_cell: nonlinearity must be 'tanh' or 'relu', got 'Tanh'"):
+    with pytest.raises(ValueError, match="rnn_cell: nonlinearity must be one of 'tanh', 'relu', got 'Tanh'"):
         F.rnn_cell(x[0], h0, W_ih, W_hh, nonlinearity="Tanh")
-    with pytest.raises(ValueError, match=r"rnn: hx of shape \(3, 5\) does not match input of shape \(4, 3, 5\) "
-                                         r"and weight_hh of shape \(6, 6\): expected \(3, 6\)"):
+    with pytest.raises(ValueError, match=r"rnn: hx must be of shape \(3, 6\), got shape \(3, 5\)"):
         F.rnn(x, x[0], W_ih, W_hh)
-    with pytest.raises(ValueError, match=r"rnn: weight_hh must have shape \(hidden_size, hidden_size\), got \(6, 5\)"):
+    with pytest.raises(ValueError, match=r"rnn: weight_hh must be of shape \(hidden_size, hidden_size\), got shape \(6, 5\)"):
         F.rnn(x, h0, W_ih, W_ih)
-    with pytest.raises(ValueError, match=r"rnn: weight_ih of shape \(18, 5\) does not match weight_hh of shape "
-                                         r"\(6, 6\): expected \(6, input_size\)"):
+    with pytest.raises(ValueError, match=r"rnn: weight_ih must be of shape \(6, input_size\), got shape \(18, 5\)"):
         F.rnn(x, h0, minigen.tensor(np.zeros((18, 5))), W_hh)
-    with pytest.raises(ValueError, match=r"rnn: bias_ih must have shape \(6,\), got \(18,\)"):
+    with pytest.raises(ValueError, match=r"rnn: bias_ih must be of shape \(6,\), got shape \(18,\)"):
         F.rnn(x, h0, W_ih, W_hh, minigen.tensor(np.zeros(18)), b_hh)
-    with pytest.raises(TypeError, match="rnn: bias_hh has dtype float32 but input has float64"):
+    with pytest.raises(TypeError, match="rnn: bias_hh must be of input's dtype float64 .*, got float32"):
         F.rnn(x, h0, W_ih, W_hh, b_ih, b_hh.float())
-    with pytest.raises(ValueError, match=r"rnn_cell: input of shape \(4, 3, 5\) does not match weight_ih of "
-                                         r"shape \(6, 5\): expected \(batch, 5\)"):
+    with pytest.raises(ValueError, match=r"rnn_cell: input must be of shape \(batch, 5\) for weight_ih "
+                                         r"\(6, 5\), got shape \(4, 3, 5\)"):
         F.rnn_cell(x, h0, W_ih, W_hh)
