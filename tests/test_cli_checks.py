@@ -30,7 +30,8 @@ def corpus(tmp_path):
     (["--val-fraction", "1.5"], "--val-fraction must be a number in [0, 1), got 1.5"),
     (["--hidden-size", "0"], "--hidden-size must be a positive integer, got 0"),
     (["--lr", "-1"], "--lr must be a finite number > 0, got -1.0"),
-    (["--temperatures", "0.5", "-1"], "--temperatures must be a finite number >= 0, got -1.0"),
+    (["--temperatures", "0.5", "-1"], "--temperatures must be 0 (greedy) or a number in [0.0001, 10000], got -1.0"),
+    (["--temperatures", "1e300"], "--temperatures must be 0 (greedy) or a number in [0.0001, 10000], got 1e+300"),
     (["--prompt", ""], "--prompt must be a non-empty string, got ''"),
     (["--model", "gpt", "--seq-len", "0"], "--seq-len must be a positive integer, got 0"),
     (["--model", "gpt", "--n-head", "3", "--n-embd", "32"], "--n-embd must be divisible by --n-head, got 32 and 3"),
@@ -49,7 +50,7 @@ def test_train_options_are_checked_before_the_corpus_is_read(tmp_path, capsys, a
 
 @pytest.mark.parametrize("argv,message", [
     (["--num-beams", "0"], "--num-beams must be a positive integer, got 0"),
-    (["--temperature", "-1"], "--temperature must be a finite number >= 0, got -1"),
+    (["--temperature", "-1"], "--temperature must be 0 (greedy) or a number in [0.0001, 10000], got -1.0"),
     (["--top-k", "-1"], "--top-k must be a non-negative integer, got -1"),
     (["--typical-p", "0"], "--typical-p must be a number in (0, 1], got 0.0"),
     (["--repetition-penalty", "0"], "--repetition-penalty must be a number in [0.0001, 10000], got 0.0"),
@@ -399,8 +400,14 @@ def test_reset_optimizer(saved_run, tmp_path, capsys):
     assert "--reset-optimizer" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("penalty", ["1e300", "1e-300", "inf"])
-def test_an_extreme_repetition_penalty_is_refused_before_sampling(saved_run, capsys, penalty):
+@pytest.mark.parametrize("option,value,message", [
+    ("--repetition-penalty", "1e300", "--repetition-penalty must be a number in [0.0001, 10000], got 1e+300"),
+    ("--repetition-penalty", "1e-300", "--repetition-penalty must be a number in [0.0001, 10000], got 1e-300"),
+    ("--repetition-penalty", "inf", "--repetition-penalty must be a number in [0.0001, 10000], got inf"),
+    ("--temperature", "1e300", "--temperature must be 0 (greedy) or a number in [0.0001, 10000], got 1e+300"),
+    ("--temperature", "1e-300", "--temperature must be 0 (greedy) or a number in [0.0001, 10000], got 1e-300"),
+    ("--length-penalty", "1e300", "--length-penalty must be a number in [-10, 10], got 1e+300"),   # an OverflowError
+])
+def test_an_extreme_scale_is_refused_before_sampling(saved_run, capsys, option, value, message):
     """1e300 overflowed the float32 scores: NumPy's RuntimeWarnings came in the middle of the text."""
-    err = error_of(["sample", "--checkpoint", str(saved_run), "--repetition-penalty", penalty], capsys)
-    assert "--repetition-penalty must be a number in [0.0001, 10000], got" in err
+    assert message in error_of(["sample", "--checkpoint", str(saved_run), option, value], capsys)

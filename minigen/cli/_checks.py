@@ -28,11 +28,24 @@ def text(fn: str, name: str, value):
     return value
 
 
-def numbers(fn: str, name: str, values, lo: float = 0):
-    """``values`` if it is a non-empty list of finite numbers >= ``lo``."""
+# A factor that divides or multiplies float32 scores (a temperature, a repetition penalty): beyond these
+# bounds the scores overflow (NumPy warns in the middle of the text), or the factor stops mattering.
+SCALE_RANGE = (1e-4, 1e4)
+
+
+def temperature(fn: str, name: str, value):
+    """``value`` if it is 0 (greedy) or a number within ``SCALE_RANGE``."""
+    if not rules.is_real(value) or value != 0 and not SCALE_RANGE[0] <= value <= SCALE_RANGE[1]:
+        rules.fail(fn, name, f"0 (greedy) or a number in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}]",
+                   rules.describe(value))
+    return value
+
+
+def temperatures(fn: str, name: str, values):
+    """``values`` if it is a non-empty list of temperatures."""
     if not isinstance(values, list) or not values:
         rules.fail(fn, name, "a non-empty list of numbers", rules.describe(values))
-    return [rules.real(fn, name, v, lo) for v in values]
+    return [temperature(fn, name, t) for t in values]
 
 
 # The settings of `minigen train` that name one of a few choices (argparse offers the same).
@@ -53,7 +66,7 @@ TRAIN_SETTINGS = {
     "lr": partial(rules.real, lo=0, lo_open=True),
     "min_lr_ratio": partial(rules.real, lo=0, hi=1),
     "time": partial(rules.real, lo=0, lo_open=True),
-    "temperatures": numbers,
+    "temperatures": temperatures,
     **dict.fromkeys(("corpus", "out", "device", "prompt"), text),
     **{key: partial(rules.choice, options=options) for key, options in CHOICES.items()},
     "progress": rules.flag,

@@ -13,7 +13,7 @@ from minigen.checkpoint import load_model
 from minigen.sample import generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
 
-from ._checks import check_device, check_settings, flag, prompt_ids, text
+from ._checks import SCALE_RANGE, check_device, check_settings, flag, prompt_ids, temperature, text
 from ._resume import saved_run
 
 
@@ -23,17 +23,19 @@ def add_parser(sub) -> None:
     p.add_argument("--prompt", help="the text to continue (default: the run's sample prompt)")
     p.add_argument("--length", type=int, default=500, help="tokens to generate (default 500)")
     p.add_argument("--temperature", type=float,
-                   help="softmax temperature; 0 is greedy (default 0.8)")
+                   help=f"softmax temperature; 0 is greedy, else within {SCALE_RANGE[0]:g} to {SCALE_RANGE[1]:g} "
+                   "(default 0.8)")
     p.add_argument("--seed", type=int, default=None, help="seed for the same text every time (default: random)")
     p.add_argument("--top-k", type=int, help="keep the k likeliest tokens; 0 is off (default)")
     p.add_argument("--top-p", type=float, help="keep the smallest set with this mass (default 1: off)")
     p.add_argument("--min-p", type=float, default=None, help="drop tokens below min_p times the top probability")
     p.add_argument("--typical-p", type=float, help="locally typical sampling mass (default 1: off)")
     p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats, < 1 encourages "
-                   f"them, within {PENALTY_RANGE[0]:g} to {PENALTY_RANGE[1]:g} (default 1)")
+                   f"them, within {SCALE_RANGE[0]:g} to {SCALE_RANGE[1]:g} (default 1)")
     p.add_argument("--no-repeat-ngram-size", type=int, default=0, help="never repeat an n-gram of this size")
     p.add_argument("--num-beams", type=int, default=1, help="beam search with this many beams (default 1: off)")
-    p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: exponent of the length norm")
+    p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: exponent of the length norm, "
+                   "within -10 to 10 (default 1)")
     p.add_argument("--num-return-sequences", type=int, default=1, help="continuations to print (default 1)")
     p.add_argument("--stop", action="append", default=None, metavar="TEXT",
                    help="stop a continuation once it ends with TEXT, kept in the output (repeatable)")
@@ -43,17 +45,15 @@ def add_parser(sub) -> None:
 
 # The sampling options, None on the command line so that one given with --num-beams is seen.
 SAMPLING = dict(temperature=0.8, top_k=0, top_p=1.0, min_p=None, typical_p=1.0, seed=None)
-# A seen token's score is divided or multiplied by the penalty: beyond these it is as good as ruled out (or
-# certain), and a larger factor overflows float32 scores.
-PENALTY_RANGE = (1e-4, 1e4)
 # Each option's rule (checked before the checkpoint is read); an option left out (None) passes.
 OPTIONS = {
     **dict.fromkeys(("num_beams", "num_return_sequences"), rules.positive_int),
     **dict.fromkeys(("length", "seed", "top_k", "no_repeat_ngram_size"), rules.non_negative_int),
-    "temperature": partial(rules.real, lo=0), "length_penalty": rules.real,
+    "temperature": temperature,
+    "length_penalty": partial(rules.real, lo=-10, hi=10),          # a score is divided by length ** length_penalty
     **dict.fromkeys(("top_p", "typical_p"), partial(rules.real, lo=0, hi=1, lo_open=True)),
     "min_p": partial(rules.real, lo=0, hi=1),
-    "repetition_penalty": partial(rules.real, lo=PENALTY_RANGE[0], hi=PENALTY_RANGE[1]),
+    "repetition_penalty": partial(rules.real, lo=SCALE_RANGE[0], hi=SCALE_RANGE[1]),
     "prompt": text, "stop": lambda fn, name, stops: [text(fn, name, s) for s in stops],
 }
 
