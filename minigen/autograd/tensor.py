@@ -136,7 +136,7 @@ class Tensor:
             xp = backend.array_namespace(self.data)
             grad = xp.ones(self.data.shape, dtype=self.dtype, device=backend.device_of(self.data))
         else:
-            grad = rules.array_of(rules.floating_array("backward", "grad", grad, self.shape))
+            grad = rules.array_of(rules.floating_array("backward", "grad", backend.ensure_array(grad), self.shape))
             rules.same_dtype("backward", tensor=self.data, grad=grad)
         _run_backward(self, grad, retain_graph=retain_graph)
 
@@ -193,6 +193,11 @@ class Tensor:
 
 def _dtype_str(dtype) -> str:
     return backend._dtype_name(dtype)
+
+
+def as_tensor(x):
+    """A Tensor for a Tensor or a backend array; anything else (a number, None) as it is."""
+    return x if isinstance(x, Tensor) or not backend.is_array(x) else Tensor(x)
 
 
 def _floating_for_grad(dtype) -> None:

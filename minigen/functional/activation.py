@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
-from .. import backend
-from ..autograd import Function
+from .. import backend, rules
+from ..autograd import Function, as_tensor
 from ..kernels import activation as KA
 from ..kernels import dropout as KD
-from ._checks import as_tensor, dtype_name
-
-
-def _check_floating(fn: str, t) -> None:
-    if not backend.is_floating(t.dtype):
-        raise TypeError(f"{fn}: expected a floating-point input, got {dtype_name(t.dtype)}")
 
 
 class GELU(Function):
@@ -34,10 +26,8 @@ def gelu(input, approximate: str = "none"):
     >>> round(F.gelu(minigen.tensor([1.0], dtype="float64")).item(), 6)
     0.841345
     """
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    input = as_tensor(input)
-    _check_floating("gelu", input)
+    rules.choice("gelu", "approximate", approximate, ("none", "tanh"))
+    input = rules.floating_array("gelu", "input", as_tensor(input))
     return GELU.apply(input, approximate=approximate)
 
 
@@ -66,10 +56,8 @@ def dropout(input, p: float = 0.5, training: bool = True):
     >>> sorted(set(F.dropout(minigen.tensor([1.0] * 8), p=0.5).tolist()))
     [0.0, 2.0]
     """
-    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
-    input = as_tensor(input)
-    _check_floating("dropout", input)
+    p = rules.probability("dropout", "p", p)
+    input = rules.floating_array("dropout", "input", as_tensor(input))
     if not training or p == 0:
         return input
     shape = tuple(input.shape)
@@ -78,4 +66,4 @@ def dropout(input, p: float = 0.5, training: bool = True):
     else:
         keep = backend.get_rng().random(shape) >= p                        # host bool mask, m ~ Bernoulli(1 - p)
     mask = backend.asarray_like(keep, input.data)
-    return Dropout.apply(input, mask=mask, p=float(p))
+    return Dropout.apply(input, mask=mask, p=p)

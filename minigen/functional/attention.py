@@ -19,15 +19,13 @@ The packed ``in_proj_weight`` (3E, E) holds W_q, W_k, W_v stacked in that order
 from __future__ import annotations
 
 import math
-import numbers
 
-from .. import backend
-from ..autograd import Function, Tensor
+from .. import backend, rules
+from ..autograd import Function, as_tensor
 from ..autograd.ops import broadcast_shapes, matmul, mean, reshape, split, transpose
-from .activation import dropout
 from ..kernels import attention as K
-from ._checks import as_tensor, check_same_device, check_same_dtype, dtype_name
-from .linear import linear
+from .activation import dropout
+from .linear import Linear
 
 
 class ScaledDotProductAttention(Function):
@@ -42,15 +40,12 @@ class ScaledDotProductAttention(Function):
 
 
 def _mask_array(fn: str, name: str, mask, query):
-    """The array of a mask (a Tensor or an array), checked to be bool or the query's dtype, on its device."""
-    m = mask.data if isinstance(mask, Tensor) else mask
-    if not backend.is_array(m):
-        raise TypeError(f"{fn}: {name} must be an array or a Tensor, got {type(mask).__name__}")
-    check_same_device(fn, query=query, **{name: m})
-    dtype = query.dtype
-    if dtype_name(m.dtype) != "bool" and m.dtype != dtype:
-        raise TypeError(f"{fn}: {name} must be bool or the query's dtype {dtype_name(dtype)}, "
-                        f"got {dtype_name(m.dtype)}")
+    """The array of a mask (a Tensor or an array): bool or the query's dtype, on the query's device."""
+    m = rules.array_of(mask)
+    if not backend.is_array(m) or backend._dtype_name(m.dtype) != "bool" and m.dtype != query.dtype:
+        rules.fail(fn, name, f"a bool array or one of the query's dtype {backend._dtype_name(query.dtype)}",
+                   rules.describe(m), TypeError)
+    rules.same_device(fn, query=query, **{name: m})
     return m
 
 
@@ -78,38 +73,30 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     fn = "scaled_dot_product_attention"
     query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
     for name, t, rows in (("query", query, "L"), ("key", key, "S"), ("value", value, "S")):
-        if not isinstance(t, Tensor) or t.ndim < 2:
-            raise ValueError(f"{fn}: {name} must have shape (..., {rows}, features), got "
-                             f"{getattr(t, 'shape', type(t).__name__)}")
-    check_same_dtype(fn, query=query, key=key, value=value)
-    if not backend.is_floating(query.dtype):
-        raise TypeError(f"{fn}: query, key and value must be floating point, got {dtype_name(query.dtype)}")
+        rules.floating_array(fn, name, t)
+        if t.ndim < 2:
+            rules.fail(fn, name, f"of shape (..., {rows}, features)", f"shape {t.shape}")
+    rules.same_dtype(fn, query=query, key=key, value=value)
     if query.shape[-1] != key.shape[-1]:
-        raise ValueError(f"{fn}: query of shape {query.shape} and key of shape {key.shape} must have the same "
-                         "last dimension E")
-    if key.shape[-2] != value.shape[-2]:
-        raise ValueError(f"{fn}: key of shape {key.shape} and value of shape {value.shape} must have the same "
-                         "number of positions S (axis -2)")
+        rules.fail(fn, "key", f"of shape (..., S, {query.shape[-1]}) (E as the query's)", f"shape {key.shape}")
+    if value.shape[-2] != key.shape[-2]:
+        rules.fail(fn, "value", f"of shape (..., {key.shape[-2]}, Ev) (S as the key's)", f"shape {value.shape}")
     batch = broadcast_shapes(query.shape[:-2], key.shape[:-2])
     if batch is None or broadcast_shapes(batch, value.shape[:-2]) is None:
-        raise ValueError(f"{fn}: the leading dimensions of query {query.shape}, key {key.shape} and value "
-                         f"{value.shape} cannot be broadcast together")
+        rules.fail(fn, "query, key and value", "of leading dimensions that broadcast together",
+                   f"{query.shape}, {key.shape} and {value.shape}")
     scores_shape = batch + (query.shape[-2], key.shape[-2])
     mask = None
     if attn_mask is not None:
-        if is_causal:
-            raise ValueError(f"{fn}: give attn_mask or is_causal=True, not both (as torch); "
-                             "fold the causal mask into attn_mask instead")
+        if rules.flag(fn, "is_causal", is_causal):
+            rules.fail(fn, "is_causal", "False when attn_mask is given (as torch; fold the causal mask into it)", True)
         mask = _mask_array(fn, "attn_mask", attn_mask, query)
         if broadcast_shapes(tuple(mask.shape), scores_shape) != scores_shape:
-            raise ValueError(f"{fn}: attn_mask of shape {tuple(mask.shape)} does not broadcast to the attention "
-                             f"scores' shape {scores_shape}")
-    if not isinstance(dropout_p, numbers.Real) or not 0 <= dropout_p < 1:
-        raise ValueError(f"{fn}: dropout_p must be in [0, 1), got {dropout_p!r}")
-    if scale is not None and (not isinstance(scale, numbers.Real) or isinstance(scale, bool)):
-        raise TypeError(f"{fn}: scale must be a number or None, got {type(scale).__name__}")
+            rules.fail(fn, "attn_mask", f"of a shape that broadcasts to the scores' {scores_shape}", mask.shape)
+    dropout_p = rules.real(fn, "dropout_p", dropout_p, 0, 1, hi_open=True)
+    scale = rules.real(fn, "scale", scale, optional=True)
     out, weights = ScaledDotProductAttention.apply(query, key, value, attn_mask=mask, is_causal=bool(is_causal),
-                                                   scale=None if scale is None else float(scale))
+                                                   scale=scale)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
         out = matmul(weights, value)                 # the kernel's own out is then unused
@@ -151,56 +138,36 @@ def merge_heads(x):
 
 # ---------------------------------------------------------------------------- multi-head attention
 
-def _layout(batch_first: bool, E: int, unbatched: bool) -> str:
-    if unbatched:
-        return f"(seq, {E})"
-    return f"(batch, seq, {E})" if batch_first else f"(seq, batch, {E})"
-
-
-def check_mha_args(fn, query, key, value, embed_dim, num_heads, key_padding_mask, attn_mask, batch_first,
-                   kv_cache, dropout_p):
-    """Check multi-head attention's inputs; return the masks as arrays (bool or the query's dtype)."""
+def mha_masks(fn, query, key, value, embed_dim, num_heads, key_padding_mask, attn_mask, batch_first, kv_cache):
+    """The rules of multi-head attention's inputs (at its edge); returns the masks as arrays (or None)."""
     E = embed_dim
-    if not isinstance(num_heads, int) or num_heads <= 0 or E % num_heads:
-        raise ValueError(f"{fn}: embed_dim {E} must be divisible by num_heads, got num_heads={num_heads!r}")
-    if not isinstance(dropout_p, numbers.Real) or isinstance(dropout_p, bool) or not 0 <= dropout_p <= 1:
-        raise ValueError(f"{fn}: dropout must be in [0, 1], got {dropout_p!r}")
-    check_same_device(fn, query=query, key=key, value=value)
-    if query.ndim not in (2, 3) or query.shape[-1] != E:
-        batched = _layout(batch_first, E, False)
-        want = batched if query.ndim == 3 else (_layout(batch_first, E, True) if query.ndim == 2
-                                                else f"{batched} or unbatched {_layout(batch_first, E, True)}")
-        raise ValueError(f"{fn} expected query {want}, got {query.shape}")
+    if not rules.is_int(num_heads) or num_heads <= 0 or E % num_heads:
+        rules.fail(fn, "num_heads", f"a positive divisor of embed_dim {E}", rules.describe(num_heads))
     unbatched = query.ndim == 2
-    b_axis, s_axis = (0, 1) if batch_first else (1, 0)
-    B = 1 if unbatched else query.shape[b_axis]
-    L = query.shape[-2] if unbatched else query.shape[s_axis]
-    for name, t in (("key", key), ("value", value)):
-        if t.ndim != query.ndim or t.shape[-1] != E or (not unbatched and t.shape[b_axis] != B):
-            same_batch = "" if unbatched else f" with the batch size {B} of query"
-            raise ValueError(f"{fn} expected {name} {_layout(batch_first, E, unbatched)}{same_batch}, got {t.shape}")
-    S = key.shape[-2] if unbatched else key.shape[s_axis]
-    if (value.shape[-2] if unbatched else value.shape[s_axis]) != S:
-        raise ValueError(f"{fn}: key and value must have the same sequence length, got key {key.shape} and "
-                         f"value {value.shape}")
+    layout = (("seq",) if unbatched else ("batch", "seq") if batch_first else ("seq", "batch")) + (E,)
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        rules.floating_array(fn, name, t)
+        if t.ndim != (query.ndim if query.ndim in (2, 3) else 3) or t.shape[-1] != E:
+            rules.fail(fn, name, f"of shape {rules.shape_text(layout)}", f"shape {t.shape}")
+    b_axis, seq = (None, 0) if unbatched else (0, 1) if batch_first else (1, 0)
+    B, L, S = 1 if unbatched else query.shape[b_axis], query.shape[seq], key.shape[seq]
+    if value.shape[seq] != S or not unbatched and (key.shape[b_axis], value.shape[b_axis]) != (B, B):
+        rules.fail(fn, "key and value", f"of query's batch size {B} and of one sequence length",
+                   f"shapes {key.shape} and {value.shape}")
+    rules.same_dtype(fn, query=query, key=key, value=value)
     if kv_cache is not None:
         if not (query is key and key is value):
-            raise ValueError(f"{fn}: kv_cache works for self-attention only: pass the same tensor as "
-                             "query, key and value")
+            rules.fail(fn, "kv_cache", "None unless query, key and value are one tensor (self-attention)", "a cache")
         S = len(kv_cache) + L                                  # the new positions join the cached ones
     am = kpm = None
     if attn_mask is not None:
         am = _mask_array(fn, "attn_mask", attn_mask, query)
         if tuple(am.shape) not in ((L, S), (B * num_heads, L, S)):
-            heads = "num_heads" if unbatched else "batch * num_heads"
-            raise ValueError(f"{fn}: attn_mask must have shape ({L}, {S}) or ({B * num_heads}, {L}, {S}) "
-                             f"([{heads},] query positions, key positions), got {tuple(am.shape)}")
+            rules.fail(fn, "attn_mask", f"of shape ({L}, {S}) or ({B * num_heads}, {L}, {S})", f"shape {am.shape}")
     if key_padding_mask is not None:
         kpm = _mask_array(fn, "key_padding_mask", key_padding_mask, query)
-        want = (S,) if unbatched else (B, S)
-        if tuple(kpm.shape) != want:
-            raise ValueError(f"{fn}: key_padding_mask must have shape {want} "
-                             f"({'' if unbatched else 'batch, '}key positions), got {tuple(kpm.shape)}")
+        if tuple(kpm.shape) != ((S,) if unbatched else (B, S)):
+            rules.fail(fn, "key_padding_mask", f"of shape {(S,) if unbatched else (B, S)}", f"shape {kpm.shape}")
     return am, kpm
 
 
@@ -264,19 +231,19 @@ def mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, drop
     W, b = as_tensor(in_proj_weight), as_tensor(in_proj_bias)
     # 1. projections, split into heads: q (B, nh, L, hs), k and v (B, nh, S, hs)
     if self_attention:                                         # one matmul for q, k and v
-        qkv = linear(x_q, W, b)                                # (B, L, 3E)
+        qkv = Linear.apply(x_q, W, b)                          # (B, L, 3E)
         q, k, v = split(split_heads(qkv, 3 * nh), nh, axis=1)  # (B, 3nh, L, hs) -> 3 x (B, nh, L, hs)
     else:
         W_q, W_kv = split(W, [E, 2 * E], axis=0)               # (E, E), (2E, E)
         b_q, b_kv = split(b, [E, 2 * E], axis=0) if b is not None else (None, None)
-        q = split_heads(linear(x_q, W_q, b_q), nh)             # (B, nh, L, hs)
+        q = split_heads(Linear.apply(x_q, W_q, b_q), nh)       # (B, nh, L, hs)
         if x_k is x_v:                                         # one matmul for k and v
-            k, v = split(split_heads(linear(x_k, W_kv, b_kv), 2 * nh), nh, axis=1)  # 2 x (B, nh, S, hs)
+            k, v = split(split_heads(Linear.apply(x_k, W_kv, b_kv), 2 * nh), nh, axis=1)  # 2 x (B, nh, S, hs)
         else:
             W_k, W_v = split(W_kv, E, axis=0)
             b_k, b_v = split(b_kv, E, axis=0) if b is not None else (None, None)
-            k = split_heads(linear(x_k, W_k, b_k), nh)         # (B, nh, S, hs)
-            v = split_heads(linear(x_v, W_v, b_v), nh)         # (B, nh, S, hs)
+            k = split_heads(Linear.apply(x_k, W_k, b_k), nh)   # (B, nh, S, hs)
+            v = split_heads(Linear.apply(x_v, W_v, b_v), nh)   # (B, nh, S, hs)
     # 2. incremental decoding: the new keys and values join the cached ones
     past = 0
     if kv_cache is not None:
@@ -290,7 +257,7 @@ def mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, drop
         weights = dropout(weights, dropout_p)                  # (B, nh, L, S)
         out = matmul(weights, v)                               # (B, nh, L, hs)
     # 4. heads side by side, then the output projection
-    out = linear(merge_heads(out), out_proj_weight, out_proj_bias)  # (B, L, E)
+    out = Linear.apply(merge_heads(out), out_proj_weight, out_proj_bias)  # (B, L, E)
     out = reshape(out, (L, E)) if unbatched else (out if batch_first else transpose(out, 0, 1))
     if not need_weights:
         return out, None
@@ -335,18 +302,14 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     fn = "multi_head_attention_forward"
     query, key, value = as_tensors(query, key, value)
     if bias_k is not None or bias_v is not None or add_zero_attn:
-        raise NotImplementedError(f"{fn}: bias_k, bias_v and add_zero_attn are not supported; "
-                                  "pass None, None and False")
-    if query.ndim >= 1 and query.shape[-1] != embed_dim_to_check:
-        raise ValueError(f"{fn}: was expecting embedding dimension of {embed_dim_to_check}, "
-                         f"but got {query.shape[-1]}")
-    W = as_tensor(in_proj_weight)
-    if tuple(W.shape) != (3 * embed_dim_to_check, embed_dim_to_check):
-        raise ValueError(f"{fn}: in_proj_weight must have shape ({3 * embed_dim_to_check}, {embed_dim_to_check}), "
-                         f"got {W.shape}")
-    am, kpm = check_mha_args(fn, query, key, value, embed_dim_to_check, num_heads, key_padding_mask, attn_mask,
-                             batch_first, kv_cache, dropout_p)
-    check_same_dtype(fn, query=query, key=key, value=value, in_proj_weight=W, in_proj_bias=as_tensor(in_proj_bias),
-                     out_proj_weight=as_tensor(out_proj_weight), out_proj_bias=as_tensor(out_proj_bias))
-    return mha_forward(query, key, value, num_heads, W, in_proj_bias, dropout_p, out_proj_weight, out_proj_bias,
-                       training, kpm, need_weights, am, average_attn_weights, is_causal, batch_first, kv_cache)
+        rules.fail(fn, "bias_k, bias_v and add_zero_attn", "None, None and False (not supported)",
+                   f"{rules.describe(bias_k)}, {rules.describe(bias_v)} and {add_zero_attn!r}", NotImplementedError)
+    E = rules.positive_int(fn, "embed_dim_to_check", embed_dim_to_check)
+    W, b = as_tensor(in_proj_weight), as_tensor(in_proj_bias)
+    rules.floating_array(fn, "in_proj_weight", W, (3 * E, E))
+    dropout_p = rules.probability(fn, "dropout_p", dropout_p)
+    am, kpm = mha_masks(fn, query, key, value, E, num_heads, key_padding_mask, attn_mask, batch_first, kv_cache)
+    Wo, bo = as_tensor(out_proj_weight), as_tensor(out_proj_bias)
+    rules.same_dtype(fn, query=query, in_proj_weight=W, in_proj_bias=b, out_proj_weight=Wo, out_proj_bias=bo)
+    return mha_forward(query, key, value, num_heads, W, b, dropout_p, Wo, bo, training, kpm, need_weights, am,
+                       average_attn_weights, is_causal, batch_first, kv_cache)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
-from .. import backend
-from ..autograd import Function, Tensor
+from .. import backend, rules
+from ..autograd import Function, as_tensor
 from ..kernels import embedding as K
-from ._checks import as_tensor, check_same_device, is_real_number
 
 
 class Embedding(Function):
@@ -35,38 +32,15 @@ class Embedding(Function):
         return None, dweight
 
 
-def check_token_ids(ids, message: str) -> None:
-    """A TypeError ``"<message>, got <dtype or type>"`` unless ``ids`` is an integer array of a backend.
-
-    The one dtype check of token ids, shared by ``embedding``, ``nn.Embedding``, ``GPT``,
-    ``TextVAE`` and the decoding entry points; each words its own message.
-    """
-    if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
-        got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
-        raise TypeError(f"{message}, got {got}")
-
-
-def first_out_of_range(ids, num_ids: int | None):
-    """The first id outside [0, num_ids) (num_ids None: the first negative id), or None when all are in range.
-
-    The one range check of token ids, shared by ``embedding``, ``GPT.generation_step`` and
-    the decoding entry points; each names its own argument in the message.
-    """
-    bad = ids < 0 if num_ids is None else (ids < 0) | (ids >= num_ids)
-    if not backend.any_true(bad):
-        return None
-    return int(backend.to_numpy(ids)[backend.to_numpy(bad)][0])
-
-
-def check_embedding_options(fn: str, max_norm, norm_type, sparse) -> None:
-    """torch's optional embedding arguments: a clear error for values minigen cannot honour."""
-    if max_norm is not None and (not is_real_number(max_norm) or not max_norm >= 0):
-        raise ValueError(f"{fn}: max_norm must be a non-negative number or None, got {max_norm!r}")
-    if not is_real_number(norm_type) or not norm_type > 0:
-        raise ValueError(f"{fn}: norm_type must be a positive number, got {norm_type!r}")
-    if sparse:
-        raise NotImplementedError(f"{fn}: sparse=True is not supported (minigen has no sparse gradients); "
-                                  "use sparse=False")
+def embedding_options(fn: str, max_norm, norm_type, sparse):
+    """torch's optional embedding arguments as (max_norm, norm_type); values minigen cannot honour are refused."""
+    if max_norm is not None and not (rules.is_real(max_norm) and max_norm >= 0):
+        rules.fail(fn, "max_norm", "a non-negative number or None", rules.describe(max_norm))
+    if not rules.is_real(norm_type) or not norm_type > 0:                  # inf is the max-norm
+        rules.fail(fn, "norm_type", "a positive number", rules.describe(norm_type))
+    if rules.flag(fn, "sparse", sparse):
+        rules.fail(fn, "sparse", "False (minigen has no sparse gradients)", True, NotImplementedError)
+    return max_norm if max_norm is None else float(max_norm), float(norm_type)
 
 
 def embedding_renorm_(weight, ids, max_norm: float, norm_type: float = 2.0) -> None:
@@ -108,23 +82,32 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     >>> F.embedding(np.array([2, 0, 2]), W).tolist()
     [[4.0, 5.0], [0.0, 1.0], [4.0, 5.0]]
     """
-    ids = input.data if isinstance(input, Tensor) else input
-    check_token_ids(ids, "embedding: input must be an integer array of token ids")
     weight = as_tensor(weight)
-    if not isinstance(weight, Tensor) or weight.ndim != 2:
-        got = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
-        raise ValueError(f"embedding: weight must have shape (num_embeddings, embedding_dim), got {got}")
-    check_same_device("embedding", input=ids, weight=weight)
+    rules.floating_array("embedding", "weight", weight, ("num_embeddings", "embedding_dim"))
+    rules.same_device("embedding", input=input, weight=weight)
     V = weight.shape[0]
+    ids = rules.array_of(rules.token_ids("embedding", "input", input, V))
     if padding_idx is not None:
-        if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool) or not -V <= padding_idx < V:
-            raise ValueError(f"embedding: padding_idx must be an int within [-{V}, {V}) (num_embeddings={V}), "
-                             f"got {padding_idx!r}")
-        padding_idx = int(padding_idx) % V
-    check_embedding_options("embedding", max_norm, norm_type, sparse)
-    bad = first_out_of_range(ids, V)
-    if bad is not None:
-        raise IndexError(f"embedding: id {bad} is out of range for {V} embeddings (expected 0 <= id < {V})")
+        padding_idx = rules.integer("embedding", "padding_idx", padding_idx, -V, V - 1) % V
+    max_norm, norm_type = embedding_options("embedding", max_norm, norm_type, sparse)
     if max_norm is not None:
-        embedding_renorm_(weight, ids, float(max_norm), float(norm_type))
-    return Embedding.apply(ids, weight, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
+        embedding_renorm_(weight, ids, max_norm, norm_type)
+    return Embedding.apply(ids, weight, padding_idx=padding_idx,
+                           scale_grad_by_freq=rules.flag("embedding", "scale_grad_by_freq", scale_grad_by_freq))
+
+
+# ---------------------------------------------------------------------------- kept while other packages move to rules
+
+def check_token_ids(ids, message: str) -> None:
+    """A TypeError ``"<message>, got <dtype or type>"`` unless ``ids`` is an integer array (see ``rules.token_ids``)."""
+    if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
+        got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
+        raise TypeError(f"{message}, got {got}")
+
+
+def first_out_of_range(ids, num_ids: int | None):
+    """The first id outside [0, num_ids) (None: the first negative id), or None (``rules.token_ids`` replaces it)."""
+    bad = ids < 0 if num_ids is None else (ids < 0) | (ids >= num_ids)
+    if not backend.any_true(bad):
+        return None
+    return int(backend.to_numpy(ids)[backend.to_numpy(bad)][0])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..autograd import Function
+from .. import rules
+from ..autograd import Function, as_tensor
 from ..kernels import linear as K
-from ._checks import as_tensor, check_same_dtype
 
 
 class Linear(Function):
@@ -26,12 +26,12 @@ def linear(input, weight, bias=None):
     (2, 4)
     """
     input, weight, bias = as_tensor(input), as_tensor(weight), as_tensor(bias)
-    if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    rules.floating_array("linear", "input", input)
+    rules.floating_array("linear", "weight", weight, ("out_features", "in_features"))
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape {weight.shape}: "
-                         f"expected input (..., {weight.shape[1]})")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
-    check_same_dtype("linear", input=input, weight=weight, bias=bias)
+        rules.fail("linear", "input", f"of shape (..., {weight.shape[1]}) for weight {weight.shape}",
+                   f"shape {input.shape}")
+    if bias is not None:
+        rules.floating_array("linear", "bias", bias, (weight.shape[0],))
+    rules.same_dtype("linear", input=input, weight=weight, bias=bias)
     return Linear.apply(input, weight, bias)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
-from .. import backend
-from ..autograd import Function
+from .. import rules
+from ..autograd import Function, as_tensor
 from ..kernels import layernorm as K
-from ._checks import as_tensor, check_same_dtype, dtype_name
 
 
 class LayerNorm(Function):
@@ -21,9 +18,13 @@ class LayerNorm(Function):
         return K.layer_norm_backward(dy, self.cache)
 
 
-def _star_shape(shape) -> str:
-    """``(*, 4, 5)``: the shape an input needs, any leading dimensions allowed."""
-    return "(*, " + ", ".join(str(n) for n in shape) + ")"
+def as_normalized_shape(fn: str, value) -> tuple:
+    """``normalized_shape`` (a positive int or a non-empty tuple of them) as a tuple of ints."""
+    shape = (value,) if rules.is_int(value) else value
+    if not isinstance(shape, (tuple, list)) or not shape or not all(rules.is_int(n) and n > 0 for n in shape):
+        rules.fail(fn, "normalized_shape", "a positive int or a non-empty tuple of positive ints",
+                   rules.describe(value))
+    return tuple(int(n) for n in shape)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
@@ -38,23 +39,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     >>> np.round(y.numpy(), 4).tolist()
     [[-1.2247, 0.0, 1.2247]]
     """
-    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
-        normalized_shape = (normalized_shape,)
-    if (not isinstance(normalized_shape, (tuple, list)) or not normalized_shape
-            or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in normalized_shape)):
-        raise ValueError(f"layer_norm: normalized_shape must be a positive int or a non-empty tuple of positive ints, "
-                         f"got {normalized_shape!r}")
-    norm_shape = tuple(int(n) for n in normalized_shape)
+    shape = as_normalized_shape("layer_norm", normalized_shape)
     input, weight, bias = as_tensor(input), as_tensor(weight), as_tensor(bias)
-    if not backend.is_floating(input.dtype):
-        raise TypeError(f"layer_norm: expected a floating-point input, got {dtype_name(input.dtype)}")
-    k = len(norm_shape)
-    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != norm_shape:
-        raise ValueError(f"layer_norm: expected input with shape {_star_shape(norm_shape)}, got {tuple(input.shape)}")
+    rules.floating_array("layer_norm", "input", input)
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        rules.fail("layer_norm", "input", "of shape (*, " + ", ".join(map(str, shape)) + ")", f"shape {input.shape}")
     for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None and tuple(p.shape) != norm_shape:
-            raise ValueError(f"layer_norm: {name} must have shape {norm_shape} (normalized_shape), got {tuple(p.shape)}")
-    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps >= 0:
-        raise ValueError(f"layer_norm: eps must be a non-negative number, got {eps!r}")
-    check_same_dtype("layer_norm", input=input, weight=weight, bias=bias)
-    return LayerNorm.apply(input, weight, bias, normalized_shape=norm_shape, eps=float(eps))
+        if p is not None:
+            rules.floating_array("layer_norm", name, p, shape)
+    eps = rules.real("layer_norm", "eps", eps, 0)
+    rules.same_dtype("layer_norm", input=input, weight=weight, bias=bias)
+    return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)

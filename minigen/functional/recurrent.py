@@ -8,10 +8,10 @@ for the RNN weight_ih (H, C) and weight_hh (H, H). Biases may be None.
 
 from __future__ import annotations
 
-from ..autograd import Function
+from .. import backend, rules
+from ..autograd import Function, Tensor, as_tensor
 from ..kernels import gru as KG
 from ..kernels import rnn as KR
-from ._checks import as_tensor, check_recurrent_input, check_same_dtype, recurrent_state
 
 
 class GRU(Function):
@@ -58,41 +58,39 @@ class RNNCell(Function):
         return KR.rnn_cell_backward(dh, self.cache)
 
 
-# ---------------------------------------------------------------------------- argument checks
+# ---------------------------------------------------------------------------- arguments
 
-def _check(fn, gates, sequence, input, hx, weight_ih, weight_hh, bias_ih, bias_hh):
-    """Shapes and dtypes of a recurrent layer's arguments; returns them as Tensors (hx zeros if None)."""
-    input, weight_ih, weight_hh = as_tensor(input), as_tensor(weight_ih), as_tensor(weight_hh)
-    bias_ih, bias_hh = as_tensor(bias_ih), as_tensor(bias_hh)
+def layer_arguments(fn, gates, sequence, input, states, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """One recurrent layer's (or cell's) arguments as Tensors, after the rules of every ``F.<rnn>`` function.
+
+    input (T, B, C) for a sequence (T >= 1) or (B, C) for a cell; ``states`` maps each state's
+    name to a (B, H) Tensor or array, or None for zeros; weight_ih (G*H, C), weight_hh (G*H, H),
+    biases (G*H,) or None; one floating dtype and one device for all. Returns
+    ``(input, [state, ...], weight_ih, weight_hh, bias_ih, bias_hh)``.
+    """
+    input, weight_ih, weight_hh, bias_ih, bias_hh = (as_tensor(a) for a in (input, weight_ih, weight_hh, bias_ih,
+                                                                             bias_hh))
+    rules.floating_array(fn, "input", input)
     rows = f"{gates}*hidden_size" if gates > 1 else "hidden_size"
-    if weight_hh.ndim != 2 or weight_hh.shape[0] != gates * weight_hh.shape[1]:
-        raise ValueError(f"{fn}: weight_hh must have shape ({rows}, hidden_size), got {weight_hh.shape}")
+    rules.floating_array(fn, "weight_hh", weight_hh, (rows, "hidden_size"))
+    if weight_hh.shape[0] != gates * weight_hh.shape[1]:
+        rules.fail(fn, "weight_hh", f"of shape ({rows}, hidden_size)", f"shape {weight_hh.shape}")
     GH, H = weight_hh.shape
-    if weight_ih.ndim != 2 or weight_ih.shape[0] != GH:
-        raise ValueError(f"{fn}: weight_ih of shape {weight_ih.shape} does not match weight_hh of shape "
-                         f"{weight_hh.shape}: expected ({GH}, input_size)")
-    C = weight_ih.shape[1]
-    want = "(seq, batch, " if sequence else "(batch, "
-    if input.ndim != (3 if sequence else 2) or input.shape[-1] != C:
-        raise ValueError(f"{fn}: input of shape {input.shape} does not match weight_ih of shape "
-                         f"{weight_ih.shape}: expected {want}{C})")
-    check_recurrent_input(fn, input, sequence)
+    C = rules.floating_array(fn, "weight_ih", weight_ih, (GH, "input_size")).shape[1]
+    want = ("seq", "batch", C) if sequence else ("batch", C)
+    if input.ndim != len(want) or input.shape[-1] != C or sequence and input.shape[0] == 0:
+        rules.fail(fn, "input", f"of shape {rules.shape_text(want)}" + (" with seq >= 1" if sequence else "") +
+                   f" for weight_ih {weight_ih.shape}", f"shape {input.shape}")
     B = input.shape[-2]
-    hx = recurrent_state(fn, "hx", hx, input, B, H)
-    if hx.shape != (B, H):
-        raise ValueError(f"{fn}: hx of shape {hx.shape} does not match input of shape {input.shape} and "
-                         f"weight_hh of shape {weight_hh.shape}: expected ({B}, {H})")
+    xp, device = backend.array_namespace(input.data), backend.device_of(input.data)
+    states = {name: Tensor(xp.zeros((B, H), dtype=input.dtype, device=device)) if s is None else
+              rules.floating_array(fn, name, as_tensor(s), (B, H)) for name, s in states.items()}
     for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if b is not None and b.shape != (GH,):
-            raise ValueError(f"{fn}: {name} must have shape ({GH},), got {b.shape}")
-    check_same_dtype(fn, input=input, hx=hx, weight_ih=weight_ih, weight_hh=weight_hh,
-                     bias_ih=bias_ih, bias_hh=bias_hh)
-    return input, hx, weight_ih, weight_hh, bias_ih, bias_hh
-
-
-def _check_nonlinearity(fn, nonlinearity):
-    if nonlinearity not in KR.NONLINEARITIES:
-        raise ValueError(f"{fn}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        if b is not None:
+            rules.floating_array(fn, name, b, (GH,))
+    rules.same_dtype(fn, input=input, **states, weight_ih=weight_ih, weight_hh=weight_hh, bias_ih=bias_ih,
+                     bias_hh=bias_hh)
+    return input, list(states.values()), weight_ih, weight_hh, bias_ih, bias_hh
 
 
 # ---------------------------------------------------------------------------- public functions
@@ -109,8 +107,8 @@ def gru(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     >>> out.shape, h_n.shape
     ((5, 2, 4), (2, 4))
     """
-    args = _check("gru", 3, True, input, hx, weight_ih, weight_hh, bias_ih, bias_hh)
-    return GRU.apply(*args)
+    x, (h,), *weights = layer_arguments("gru", 3, True, input, {"hx": hx}, weight_ih, weight_hh, bias_ih, bias_hh)
+    return GRU.apply(x, h, *weights)
 
 
 def gru_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
@@ -120,8 +118,9 @@ def gru_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     >>> F.gru_cell(np.ones((2, 3)), np.ones((2, 4)), np.zeros((12, 3)), np.zeros((12, 4))).tolist()[0]
     [0.5, 0.5, 0.5, 0.5]
     """
-    args = _check("gru_cell", 3, False, input, hx, weight_ih, weight_hh, bias_ih, bias_hh)
-    return GRUCell.apply(*args)
+    x, (h,), *weights = layer_arguments("gru_cell", 3, False, input, {"hx": hx}, weight_ih, weight_hh, bias_ih,
+                                        bias_hh)
+    return GRUCell.apply(x, h, *weights)
 
 
 def rnn(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
@@ -136,13 +135,14 @@ def rnn(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearit
     >>> h_n.tolist()[0]
     [3.0, 3.0, 3.0, 3.0]
     """
-    _check_nonlinearity("rnn", nonlinearity)
-    args = _check("rnn", 1, True, input, hx, weight_ih, weight_hh, bias_ih, bias_hh)
-    return RNN.apply(*args, nonlinearity=nonlinearity)
+    rules.choice("rnn", "nonlinearity", nonlinearity, KR.NONLINEARITIES)
+    x, (h,), *weights = layer_arguments("rnn", 1, True, input, {"hx": hx}, weight_ih, weight_hh, bias_ih, bias_hh)
+    return RNN.apply(x, h, *weights, nonlinearity=nonlinearity)
 
 
 def rnn_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
     """One Elman RNN step, as ``torch.nn.RNNCell``: input (B, C), hx (B, H) (None: zeros) -> h' (B, H)."""
-    _check_nonlinearity("rnn_cell", nonlinearity)
-    args = _check("rnn_cell", 1, False, input, hx, weight_ih, weight_hh, bias_ih, bias_hh)
-    return RNNCell.apply(*args, nonlinearity=nonlinearity)
+    rules.choice("rnn_cell", "nonlinearity", nonlinearity, KR.NONLINEARITIES)
+    x, (h,), *weights = layer_arguments("rnn_cell", 1, False, input, {"hx": hx}, weight_ih, weight_hh, bias_ih,
+                                        bias_hh)
+    return RNNCell.apply(x, h, *weights, nonlinearity=nonlinearity)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from .. import backend
-from ..autograd import Function, Tensor
+from .. import backend, rules
+from ..autograd import Function, as_tensor
 from ..autograd.ops import reshape
 from ..kernels import softmax as K
-from ._checks import as_tensor, check_axis, check_floating, check_same_device, dtype_name, is_real_number
 
 
 class Softmax(Function):
@@ -20,6 +19,11 @@ class Softmax(Function):
         return K.softmax_backward(dout, self.cache)
 
 
+def _axis(fn: str, axis, ndim: int) -> int:
+    """``axis`` (negative counts from the end) as an index in 0..ndim-1 (0 for a 0-d input)."""
+    return rules.integer(fn, "axis", axis, -ndim, ndim - 1 if ndim else 0) % (ndim or 1)
+
+
 def softmax(x, axis: int = -1):
     """Softmax along ``axis``, stable for large logits (the max is subtracted first).
 
@@ -27,9 +31,8 @@ def softmax(x, axis: int = -1):
     >>> F.softmax(minigen.tensor([1e4, 1e4, -1e4])).tolist()
     [0.5, 0.5, 0.0]
     """
-    x = as_tensor(x)
-    check_floating("softmax", "input", x)
-    return Softmax.apply(x, axis=check_axis("softmax", axis, x.ndim))
+    x = rules.floating_array("softmax", "input", as_tensor(x))
+    return Softmax.apply(x, axis=_axis("softmax", axis, x.ndim))
 
 
 def softmax_composed(x, axis: int = -1):
@@ -56,9 +59,8 @@ class LogSoftmax(Function):
 
 def log_softmax(x, axis: int = -1):
     """Log of the softmax along ``axis``, computed as ``x - logsumexp(x)`` (never ``log(0)``)."""
-    x = as_tensor(x)
-    check_floating("log_softmax", "input", x)
-    return LogSoftmax.apply(x, axis=check_axis("log_softmax", axis, x.ndim))
+    x = rules.floating_array("log_softmax", "input", as_tensor(x))
+    return LogSoftmax.apply(x, axis=_axis("log_softmax", axis, x.ndim))
 
 
 class CrossEntropy(Function):
@@ -95,34 +97,25 @@ def cross_entropy(logits, targets, ignore_index: int = -100, reduction: str = "m
     >>> round(F.cross_entropy(logits, np.array([1, 3])).item(), 4)     # log 4
     1.3863
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not is_real_number(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    logits = as_tensor(logits)
-    if not isinstance(logits, Tensor):
-        raise TypeError(f"cross_entropy: logits must be a Tensor or an array, got {type(logits).__name__}")
-    check_floating("cross_entropy", "logits", logits)
-    t = targets.data if isinstance(targets, Tensor) else targets
-    # a foreign object with .shape and .dtype (a torch tensor, a pandas Series) is not an array of ours
-    if not backend.is_array(t) or not _known_array(t):
-        raise TypeError(f"cross_entropy: targets must be an integer array or Tensor, got {type(t).__name__}")
-    if not backend.is_integer(t.dtype):
-        extra = " (class probabilities are not supported)" if backend.is_floating(t.dtype) else ""
-        raise TypeError(f"cross_entropy: targets must hold integer class indices, got dtype "
-                        f"{dtype_name(t.dtype)}{extra}")
-    check_same_device("cross_entropy", logits=logits, targets=t)
+    fn = "cross_entropy"
+    rules.choice(fn, "reduction", reduction, ("mean", "sum", "none"))
+    label_smoothing = rules.probability(fn, "label_smoothing", label_smoothing)
+    logits = rules.floating_array(fn, "logits", as_tensor(logits))
+    t = rules.array_of(targets)
+    # class probabilities are not supported; a foreign object with .shape and .dtype is not an array of ours
+    if not backend.is_array(t) or not backend.is_integer(t.dtype) or not _known_array(t):
+        rules.fail(fn, "targets", "an integer array of class indices", rules.describe(t), TypeError)
+    rules.same_device(fn, logits=logits, targets=t)
     shape, tshape = tuple(logits.shape), tuple(t.shape)
     want = shape[:1] + shape[2:] if len(shape) >= 2 else ()
     if not shape or tshape != want:
-        raise ValueError(f"cross_entropy: logits of shape {shape} need targets of shape {want}, got {tshape}")
+        rules.fail(fn, "targets", f"of shape {want} for logits of shape {shape}", f"shape {tshape}")
     C = shape[1] if len(shape) >= 2 else shape[0]
     xp = backend.array_namespace(t)
     bad = (t != ignore_index) & ((t < 0) | (t >= C))
-    if bool(xp.any(bad)):
-        host = backend.to_numpy(t)[backend.to_numpy(bad)]
-        raise IndexError(f"cross_entropy: target {int(host[0])} is out of range for {C} classes "
-                         f"(expected 0 <= target < {C}, or ignore_index={ignore_index})")
+    if backend.any_true(bad):
+        first = int(backend.to_numpy(t)[backend.to_numpy(bad)][0])
+        rules.fail(fn, "targets", f"in [0, {C}) or ignore_index={ignore_index}", f"target {first}", IndexError)
     if len(shape) == 1:                                                     # one sample: (C,) and ()
         x2, t2 = reshape(logits, (1, C)), xp.reshape(t, (1,))
     elif len(shape) == 2:
@@ -132,7 +125,7 @@ def cross_entropy(logits, targets, ignore_index: int = -100, reduction: str = "m
         x2 = reshape(logits.permute(*perm), (-1, C))
         t2 = xp.reshape(t, (-1,))
     loss = CrossEntropy.apply(x2, targets=t2, ignore_index=ignore_index, reduction=reduction,
-                              label_smoothing=float(label_smoothing))
+                              label_smoothing=label_smoothing)
     if reduction == "none":
         loss = reshape(loss, tshape)
     return loss

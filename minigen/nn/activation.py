@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ._checks import as_input
+from .. import rules
 from .module import Module
 
 
@@ -17,12 +17,10 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = rules.choice("GELU", "approximate", approximate, ("none", "tanh"))
 
     def forward(self, input):
-        return F.gelu(as_input("GELU", input), approximate=self.approximate)
+        return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

@@ -17,11 +17,11 @@ cache per attention layer, and ``reset()`` it before a new sequence.
 
 from __future__ import annotations
 
-from ..autograd import Tensor
+from .. import rules
+from ..autograd import as_tensor
 from ..autograd.ops import concat
 from ..functional import attention as FA
 from . import init
-from ._checks import check_flag, check_probability, check_size
 from .linear import Linear
 from .module import Module, Parameter
 
@@ -53,16 +53,10 @@ class KVCache:
 
     def append(self, k, v):
         """Add k, v of shape (B, nh, T_new, hs) after the cached positions; return the full (k, v)."""
-        k = k if isinstance(k, Tensor) else Tensor(k)
-        v = v if isinstance(v, Tensor) else Tensor(v)
-        if k.ndim != 4 or v.ndim != 4 or k.shape[:3] != v.shape[:3]:
-            raise ValueError(f"KVCache.append: k and v must have shape (B, nh, T_new, hs) with the same B, nh and "
-                             f"T_new, got k {k.shape} and v {v.shape}")
-        if self.k is not None:
-            for name, new, old in (("k", k, self.k), ("v", v, self.v)):
-                if (new.shape[0], new.shape[1], new.shape[3]) != (old.shape[0], old.shape[1], old.shape[3]):
-                    raise ValueError(f"KVCache.append: {name} of shape {new.shape} does not fit the cache's "
-                                     f"{old.shape}: batch, heads and head size must match")
+        old = ("B", "nh", "T_new", "hs") if self.k is None else (self.k.shape[0], self.k.shape[1], "T_new",
+                                                                   self.k.shape[3])
+        k = rules.floating_array("KVCache.append", "k", as_tensor(k), old)
+        v = rules.floating_array("KVCache.append", "v", as_tensor(v), k.shape[:3] + (old[3],))
         self.k = k if self.k is None else concat([self.k, k], axis=2)      # (B, nh, T_past + T_new, hs)
         self.v = v if self.v is None else concat([self.v, v], axis=2)      # (B, nh, T_past + T_new, hs)
         return self.k, self.v
@@ -110,21 +104,19 @@ class MultiheadAttention(Module):
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
                  batch_first: bool = False, device=None, dtype=None):
         super().__init__()
-        embed_dim = check_size("MultiheadAttention", "embed_dim", embed_dim)
-        num_heads = check_size("MultiheadAttention", "num_heads", num_heads)
+        fn = "MultiheadAttention"
+        embed_dim = rules.positive_int(fn, "embed_dim", embed_dim)
+        num_heads = rules.positive_int(fn, "num_heads", num_heads)
         if embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got embed_dim="
-                             f"{embed_dim} and num_heads={num_heads}")
-        dropout = check_probability("MultiheadAttention", "dropout", dropout)
-        for name, flag in (("bias", bias), ("add_bias_kv", add_bias_kv), ("add_zero_attn", add_zero_attn),
-                           ("batch_first", batch_first)):
-            check_flag("MultiheadAttention", name, flag)
-        init.check_dtype("MultiheadAttention", dtype)
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
+            rules.fail(fn, "num_heads", f"a divisor of embed_dim {embed_dim}", num_heads)
+        dropout = rules.probability(fn, "dropout", dropout)
+        bias, batch_first = rules.flag(fn, "bias", bias), rules.flag(fn, "batch_first", batch_first)
+        if rules.flag(fn, "add_bias_kv", add_bias_kv) or rules.flag(fn, "add_zero_attn", add_zero_attn):
+            rules.fail(fn, "add_bias_kv and add_zero_attn", "False (not supported)", True, NotImplementedError)
         if kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
-            raise NotImplementedError(f"MultiheadAttention: kdim and vdim must equal embed_dim={embed_dim} "
-                                      f"(separate projection weights are not supported), got kdim={kdim}, vdim={vdim}")
+            rules.fail(fn, "kdim and vdim", f"None or embed_dim={embed_dim} (separate projection weights are not "
+                       "supported)", f"kdim={kdim}, vdim={vdim}", NotImplementedError)
+        init.check_dtype(fn, dtype)
         E = embed_dim
         self.embed_dim, self.num_heads, self.head_dim = E, num_heads, E // num_heads
         self.kdim = self.vdim = E
@@ -140,16 +132,12 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False, kv_cache=None):
-        if kv_cache is not None and not isinstance(kv_cache, KVCache):
-            raise TypeError(f"MultiheadAttention: kv_cache must be a KVCache or None, got {type(kv_cache).__name__}")
+        if kv_cache is not None:
+            rules.instance("MultiheadAttention", "kv_cache", kv_cache, KVCache, "a KVCache or None")
         query, key, value = FA.as_tensors(query, key, value)
-        am, kpm = FA.check_mha_args("MultiheadAttention", query, key, value, self.embed_dim, self.num_heads,
-                                    key_padding_mask, attn_mask, self.batch_first, kv_cache, self.dropout)
-        FA.check_same_device("MultiheadAttention", query=query, in_proj_weight=self.in_proj_weight)
-        if query.dtype != self.in_proj_weight.dtype or key.dtype != query.dtype or value.dtype != query.dtype:
-            raise TypeError(f"MultiheadAttention: query, key and value must have the parameters' dtype "
-                            f"{FA.dtype_name(self.in_proj_weight.dtype)}, got {FA.dtype_name(query.dtype)}, "
-                            f"{FA.dtype_name(key.dtype)} and {FA.dtype_name(value.dtype)}")
+        am, kpm = FA.mha_masks("MultiheadAttention", query, key, value, self.embed_dim, self.num_heads,
+                               key_padding_mask, attn_mask, self.batch_first, kv_cache)
+        rules.same_dtype("MultiheadAttention", in_proj_weight=self.in_proj_weight, query=query)
         return FA.mha_forward(query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias,
                               self.dropout, self.out_proj.weight, self.out_proj.bias, self.training, kpm,
                               need_weights, am, average_attn_weights, is_causal, self.batch_first, kv_cache)

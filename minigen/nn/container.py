@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
+from collections.abc import Iterable
 
+from .. import rules
 from .module import Module
 
 
@@ -27,19 +28,17 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def _check_module(self, method: str, module) -> Module:
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList.{method}: expected a Module, got {type(module).__name__}")
-        return module
+    def _module(self, method: str, module) -> Module:
+        return rules.instance(f"ModuleList.{method}", "module", module, Module, "a Module")
 
     def _index(self, method: str, index) -> int:
         """``index`` as a position in 0..len-1 (negative counts from the end), or an error naming ``method``."""
-        if not isinstance(index, numbers.Integral) or isinstance(index, bool):
+        n, fn = len(self), f"ModuleList.{method}"
+        if not rules.is_int(index):
             kinds = "an integer" if method == "__setitem__" else "an integer or a slice"
-            raise TypeError(f"ModuleList.{method}: index must be {kinds}, got {type(index).__name__}")
-        n = len(self)
+            rules.fail(fn, "index", kinds, type(index).__name__, TypeError)
         if not -n <= index < n:
-            raise IndexError(f"ModuleList.{method}: index {index} is out of range for {n} modules")
+            rules.fail(fn, "index", f"in [-{n}, {n}) for {n} modules", index, IndexError)
         return int(index) % n
 
     def _renumber(self, modules) -> None:
@@ -49,28 +48,23 @@ class ModuleList(Module):
             self._modules[str(i)] = m
 
     def append(self, module: Module) -> ModuleList:
-        self._modules[str(len(self))] = self._check_module("append", module)
+        self._modules[str(len(self))] = self._module("append", module)
         return self
 
     def extend(self, modules) -> ModuleList:
         """Append every module of an iterable (each is checked before any is added)."""
-        try:
-            modules = list(modules)
-        except TypeError:
-            raise TypeError(f"ModuleList.extend: expected an iterable of Modules, got {type(modules).__name__}") \
-                from None
-        for m in modules:
-            self._check_module("extend", m)
+        modules = [self._module("extend", m) for m in
+                   rules.instance("ModuleList.extend", "modules", modules, Iterable, "an iterable of Modules")]
         for m in modules:
             self._modules[str(len(self))] = m
         return self
 
     def insert(self, index: int, module: Module) -> ModuleList:
         """Insert ``module`` before position ``index``, as ``list.insert`` (an index past the end appends)."""
-        if not isinstance(index, numbers.Integral) or isinstance(index, bool):
-            raise TypeError(f"ModuleList.insert: index must be an integer, got {type(index).__name__}")
+        if not rules.is_int(index):
+            rules.fail("ModuleList.insert", "index", "an integer", type(index).__name__, TypeError)
         modules = list(self)
-        modules.insert(int(index), self._check_module("insert", module))
+        modules.insert(int(index), self._module("insert", module))
         self._renumber(modules)
         return self
 
@@ -87,7 +81,7 @@ class ModuleList(Module):
 
     def __setitem__(self, index, module: Module) -> None:
         key = str(self._index("__setitem__", index))
-        self._modules[key] = self._check_module("__setitem__", module)
+        self._modules[key] = self._module("__setitem__", module)
 
     def __delitem__(self, index) -> None:
         modules = list(self)

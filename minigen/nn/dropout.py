@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ._checks import as_input, check_flag, check_probability
+from .. import rules
 from .module import Module
 
 
@@ -23,11 +23,11 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        self.p = check_probability("Dropout", "p", p)
-        self.inplace = check_flag("Dropout", "inplace", inplace)
+        self.p = rules.probability("Dropout", "p", p)
+        self.inplace = rules.flag("Dropout", "inplace", inplace)
 
     def forward(self, input):
-        return F.dropout(as_input("Dropout", input), self.p, self.training)
+        return F.dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
+from .. import backend, rules
 
 
 def check_dtype(owner: str, dtype) -> None:
@@ -17,10 +17,9 @@ def check_dtype(owner: str, dtype) -> None:
     Every module that takes ``dtype=`` calls this first, so that an integer dtype is
     named here rather than failing later in ``Parameter``.
     """
-    if dtype is None or (backend.is_dtype(dtype) and backend.is_floating(dtype)):
-        return
-    got = backend._dtype_name(dtype) if backend.is_dtype(dtype) else repr(dtype)
-    raise ValueError(f"{owner}: dtype must be a floating dtype (float16/float32/float64), got {got}")
+    if dtype is not None and not (backend.is_dtype(dtype) and backend.is_floating(dtype)):
+        rules.fail(owner, "dtype", "a floating dtype (float16/float32/float64)",
+                   backend._dtype_name(dtype) if backend.is_dtype(dtype) else repr(dtype))
 
 
 def _dtype(dtype) -> str:

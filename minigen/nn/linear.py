@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
+from .. import rules
 from . import init
-from ._checks import as_input, check_flag, check_size
 from .module import Module, Parameter
 
 
@@ -23,9 +23,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
-        in_features = check_size("Linear", "in_features", in_features, minimum=0)
-        out_features = check_size("Linear", "out_features", out_features, minimum=0)
-        check_flag("Linear", "bias", bias)
+        in_features = rules.non_negative_int("Linear", "in_features", in_features)
+        out_features = rules.non_negative_int("Linear", "out_features", out_features)
+        bias = rules.flag("Linear", "bias", bias)
         init.check_dtype("Linear", dtype)
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
@@ -36,9 +36,6 @@ class Linear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input):
-        input = as_input("Linear", input)
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
-            raise ValueError(f"Linear expected input (..., {self.in_features}), got {tuple(input.shape)}")
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

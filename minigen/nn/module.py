@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
-from .. import backend
+from .. import backend, rules
 from ..autograd import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -68,10 +68,8 @@ class Module:
 
     def register_parameter(self, name: str, param) -> None:
         """Register ``param`` (a Parameter, or None for an absent optional one, like ``bias=False``)."""
-        self._check_name("register_parameter", name)
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"{type(self).__name__}.register_parameter: parameter {name!r} must be a Parameter "
-                            f"or None, got {type(param).__name__}")
+        fn = self._name_rule("register_parameter", name)
+        rules.instance(fn, name, param, (Parameter, type(None)), "a Parameter or None")
         if param is None:
             self.__dict__.setdefault("_none_params", set()).add(name)
             self._parameters[name] = None
@@ -81,20 +79,19 @@ class Module:
 
     def register_buffer(self, name: str, array) -> None:
         """Register non-trained state (an array) that ``state_dict`` saves and ``.to()`` moves."""
-        self._check_name("register_buffer", name)
+        fn = self._name_rule("register_buffer", name)
         if array is not None and not backend.is_array(array):
-            raise TypeError(f"{type(self).__name__}.register_buffer: buffer {name!r} must be an array or None, "
-                            f"got {type(array).__name__}")
+            rules.fail(fn, name, "an array or None", type(array).__name__, TypeError)
         self.__dict__.pop(name, None)
         self._buffers[name] = array
 
-    def _check_name(self, method: str, name) -> None:
-        """A parameter or buffer name: a non-empty string without dots (dots join names in ``state_dict``)."""
-        if not isinstance(name, str):
-            raise TypeError(f"{type(self).__name__}.{method}: name must be a string, got {type(name).__name__}")
-        if not name or "." in name:
-            raise ValueError(f"{type(self).__name__}.{method}: name must be non-empty and contain no '.', "
-                             f"got {name!r}")
+    def _name_rule(self, method: str, name) -> str:
+        """The rule of a parameter or buffer name: a non-empty string without dots (dots join names in
+        ``state_dict``). Returns the method's name for the next rules, ``Linear.register_buffer``."""
+        fn = f"{type(self).__name__}.{method}"
+        if not rules.instance(fn, "name", name, str, "a string") or "." in name:
+            rules.fail(fn, "name", "non-empty and without '.'", repr(name))
+        return fn
 
     # ------------------------------------------------------------------ walking
     def named_children(self):
@@ -157,9 +154,8 @@ class Module:
         error lists every problem at once.
         """
         cls = type(self).__name__
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"{cls}.load_state_dict: state_dict must be a mapping of parameter names to arrays "
-                            f"(such as module.state_dict()), got {type(state_dict).__name__}")
+        rules.instance(f"{cls}.load_state_dict", "state_dict", state_dict, Mapping,
+                       "a mapping of parameter names to arrays (such as module.state_dict())")
         targets = {}
         for mod_prefix, mod in self.named_modules():
             for store, d in (("param", mod._parameters), ("buffer", mod._buffers)):
@@ -204,8 +200,7 @@ class Module:
     # ------------------------------------------------------------------ modes, grads, conversion
     def train(self, mode: bool = True):
         """Set training mode (dropout active) on this module and all sub-modules; returns self."""
-        if not isinstance(mode, bool):
-            raise ValueError(f"{type(self).__name__}.train: training mode is expected to be boolean, got {mode!r}")
+        mode = rules.flag(f"{type(self).__name__}.train", "mode", mode)
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -229,8 +224,8 @@ class Module:
         truncate the weights. Integer buffers keep their dtype.
         """
         if backend.is_dtype(target) and not backend.is_floating(target):
-            raise TypeError(f"{type(self).__name__}.to: only floating dtypes (float16/float32/float64) are accepted, "
-                            f"got {backend._dtype_name(target)}; casting the parameters would truncate them")
+            rules.fail(f"{type(self).__name__}.to", "target", "a device or a floating dtype (float16/float32/float64; "
+                       "casting to others would truncate the weights)", backend._dtype_name(target), TypeError)
         for p in self.parameters():
             p.data = _convert(p.data, target)
             if p.grad is not None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 from .. import functional as F
-from ..functional._checks import is_real_number
+from .. import rules
+from ..functional.norm import as_normalized_shape
 from . import init
-from ._checks import as_input, check_flag
 from .module import Module, Parameter
 
 
@@ -27,19 +25,10 @@ class LayerNorm(Module):
                  device=None, dtype=None):
         super().__init__()
         init.check_dtype("LayerNorm", dtype)
-        if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
-            normalized_shape = (normalized_shape,)
-        if (not isinstance(normalized_shape, (tuple, list)) or not normalized_shape
-                or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0
-                           for n in normalized_shape)):
-            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a non-empty tuple of positive "
-                             f"ints, got {normalized_shape!r}")
-        if not is_real_number(eps) or not eps > 0:
-            raise ValueError(f"LayerNorm: eps must be a positive number, got {eps!r}")
-        check_flag("LayerNorm", "elementwise_affine", elementwise_affine)
-        check_flag("LayerNorm", "bias", bias)
-        self.normalized_shape = tuple(int(n) for n in normalized_shape)
-        self.eps, self.elementwise_affine = float(eps), elementwise_affine
+        self.normalized_shape = as_normalized_shape("LayerNorm", normalized_shape)
+        self.eps = rules.real("LayerNorm", "eps", eps, 0, lo_open=True)
+        self.elementwise_affine = rules.flag("LayerNorm", "elementwise_affine", elementwise_affine)
+        bias = rules.flag("LayerNorm", "bias", bias)
         if elementwise_affine:
             self.weight = Parameter(init.place(init.ones(self.normalized_shape, dtype), device))
         else:
@@ -50,11 +39,6 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input):
-        input = as_input("LayerNorm", input)
-        k = len(self.normalized_shape)
-        if input.ndim < k or tuple(input.shape[input.ndim - k:]) != self.normalized_shape:
-            want = "(*, " + ", ".join(str(n) for n in self.normalized_shape) + ")"
-            raise ValueError(f"LayerNorm expected input {want}, got {tuple(input.shape)}")
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -13,37 +13,41 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..autograd import Tensor
-from .. import backend
-from ..backend import array_namespace, device_of
-from ..functional._checks import check_same_device, check_state_pair, dtype_name
+from .. import rules
+from ..autograd import Tensor, as_tensor
 from ..autograd.ops import stack, transpose
+from ..backend import array_namespace, device_of
+from ..functional.lstm import LSTM as LSTMFunction
+from ..functional.lstm import state_pair
+from ..functional.recurrent import GRU as GRUFunction
+from ..functional.recurrent import RNN as RNNFunction
 from . import init
-from ._checks import as_input, check_flag, check_probability, check_size
 from .module import Module, Parameter
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 class RNNBase(Module):
-    """Shared by RNN, LSTM and GRU: parameters, shape checks, layer stacking and dropout."""
+    """Shared by RNN, LSTM and GRU: parameters, argument rules, layer stacking and dropout.
+
+    ``forward`` is the edge: it checks the input and states as the user gave them, then
+    runs each layer's autograd Function directly (``F.lstm`` and co. would check again).
+    """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        input_size = check_size(name, "input_size", input_size)
-        hidden_size = check_size(name, "hidden_size", hidden_size)
-        num_layers = check_size(name, "num_layers", num_layers)
-        dropout = check_probability(name, "dropout", dropout)
-        for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
-            check_flag(name, arg, value)
-        proj_size = check_size(name, "proj_size", proj_size, minimum=0)
-        if bidirectional:
-            raise NotImplementedError(f"{name}: bidirectional=True is not supported yet")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size > 0 is not supported yet")
+        input_size = rules.positive_int(name, "input_size", input_size)
+        hidden_size = rules.positive_int(name, "hidden_size", hidden_size)
+        num_layers = rules.positive_int(name, "num_layers", num_layers)
+        dropout = rules.probability(name, "dropout", dropout)
+        bias, batch_first = rules.flag(name, "bias", bias), rules.flag(name, "batch_first", batch_first)
+        if rules.flag(name, "bidirectional", bidirectional):
+            rules.fail(name, "bidirectional", "False (not supported yet)", True, NotImplementedError)
+        if rules.non_negative_int(name, "proj_size", proj_size):
+            rules.fail(name, "proj_size", "0 (not supported yet)", proj_size, NotImplementedError)
         init.check_dtype(name, dtype)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first, self.dropout = num_layers, bias, batch_first, dropout
@@ -61,37 +65,14 @@ class RNNBase(Module):
         b = (getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")) if self.bias else (None, None)
         return (getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")) + b
 
-    def _check_input(self, input) -> Tensor:
-        """The input as a Tensor, checked as the user passed it: (T, C), (T, B, C), or (B, T, C) if batch_first."""
-        name = type(self).__name__
-        input = as_input(name, input)
-        layout = "(seq, " if input.ndim == 2 else "(batch, seq, " if self.batch_first else "(seq, batch, "
-        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{name} expected input {layout}{self.input_size}), got {input.shape}")
-        if input.shape[1 if input.ndim == 3 and self.batch_first else 0] == 0:
-            raise ValueError(f"{name}: input of shape {input.shape} has no time steps; expected "
-                             f"{layout}{self.input_size}) with seq >= 1")
-        check_same_device(name, input=input, weight_ih_l0=self.weight_ih_l0)
-        if input.dtype != self.weight_ih_l0.dtype:
-            raise TypeError(f"{name}: input has dtype {dtype_name(input.dtype)} but the parameters are "
-                            f"{dtype_name(self.weight_ih_l0.dtype)}; convert one of them "
-                            "(module.double(), x.float())")
-        return input
-
-    def _initial_state(self, hx, what: str, B: int, batched: bool, like):
-        """hx given as (L, B, H) (or (L, H) unbatched), or zeros when None."""
+    def _initial_state(self, hx, what: str, B: int, batched: bool, input):
+        """hx given as (L, B, H) (or (L, H) unbatched), or zeros (L, B, H) when None."""
         L, H = self.num_layers, self.hidden_size
-        want = (L, B, H) if batched else (L, H)
         if hx is None:
-            xp = array_namespace(like.data)
-            return Tensor(xp.zeros((L, B, H), dtype=like.dtype, device=device_of(like.data)))
-        if not isinstance(hx, Tensor):
-            if not backend.is_array(hx):
-                raise TypeError(f"{type(self).__name__}: {what} must be a Tensor of shape (num_layers, batch, hidden) "
-                                f"or None, got {type(hx).__name__}")
-            hx = Tensor(hx)
-        if hx.shape != want:
-            raise ValueError(f"{type(self).__name__} expected {what} of shape {want}, got {hx.shape}")
+            xp = array_namespace(input.data)
+            return Tensor(xp.zeros((L, B, H), dtype=input.dtype, device=device_of(input.data)))
+        hx = rules.floating_array(type(self).__name__, what, as_tensor(hx), (L, B, H) if batched else (L, H))
+        rules.same_dtype(type(self).__name__, input=input, **{what: hx})
         return hx if batched else hx.reshape(L, 1, H)
 
     def _run(self, input, states):
@@ -107,17 +88,24 @@ class RNNBase(Module):
         return x, [stack(f, axis=0) for f in finals]
 
     def forward(self, input, hx=None):
-        input = self._check_input(input)
+        name, C = type(self).__name__, self.input_size
+        input = rules.floating_array(name, "input", as_tensor(input))
         batched = input.ndim == 3
+        want = ("seq", C) if input.ndim == 2 else ("batch", "seq", C) if self.batch_first else ("seq", "batch", C)
+        if input.ndim not in (2, 3) or input.shape[-1] != C:
+            rules.fail(name, "input", f"of shape {rules.shape_text(want)}", f"shape {input.shape}")
+        if input.shape[1 if batched and self.batch_first else 0] == 0:
+            rules.fail(name, "input", f"of shape {rules.shape_text(want)} with seq >= 1", f"shape {input.shape}")
+        rules.same_dtype(name, weight_ih_l0=self.weight_ih_l0, input=input)
         if not batched:
             input = input.reshape(input.shape[0], 1, input.shape[1])
         elif self.batch_first:
             input = transpose(input, 0, 1)                         # (B, T, C) -> (T, B, C)
         B = input.shape[1]
         if self.mode == "LSTM":
-            check_state_pair("LSTM", hx, "(h_0, c_0)", "(num_layers, batch, hidden)")
-            h0 = self._initial_state(None if hx is None else hx[0], "h_0", B, batched, input)
-            c0 = self._initial_state(None if hx is None else hx[1], "c_0", B, batched, input)
+            h0, c0 = state_pair(name, hx, "(h_0, c_0)", "(num_layers, batch, hidden)")
+            h0 = self._initial_state(h0, "h_0", B, batched, input)
+            c0 = self._initial_state(c0, "c_0", B, batched, input)
             out, (h_n, c_n) = self._run(input, [h0, c0])
         else:
             h0 = self._initial_state(hx, "hx", B, batched, input)
@@ -163,7 +151,7 @@ class LSTM(RNNBase):
                          bidirectional, proj_size, device, dtype)
 
     def _layer(self, k, x, states):
-        out, (h, c) = F.lstm(x, tuple(states), *self._layer_params(k))
+        out, h, c = LSTMFunction.apply(x, *states, *self._layer_params(k))
         return out, (h, c)
 
 
@@ -179,7 +167,7 @@ class GRU(RNNBase):
                          bidirectional, 0, device, dtype)
 
     def _layer(self, k, x, states):
-        out, h = F.gru(x, states[0], *self._layer_params(k))
+        out, h = GRUFunction.apply(x, states[0], *self._layer_params(k))
         return out, (h,)
 
 
@@ -188,12 +176,11 @@ class RNN(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, device=None, dtype=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        rules.choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
 
     def _layer(self, k, x, states):
-        out, h = F.rnn(x, states[0], *self._layer_params(k), nonlinearity=self.nonlinearity)
+        out, h = RNNFunction.apply(x, states[0], *self._layer_params(k), nonlinearity=self.nonlinearity)
         return out, (h,)

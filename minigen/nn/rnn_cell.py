@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 
-from .. import functional as F
-from ..autograd import Tensor
-from .. import backend
+from .. import rules
+from ..autograd import Tensor, as_tensor
 from ..backend import array_namespace, device_of
-from ..functional._checks import check_state_pair
+from ..functional.lstm import LSTMCell as LSTMCellFunction
+from ..functional.lstm import state_pair
+from ..functional.recurrent import GRUCell as GRUCellFunction
+from ..functional.recurrent import RNNCell as RNNCellFunction
 from . import init
-from ._checks import as_input, check_flag, check_size
 from .module import Module, Parameter
 
 
@@ -26,9 +27,9 @@ class _CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        input_size = check_size(name, "input_size", input_size)
-        hidden_size = check_size(name, "hidden_size", hidden_size)
-        check_flag(name, "bias", bias)
+        input_size = rules.positive_int(name, "input_size", input_size)
+        hidden_size = rules.positive_int(name, "hidden_size", hidden_size)
+        bias = rules.flag(name, "bias", bias)
         init.check_dtype(name, dtype)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G, H, bound = self.gates, hidden_size, 1.0 / math.sqrt(hidden_size)
@@ -45,30 +46,24 @@ class _CellBase(Module):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
     def _prepare(self, input, states, names=("hx",)):
-        """Check the input, add a batch axis to unbatched input, and make missing states zeros."""
-        name = type(self).__name__
-        input = as_input(name, input)
+        """The rules of a cell's call; adds a batch axis to unbatched input and makes missing states zeros."""
+        name, H = type(self).__name__, self.hidden_size
+        input = rules.floating_array(name, "input", as_tensor(input))
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{name} expected input (batch, {self.input_size}) or ({self.input_size},), "
-                             f"got {input.shape}")
+            rules.fail(name, "input", f"of shape (batch, {self.input_size}) or ({self.input_size},)",
+                       f"shape {input.shape}")
+        rules.same_dtype(name, weight_ih=self.weight_ih, input=input)
         batched = input.ndim == 2
         x = input if batched else input.reshape(1, self.input_size)
-        B, H = x.shape[0], self.hidden_size
+        B = x.shape[0]
         out = []
         for what, s in zip(names, states):
-            if s is not None and not isinstance(s, Tensor):
-                if not backend.is_array(s):
-                    raise TypeError(f"{name}: {what} must be a Tensor of shape (batch, hidden) or None, "
-                                    f"got {type(s).__name__}")
-                s = Tensor(s)
             if s is None:
-                xp = array_namespace(x.data)
-                s = Tensor(xp.zeros((B, H), dtype=x.dtype, device=device_of(x.data)))
-            elif s.shape != ((B, H) if batched else (H,)):
-                raise ValueError(f"{name} expected {what} of shape {(B, H) if batched else (H,)}, got {s.shape}")
-            elif not batched:
-                s = s.reshape(1, H)
-            out.append(s)
+                s = Tensor(array_namespace(x.data).zeros((B, H), dtype=x.dtype, device=device_of(x.data)))
+            else:
+                s = rules.floating_array(name, what, as_tensor(s), (B, H) if batched else (H,))
+                rules.same_dtype(name, input=input, **{what: s})
+            out.append(s if s.ndim == 2 else s.reshape(1, H))
         return x, out, batched
 
     def extra_repr(self) -> str:
@@ -81,10 +76,9 @@ class LSTMCell(_CellBase):
     gates = 4
 
     def forward(self, input, hx=None):
-        check_state_pair("LSTMCell", hx, "(h_0, c_0)", "(batch, hidden)")
-        h, c = (None, None) if hx is None else hx
-        x, (h, c), batched = self._prepare(input, [h, c], names=("h_0", "c_0"))
-        h, c = F.lstm_cell(x, (h, c), *self._params())
+        hx = state_pair("LSTMCell", hx, "(h_0, c_0)")
+        x, (h, c), batched = self._prepare(input, hx, names=("h_0", "c_0"))
+        h, c = LSTMCellFunction.apply(x, h, c, *self._params())
         return (h, c) if batched else (h.reshape(self.hidden_size), c.reshape(self.hidden_size))
 
 
@@ -95,7 +89,7 @@ class GRUCell(_CellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, [hx])
-        h = F.gru_cell(x, h, *self._params())
+        h = GRUCellFunction.apply(x, h, *self._params())
         return h if batched else h.reshape(self.hidden_size)
 
 
@@ -103,12 +97,11 @@ class RNNCell(_CellBase):
     """One Elman RNN step: ``forward(input, h=None) -> h'`` with tanh or relu."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        rules.choice("RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, [hx])
-        h = F.rnn_cell(x, h, *self._params(), nonlinearity=self.nonlinearity)
+        h = RNNCellFunction.apply(x, h, *self._params(), nonlinearity=self.nonlinearity)
         return h if batched else h.reshape(self.hidden_size)

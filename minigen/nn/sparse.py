@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
-from .. import backend
 from .. import functional as F
-from ..autograd import Tensor
-from ..functional.embedding import check_embedding_options, check_token_ids
+from .. import rules
+from ..functional.embedding import embedding_options
 from . import init
-from ._checks import check_flag, check_size
 from .module import Module, Parameter
 
 
@@ -40,17 +36,13 @@ class Embedding(Module):
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
                  _freeze: bool = False, device=None, dtype=None):
         super().__init__()
-        num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
-        embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
+        V = num_embeddings = rules.positive_int("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = rules.positive_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
-            if (not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool)
-                    or not -num_embeddings <= padding_idx < num_embeddings):
-                raise ValueError(f"Embedding: padding_idx must be within [-{num_embeddings}, {num_embeddings}) "
-                                 f"(num_embeddings={num_embeddings}), got {padding_idx!r}")
-            padding_idx = int(padding_idx) % num_embeddings
-        check_embedding_options("Embedding", max_norm, norm_type, sparse)
-        check_flag("Embedding", "scale_grad_by_freq", scale_grad_by_freq)
-        check_flag("Embedding", "_freeze", _freeze)
+            padding_idx = rules.integer("Embedding", "padding_idx", padding_idx, -V, V - 1) % V
+        max_norm, norm_type = embedding_options("Embedding", max_norm, norm_type, sparse)
+        scale_grad_by_freq = rules.flag("Embedding", "scale_grad_by_freq", scale_grad_by_freq)
+        _freeze = rules.flag("Embedding", "_freeze", _freeze)
         init.check_dtype("Embedding", dtype)
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -61,13 +53,7 @@ class Embedding(Module):
                 weight[padding_idx] = 0.0
             weight = init.place(weight, device)
         else:
-            weight = _weight.data if isinstance(_weight, Tensor) else _weight
-            if not backend.is_array(weight) or tuple(weight.shape) != (num_embeddings, embedding_dim):
-                got = tuple(weight.shape) if backend.is_array(weight) else type(_weight).__name__
-                raise ValueError(f"Embedding: _weight must be an array of shape ({num_embeddings}, {embedding_dim}) "
-                                 f"(num_embeddings, embedding_dim), got {got}")
-            if not backend.is_floating(weight.dtype):
-                raise TypeError(f"Embedding: _weight must be floating point, got {backend._dtype_name(weight.dtype)}")
+            weight = rules.array_of(rules.floating_array("Embedding", "_weight", _weight, (V, embedding_dim)))
         self.weight = Parameter(weight, requires_grad=not _freeze)
 
     @classmethod
@@ -82,20 +68,15 @@ class Embedding(Module):
         >>> emb(np.array([2])).tolist(), emb.weight.requires_grad
         ([[0.0, 0.0, 1.0]], False)
         """
-        check_flag("Embedding.from_pretrained", "freeze", freeze)
-        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
-        if not backend.is_array(data) or data.ndim != 2:
-            got = tuple(data.shape) if backend.is_array(data) else type(embeddings).__name__
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, embedding_dim), "
-                             f"got {got}")
-        rows, cols = data.shape
+        fn = "Embedding.from_pretrained"
+        freeze = rules.flag(fn, "freeze", freeze)
+        rows, cols = rules.array_of(rules.floating_array(fn, "embeddings", embeddings,
+                                                         ("num_embeddings", "embedding_dim"))).shape
         return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
                    _freeze=freeze)
 
     def forward(self, input):
-        ids = input.data if isinstance(input, Tensor) else input
-        check_token_ids(ids, "Embedding expected integer ids")
-        return F.embedding(ids, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
-from .. import backend
+from .. import backend, rules
 from ..autograd import Tensor
 from ..backend import array_namespace
-from ..functional._checks import is_real_number
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False):
@@ -30,19 +30,14 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     fn = "clip_grad_norm_"
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    try:
-        parameters = list(iter(parameters))
-    except TypeError:
-        raise TypeError(f"{fn}: parameters must be a Tensor or an iterable of Tensors (e.g. model.parameters()), "
-                        f"got {type(parameters).__name__}") from None
+    parameters = list(rules.instance(fn, "parameters", parameters, Iterable,
+                                     "a Tensor or an iterable of Tensors (e.g. model.parameters())"))
     for i, p in enumerate(parameters):
-        if not isinstance(p, Tensor):
-            raise TypeError(f"{fn}: parameters must be Tensors, got {type(p).__name__} at position {i}")
-    if not is_real_number(max_norm) or not max_norm >= 0:
-        raise ValueError(f"{fn}: max_norm must be a non-negative number, got {max_norm!r}")
+        rules.instance(fn, f"parameters[{i}]", p, Tensor, "a Tensor")
+    if not rules.is_real(max_norm) or not max_norm >= 0:                    # inf is allowed: measure, never clip
+        rules.fail(fn, "max_norm", "a non-negative number", rules.describe(max_norm))
     max_norm, order = float(max_norm), _norm_order(fn, norm_type)
-    if not isinstance(error_if_nonfinite, bool):
-        raise ValueError(f"{fn}: error_if_nonfinite must be True or False, got {error_if_nonfinite!r}")
+    error_if_nonfinite = rules.flag(fn, "error_if_nonfinite", error_if_nonfinite)
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return Tensor(backend.host_full((), 0.0))
@@ -66,10 +61,10 @@ def _norm_order(fn: str, norm_type) -> float:
             p = float(norm_type)
         except ValueError:
             pass
-    elif is_real_number(norm_type):
+    elif rules.is_real(norm_type):
         p = float(norm_type)
     if math.isnan(p):
-        raise ValueError(f"{fn}: norm_type must be a number, inf or 'inf', got {norm_type!r}")
+        rules.fail(fn, "norm_type", "a number, inf or 'inf'", rules.describe(norm_type))
     return p
 
 

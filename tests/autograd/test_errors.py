@@ -96,13 +96,13 @@ def test_index_errors():
 
 def test_embedding_errors(backend):
     W = backend.tensor(np.ones((5, 2)))
-    with pytest.raises(IndexError, match=r"embedding: id 9 is out of range for 5 embeddings \(expected 0 <= id < 5\)"):
+    with pytest.raises(IndexError, match=r"embedding: input must be ids in \[0, 5\), got id 9"):
         minigen.embedding(backend.asarray(np.array([1, 9])), W)
-    with pytest.raises(IndexError, match=r"embedding: id -1 is out of range for 5 embeddings"):
+    with pytest.raises(IndexError, match=r"embedding: input must be ids in \[0, 5\), got id -1"):
         minigen.embedding(backend.asarray(np.array([-1])), W)
     with pytest.raises(TypeError, match="integer array of token ids, got float64"):
         minigen.embedding(backend.asarray(np.array([1.0])), W)
-    with pytest.raises(ValueError, match="weight must have shape"):
+    with pytest.raises(ValueError, match="weight must be of shape"):
         minigen.embedding(backend.asarray(np.array([1])), backend.tensor(np.ones(5)))
 
 
@@ -119,7 +119,7 @@ def test_mask_errors():
 def test_argument_errors():
     with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\], got 1.5"):
         minigen.dropout(t(2), p=1.5)
-    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh', got 'fast'"):
+    with pytest.raises(ValueError, match="gelu: approximate must be one of 'none', 'tanh', got 'fast'"):
         minigen.gelu(t(2), approximate="fast")
     with pytest.raises(ValueError, match="clip: min must be <= max"):
         minigen.clip(t(2), 1.0, 0.0)

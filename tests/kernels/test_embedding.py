@@ -99,9 +99,9 @@ def test_embedding_matches_torch(dtype, padding_idx):
 
 def test_bad_input():
     W = minigen.tensor(np.zeros((5, 3)))
-    with pytest.raises(IndexError, match=r"embedding: id 5 is out of range for 5 embeddings \(expected 0 <= id < 5\)"):
+    with pytest.raises(IndexError, match=r"embedding: input must be ids in \[0, 5\), got id 5"):
         F.embedding(np.array([0, 5, 1]), W)
-    with pytest.raises(IndexError, match="embedding: id -1 is out of range for 5 embeddings"):
+    with pytest.raises(IndexError, match=r"embedding: input must be ids in \[0, 5\), got id -1"):
         F.embedding(np.array([[0, 1], [-1, 2]]), W)
     with pytest.raises(TypeError, match="embedding: input must be an integer array of token ids, got float32"):
         F.embedding(np.array([0.0, 1.0], np.float32), W)
@@ -109,7 +109,7 @@ def test_bad_input():
         F.embedding(np.array([True, False]), W)
     with pytest.raises(TypeError, match="got list"):
         F.embedding([0, 1], W)
-    with pytest.raises(ValueError, match=r"embedding: weight must have shape \(num_embeddings, embedding_dim\), got \(5,\)"):
+    with pytest.raises(ValueError, match=r"embedding: weight must be of shape \(num_embeddings, embedding_dim\), got shape \(5,\)"):
         F.embedding(np.array([0]), minigen.tensor(np.zeros(5)))
-    with pytest.raises(ValueError, match=r"embedding: padding_idx must be an int within \[-5, 5\) \(num_embeddings=5\), got 5"):
+    with pytest.raises(ValueError, match=r"embedding: padding_idx must be an integer in \[-5, 4\], got 5"):
         F.embedding(np.array([0]), W, padding_idx=5)

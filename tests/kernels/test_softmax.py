@@ -176,19 +176,19 @@ def test_softmax_matches_torch(dtype):
 
 def test_bad_input():
     x = minigen.tensor(np.zeros((3, 4)))
-    with pytest.raises(IndexError, match=r"target 4 is out of range for 4 classes \(expected 0 <= target < 4"):
+    with pytest.raises(IndexError, match=r"cross_entropy: targets must be in \[0, 4\) or ignore_index=-100, got target 4"):
         F.cross_entropy(x, np.array([0, 4, 1]))
-    with pytest.raises(IndexError, match="target -1 is out of range"):
+    with pytest.raises(IndexError, match=r"targets must be in \[0, 4\) or ignore_index=-100, got target -1"):
         F.cross_entropy(x, np.array([0, -1, 1]))
-    with pytest.raises(ValueError, match=r"logits of shape \(3, 4\) need targets of shape \(3,\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"targets must be of shape \(3,\) for logits of shape \(3, 4\), got shape \(2,\)"):
         F.cross_entropy(x, np.array([0, 1]))
-    with pytest.raises(TypeError, match="integer class indices, got dtype float64"):
+    with pytest.raises(TypeError, match="targets must be an integer array of class indices, got ndarray of shape .* and dtype float64"):
         F.cross_entropy(x, np.array([0.0, 1.0, 2.0]))
-    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+    with pytest.raises(ValueError, match="reduction must be one of 'mean', 'sum', 'none', got 'avg'"):
         F.cross_entropy(x, np.array([0, 1, 2]), reduction="avg")
-    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"label_smoothing must be a probability in \[0, 1\], got 1.5"):
         F.cross_entropy(x, np.array([0, 1, 2]), label_smoothing=1.5)
-    with pytest.raises(ValueError, match="softmax: axis 2 is out of range for a tensor with 2 dimensions"):
+    with pytest.raises(ValueError, match=r"softmax: axis must be an integer in \[-2, 1\], got 2"):
         F.softmax(x, axis=2)
 
 
@@ -196,23 +196,24 @@ def test_integer_inputs_are_refused():
     """Softmax of integers would come back as float64, an upcast minigen never makes silently."""
     ints = minigen.tensor(np.arange(6).reshape(2, 3))
     for fn in (F.softmax, F.log_softmax):
-        with pytest.raises(TypeError, match=rf"^{fn.__name__}: input must be floating point, got int64$"):
+        with pytest.raises(TypeError, match=rf"^{fn.__name__}: input must be floating point \(minigen never upcasts "
+                                            r"silently\), got int64$"):
             fn(ints)
-    with pytest.raises(TypeError, match="^cross_entropy: logits must be floating point, got int64$"):
+    with pytest.raises(TypeError, match=r"^cross_entropy: logits must be floating point \(.*\), got int64$"):
         F.cross_entropy(ints, np.array([0, 2]))
 
 
 def test_cross_entropy_target_errors_name_targets(backend):
     x = backend.tensor(np.zeros((2, 4)))
-    with pytest.raises(TypeError, match="^cross_entropy: targets must hold integer class indices, got dtype bool$"):
+    with pytest.raises(TypeError, match="^cross_entropy: targets must be an integer array of class indices, got .* and dtype bool$"):
         F.cross_entropy(x, backend.asarray(np.array([True, False])))
-    with pytest.raises(TypeError, match="^cross_entropy: targets must be an integer array or Tensor, got list$"):
+    with pytest.raises(TypeError, match="^cross_entropy: targets must be an integer array of class indices, got \\[1, 2\\]$"):
         F.cross_entropy(x, [1, 2])
 
     class Foreign:                                     # array-like, but of no library minigen knows
         shape, dtype = (2,), np.dtype("int64")
 
-    with pytest.raises(TypeError, match="^cross_entropy: targets must be an integer array or Tensor, got Foreign$"):
+    with pytest.raises(TypeError, match="^cross_entropy: targets must be an integer array of class indices, got Foreign"):
         F.cross_entropy(x, Foreign())
 
 
@@ -221,5 +222,5 @@ def test_label_smoothing_takes_any_real_number():
     a = F.cross_entropy(x, t, label_smoothing=np.float32(0.25)).item()
     assert a == F.cross_entropy(x, t, label_smoothing=0.25).item()
     for bad in (True, "0.1", np.float64(1.5)):
-        with pytest.raises(ValueError, match=r"^cross_entropy: label_smoothing must be in \[0, 1\], got "):
+        with pytest.raises(ValueError, match=r"^cross_entropy: label_smoothing must be a probability in \[0, 1\], got "):
             F.cross_entropy(x, t, label_smoothing=bad)

@@ -28,14 +28,14 @@ def _lstm_weights(dtype=np.float64):
 def test_lstm_checks_match_gru():
     h = np.zeros((2, H))
     W_ih, W_hh = _lstm_weights()
-    with pytest.raises(ValueError, match=r"lstm: input of shape \(0, 2, 3\) has no time steps; expected seq >= 1"):
+    with pytest.raises(ValueError, match=r"lstm: input must be of shape \(seq, batch, 3\) with seq >= 1 .*, got shape \(0, 2, 3\)"):
         F.lstm(np.zeros((0, 2, C)), (h, h), W_ih, W_hh)
-    with pytest.raises(ValueError, match=r"gru: input of shape \(0, 2, 3\) has no time steps"):
+    with pytest.raises(ValueError, match=r"gru: input must be of shape \(seq, batch, 3\) with seq >= 1 .*, got shape \(0, 2, 3\)"):
         F.gru(np.zeros((0, 2, C)), None, np.zeros((3 * H, C)), np.zeros((3 * H, H)))
     ints = [a.astype(np.int64) for a in (h, h, W_ih, W_hh)]
-    with pytest.raises(TypeError, match="lstm: input must be floating point, got dtype int64"):
+    with pytest.raises(TypeError, match=r"lstm: input must be floating point \(minigen never upcasts silently\), got int64"):
         F.lstm(np.zeros((5, 2, C), np.int64), tuple(ints[:2]), *ints[2:])
-    with pytest.raises(TypeError, match="lstm_cell: input must be floating point, got dtype int64"):
+    with pytest.raises(TypeError, match=r"lstm_cell: input must be floating point \(minigen never upcasts silently\), got int64"):
         F.lstm_cell(np.zeros((2, C), np.int64), tuple(ints[:2]), *ints[2:])
 
 
@@ -55,17 +55,17 @@ def test_lstm_hx_none_is_zeros():
 def test_lstm_hx_must_be_a_pair():
     W_ih, W_hh = _lstm_weights()
     h = np.zeros((2, H))
-    with pytest.raises(TypeError, match=r"lstm_cell: hx must be a tuple \(h, c\) .* or None, got ndarray"):
+    with pytest.raises(TypeError, match=r"lstm_cell: hx must be a pair \(h, c\) .* or None, got ndarray"):
         F.lstm_cell(np.zeros((2, C)), np.zeros((2, 2, H)), W_ih, W_hh)     # would unpack along axis 0
-    with pytest.raises(TypeError, match=r"lstm: hx must be a tuple \(h, c\) .* got a tuple of length 1"):
+    with pytest.raises(TypeError, match=r"lstm: hx must be a pair \(h, c\) .* got a tuple of length 1"):
         F.lstm(np.zeros((5, 2, C)), (h,), W_ih, W_hh)
-    with pytest.raises(TypeError, match="lstm: c must be a Tensor of shape .* or None, got list"):
+    with pytest.raises(TypeError, match="lstm: c must be a Tensor or an array, got list"):
         F.lstm(np.zeros((5, 2, C)), (h, [0.0]), W_ih, W_hh)
 
 
 # ---------------------------------------------------------------------------- arrays on two devices
 
-MOVE = r"; move them to one device first \(tensor.to\(device\), module.to\(device\)\)"
+MOVE = r" \(move both with .to\(device\)\), got "
 
 
 @pytest.fixture
@@ -77,25 +77,28 @@ def device(backend):
 
 
 def test_modules_on_a_device_name_a_host_input(device):
-    where = r"cpu \(numpy\) but {} is on \S+ \(\w+\)" + MOVE
+    dev, host = r"\S+ \(\w+\)", r"cpu \(numpy\)"
     x = _host(5, 2, C)
-    cases = [(nn.Linear(C, H), _host(2, C), "Linear", "linear", "weight"),
-             (nn.LayerNorm(C), _host(2, C), "LayerNorm", "layer_norm", "weight"),
-             (nn.GRU(C, H), x, "GRU", "GRU", "weight_ih_l0"),
-             (nn.LSTM(C, H), x, "LSTM", "LSTM", "weight_ih_l0"),
-             (nn.RNN(C, H), x, "RNN", "RNN", "weight_ih_l0"),
-             (nn.GRUCell(C, H), _host(2, C), "GRUCell", "gru_cell", "weight_ih"),
-             (nn.LSTMCell(C, H), _host(2, C), "LSTMCell", "lstm_cell", "weight_ih")]
-    for module, inp, _, fn, param in cases:
+    # (module, input, the message's function, the argument named, whose device is the reference)
+    cases = [(nn.Linear(C, H), _host(2, C), "linear", "weight", "input"),
+             (nn.LayerNorm(C), _host(2, C), "layer_norm", "weight", "input"),
+             (nn.GRU(C, H), x, "GRU", "input", "weight_ih_l0"),
+             (nn.LSTM(C, H), x, "LSTM", "input", "weight_ih_l0"),
+             (nn.RNN(C, H), x, "RNN", "input", "weight_ih_l0"),
+             (nn.GRUCell(C, H), _host(2, C), "GRUCell", "input", "weight_ih"),
+             (nn.LSTMCell(C, H), _host(2, C), "LSTMCell", "input", "weight_ih")]
+    for module, inp, fn, name, reference in cases:
         module.to(device.device)
-        with pytest.raises(TypeError, match=rf"^{fn}: input is on device " + where.format(param)):
+        where, got = (host, dev) if reference == "input" else (dev, host)
+        with pytest.raises(TypeError, match=rf"^{fn}: {name} must be on {reference}'s device {where}{MOVE}{got}$"):
             module(inp)
     emb = nn.Embedding(10, C).to(device.device)
-    with pytest.raises(TypeError, match=r"^embedding: input is on device " + where.format("weight")):
+    with pytest.raises(TypeError, match=rf"^embedding: weight must be on input's device {host}{MOVE}{dev}$"):
         emb(np.array([1, 2]))
     mha = nn.MultiheadAttention(4, 2, batch_first=True).to(device.device)
     q = _host(1, 3, 4)
-    with pytest.raises(TypeError, match=r"^MultiheadAttention: query is on device " + where.format("in_proj_weight")):
+    with pytest.raises(TypeError, match=rf"^MultiheadAttention: query must be on in_proj_weight's device {dev}{MOVE}"
+                                        rf"{host}$"):
         mha(q, q, q)
 
 
@@ -105,30 +108,33 @@ def test_functional_entry_points_name_a_host_argument(device):
     host_h = np.zeros((2, H))
     W3, W4 = (device.asarray(rng.standard_normal((g * H, C))) for g in (3, 4))
     U3, U4 = (device.asarray(rng.standard_normal((g * H, H))) for g in (3, 4))
-    on = r"is on device \S+ \(\w+\) but {} is on cpu \(numpy\)" + MOVE
-    with pytest.raises(TypeError, match="^gru: input " + on.format("hx")):
+
+    def on(name, reference):
+        return rf"{name} must be on {reference}'s device \S+ \(\w+\){MOVE}cpu \(numpy\)$"
+
+    with pytest.raises(TypeError, match="^gru: " + on("hx", "input")):
         F.gru(x, host_h, W3, U3)
-    with pytest.raises(TypeError, match="^lstm: input " + on.format("h")):
+    with pytest.raises(TypeError, match="^lstm: " + on("h", "input")):
         F.lstm(x, (host_h, host_h), W4, U4)
-    with pytest.raises(TypeError, match="^linear: input " + on.format("weight")):
+    with pytest.raises(TypeError, match="^linear: " + on("weight", "input")):
         F.linear(x, np.zeros((H, C)))
-    with pytest.raises(TypeError, match="^layer_norm: input " + on.format("bias")):
+    with pytest.raises(TypeError, match="^layer_norm: " + on("bias", "input")):
         F.layer_norm(x, (C,), device.asarray(np.ones(C)), np.zeros(C))
     logits = device.tensor(rng.standard_normal((2, 5)))
-    with pytest.raises(TypeError, match="^cross_entropy: logits " + on.format("targets")):
+    with pytest.raises(TypeError, match="^cross_entropy: " + on("targets", "logits")):
         F.cross_entropy(logits, np.array([1, 2]))
     q = device.tensor(rng.standard_normal((1, 3, 4)))
-    with pytest.raises(TypeError, match="^scaled_dot_product_attention: query " + on.format("attn_mask")):
+    with pytest.raises(TypeError, match="^scaled_dot_product_attention: " + on("attn_mask", "query")):
         F.scaled_dot_product_attention(q, q, q, attn_mask=np.ones((3, 3), bool))
-    with pytest.raises(TypeError, match="^scaled_dot_product_attention: query " + on.format("key")):
+    with pytest.raises(TypeError, match="^scaled_dot_product_attention: " + on("key", "query")):
         F.scaled_dot_product_attention(q, minigen.tensor(np.zeros((1, 3, 4))), q)
     mha = nn.MultiheadAttention(4, 2, batch_first=True, dtype="float64").to(device.device)
-    with pytest.raises(TypeError, match="^MultiheadAttention: query " + on.format("key_padding_mask")):
+    with pytest.raises(TypeError, match="^MultiheadAttention: " + on("key_padding_mask", "query")):
         mha(q, q, q, key_padding_mask=np.zeros((1, 3), bool))
-    with pytest.raises(TypeError, match="^MultiheadAttention: query " + on.format("attn_mask")):
+    with pytest.raises(TypeError, match="^MultiheadAttention: " + on("attn_mask", "query")):
         mha(q, q, q, attn_mask=np.zeros((3, 3), bool))
     W = mha.in_proj_weight
-    with pytest.raises(TypeError, match="^multi_head_attention_forward: query " + on.format("value")):
+    with pytest.raises(TypeError, match="^multi_head_attention_forward: " + on("value", "query")):
         F.multi_head_attention_forward(q, q, minigen.tensor(np.zeros((1, 3, 4))), 4, 2, W, None, None, None, False,
                                        0.0, mha.out_proj.weight, None, batch_first=True)
 
@@ -148,19 +154,17 @@ def test_one_device_still_works(backend):
 def test_recurrent_states_of_the_wrong_kind():
     x = _host(5, 2, 32)
     h = _host(1, 2, 64)
-    with pytest.raises(TypeError, match=r"^GRU: hx must be a Tensor of shape \(num_layers, batch, hidden\) or None, "
-                                        r"got tuple$"):
+    with pytest.raises(TypeError, match=r"^GRU: hx must be a Tensor or an array, got tuple$"):
         nn.GRU(32, 64)(x, (h,))
-    with pytest.raises(TypeError, match=r"^LSTM: hx must be a tuple \(h_0, c_0\) .* got Tensor$"):
+    with pytest.raises(TypeError, match=r"^LSTM: hx must be a pair \(h_0, c_0\) .* got Tensor of shape \(1, 2, 64\)"):
         nn.LSTM(32, 64)(x, h)
-    with pytest.raises(TypeError, match=r"^LSTM: c_0 must be a Tensor of shape \(num_layers, batch, hidden\)"):
+    with pytest.raises(TypeError, match=r"^LSTM: c_0 must be a Tensor or an array, got str"):
         nn.LSTM(32, 64)(x, (h, "zeros"))
-    with pytest.raises(TypeError, match=r"^LSTMCell: hx must be a tuple \(h_0, c_0\) .* got Tensor$"):
+    with pytest.raises(TypeError, match=r"^LSTMCell: hx must be a pair \(h_0, c_0\) .* got Tensor of shape \(2, 4\)"):
         nn.LSTMCell(C, H)(_host(2, C), _host(2, H))
-    with pytest.raises(TypeError, match=r"^LSTMCell: hx must be a tuple \(h_0, c_0\) .* got a tuple of length 3$"):
+    with pytest.raises(TypeError, match=r"^LSTMCell: hx must be a pair \(h_0, c_0\) .* got a tuple of length 3$"):
         nn.LSTMCell(C, H)(_host(2, C), (_host(2, H),) * 3)
-    with pytest.raises(TypeError, match=r"^GRUCell: hx must be a Tensor of shape \(batch, hidden\) or None, "
-                                        r"got tuple$"):
+    with pytest.raises(TypeError, match=r"^GRUCell: hx must be a Tensor or an array, got tuple$"):
         nn.GRUCell(C, H)(_host(2, C), (_host(2, H),))
 
 
@@ -192,10 +196,10 @@ def _from_pretrained_freeze_none():
     (lambda: nn.Linear(3, "4"), "Linear: out_features must be a non-negative integer, got '4'"),
     (lambda: nn.Linear(True, 3), "Linear: in_features must be a non-negative integer, got True"),
     (lambda: nn.Linear(3, 4, bias="no"), "Linear: bias must be True or False, got 'no'"),
-    (lambda: nn.LayerNorm(4, eps=-1), "LayerNorm: eps must be a positive number, got -1"),
-    (lambda: nn.LayerNorm(4, eps=0.0), "LayerNorm: eps must be a positive number, got 0.0"),
-    (lambda: nn.LayerNorm(4, eps=True), "LayerNorm: eps must be a positive number, got True"),
-    (lambda: nn.LayerNorm(4, eps="1e-5"), "LayerNorm: eps must be a positive number, got '1e-5'"),
+    (lambda: nn.LayerNorm(4, eps=-1), "LayerNorm: eps must be a finite number > 0, got -1"),
+    (lambda: nn.LayerNorm(4, eps=0.0), "LayerNorm: eps must be a finite number > 0, got 0.0"),
+    (lambda: nn.LayerNorm(4, eps=True), "LayerNorm: eps must be a finite number > 0, got True"),
+    (lambda: nn.LayerNorm(4, eps="1e-5"), "LayerNorm: eps must be a finite number > 0, got '1e-5'"),
     (lambda: nn.LayerNorm((2, 0)), r"LayerNorm: normalized_shape must be a positive int .* got \(2, 0\)"),
     (lambda: nn.LayerNorm(4, elementwise_affine=1), "LayerNorm: elementwise_affine must be True or False, got 1"),
     (lambda: nn.Dropout(True), r"Dropout: p must be a probability in \[0, 1\], got True"),
@@ -249,7 +253,8 @@ def test_numpy_scalars_are_accepted_as_sizes_and_probabilities():
                                     nn.GRUCell(C, H)], ids=lambda m: type(m).__name__)
 def test_inputs_must_be_tensors_or_arrays(module):
     name = type(module).__name__
-    with pytest.raises(TypeError, match=f"^{name} expected input to be a Tensor or an array, got list$"):
+    fn = {"Linear": "linear", "LayerNorm": "layer_norm", "Dropout": "dropout", "GELU": "gelu"}.get(name, name)
+    with pytest.raises(TypeError, match=f"^{fn}: input must be a Tensor or an array, got list$"):
         module([[0.0] * C])
     x = np.zeros((2, 2, C), np.float32) if name == "LSTM" else np.zeros((2, C), np.float32)
     assert module(x) is not None, "a bare array is wrapped as a Tensor"
@@ -257,13 +262,13 @@ def test_inputs_must_be_tensors_or_arrays(module):
 
 def test_an_empty_sequence_is_reported_with_the_shape_given():
     """The layer transposes batch_first input before the kernel: the message shows the user's shape, not that one."""
-    with pytest.raises(ValueError, match=r"^LSTM: input of shape \(8, 0, 32\) has no time steps; expected "
-                                         r"\(batch, seq, 32\) with seq >= 1$"):
+    with pytest.raises(ValueError, match=r"^LSTM: input must be of shape \(batch, seq, 32\) with seq >= 1, got shape "
+                                         r"\(8, 0, 32\)$"):
         nn.LSTM(32, 16, batch_first=True)(_host(8, 0, 32))
-    with pytest.raises(ValueError, match=r"^GRU: input of shape \(0, 8, 32\) has no time steps; expected "
-                                         r"\(seq, batch, 32\)"):
+    with pytest.raises(ValueError, match=r"^GRU: input must be of shape \(seq, batch, 32\) with seq >= 1, got shape "
+                                         r"\(0, 8, 32\)"):
         nn.GRU(32, 16)(_host(0, 8, 32))
-    with pytest.raises(ValueError, match=r"^RNN: input of shape \(0, 32\) has no time steps; expected \(seq, 32\)"):
+    with pytest.raises(ValueError, match=r"^RNN: input must be of shape \(seq, 32\) with seq >= 1, got shape \(0, 32\)"):
         nn.RNN(32, 16)(_host(0, 32))
     out, (h, _) = nn.LSTM(32, 16, batch_first=True)(_host(0, 5, 32))         # an empty batch is fine
     assert out.shape == (0, 5, 16) and h.shape == (1, 0, 16)
@@ -271,11 +276,11 @@ def test_an_empty_sequence_is_reported_with_the_shape_given():
 
 def test_lstm_cell_names_the_state_of_the_wrong_shape():
     cell, x = nn.LSTMCell(C, H), _host(2, C)
-    with pytest.raises(ValueError, match=r"^LSTMCell expected c_0 of shape \(2, 4\), got \(2, 5\)$"):
+    with pytest.raises(ValueError, match=r"^LSTMCell: c_0 must be of shape \(2, 4\), got shape \(2, 5\)$"):
         cell(x, (_host(2, H), _host(2, H + 1)))
-    with pytest.raises(ValueError, match=r"^LSTMCell expected h_0 of shape \(4,\), got \(2, 4\)$"):
+    with pytest.raises(ValueError, match=r"^LSTMCell: h_0 must be of shape \(4,\), got shape \(2, 4\)$"):
         cell(_host(C), (_host(2, H), _host(H)))
-    with pytest.raises(ValueError, match=r"^GRUCell expected hx of shape \(2, 4\), got \(4,\)$"):
+    with pytest.raises(ValueError, match=r"^GRUCell: hx must be of shape \(2, 4\), got shape \(4,\)$"):
         nn.GRUCell(C, H)(x, _host(H))
 
 

@@ -119,9 +119,9 @@ def test_linear_initialisation_follows_torch():
 
 def test_linear_bad_input():
     lin = nn.Linear(32, 4)
-    with pytest.raises(ValueError, match=r"Linear expected input \(\.\.\., 32\), got \(8, 30\)"):
+    with pytest.raises(ValueError, match=r"linear: input must be of shape \(\.\.\., 32\) for weight \(4, 32\), got shape \(8, 30\)"):
         lin(minigen.tensor(np.zeros((8, 30), np.float32)))
-    with pytest.raises(TypeError, match="linear: weight has dtype float32 but input has float64"):
+    with pytest.raises(TypeError, match="linear: weight must be of input's dtype float64 .*, got float32"):
         lin(minigen.tensor(np.zeros((8, 32))))
 
 
@@ -142,8 +142,9 @@ def test_to_refuses_a_non_floating_dtype(dtype):
     """Casting to an integer dtype would truncate the weights (torch refuses too); nothing is changed."""
     m = Tiny()
     before = m.embed.weight.numpy().copy()
-    with pytest.raises(TypeError, match=r"^Tiny.to: only floating dtypes \(float16/float32/float64\) are accepted, "
-                                        r"got (int64|int32|bool); casting the parameters would truncate them$"):
+    with pytest.raises(TypeError, match=r"^Tiny.to: target must be a device or a floating dtype \(float16/float32/"
+                                        r"float64; casting to others would truncate the weights\), "
+                                        r"got (int64|int32|bool)$"):
         m.to(dtype)
     assert m.embed.weight.dtype == np.float32
     np.testing.assert_array_equal(m.embed.weight.numpy(), before)
@@ -159,7 +160,7 @@ def test_to_still_takes_floating_dtypes_and_devices(backend):
 @pytest.mark.parametrize("mode", ["no", 1, None])
 def test_train_needs_a_bool(mode):
     m = Tiny()
-    with pytest.raises(ValueError, match=rf"^Tiny.train: training mode is expected to be boolean, got {mode!r}$"):
+    with pytest.raises(ValueError, match=rf"^Tiny.train: mode must be True or False, got {mode!r}$"):
         m.train(mode)
     assert m.training is True and m.embed.training is True
 
@@ -187,12 +188,12 @@ def test_load_state_dict_refuses_what_is_not_a_mapping_of_arrays():
 
 def test_register_checks_names_and_values():
     m = Tiny()
-    with pytest.raises(TypeError, match=r"^Tiny.register_parameter: parameter 'w' must be a Parameter or None, "
+    with pytest.raises(TypeError, match=r"^Tiny.register_parameter: w must be a Parameter or None, "
                                         r"got ndarray$"):
         m.register_parameter("w", np.zeros(2))
-    with pytest.raises(TypeError, match=r"^Tiny.register_buffer: buffer 'b' must be an array or None, got list$"):
+    with pytest.raises(TypeError, match=r"^Tiny.register_buffer: b must be an array or None, got list$"):
         m.register_buffer("b", [0])
-    with pytest.raises(ValueError, match=r"^Tiny.register_buffer: name must be non-empty and contain no '.', "
+    with pytest.raises(ValueError, match=r"^Tiny.register_buffer: name must be non-empty and without '.', "
                                          r"got 'a.b'$"):
         m.register_buffer("a.b", np.zeros(2))
     with pytest.raises(TypeError, match=r"^Tiny.register_parameter: name must be a string, got int$"):
@@ -222,20 +223,20 @@ def test_module_list_edits_keep_keys_in_order():
 
 def test_module_list_bad_arguments():
     ml = nn.ModuleList([nn.Linear(2, 2)])
-    with pytest.raises(IndexError, match=r"^ModuleList.__getitem__: index 1 is out of range for 1 modules$"):
+    with pytest.raises(IndexError, match=r"^ModuleList.__getitem__: index must be in \[-1, 1\) for 1 modules, got 1$"):
         ml[1]
     with pytest.raises(TypeError, match=r"^ModuleList.__getitem__: index must be an integer or a slice, got str$"):
         ml["0"]
     with pytest.raises(TypeError, match=r"^ModuleList.__setitem__: index must be an integer, got slice$"):
         ml[0:1] = [nn.GELU()]
-    with pytest.raises(TypeError, match=r"^ModuleList.__setitem__: expected a Module, got int$"):
+    with pytest.raises(TypeError, match=r"^ModuleList.__setitem__: module must be a Module, got int$"):
         ml[0] = 3
-    with pytest.raises(TypeError, match=r"^ModuleList.extend: expected an iterable of Modules, got int$"):
+    with pytest.raises(TypeError, match=r"^ModuleList.extend: modules must be an iterable of Modules, got int$"):
         ml.extend(3)
-    with pytest.raises(TypeError, match=r"^ModuleList.extend: expected a Module, got str$"):
+    with pytest.raises(TypeError, match=r"^ModuleList.extend: module must be a Module, got str$"):
         ml.extend([nn.GELU(), "relu"])
     assert len(ml) == 1, "a failed extend adds nothing"
     with pytest.raises(TypeError, match=r"^ModuleList.insert: index must be an integer, got float$"):
         ml.insert(0.0, nn.GELU())
-    with pytest.raises(TypeError, match=r"^ModuleList.extend: expected an iterable of Modules, got Linear$"):
+    with pytest.raises(TypeError, match=r"^ModuleList.extend: modules must be an iterable of Modules, got Linear$"):
         nn.ModuleList(nn.Linear(2, 2))

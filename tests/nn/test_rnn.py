@@ -140,14 +140,14 @@ def test_matches_torch(case, batch_first, dtype):
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_bad_input(mode):
     m = MODES[mode](32, 8, num_layers=2, batch_first=True)
-    with pytest.raises(ValueError, match=rf"{mode} expected input \(batch, seq, 32\), got \(8, 16, 30\)"):
+    with pytest.raises(ValueError, match=rf"{mode}: input must be of shape \(batch, seq, 32\), got shape \(8, 16, 30\)"):
         m(minigen.tensor(np.zeros((8, 16, 30), np.float32)))
-    with pytest.raises(ValueError, match=rf"{mode} expected input \(seq, batch, 32\)"):
+    with pytest.raises(ValueError, match=rf"{mode}: input must be of shape \(seq, batch, 32\)"):
         MODES[mode](32, 8)(minigen.tensor(np.zeros((8, 16, 30), np.float32)))
-    with pytest.raises(TypeError, match=f"{mode}: input has dtype float64 but the parameters are float32"):
+    with pytest.raises(TypeError, match=f"{mode}: input must be of weight_ih_l0's dtype float32 .*, got float64"):
         m(minigen.tensor(np.zeros((2, 3, 32))))
     bad = minigen.tensor(np.zeros((1, 8, 8), np.float32))
-    with pytest.raises(ValueError, match=r"expected h_0 of shape \(2, 8, 8\), got \(1, 8, 8\)|expected hx of shape \(2, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"(h_0|hx) must be of shape \(2, 8, 8\), got shape \(1, 8, 8\)"):
         m(minigen.tensor(np.zeros((8, 4, 32), np.float32)), (bad, bad) if mode == "LSTM" else bad)
     with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
         MODES[mode](4, 0)
@@ -156,7 +156,7 @@ def test_bad_input(mode):
 
 
 def test_rnn_nonlinearity_is_checked():
-    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu', got 'gelu'"):
+    with pytest.raises(ValueError, match="RNN: nonlinearity must be one of 'tanh', 'relu', got 'gelu'"):
         nn.RNN(3, 3, nonlinearity="gelu")
 
 
@@ -201,6 +201,6 @@ def test_cells_unbatched_default_state_and_errors(name):
     out = cell(minigen.tensor(np.ones(4, np.float32)))
     h = out[0] if name == "LSTMCell" else out
     assert h.shape == (3,)
-    with pytest.raises(ValueError, match=rf"{name} expected input \(batch, 4\) or \(4,\), got \(2, 5\)"):
+    with pytest.raises(ValueError, match=rf"{name}: input must be of shape \(batch, 4\) or \(4,\), got shape \(2, 5\)"):
         cell(minigen.tensor(np.ones((2, 5), np.float32)))
     assert list(CELLS[name](4, 3, bias=False).state_dict()) == ["weight_ih", "weight_hh"]

@@ -291,7 +291,7 @@ def test_clip_grad_norm_nonfinite_and_arguments():
             clip_grad_norm_([p], 1.0, norm_type=bad)
     with pytest.raises(ValueError, match="clip_grad_norm_: max_norm must be a non-negative number, got '1'"):
         clip_grad_norm_([p], "1")
-    with pytest.raises(TypeError, match="clip_grad_norm_: parameters must be Tensors, got ndarray at position 0"):
+    with pytest.raises(TypeError, match=r"clip_grad_norm_: parameters\[0\] must be a Tensor, got ndarray"):
         clip_grad_norm_([np.ones(2)], 1.0)
 
 

@@ -192,7 +192,8 @@ def split(x, split_size_or_sections, axis: int = 0):
     else:
         sizes = tuple(int(s) for s in split_size_or_sections)
         if any(s < 0 for s in sizes) or sum(sizes) != n:
-            rules.fail("split", "sections", f"non-negative sizes adding up to {n}, the size of axis {axis}", list(sizes))
+            rules.fail("split", "sections", f"non-negative sizes adding up to {n}, the size of axis {axis}",
+                       list(sizes))
     return Split.apply(x, sizes=sizes, axis=axis)
 
 
