@@ -314,9 +314,9 @@ class Trainer:
             else:
                 self.batch_rng.bit_generator.state = loop["batch_rng"]
             like = next(iter(self.model.parameters())).data
-            n = sum(k.startswith("state.") for k in ck.arrays)
-            states = [Tensor(backend.asarray_like(rules.floating_array(fn, f"state.{i}", ck.arrays.get(f"state.{i}")),
-                                                  like)) for i in range(n)]
+            saved = [ck.arrays.get(f"state.{i}") for i in range(sum(k.startswith("state.") for k in ck.arrays))]
+            states = [Tensor(backend.asarray_like(rules.floating_array(fn, f"extra.state.{i}", a), like))
+                      for i, a in enumerate(saved)]
             self.state = (tuple(states) if loop["state_is_tuple"] else states[0]) if states else None
             if self.state is not None:          # one token with the carried state: one that does not fit fails now
                 ids = np.zeros((self.batch_size, 1), np.int64)
