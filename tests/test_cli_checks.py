@@ -355,6 +355,8 @@ DAMAGE = {                  # name: (what changes, the message, the commands tha
     "carried state not a tuple": (dict(change=_set("extra", "trainer", "state_is_tuple", value=False)),
                                   "its carried state (extra.state.<k>, extra.trainer.state_is_tuple) does not fit the "
                                   "model: LSTM", RESUME),
+    "carried state cut short": (dict(drop=["extra.state.1"]), "its carried state (extra.state.<k>, "
+                                "extra.trainer.state_is_tuple) does not fit the model", RESUME),
     "position out of range": (dict(change=_set("extra", "trainer", "position", value=10**12)),
                               "extra.trainer.position must be an integer in [0, 2] or None, got 1000000000000", RESUME),
     "history entry": (dict(change=_set("extra", "trainer", "history", value=[{"step": "2"}])),
