@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
+from . import backend, rules
 from .autograd import Tensor, no_grad
 
 __all__ = ["gradcheck", "gradcheck_kernel", "GradcheckError"]
@@ -58,23 +58,21 @@ def _named(inputs, prefix):
     return [f"{prefix}0"], [inputs], False
 
 
-def _check_dtypes(names, arrays, where):
-    kinds = []
+def _kinds(fn, names, arrays):
+    """"float" (float64, differentiated) or "int" (token ids and the like, passed through) for each input.
+
+    Floating inputs must be float64: central differences cancel about half the digits,
+    and in float32 the rounding error (~1e-7 / eps) would swamp the comparison.
+    """
     for name, a in zip(names, arrays):
         if not backend.is_array(a):
-            raise TypeError(f"{where}: {name} must be a Tensor or an array, got {type(a).__name__}")
-        dt = backend._dtype_name(a.dtype)
-        if backend.is_floating(a.dtype):
-            if dt != "float64":
-                raise ValueError(
-                    f"{where}: {name} is {dt}; gradient checks need float64 inputs. Central differences "
-                    f"cancel about half the digits, and in {dt} the rounding error (~1e-7 / eps) would swamp "
-                    "the comparison. Convert with x.double() or x.astype(np.float64).")
-            kinds.append("float")
-        else:
-            kinds.append("int")  # token ids and other integer inputs: not differentiated
+            rules.fail(fn, name, "a Tensor or an array", type(a).__name__, TypeError)
+        if backend.is_floating(a.dtype) and backend._dtype_name(a.dtype) != "float64":
+            rules.fail(fn, name, "float64 (gradient checks lose half the digits: x.double())",
+                       backend._dtype_name(a.dtype))
+    kinds = ["float" if backend.is_floating(a.dtype) else "int" for a in arrays]
     if "float" not in kinds:
-        raise ValueError(f"{where}: no floating-point input to check")
+        rules.fail(fn, "inputs", "at least one floating-point array to check", "none")
     return kinds
 
 
@@ -105,7 +103,7 @@ def _random_douts(outs, rng):
             d = rng.standard_normal(tuple(o.shape)).astype(backend._dtype_name(o.dtype))
             douts.append(backend.asarray_like(d, o))
     if all(d is None for d in douts):
-        raise ValueError("gradcheck: the function returned no floating-point output")
+        rules.fail("gradcheck", "fn", "a function with a floating-point output", "none")
     return douts
 
 
@@ -167,23 +165,27 @@ def _compare(names, hosts, kinds, analytic, evaluate_many, *, eps, atol, rtol, f
             j = np.unravel_index(int(np.argmax(excess)), excess.shape)
             failures.append((float(excess[j]), gname, tuple(int(k) for k in j), float(a[j]), float(num[j])))
     if failures:
-        failures.sort(key=lambda f: -f[0])
-        details = [dict(input=g, index=j, analytic=a_, numeric=n_, rel_error=_rel(a_, n_))
-                   for _, g, j, a_, n_ in failures]
-        _, gname, idx, an, nu = failures[0]
-        rel = details[0]["rel_error"]
-        where = "along a random direction" if idx is None else f"at index {idx}"
-        others = [f[1] for f in failures[1:]]
-        also = f" Also wrong: {', '.join(others)}." if others else ""
-        raise GradcheckError(
-            f"gradient check failed for {gname} {where}: analytic {an:.10g}, numeric {nu:.10g}, "
-            f"relative error {rel:.3g} (atol={atol}, rtol={rtol}, eps={eps}).{also}\n"
-            "Advice: a relative error near 1 (or a sign flip) means a wrong formula; wrong values at a few "
-            "elements only point at broadcasting or at accumulation with repeated indices. If the error is "
-            "small and the check is at a kink (relu at 0, max with ties, clip at a bound), move the inputs "
-            "away from it, or try eps between 1e-4 and 1e-7.",
-            input=gname, index=idx, analytic=an, numeric=nu, rel_error=rel, failures=details)
+        raise _failure(failures, atol, rtol, eps)
     return True
+
+
+def _failure(failures, atol, rtol, eps) -> GradcheckError:
+    """The error that reports every wrong gradient, the worst first, with advice."""
+    failures.sort(key=lambda f: -f[0])
+    details = [dict(input=g, index=j, analytic=a_, numeric=n_, rel_error=_rel(a_, n_)) for _, g, j, a_, n_ in failures]
+    _, gname, idx, an, nu = failures[0]
+    rel = details[0]["rel_error"]
+    where = "along a random direction" if idx is None else f"at index {idx}"
+    others = [f[1] for f in failures[1:]]
+    also = f" Also wrong: {', '.join(others)}." if others else ""
+    return GradcheckError(
+        f"gradient check failed for {gname} {where}: analytic {an:.10g}, numeric {nu:.10g}, "
+        f"relative error {rel:.3g} (atol={atol}, rtol={rtol}, eps={eps}).{also}\n"
+        "Advice: a relative error near 1 (or a sign flip) means a wrong formula; wrong values at a few "
+        "elements only point at broadcasting or at accumulation with repeated indices. If the error is "
+        "small and the check is at a kink (relu at 0, max with ties, clip at a bound), move the inputs "
+        "away from it, or try eps between 1e-4 and 1e-7.",
+        input=gname, index=idx, analytic=an, numeric=nu, rel_error=rel, failures=details)
 
 
 def _rel(a, b):
@@ -233,7 +235,7 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     if not as_kwargs:  # a Tensor's own name, where it has one, reads better in a report
         names = [v.name if isinstance(v, Tensor) and v.name else n for n, v in zip(names, values)]
     arrays = [v.data if isinstance(v, Tensor) else v for v in values]
-    kinds = _check_dtypes(names, arrays, "gradcheck")
+    kinds = _kinds("gradcheck", names, arrays)
     rng = np.random.default_rng(seed)
 
     def call(arrs, grad):
@@ -241,8 +243,7 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         out = fn(**dict(zip(names, leaves))) if as_kwargs else fn(*leaves)
         outs = _flatten(out)
         for o in outs:
-            if not isinstance(o, Tensor):
-                raise TypeError(f"gradcheck: fn must return Tensors, got {type(o).__name__}")
+            rules.instance("gradcheck", "fn", o, Tensor, "a function that returns Tensors")
         return leaves, outs
 
     with _Seeded(seed) as seeded:
@@ -302,7 +303,7 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
     True
     """
     names, arrays, as_dict = _named(inputs, "input ")
-    kinds = _check_dtypes(names, arrays, "gradcheck_kernel")
+    kinds = _kinds("gradcheck_kernel", names, arrays)
     rng = np.random.default_rng(seed)
     with _Seeded(seed) as seeded:
         seeded.reset()
@@ -324,19 +325,10 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
         analytic = []
         for name, a, g, k in zip(names, arrays, grads, kinds):
             gname = "d" + name if as_dict else f"gradient of {name}"
-            if k == "int":
-                if g is not None:
-                    raise GradcheckError(f"gradcheck_kernel: integer input {name} must get no gradient (None), "
-                                         "but backward returned one", input=gname)
-                analytic.append(None)
-                continue
-            if g is None:
-                raise GradcheckError(f"gradcheck_kernel: backward returned None for {gname}", input=gname)
-            if tuple(g.shape) != tuple(a.shape):
-                hint = " (transposed?)" if tuple(g.shape) == tuple(a.shape)[::-1] else ""
-                raise GradcheckError(f"gradcheck_kernel: {gname} has shape {tuple(g.shape)}, but {name} has "
-                                     f"shape {tuple(a.shape)}{hint}", input=gname)
-            analytic.append(backend.to_numpy(g).astype(np.float64))
+            wrong = _wrong_gradient(name, gname, a, g, k)
+            if wrong:
+                raise GradcheckError("gradcheck_kernel: " + wrong, input=gname)
+            analytic.append(None if k == "int" else backend.to_numpy(g).astype(np.float64))
         hosts = [backend.to_numpy(a).astype(np.float64) if k == "float" else None for a, k in zip(arrays, kinds)]
 
         def evaluate_many(i, xs):
@@ -358,8 +350,21 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
                         fast=fast, rng=rng, grad_prefix="d" if as_dict else "gradient of ")
 
 
+def _wrong_gradient(name, gname, a, g, kind):
+    """What is wrong with the gradient ``g`` that backward returned for input ``a``, or None."""
+    if kind == "int":
+        return None if g is None else f"integer input {name} must get no gradient (None), but backward returned one"
+    if g is None:
+        return f"backward returned None for {gname}"
+    if tuple(g.shape) != tuple(a.shape):
+        hint = " (transposed?)" if tuple(g.shape) == tuple(a.shape)[::-1] else ""
+        return f"{gname} has shape {tuple(g.shape)}, but {name} has shape {tuple(a.shape)}{hint}"
+    return None
+
+
 def _run_forward(forward, arrays):
     result = forward(*arrays)
     if not isinstance(result, tuple) or len(result) != 2:
-        raise TypeError("gradcheck_kernel: forward must return (out, cache)")
+        rules.fail("gradcheck_kernel", "forward", "a function that returns (out, cache)", type(result).__name__,
+                   TypeError)
     return result
