@@ -41,10 +41,9 @@ class ScaledDotProductAttention(Function):
 
 def _mask_array(fn: str, name: str, mask, query):
     """The array of a mask (a Tensor or an array): bool or the query's dtype, on the query's device."""
-    m = rules.array_of(mask)
-    if not backend.is_array(m) or backend._dtype_name(m.dtype) != "bool" and m.dtype != query.dtype:
-        rules.fail(fn, name, f"a bool array or one of the query's dtype {backend._dtype_name(query.dtype)}",
-                   rules.describe(m), TypeError)
+    m, dtype = rules.array_of(mask), backend._dtype_name(query.dtype)
+    if not backend.is_array(m) or backend._dtype_name(m.dtype) not in ("bool", dtype):
+        rules.fail(fn, name, f"a bool array or one of the query's dtype {dtype}", rules.describe(m), TypeError)
     rules.same_device(fn, query=query, **{name: m})
     return m
 
@@ -84,7 +83,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     batch = broadcast_shapes(query.shape[:-2], key.shape[:-2])
     if batch is None or broadcast_shapes(batch, value.shape[:-2]) is None:
         rules.fail(fn, "query, key and value", "of leading dimensions that broadcast together",
-                   f"{query.shape}, {key.shape} and {value.shape}")
+                   (query.shape, key.shape, value.shape))
     scores_shape = batch + (query.shape[-2], key.shape[-2])
     mask = None
     if attn_mask is not None:
@@ -152,8 +151,7 @@ def mha_masks(fn, query, key, value, embed_dim, num_heads, key_padding_mask, att
     b_axis, seq = (None, 0) if unbatched else (0, 1) if batch_first else (1, 0)
     B, L, S = 1 if unbatched else query.shape[b_axis], query.shape[seq], key.shape[seq]
     if value.shape[seq] != S or not unbatched and (key.shape[b_axis], value.shape[b_axis]) != (B, B):
-        rules.fail(fn, "key and value", f"of query's batch size {B} and of one sequence length",
-                   f"shapes {key.shape} and {value.shape}")
+        rules.fail(fn, "key and value", f"of query's batch size {B} and of one length", (key.shape, value.shape))
     rules.same_dtype(fn, query=query, key=key, value=value)
     if kv_cache is not None:
         if not (query is key and key is value):
@@ -302,8 +300,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     fn = "multi_head_attention_forward"
     query, key, value = as_tensors(query, key, value)
     if bias_k is not None or bias_v is not None or add_zero_attn:
-        rules.fail(fn, "bias_k, bias_v and add_zero_attn", "None, None and False (not supported)",
-                   f"{rules.describe(bias_k)}, {rules.describe(bias_v)} and {add_zero_attn!r}", NotImplementedError)
+        rules.fail(fn, "bias_k, bias_v and add_zero_attn", "None, None and False (not supported)", "others",
+                   NotImplementedError)
     E = rules.positive_int(fn, "embed_dim_to_check", embed_dim_to_check)
     W, b = as_tensor(in_proj_weight), as_tensor(in_proj_bias)
     rules.floating_array(fn, "in_proj_weight", W, (3 * E, E))

@@ -29,8 +29,7 @@ def linear(input, weight, bias=None):
     rules.floating_array("linear", "input", input)
     rules.floating_array("linear", "weight", weight, ("out_features", "in_features"))
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        rules.fail("linear", "input", f"of shape (..., {weight.shape[1]}) for weight {weight.shape}",
-                   f"shape {input.shape}")
+        rules.fail("linear", "input", f"of shape (..., {weight.shape[1]}) (in_features)", f"shape {input.shape}")
     if bias is not None:
         rules.floating_array("linear", "bias", bias, (weight.shape[0],))
     rules.same_dtype("linear", input=input, weight=weight, bias=bias)

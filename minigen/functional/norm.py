@@ -22,8 +22,7 @@ def as_normalized_shape(fn: str, value) -> tuple:
     """``normalized_shape`` (a positive int or a non-empty tuple of them) as a tuple of ints."""
     shape = (value,) if rules.is_int(value) else value
     if not isinstance(shape, (tuple, list)) or not shape or not all(rules.is_int(n) and n > 0 for n in shape):
-        rules.fail(fn, "normalized_shape", "a positive int or a non-empty tuple of positive ints",
-                   rules.describe(value))
+        rules.fail(fn, "normalized_shape", "a positive int or a non-empty tuple of positive ints", repr(value))
     return tuple(int(n) for n in shape)
 
 

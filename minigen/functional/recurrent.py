@@ -79,17 +79,17 @@ def layer_arguments(fn, gates, sequence, input, states, weight_ih, weight_hh, bi
     C = rules.floating_array(fn, "weight_ih", weight_ih, (GH, "input_size")).shape[1]
     want = ("seq", "batch", C) if sequence else ("batch", C)
     if input.ndim != len(want) or input.shape[-1] != C or sequence and input.shape[0] == 0:
-        rules.fail(fn, "input", f"of shape {rules.shape_text(want)}" + (" with seq >= 1" if sequence else "") +
-                   f" for weight_ih {weight_ih.shape}", f"shape {input.shape}")
+        want = rules.shape_text(want) + (" with seq >= 1" if sequence else "")
+        rules.fail(fn, "input", f"of shape {want} for weight_ih {weight_ih.shape}", f"shape {input.shape}")
     B = input.shape[-2]
     xp, device = backend.array_namespace(input.data), backend.device_of(input.data)
     states = {name: Tensor(xp.zeros((B, H), dtype=input.dtype, device=device)) if s is None else
               rules.floating_array(fn, name, as_tensor(s), (B, H)) for name, s in states.items()}
-    for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+    biases = {"bias_ih": bias_ih, "bias_hh": bias_hh}
+    for name, b in biases.items():
         if b is not None:
             rules.floating_array(fn, name, b, (GH,))
-    rules.same_dtype(fn, input=input, **states, weight_ih=weight_ih, weight_hh=weight_hh, bias_ih=bias_ih,
-                     bias_hh=bias_hh)
+    rules.same_dtype(fn, input=input, **states, weight_ih=weight_ih, weight_hh=weight_hh, **biases)
     return input, list(states.values()), weight_ih, weight_hh, bias_ih, bias_hh
 
 

@@ -114,8 +114,7 @@ class MultiheadAttention(Module):
         if rules.flag(fn, "add_bias_kv", add_bias_kv) or rules.flag(fn, "add_zero_attn", add_zero_attn):
             rules.fail(fn, "add_bias_kv and add_zero_attn", "False (not supported)", True, NotImplementedError)
         if kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
-            rules.fail(fn, "kdim and vdim", f"None or embed_dim={embed_dim} (separate projection weights are not "
-                       "supported)", f"kdim={kdim}, vdim={vdim}", NotImplementedError)
+            rules.fail(fn, "kdim and vdim", f"None or embed_dim={embed_dim}", (kdim, vdim), NotImplementedError)
         init.check_dtype(fn, dtype)
         E = embed_dim
         self.embed_dim, self.num_heads, self.head_dim = E, num_heads, E // num_heads

@@ -166,8 +166,8 @@ class Module:
         bad = [f"{_kind(value)} for {key!r}" for key, value in state_dict.items()
                if key in targets and not _is_numeric_array(value)]
         if bad:
-            raise TypeError(f"{cls}.load_state_dict: state_dict values must be numeric arrays or Tensors, got "
-                            + "; ".join(bad))
+            rules.fail(f"{cls}.load_state_dict", "state_dict values", "numeric arrays or Tensors", "; ".join(bad),
+                       TypeError)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [str(k) for k in state_dict if k not in targets]
         problems = []
@@ -224,8 +224,8 @@ class Module:
         truncate the weights. Integer buffers keep their dtype.
         """
         if backend.is_dtype(target) and not backend.is_floating(target):
-            rules.fail(f"{type(self).__name__}.to", "target", "a device or a floating dtype (float16/float32/float64; "
-                       "casting to others would truncate the weights)", backend._dtype_name(target), TypeError)
+            rules.fail(f"{type(self).__name__}.to", "target", "a device or a floating dtype (others would truncate)",
+                       backend._dtype_name(target), TypeError)
         for p in self.parameters():
             p.data = _convert(p.data, target)
             if p.grad is not None:

@@ -47,12 +47,10 @@ class _CellBase(Module):
 
     def _prepare(self, input, states, names=("hx",)):
         """The rules of a cell's call; adds a batch axis to unbatched input and makes missing states zeros."""
-        name, H = type(self).__name__, self.hidden_size
+        name, C, H = type(self).__name__, self.input_size, self.hidden_size
         input = rules.floating_array(name, "input", as_tensor(input))
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            rules.fail(name, "input", f"of shape (batch, {self.input_size}) or ({self.input_size},)",
-                       f"shape {input.shape}")
-        rules.same_dtype(name, weight_ih=self.weight_ih, input=input)
+            rules.fail(name, "input", f"of shape (batch, {C}) or ({C},)", f"shape {input.shape}")
         batched = input.ndim == 2
         x = input if batched else input.reshape(1, self.input_size)
         B = x.shape[0]
@@ -62,9 +60,9 @@ class _CellBase(Module):
                 s = Tensor(array_namespace(x.data).zeros((B, H), dtype=x.dtype, device=device_of(x.data)))
             else:
                 s = rules.floating_array(name, what, as_tensor(s), (B, H) if batched else (H,))
-                rules.same_dtype(name, input=input, **{what: s})
-            out.append(s if s.ndim == 2 else s.reshape(1, H))
-        return x, out, batched
+            out.append(s)
+        rules.same_dtype(name, weight_ih=self.weight_ih, input=input, **dict(zip(names, out)))
+        return x, [s if s.ndim == 2 else s.reshape(1, H) for s in out], batched
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

@@ -119,7 +119,7 @@ def test_linear_initialisation_follows_torch():
 
 def test_linear_bad_input():
     lin = nn.Linear(32, 4)
-    with pytest.raises(ValueError, match=r"linear: input must be of shape \(\.\.\., 32\) for weight \(4, 32\), got shape \(8, 30\)"):
+    with pytest.raises(ValueError, match=r"linear: input must be of shape \(\.\.\., 32\) \(in_features\), got shape \(8, 30\)"):
         lin(minigen.tensor(np.zeros((8, 30), np.float32)))
     with pytest.raises(TypeError, match="linear: weight must be of input's dtype float64 .*, got float32"):
         lin(minigen.tensor(np.zeros((8, 32))))
@@ -142,9 +142,8 @@ def test_to_refuses_a_non_floating_dtype(dtype):
     """Casting to an integer dtype would truncate the weights (torch refuses too); nothing is changed."""
     m = Tiny()
     before = m.embed.weight.numpy().copy()
-    with pytest.raises(TypeError, match=r"^Tiny.to: target must be a device or a floating dtype \(float16/float32/"
-                                        r"float64; casting to others would truncate the weights\), "
-                                        r"got (int64|int32|bool)$"):
+    with pytest.raises(TypeError, match=r"^Tiny.to: target must be a device or a floating dtype \(others would "
+                                        r"truncate\), got (int64|int32|bool)$"):
         m.to(dtype)
     assert m.embed.weight.dtype == np.float32
     np.testing.assert_array_equal(m.embed.weight.numpy(), before)
