@@ -58,8 +58,11 @@ def dropout(input, p: float = 0.5, training: bool = True):
     """
     p = rules.probability("dropout", "p", p)
     input = rules.floating_array("dropout", "input", as_tensor(input))
-    if not training or p == 0:
-        return input
+    return apply_dropout(input, p) if training and p > 0 else input
+
+
+def apply_dropout(input, p: float):
+    """``dropout`` in training mode, for callers that have checked ``p`` and hold a floating Tensor ``input``."""
     shape = tuple(input.shape)
     if p == 1:
         keep = backend.host_full(shape, False, "bool")                     # all dropped; no draw

@@ -24,7 +24,7 @@ from .. import backend, rules
 from ..autograd import Function, as_tensor
 from ..autograd.ops import broadcast_shapes, matmul, mean, reshape, split, transpose
 from ..kernels import attention as K
-from .activation import dropout
+from .activation import apply_dropout
 from .linear import Linear
 
 
@@ -97,7 +97,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     out, weights = ScaledDotProductAttention.apply(query, key, value, attn_mask=mask, is_causal=bool(is_causal),
                                                    scale=scale)
     if dropout_p > 0:
-        weights = dropout(weights, dropout_p)
+        weights = apply_dropout(weights, dropout_p)
         out = matmul(weights, value)                 # the kernel's own out is then unused
     return out, (weights if need_weights else None)
 
@@ -252,7 +252,7 @@ def mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, drop
     mask = _sdpa_mask(attn_mask, key_padding_mask, is_causal, B, nh, L, S, past, q.data)
     out, weights = ScaledDotProductAttention.apply(q, k, v, attn_mask=mask, is_causal=bool(is_causal) and past == 0)
     if training and dropout_p > 0:
-        weights = dropout(weights, dropout_p)                  # (B, nh, L, S)
+        weights = apply_dropout(weights, dropout_p)            # (B, nh, L, S)
         out = matmul(weights, v)                               # (B, nh, L, hs)
     # 4. heads side by side, then the output projection
     out = Linear.apply(merge_heads(out), out_proj_weight, out_proj_bias)  # (B, L, E)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 
-from .. import functional as F
 from .. import rules
 from ..autograd import Tensor, as_tensor
 from ..autograd.ops import stack, transpose
 from ..backend import array_namespace, device_of
+from ..functional.activation import apply_dropout
 from ..functional.lstm import LSTM as LSTMFunction
 from ..functional.lstm import state_pair
 from ..functional.recurrent import GRU as GRUFunction
@@ -84,7 +84,7 @@ class RNNBase(Module):
             for acc, f in zip(finals, layer_finals):
                 acc.append(f)
             if self.dropout > 0 and self.training and k < self.num_layers - 1:
-                x = F.dropout(x, p=self.dropout, training=True)
+                x = apply_dropout(x, self.dropout)
         return x, [stack(f, axis=0) for f in finals]
 
     def forward(self, input, hx=None):
