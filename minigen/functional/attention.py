@@ -82,8 +82,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         rules.fail(fn, "value", f"of shape (..., {key.shape[-2]}, Ev) (S as the key's)", f"shape {value.shape}")
     batch = broadcast_shapes(query.shape[:-2], key.shape[:-2])
     if batch is None or broadcast_shapes(batch, value.shape[:-2]) is None:
-        rules.fail(fn, "query, key and value", "of leading dimensions that broadcast together",
-                   (query.shape, key.shape, value.shape))
+        shapes = (query.shape, key.shape, value.shape)
+        rules.fail(fn, "query, key and value", "of leading dimensions that broadcast", shapes)
     scores_shape = batch + (query.shape[-2], key.shape[-2])
     mask = None
     if attn_mask is not None:
@@ -300,8 +300,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     fn = "multi_head_attention_forward"
     query, key, value = as_tensors(query, key, value)
     if bias_k is not None or bias_v is not None or add_zero_attn:
-        rules.fail(fn, "bias_k, bias_v and add_zero_attn", "None, None and False (not supported)", "others",
-                   NotImplementedError)
+        rules.fail(fn, "bias_k, bias_v and add_zero_attn", "None, None and False", "others", NotImplementedError)
     E = rules.positive_int(fn, "embed_dim_to_check", embed_dim_to_check)
     W, b = as_tensor(in_proj_weight), as_tensor(in_proj_bias)
     rules.floating_array(fn, "in_proj_weight", W, (3 * E, E))

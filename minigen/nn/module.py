@@ -154,8 +154,7 @@ class Module:
         error lists every problem at once.
         """
         cls = type(self).__name__
-        rules.instance(f"{cls}.load_state_dict", "state_dict", state_dict, Mapping,
-                       "a mapping of parameter names to arrays (such as module.state_dict())")
+        rules.instance(f"{cls}.load_state_dict", "state_dict", state_dict, Mapping, "a mapping (module.state_dict())")
         targets = {}
         for mod_prefix, mod in self.named_modules():
             for store, d in (("param", mod._parameters), ("buffer", mod._buffers)):
@@ -166,8 +165,7 @@ class Module:
         bad = [f"{_kind(value)} for {key!r}" for key, value in state_dict.items()
                if key in targets and not _is_numeric_array(value)]
         if bad:
-            rules.fail(f"{cls}.load_state_dict", "state_dict values", "numeric arrays or Tensors", "; ".join(bad),
-                       TypeError)
+            rules.fail(f"{cls}.load_state_dict", "values", "numeric arrays or Tensors", "; ".join(bad), TypeError)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [str(k) for k in state_dict if k not in targets]
         problems = []
@@ -223,9 +221,9 @@ class Module:
         Only floating dtypes are accepted, as in torch: an integer or bool dtype would
         truncate the weights. Integer buffers keep their dtype.
         """
+        fn = f"{type(self).__name__}.to"
         if backend.is_dtype(target) and not backend.is_floating(target):
-            rules.fail(f"{type(self).__name__}.to", "target", "a device or a floating dtype (others would truncate)",
-                       backend._dtype_name(target), TypeError)
+            rules.fail(fn, "dtype", "floating (others truncate the weights)", backend._dtype_name(target), TypeError)
         for p in self.parameters():
             p.data = _convert(p.data, target)
             if p.grad is not None:

@@ -92,9 +92,8 @@ class RNNBase(Module):
         input = rules.floating_array(name, "input", as_tensor(input))
         batched = input.ndim == 3
         want = ("seq", C) if input.ndim == 2 else ("batch", "seq", C) if self.batch_first else ("seq", "batch", C)
-        if input.ndim not in (2, 3) or input.shape[-1] != C:
-            rules.fail(name, "input", f"of shape {rules.shape_text(want)}", f"shape {input.shape}")
-        if input.shape[1 if batched and self.batch_first else 0] == 0:
+        steps = input.shape[1 if batched and self.batch_first else 0] if input.ndim in (2, 3) else 0
+        if input.ndim not in (2, 3) or input.shape[-1] != C or steps == 0:
             rules.fail(name, "input", f"of shape {rules.shape_text(want)} with seq >= 1", f"shape {input.shape}")
         rules.same_dtype(name, weight_ih_l0=self.weight_ih_l0, input=input)
         if not batched:

@@ -451,7 +451,7 @@ def test_bad_input():
         x64 = minigen.tensor(np.zeros((8, 16, 32)))
         m(x64, x64, x64)
     w = minigen.tensor(np.zeros((96, 32), np.float32))
-    with pytest.raises(NotImplementedError, match=r"bias_k, bias_v and add_zero_attn must be None, None and False \(not supported\), got others"):
+    with pytest.raises(NotImplementedError, match=r"bias_k, bias_v and add_zero_attn must be None, None and False, got others"):
         F.multi_head_attention_forward(x, x, x, 32, 4, w, None, None, None, True, 0.0, w[:32], None)
     with pytest.raises(ValueError, match="multi_head_attention_forward: num_heads must be a positive divisor of embed_dim 32, got 5"):
         F.multi_head_attention_forward(x, x, x, 32, 5, w, None, None, None, False, 0.0, w[:32], None)

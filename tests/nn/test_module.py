@@ -142,8 +142,8 @@ def test_to_refuses_a_non_floating_dtype(dtype):
     """Casting to an integer dtype would truncate the weights (torch refuses too); nothing is changed."""
     m = Tiny()
     before = m.embed.weight.numpy().copy()
-    with pytest.raises(TypeError, match=r"^Tiny.to: target must be a device or a floating dtype \(others would "
-                                        r"truncate\), got (int64|int32|bool)$"):
+    with pytest.raises(TypeError, match=r"^Tiny.to: dtype must be floating \(others truncate the weights\), "
+                                        r"got (int64|int32|bool)$"):
         m.to(dtype)
     assert m.embed.weight.dtype == np.float32
     np.testing.assert_array_equal(m.embed.weight.numpy(), before)
@@ -166,14 +166,14 @@ def test_train_needs_a_bool(mode):
 
 def test_load_state_dict_refuses_what_is_not_a_mapping_of_arrays():
     m = Tiny()
-    with pytest.raises(TypeError, match=r"^Tiny.load_state_dict: state_dict must be a mapping of parameter names "
-                                        r"to arrays \(such as module.state_dict\(\)\), got list$"):
+    with pytest.raises(TypeError, match=r"^Tiny.load_state_dict: state_dict must be a mapping \(module.state_dict\(\)\), "
+                                        r"got list$"):
         m.load_state_dict([1, 2])
     sd = dict(m.state_dict())
     before = sd["embed.bias"].copy()
     sd["embed.weight"] = np.full((4, 3), "a")
     sd["embed.bias"] = [0.0] * 4
-    with pytest.raises(TypeError, match=r"^Tiny.load_state_dict: state_dict values must be numeric arrays or "
+    with pytest.raises(TypeError, match=r"^Tiny.load_state_dict: values must be numeric arrays or "
                                         r"Tensors, got ndarray of dtype str32 for 'embed.weight'; list for "
                                         r"'embed.bias'$"):
         m.load_state_dict(sd)
