@@ -5,8 +5,6 @@ attaches them to the class: ``x + y`` is ``add(x, y)``, ``x.sum(axis=0)`` is
 ``sum(x, axis=0)``, ``x < y`` is ``compare(x, y, "lt")``.
 """
 
-from functools import partialmethod
-
 from ..tensor import Tensor
 from .arithmetic import add, broadcast_shapes, div, matmul, mul, neg, pow, sub
 from .elementwise import clip, exp, log, relu, sigmoid, sqrt, tanh
@@ -25,25 +23,34 @@ __all__ = [
 ]
 
 
-def _reflected(op):
-    """``other <op> tensor`` (``2 - x`` calls ``x.__rsub__(2)``) as ``op(other, tensor)``."""
-    return lambda self, other: op(other, self)
+_OPS = globals()      # the ops by name, looked up at each call (as ``ops.add``), so a replaced op is the one called
+
+
+def _method(name: str):
+    """``x.name(...)`` as ``name(x, ...)``."""
+    return lambda self, *args, **kwargs: _OPS[name](self, *args, **kwargs)
+
+
+def _reflected(name: str):
+    """``other <op> x`` (``2 - x`` calls ``x.__rsub__(2)``) as ``name(other, x)``."""
+    return lambda self, other: _OPS[name](other, self)
+
+
+def _comparison(op: str):
+    return lambda self, other: _OPS["compare"](self, other, op)
 
 
 # operators: x + y, 2 * x, x @ W, -x, x[key]; comparisons give boolean tensors without gradient
-Tensor.__add__, Tensor.__radd__ = add, _reflected(add)
-Tensor.__sub__, Tensor.__rsub__ = sub, _reflected(sub)
-Tensor.__mul__, Tensor.__rmul__ = mul, _reflected(mul)
-Tensor.__truediv__, Tensor.__rtruediv__ = div, _reflected(div)
-Tensor.__pow__, Tensor.__rpow__ = pow, _reflected(pow)
-Tensor.__matmul__, Tensor.__rmatmul__ = matmul, _reflected(matmul)
-Tensor.__neg__, Tensor.__getitem__ = neg, getitem
-for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
-    setattr(Tensor, f"__{_name}__", partialmethod(compare, op=_name))
+for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"), ("pow", "pow"),
+                       ("matmul", "matmul")):
+    setattr(Tensor, f"__{_dunder}__", _method(_name))
+    setattr(Tensor, f"__r{_dunder}__", _reflected(_name))
+Tensor.__neg__, Tensor.__getitem__ = _method("neg"), _method("getitem")
+for _op in ("lt", "le", "gt", "ge", "eq", "ne"):
+    setattr(Tensor, f"__{_op}__", _comparison(_op))
 
 # methods: x.exp(), x.sum(axis=0), x.reshape(2, -1), x.to("float64"), ...
-for _op in (exp, log, sqrt, tanh, sigmoid, relu, sum, mean, max, matmul, transpose, permute, masked_fill, clip,
-            split, reshape, to):
-    setattr(Tensor, _op.__name__, _op)
-Tensor.clamp = Tensor.clip
+for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sum", "mean", "max", "matmul", "transpose", "permute",
+              "masked_fill", "clip", "clamp", "split", "reshape", "to"):
+    setattr(Tensor, _name, _method(_name))
 Tensor.view = Tensor.reshape
