@@ -161,7 +161,7 @@ def test_bad_ids(model):
         model(np.zeros((2, 0), np.int64))
     with pytest.raises(ValueError, match=r"GPT expected ids of shape \(batch, seq\) with seq >= 1, got a list"):
         model([[1, 2]])
-    with pytest.raises(IndexError, match="id 11 is out of range for 11 embeddings"):
+    with pytest.raises(IndexError, match=r"ids in \[0, 11\), got id 11"):
         model(np.array([[11]]))
 
 

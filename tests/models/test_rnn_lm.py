@@ -76,7 +76,7 @@ def test_bad_input():
         model(np.zeros((2, 0), np.int64))
     with pytest.raises(ValueError, match=r"got a list"):
         model([[1, 2]])
-    with pytest.raises(IndexError, match="id 11 is out of range for 11 embeddings"):
+    with pytest.raises(IndexError, match=r"ids in \[0, 11\), got id 11"):
         model(np.full((1, 3), 11))
     with pytest.raises(ValueError, match="cell must be one of"):
         RNNLanguageModel(V, cell="transformer")
