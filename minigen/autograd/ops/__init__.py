@@ -31,6 +31,11 @@ def _method(name: str):
     return lambda self, *args, **kwargs: _OPS[name](self, *args, **kwargs)
 
 
+def _binary(name: str):
+    """``x <op> other`` as ``name(x, other)`` (no argument packing: the operators are the hot path)."""
+    return lambda self, other: _OPS[name](self, other)
+
+
 def _reflected(name: str):
     """``other <op> x`` (``2 - x`` calls ``x.__rsub__(2)``) as ``name(other, x)``."""
     return lambda self, other: _OPS[name](other, self)
@@ -43,7 +48,7 @@ def _comparison(op: str):
 # operators: x + y, 2 * x, x @ W, -x, x[key]; comparisons give boolean tensors without gradient
 for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"), ("pow", "pow"),
                        ("matmul", "matmul")):
-    setattr(Tensor, f"__{_dunder}__", _method(_name))
+    setattr(Tensor, f"__{_dunder}__", _binary(_name))
     setattr(Tensor, f"__r{_dunder}__", _reflected(_name))
 Tensor.__neg__, Tensor.__getitem__ = _method("neg"), _method("getitem")
 for _op in ("lt", "le", "gt", "ge", "eq", "ne"):
