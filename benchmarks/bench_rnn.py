@@ -2,7 +2,9 @@
 
 B=32, T=64, vocabulary 96, embedding 64, hidden 256, 2 layers, float32: embedding ->
 2-layer LSTM -> linear head -> cross-entropy -> backward. The same workload with a GRU.
-Targets: LSTM <= 1.25x PyTorch's time, GRU <= 0.9x.
+Targets: LSTM <= 1.25x PyTorch's time, GRU <= 0.9x. Both libraries run with glibc's
+malloc tuned (like for like); ``ratio_untuned`` is against PyTorch as its users run it,
+timed in a child process without the tuning.
 
 It also reports achieved GFLOP/s, as a fraction of NumPy's own float32 matmul rate on
 the same machine for exactly the workload's matrix shapes (the recurrent loop's small
@@ -25,7 +27,9 @@ import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
 import minigen.functional as F  # noqa: E402
-from harness import compare, matmul_gflop, numpy_matmul_ms, paired, report, require_torch  # noqa: E402
+from harness import (  # noqa: E402
+    compare, matmul_gflop, numpy_matmul_ms, paired, report, require_torch, time_fn, untuned_torch_ms,
+)
 
 torch = require_torch()
 
@@ -86,6 +90,12 @@ def matmul_shapes(cell):
     return shapes
 
 
+if args.untuned_child:                               # torch alone, as its users run it (no malloc tuning)
+    import json
+    print(json.dumps({cell: time_fn(torch_step(cell, minigen_step(cell)[1])) for cell in args.cells}))
+    raise SystemExit
+
+untuned = untuned_torch_ms(["--cells", *args.cells, "--batch", str(B), "--seq", str(T), "--hidden", str(H)])
 rows, extra = [], {"shape": dict(B=B, T=T, V=V, E=E, H=H, layers=L)}
 for cell in args.cells:
     mg, modules = minigen_step(cell)
@@ -98,7 +108,8 @@ for cell in args.cells:
     floor = numpy_matmul_ms(shapes)
     row.update(gflop=round(gflop, 3), gflops_minigen=round(gflop / row["minigen_ms"] * 1e3, 1),
                gflops_torch=round(gflop / row["torch_ms"] * 1e3, 1),
-               numpy_matmul_ms=round(floor, 3), matmul_fraction=round(floor / row["minigen_ms"], 3))
+               numpy_matmul_ms=round(floor, 3), matmul_fraction=round(floor / row["minigen_ms"], 3),
+               torch_untuned_ms=round(untuned[cell], 4), ratio_untuned=round(row["minigen_ms"] / untuned[cell], 3))
     rows.append(row)
     if args.paired:
         rows.append(paired(f"W1 {cell.upper()} step", mg, th, args.paired))

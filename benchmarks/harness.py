@@ -23,8 +23,25 @@ from datetime import datetime, timezone
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 _threads = None
 
+# Some machines set these to force an older OpenBLAS kernel; a user's machine does not,
+# so a benchmark runs itself again without them, before NumPy loads. Tests and CI keep
+# the environment as it is.
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
-def pin_threads(n: int | None = None) -> int:
+
+def run_as_users_do() -> None:
+    """Re-execute this process without ``OPENBLAS_OVERRIDES``, noting which were removed."""
+    found = [name for name in OPENBLAS_OVERRIDES if name in os.environ]
+    if found:
+        env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_OVERRIDES}
+        env["MINIGEN_BENCH_UNSET"] = ",".join(f"{k}={os.environ[k]}" for k in found)
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+run_as_users_do()
+
+
+def pin_threads(n: int | None = None, *, tune: bool = True) -> int:
     """Use ``n`` threads (default: all cores) in NumPy's BLAS and in torch."""
     global _threads
     n = n or int(os.environ.get("MINIGEN_BENCH_THREADS", os.cpu_count() or 1))
@@ -37,8 +54,9 @@ def pin_threads(n: int | None = None) -> int:
     _threads = n
     # Both libraries allocate through glibc here; keep freed memory in the process for
     # both (see minigen.backend.tune_malloc), as a training script would.
-    from minigen.backend import tune_malloc
-    tune_malloc()
+    if tune:
+        from minigen.backend import tune_malloc
+        tune_malloc()
     return n
 
 
@@ -48,9 +66,19 @@ def parse_and_pin(doc: str, configure=None):
     parser.add_argument("--threads", type=int, default=None, help="threads for both libraries (default: all cores)")
     if configure is not None:
         configure(parser)
+    parser.add_argument("--untuned-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    pin_threads(args.threads)
+    pin_threads(args.threads, tune=not args.untuned_child)
     return args
+
+
+def untuned_torch_ms(extra_args=()) -> dict:
+    """PyTorch's times as its users run it: this script again, in a child process without
+    the malloc tuning (mallopt is process-wide), which prints ``{case: ms}`` as its last line."""
+    import subprocess
+    argv = [sys.executable, sys.argv[0], "--untuned-child", "--threads", str(_threads), *extra_args]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def require_torch():
@@ -146,8 +174,15 @@ def machine() -> dict:
     except (OSError, StopIteration):
         pass
     info = {"cpu": cpu, "cores": os.cpu_count(), "threads": _threads, "python": platform.python_version(),
-            "numpy": np.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT")}
+            "numpy": np.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+            "openblas_overrides_removed": os.environ.get("MINIGEN_BENCH_UNSET", "")}
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [{k: lib.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+                        for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    except ImportError:
+        info["blas"] = "unknown (pip install threadpoolctl)"
     try:
         info["torch"] = _torch().__version__
     except ImportError:
