@@ -1,0 +1,153 @@
+"""Write the figures into README.md and benchmarks/README.md from benchmarks/results/*.json.
+
+    python benchmarks/make_tables.py           # rewrite both tables
+    python benchmarks/make_tables.py --check   # exit 1 if either README is out of date
+
+Both READMEs take their figures from here, between ``<!-- figures:begin -->`` and
+``<!-- figures:end -->``, so they cannot disagree. A result that has not been
+measured shows as "not measured", never as a remembered figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+
+def load(name: str):
+    path = os.path.join(RESULTS, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def row(result, name_part: str):
+    """The first row of ``result`` whose name contains ``name_part`` (None if absent)."""
+    for r in (result or {}).get("rows", []):
+        if name_part in r["name"]:
+            return r
+    return None
+
+
+def when(result) -> str:
+    machine = result.get("machine", {}) if result else {}
+    date = (machine.get("date") or result.get("date") or "")[:10] if result else ""
+    cpu = machine.get("cpu")
+    return f"{cpu}, {machine.get('cores')} cores, {date}" if cpu else date
+
+
+def ratio(r, key="ratio") -> str:
+    return f"{r[key]:.2f}x" if r and r.get(key) is not None else "not measured"
+
+
+def speed_rows():
+    """(what, minigen, reference, ratio, machine and date, command) for each measured figure."""
+    rnn, gpt, gen = load("w1_char_rnn"), load("w3_gpt"), load("generate_tokens_per_s")
+    ab, grade, share, cold = load("ab_versions"), load("grade"), load("check_share"), load("cold_start")
+    rows = []
+    for cell in ("LSTM", "GRU"):
+        r = row(rnn, f"W1 {cell} step")
+        rows.append((f"W1 char-{cell} training step (B=32, T=64, H=256), vs PyTorch CPU",
+                     f"{r['minigen_ms']:.1f} ms" if r else "not measured",
+                     f"{r['torch_ms']:.1f} ms tuned, {r['torch_untuned_ms']:.1f} ms untuned" if r else "",
+                     f"{ratio(r)} tuned, {ratio(r, 'ratio_untuned')} untuned" if r else "not measured",
+                     when(rnn), "python benchmarks/bench_rnn.py"))
+    r = row(gpt, "train step")
+    rows.append(("W3 GPT training step (B=16, T=128, 4 layers, width 192, AdamW), vs PyTorch CPU",
+                 f"{r['minigen_ms']:.1f} ms" if r else "not measured", f"{r['torch_ms']:.1f} ms" if r else "",
+                 ratio(r), when(gpt), "python benchmarks/bench_gpt.py"))
+    r = row(gpt, "generation")
+    rows.append(("GPT generation, batch 1, KV cache, vs PyTorch CPU",
+                 f"{r['minigen_tokens_per_s']:,} tokens/s" if r else "not measured",
+                 f"{r['torch_tokens_per_s']:,} tokens/s" if r else "", ratio(r), when(gpt),
+                 "python benchmarks/bench_gpt.py"))
+    for kind in ("greedy", "sampling"):
+        r = row(gen, kind)
+        rows.append((f"char-LSTM generation, batch 1, {kind}, vs PyTorch CPU",
+                     f"{r['minigen_tokens_per_s']:,} tokens/s" if r else "not measured",
+                     f"{r['torch_tokens_per_s']:,} tokens/s" if r else "", ratio(r), when(gen),
+                     "python benchmarks/bench_generate.py"))
+    for r in (ab or {}).get("rows", []):
+        rows.append((f"{r['name'].split(' (')[0]}, this version vs commit {ab['before']}",
+                     f"{r['after_ms']:.1f} ms", f"{r['before_ms']:.1f} ms", ratio(r), when(ab),
+                     f"python benchmarks/ab_versions.py --before {ab['before']}"))
+    if grade:
+        worst = max(grade["rows"], key=lambda r: r["ratio"])
+        rows.append(("Grading a lesson in the confined worker vs the unconfined grader (worst lesson)",
+                     f"{worst['after_s']:.2f} s", f"{worst['before_s']:.2f} s", f"{worst['ratio']:.2f}x",
+                     when(grade), f"python benchmarks/bench_grade.py --before {grade['before']}"))
+    else:
+        rows.append(("Grading a lesson in the confined worker", "not measured", "", "", "",
+                     "python benchmarks/bench_grade.py --before COMMIT"))
+    rows.append(("Argument checks, share of minigen's code lines",
+                 f"{100 * share['share']:.1f}% ({share['check_lines']:,} of {share['code_lines']:,})" if share
+                 else "not measured", "target 8%", "", share["date"] if share else "",
+                 "python benchmarks/check_share.py"))
+    rows.append(("Main job (`python -m minigen train`, 10 minutes): validation loss, nats/char",
+                 f"{cold['val_loss']:.4f} at step {cold['step']:,}" if cold and cold.get("val_loss") else
+                 "not measured", "target 1.50", "", cold["date"] if cold else "",
+                 "python -m minigen train --out runs/main"))
+    rows.append(("Cold start: NLL of 20 characters after a zero state vs after a warm one",
+                 f"{cold['cold_nll']:.3f} vs {cold['warm_nll']:.3f} ({100 * cold['cost']:+.1f}%)" if cold
+                 else "not measured", "target +10%", "", cold["date"] if cold else "",
+                 "python benchmarks/cold_start.py runs/main"))
+    return rows
+
+
+def full_table() -> str:
+    lines = ["| measure | minigen | reference | ratio | machine, date | reproduce |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
+    for what, mine, theirs, r, machine, command in speed_rows():
+        lines.append(f"| {what} | {mine} | {theirs} | {r} | {machine} | `{command}` |")
+    return "\n".join(lines)
+
+
+def headline() -> str:
+    keep = ("W1 char-LSTM", "W3 GPT training", "GPT generation", "char-LSTM generation, batch 1, greedy",
+            "Main job", "Cold start")
+    lines = ["| measure | minigen | reference | ratio | machine, date |", "| --- | ---: | ---: | ---: | --- |"]
+    for what, mine, theirs, r, machine, _ in speed_rows():
+        if what.startswith(keep):
+            lines.append(f"| {what} | {mine} | {theirs} | {r} | {machine} |")
+    return "\n".join(lines)
+
+
+def replace(text: str, table: str, path: str) -> str:
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a README's figures are out of date")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, table in ((os.path.join(ROOT, "README.md"), headline()),
+                        (os.path.join(HERE, "README.md"), full_table())):
+        with open(path) as f:
+            text = f.read()
+        new = replace(text, table, path)
+        if new != text:
+            stale.append(os.path.relpath(path, ROOT))
+            if not args.check:
+                with open(path, "w") as f:
+                    f.write(new)
+    if args.check and stale:
+        print("out of date (run python benchmarks/make_tables.py): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
