@@ -6,10 +6,17 @@
 A line of code is a line with a token that is not a comment or a docstring. A line
 counts as a check when it belongs to:
 - ``minigen/rules.py``, the module of argument rules (all of it);
-- an ``if`` whose body only builds and raises an error (``if bad: raise ValueError(...)``);
+- an ``if`` whose body only builds and raises an argument error (``if bad: raise ValueError(...)``,
+  or calls a rule such as ``rules.fail``);
 - an ``assert``;
 - a statement that calls one of the rules (``n = rules.positive_int("fn", "n", n)``);
-- a function whose name says it checks (``check_*``, ``_check*``, ``validate*``, ``_validate*``).
+- a function whose name says it checks (``check_*``, ``_check*``, ``validate*``, ``_validate*``)
+  and that raises an argument error.
+
+An argument error is one of ``ARGUMENT_ERRORS`` (ValueError, TypeError, IndexError and
+the like). Errors that are not about a caller's arguments are not counted: a grader's
+verdict on a student's answer (``CheckFailure``), a malformed message from another
+process (``WireError``), or a state error (``RuntimeError``).
 
 The result is also written to ``benchmarks/results/check_share.json``.
 """
@@ -30,6 +37,9 @@ PACKAGE = os.path.join(ROOT, "minigen")
 RULES = os.path.join(PACKAGE, "rules.py")
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 CHECK_PREFIXES = ("check_", "_check", "validate", "_validate")
+ARGUMENT_ERRORS = {"ValueError", "TypeError", "IndexError", "KeyError", "NotImplementedError", "OverflowError",
+                   "FileNotFoundError", "FileExistsError", "IsADirectoryError", "NotADirectoryError",
+                   "CheckpointError", "MarkerError"}
 
 
 def code_lines(source: str, tree: ast.AST) -> set[int]:
@@ -68,8 +78,17 @@ def _calls_rule(node: ast.AST, rules: set[str]) -> bool:
     return False
 
 
-def _only_raises(body: list[ast.stmt]) -> bool:
-    return any(isinstance(s, ast.Raise) for s in body) and \
+def _argument_error(node: ast.AST, rules: set[str]) -> bool:
+    """A ``raise`` of an argument error, or a call of a rule (``rules.fail(...)``)."""
+    if isinstance(node, ast.Raise) and node.exc is not None:
+        exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        name = exc.attr if isinstance(exc, ast.Attribute) else getattr(exc, "id", None)
+        return name in ARGUMENT_ERRORS
+    return _calls_rule(node, rules)
+
+
+def _only_raises(body: list[ast.stmt], rules: set[str]) -> bool:
+    return any(_argument_error(s, rules) for s in body) and \
         all(isinstance(s, (ast.Raise, ast.Assign, ast.Expr, ast.AnnAssign)) for s in body)
 
 
@@ -80,9 +99,10 @@ def check_lines(tree: ast.AST, rules: set[str]) -> set[int]:
         lines.update(range(node.lineno, (end or node.end_lineno) + 1))
 
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(CHECK_PREFIXES):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(CHECK_PREFIXES) \
+                and any(_argument_error(n, rules) for n in ast.walk(node)):
             span(node)
-        elif isinstance(node, ast.If) and _only_raises(node.body):
+        elif isinstance(node, ast.If) and _only_raises(node.body, rules):
             span(node, node.body[-1].end_lineno)
         elif isinstance(node, ast.Assert) or _calls_rule(node, rules):
             span(node)
