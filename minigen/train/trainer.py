@@ -9,8 +9,9 @@ norm and lets the optimizer update the weights:
     loss.backward(); clip_grad_norm_(...); optimizer.step()
 
 A recurrent model (one with ``detach_state``) reads the training ids as B contiguous
-streams and carries its hidden state from batch to batch, cut from the graph; any
-other model gets windows at random offsets.
+streams and carries its hidden state from batch to batch, cut from the graph; each
+step a few rows start again from a zero state (``fresh_state_every``), because
+generation starts from one. Any other model gets windows at random offsets.
 
 Every ``eval_interval`` steps the trainer measures the validation loss (with its
 perplexity ``e^loss`` and bits per character), writes a checkpoint atomically, and
@@ -109,6 +110,9 @@ class Trainer:
         progress: show a tqdm progress bar.
         seed: seeds the random windows of non-recurrent models.
         run_config: a dict saved in the checkpoint (the CLI keeps its arguments there).
+        fresh_state_every: K; a recurrent model's row b restarts from a zero state after
+            the steps where (step + b) % K == 0, so one row in K does at each step (0: never).
+            Without it the model never learns to start from zero, and samples begin with garbage.
     """
 
     def __init__(self, model, optimizer, train_ids, val_ids=None, *, tokenizer=None, val_chars: int | None = None,
@@ -117,7 +121,8 @@ class Trainer:
                  warmup_steps: int = 100, lr_schedule: str = "cosine", min_lr_ratio: float = 0.1,
                  grad_clip: float | None = 1.0, eval_interval: int = 250, eval_tokens: int | None = 131072,
                  checkpoint_dir=None, callbacks=(), device=None, progress: bool = True, seed: int = 0,
-                 run_config: dict | None = None, log=None):
+                 run_config: dict | None = None, log=None, fresh_state_every: int = 4):
+        self.fresh_state_every = rules.non_negative_int("Trainer", "fresh_state_every", fresh_state_every)
         self.batch_size = rules.positive_int("Trainer", "batch_size", batch_size)
         self.seq_len = rules.positive_int("Trainer", "seq_len", seq_len)
         self.max_steps = rules.positive_int("Trainer", "max_steps", max_steps, optional=True)
@@ -215,10 +220,30 @@ class Trainer:
         if not math.isfinite(norm):
             self._fail(self.step + 1, f"the gradient norm is {norm}")
         self.optimizer.step()
-        self.state = self.model.detach_state(state) if self.stateful else None
+        self.state = self._fresh_rows(self.model.detach_state(state)) if self.stateful else None
         self.step += 1
         self.tokens_seen += x.size
         return value
+
+    def _fresh_rows(self, state):
+        """The carried state with some rows set to zero: row b starts afresh at steps where (step + b) % K == 0.
+
+        Generation starts from a zero state, but a state carried from batch to batch is
+        almost never zero, so without this the model never learns to start: the first
+        characters after a prompt come out as garbage. With K = ``fresh_state_every``,
+        each row reads K batches of context between fresh starts, and a resumed run
+        resets the same rows (the rule depends on the step only). A recurrent state is
+        (num_layers, B, H), or a tuple of such (the LSTM's h and c).
+        """
+        K = self.fresh_state_every
+        if not K or state is None:
+            return state
+        states = state if isinstance(state, tuple) else (state,)
+        like = states[0].data
+        restart = (np.arange(like.shape[1]) + self.step) % K == 0          # (B,)
+        keep = backend.array_namespace(like).astype(backend.asarray_like(~restart[None, :, None], like), like.dtype)
+        fresh = tuple(Tensor(s.data * keep) for s in states)
+        return fresh if isinstance(state, tuple) else fresh[0]
 
     def _fail(self, step: int, what: str):
         """Raise ``TrainingError`` for ``step`` (the one being taken, or the one just evaluated)."""
