@@ -285,8 +285,7 @@ def _optimizer_state(fn: str, saved: dict | None, tensors: dict) -> dict | None:
 
 def _index(fn: str, where: str, text: str) -> int:
     """A parameter's index, as a tensor name or a JSON key writes it ("3")."""
-    if not text.isdigit():
-        rules.fail(fn, where, "named by a parameter's index (0, 1, ...)", repr(text))
+    rules.require(text.isdigit(), fn, where, "named by a parameter's index (0, 1, ...)", repr(text))
     return int(text)
 
 

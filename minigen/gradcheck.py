@@ -65,14 +65,12 @@ def _kinds(fn, names, arrays):
     and in float32 the rounding error (~1e-7 / eps) would swamp the comparison.
     """
     for name, a in zip(names, arrays):
-        if not backend.is_array(a):
-            rules.fail(fn, name, "a Tensor or an array", type(a).__name__, TypeError)
+        rules.require(backend.is_array(a), fn, name, "a Tensor or an array", type(a).__name__, TypeError)
         if backend.is_floating(a.dtype) and backend._dtype_name(a.dtype) != "float64":
             rules.fail(fn, name, "float64 (gradient checks lose half the digits: x.double())",
                        backend._dtype_name(a.dtype))
     kinds = ["float" if backend.is_floating(a.dtype) else "int" for a in arrays]
-    if "float" not in kinds:
-        rules.fail(fn, "inputs", "at least one floating-point array to check", "none")
+    rules.require("float" in kinds, fn, "inputs", "at least one floating-point array to check", "none")
     return kinds
 
 

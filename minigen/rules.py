@@ -236,3 +236,15 @@ def same_dtype(fn: str, **values) -> None:
         if a.dtype != first.dtype:
             fail(fn, name, f"of {first_name}'s dtype {backend._dtype_name(first.dtype)} (convert explicitly)",
                  backend._dtype_name(a.dtype), TypeError)
+
+
+def require(ok, fn: str, name: str, expected: str, given, error=ValueError) -> None:
+    """Nothing when ``ok``, else ``fail(...)``: a rule of its own, in one line.
+
+    >>> require(3 % 2 == 0, "split", "size", "even", 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: split: size must be even, got 3
+    """
+    if not ok:
+        fail(fn, name, expected, given, error)

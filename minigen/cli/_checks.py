@@ -23,8 +23,7 @@ def flag(name: str) -> str:
 
 def text(fn: str, name: str, value):
     """``value`` if it is a non-empty string."""
-    if not isinstance(value, str) or not value:
-        rules.fail(fn, name, "a non-empty string", rules.describe(value))
+    rules.require(isinstance(value, str) and value, fn, name, "a non-empty string", rules.describe(value))
     return value
 
 

@@ -73,8 +73,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
     for name, t, rows in (("query", query, "L"), ("key", key, "S"), ("value", value, "S")):
         rules.floating_array(fn, name, t)
-        if t.ndim < 2:
-            rules.fail(fn, name, f"of shape (..., {rows}, features)", f"shape {t.shape}")
+        rules.require(t.ndim >= 2, fn, name, f"of shape (..., {rows}, features)", f"shape {t.shape}")
     rules.same_dtype(fn, query=query, key=key, value=value)
     if query.shape[-1] != key.shape[-1]:
         rules.fail(fn, "key", f"of shape (..., S, {query.shape[-1]}) (E as the query's)", f"shape {key.shape}")

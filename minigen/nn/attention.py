@@ -107,8 +107,7 @@ class MultiheadAttention(Module):
         fn = "MultiheadAttention"
         embed_dim = rules.positive_int(fn, "embed_dim", embed_dim)
         num_heads = rules.positive_int(fn, "num_heads", num_heads)
-        if embed_dim % num_heads:
-            rules.fail(fn, "num_heads", f"a divisor of embed_dim {embed_dim}", num_heads)
+        rules.require(embed_dim % num_heads == 0, fn, "num_heads", f"a divisor of embed_dim {embed_dim}", num_heads)
         dropout = rules.probability(fn, "dropout", dropout)
         bias, batch_first = rules.flag(fn, "bias", bias), rules.flag(fn, "batch_first", batch_first)
         if rules.flag(fn, "add_bias_kv", add_bias_kv) or rules.flag(fn, "add_zero_attn", add_zero_attn):

@@ -37,8 +37,7 @@ class ModuleList(Module):
         if not rules.is_int(index):
             kinds = "an integer" if method == "__setitem__" else "an integer or a slice"
             rules.fail(fn, "index", kinds, type(index).__name__, TypeError)
-        if not -n <= index < n:
-            rules.fail(fn, "index", f"in [-{n}, {n}) for {n} modules", index, IndexError)
+        rules.require(-n <= index < n, fn, "index", f"in [-{n}, {n}) for {n} modules", index, IndexError)
         return int(index) % n
 
     def _renumber(self, modules) -> None:
@@ -61,8 +60,7 @@ class ModuleList(Module):
 
     def insert(self, index: int, module: Module) -> ModuleList:
         """Insert ``module`` before position ``index``, as ``list.insert`` (an index past the end appends)."""
-        if not rules.is_int(index):
-            rules.fail("ModuleList.insert", "index", "an integer", type(index).__name__, TypeError)
+        rules.require(rules.is_int(index), "ModuleList.insert", "index", "an integer", type(index).__name__, TypeError)
         modules = list(self)
         modules.insert(int(index), self._module("insert", module))
         self._renumber(modules)

@@ -63,8 +63,7 @@ def _norm_order(fn: str, norm_type) -> float:
             pass
     elif rules.is_real(norm_type):
         p = float(norm_type)
-    if math.isnan(p):
-        rules.fail(fn, "norm_type", "a number, inf or 'inf'", rules.describe(norm_type))
+    rules.require(not math.isnan(p), fn, "norm_type", "a number, inf or 'inf'", rules.describe(norm_type))
     return p
 
 

@@ -152,8 +152,7 @@ def where(condition, x, y):
     out = shapes[0]
     for s in shapes[1:]:
         out = broadcast_shapes(out, s)
-        if out is None:
-            rules.fail("where", "condition, x and y", "of shapes that broadcast together", shapes)
+        rules.require(out is not None, "where", "condition, x and y", "of shapes that broadcast together", shapes)
     return Where.apply(x, y, cond=cond)
 
 

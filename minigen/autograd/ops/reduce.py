@@ -13,8 +13,7 @@ def normalize_axis(op: str, axis, ndim: int) -> tuple:
         return tuple(range(ndim))
     axes = [rules.integer(op, "axis", a, -ndim, ndim - 1 if ndim else 0) % (ndim or 1)   # (max is the op here)
             for a in ((axis,) if not isinstance(axis, (tuple, list)) else axis)]
-    if len(set(axes)) != len(axes):
-        rules.fail(op, "axis", "distinct axes", axis)
+    rules.require(len(set(axes)) == len(axes), op, "axis", "distinct axes", axis)
     return tuple(sorted(axes))
 
 

@@ -152,8 +152,7 @@ def transpose(x, axis0: int = -2, axis1: int = -1):
 def _joinable(op, tensors, axis, new_axis: bool):
     """(tensors, axis): the tensors (arrays wrapped), checked to share a dtype and, but for ``axis``, a shape."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    if not tensors:
-        rules.fail(op, "tensors", "a list of at least one tensor", "[]")
+    rules.require(tensors, op, "tensors", "a list of at least one tensor", "[]")
     first = tensors[0]
     axis = _axis(op, axis, first.ndim + new_axis)
     rules.same_dtype(op, **{f"tensor {i}": t for i, t in enumerate(tensors)})
