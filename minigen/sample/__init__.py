@@ -10,9 +10,11 @@
 
 from .beam import BeamSearchOutput, beam_search, plot_beam_tree
 from .generate import GenerateOutput, build_logits_processor, generate, sample_next, stream_generate
+from .penalties import *  # noqa: F403  (the penalty processors, as listed in penalties.__all__)
+from .penalties import __all__ as _penalties
 from .processors import *  # noqa: F403  (the processor classes, as listed in processors.__all__)
 from .processors import __all__ as _processors
 from .speculative import speculative_generate
 
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor",
-           "beam_search", "BeamSearchOutput", "plot_beam_tree", "speculative_generate", *_processors]
+           "beam_search", "BeamSearchOutput", "plot_beam_tree", "speculative_generate", *_processors, *_penalties]

@@ -33,7 +33,7 @@ from ..autograd import no_grad
 from ..backend import array_namespace, host
 from ..kernels.softmax import log_softmax_forward
 from ._checks import as_array, check_prompt, check_token_id, is_int, is_real, vocab_size_of
-from .generate import model_step
+from .step import model_step
 
 __all__ = ["beam_search", "BeamSearchOutput", "BeamHypotheses", "plot_beam_tree"]
 

@@ -25,18 +25,15 @@ from ..backend import array_namespace, host
 from ._checks import (
     as_array, check_prompt, check_seed, check_temperature, check_token_id, is_bool, is_int, is_real, vocab_size_of,
 )
+from .beam import beam_search
+from .penalties import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
 from .processors import (
-    LogitsProcessorList, MinPLogitsWarper, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor,
-    TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
+    LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
+    TypicalLogitsWarper,
 )
+from .step import model_step
 
-__all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor", "model_step"]
-
-
-def model_step(model, ids, state):
-    """``model.generation_step(ids, state)`` (a KV cache for attention models), else ``model(ids, state)``."""
-    step = getattr(model, "generation_step", None)
-    return step(ids, state) if step is not None else model(ids, state)
+__all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
 
 
 def _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id, pad_token_id,
@@ -304,7 +301,6 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
         if num_return_sequences > num_beams:
             raise ValueError(f"{fn}: num_return_sequences has to be smaller or equal to num_beams, got "
                              f"{num_return_sequences} > {num_beams}")
-        from .beam import beam_search
         procs = build_logits_processor(repetition_penalty=repetition_penalty,
                                        no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
         out = beam_search(model, input_ids, num_beams=num_beams, max_new_tokens=max_new_tokens,

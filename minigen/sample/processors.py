@@ -31,10 +31,7 @@ from ..functional._checks import check_same_device
 from ..kernels.softmax import log_softmax_forward, softmax_forward
 
 __all__ = ["LogitsProcessor", "LogitsProcessorList", "TemperatureLogitsWarper", "TopKLogitsWarper",
-           "TopPLogitsWarper", "MinPLogitsWarper", "TypicalLogitsWarper", "reweight_distribution",
-           # from penalties.py, re-exported at the bottom of this file
-           "RepetitionPenaltyLogitsProcessor", "FrequencyPenaltyLogitsProcessor", "PresencePenaltyLogitsProcessor",
-           "NoRepeatNGramLogitsProcessor", "SuppressTokensLogitsProcessor", "NoBadWordsLogitsProcessor"]
+           "TopPLogitsWarper", "MinPLogitsWarper", "TypicalLogitsWarper", "reweight_distribution"]
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -307,13 +304,3 @@ def reweight_distribution(probs, temperature: float = 0.5):
     q = (probs / xp.where(top > 0, top, 1.0)) ** (1.0 / temperature)        # in [0, 1]; the max becomes 1
     total = xp.sum(q, axis=-1, keepdims=True)                               # >= 1 unless the row is all zeros
     return q / xp.where(total > 0, total, 1.0)
-
-
-# --------------------------------------------------------------------------- the penalties, from penalties.py
-
-# penalties.py builds on LogitsProcessor and the argument checks above, so it is imported last;
-# this way every processor can be imported from this one module.
-from .penalties import (  # noqa: E402
-    FrequencyPenaltyLogitsProcessor, NoBadWordsLogitsProcessor, NoRepeatNGramLogitsProcessor,
-    PresencePenaltyLogitsProcessor, RepetitionPenaltyLogitsProcessor, SuppressTokensLogitsProcessor,
-)

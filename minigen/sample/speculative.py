@@ -50,7 +50,7 @@ from ..backend import array_namespace, host
 from ._checks import (
     as_array, check_prompt, check_seed, check_temperature, check_token_id, is_bool, is_int, vocab_size_of,
 )
-from .generate import model_step
+from .step import model_step
 
 __all__ = ["speculative_generate"]
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from minigen import backend as B
-from minigen.sample import processors as P
-from minigen.sample.processors import (
+import minigen.sample as P
+from minigen.sample import (
     FrequencyPenaltyLogitsProcessor, LogitsProcessor, LogitsProcessorList, MinPLogitsWarper, NoBadWordsLogitsProcessor,
     NoRepeatNGramLogitsProcessor, PresencePenaltyLogitsProcessor, RepetitionPenaltyLogitsProcessor,
     SuppressTokensLogitsProcessor, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
