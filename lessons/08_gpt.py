@@ -191,7 +191,7 @@ for name, a, r in zip(["dx", "dgamma", "dbeta"], mine, ref):
 # GPT-2 uses the approximation `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
 #
 # Here is a small minigen GPT. Its parameter names follow GPT-2's (`h.0.ln_1`,
-# `h.0.attn`, `h.0.mlp.c_fc`, ...), so that `GPT.from_pretrained` can load OpenAI's weights.
+# `h.0.attn`, `h.0.mlp.c_fc`, ...), so that `minigen.pretrained.load_gpt2` can load OpenAI's weights.
 
 # %%
 tiny = GPT(GPTConfig(vocab_size=65, block_size=32, n_layer=1, n_head=2, n_embd=16))

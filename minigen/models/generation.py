@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from ..sample.generate import generate
+
 
 class GenerationMixin:
     """Gives a language model ``generate``, which forwards to ``minigen.sample.generate``.
 
-    ``minigen.sample`` sits above ``minigen.models`` in the layering, so it is imported
-    when ``generate`` is first called, not when the model module loads.
+    Decoding (``minigen.sample``) works on any model that returns ``(logits, state)``
+    and imports no model, so the models can import it, as Hugging Face's do.
     """
 
     def generation_step(self, input_ids, state=None):
@@ -20,5 +22,4 @@ class GenerationMixin:
 
     def generate(self, input_ids, max_new_tokens: int = 20, **kwargs):
         """``minigen.sample.generate(self, input_ids, max_new_tokens, **kwargs)``; see there for the arguments."""
-        from ..sample import generate
         return generate(self, input_ids, max_new_tokens, **kwargs)

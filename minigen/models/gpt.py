@@ -262,16 +262,6 @@ class GPT(GenerationMixin, nn.Module):
                   for c in state.caches]
         return GPTState(caches, xp.take(state.ids, idx, axis=0), state.weights)
 
-    @classmethod
-    def from_pretrained(cls, path, dtype=None) -> GPT:
-        """A Hugging Face GPT-2 folder (``config.json`` + ``model.safetensors``) as a minigen GPT, in eval mode.
-
-        Pickled checkpoints (``pytorch_model.bin``, ``.pt``, ...), as the path or the folder's only
-        weights, are refused unread, with the command that converts them; see ``minigen.pretrained``.
-        """
-        from ..pretrained import load_gpt2             # host-side loading sits above the models
-        return load_gpt2(path, dtype=dtype)
-
     def num_parameters(self) -> int:
         """Parameters counted once (the tied head is the embedding)."""
         return sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
