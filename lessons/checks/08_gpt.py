@@ -9,11 +9,11 @@ from minigen.models import GPTConfig
 from minigen.models.gpt import Block
 
 # What each exercise may not take from minigen: its layer-norm kernel (F.layer_norm and nn.LayerNorm call it)
-# with its row helpers, the generation path's own layer norm (gpt_infer), autograd and the central differences
+# with its row helpers and its cache-free twin for generation, autograd and the central differences
 # for the gradients, and the GPT block's own forward. The worker replaces these before the student's file loads.
 # (The block's submodules run in the grader, which lends them to block_forward.)
 LAYER_NORM = ["minigen.kernels.layernorm.layer_norm_forward", "minigen.kernels.layernorm._forward_rows",
-              "minigen.models.gpt_infer._layer_norm"]
+              "minigen.kernels.layernorm.layer_norm"]
 FORBIDDEN = {
     "layer_norm_forward": LAYER_NORM,
     "layer_norm_backward": LAYER_NORM + ["minigen.kernels.layernorm.layer_norm_backward",

@@ -62,6 +62,17 @@ def _forward_rows(xp, x2, w, b, eps):
     return y, xhat, rstd
 
 
+def layer_norm(x, weight=None, bias=None, eps: float = 1e-5):
+    """The forward alone, over the last axis, keeping no cache: what generation calls.
+
+    The same maths as ``layer_norm_forward`` (both run ``_forward_rows``), for inputs
+    no backward will follow.
+    """
+    xp = array_namespace(x)
+    y = _forward_rows(xp, xp.reshape(x, (-1, x.shape[-1])), weight, bias, eps)[0]   # (N, C)
+    return xp.reshape(y, tuple(x.shape))
+
+
 def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalise ``x`` (..., *normalized_shape) over its trailing ``len(normalized_shape)`` axes.
 

@@ -7,13 +7,14 @@ NumPy call overhead, not arithmetic. This path keeps the calls few:
   tuple per layer, with every matrix stored transposed and contiguous: ``x @ W_t``
   reads ``W_t`` row by row, which for one row of ``x`` (a matrix-vector product) is
   about 1.5x faster than reading ``W.T``'s strided view;
-- the query, key and value heads come out of the fused projection with one reshape
-  and one transpose: ``(B, T, 3E) -> (B, T, 3, nh, hs) -> (3, B, nh, T, hs)``;
+- the query, key and value heads come out of the fused projection in one
+  ``split_heads`` into 3 * nh heads: ``(B, T, 3E) -> (B, 3nh, T, hs)``;
 - new keys and values are written in place into preallocated (B, nh, block_size, hs)
   buffers, so the cache is never copied.
 
-The maths is the model's (see ``gpt.py``); tests check this path against
-``GPT.forward``. Dropout is off: generation always runs in evaluation mode.
+The maths is the kernels' (layer norm, the causal mask, softmax, the head split,
+GELU): this path only orchestrates them, and tests check it against ``GPT.forward``.
+Dropout is off: generation always runs in evaluation mode.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..kernels import activation as KG
+from ..kernels.activation import gelu_forward
+from ..kernels.attention import causal_mask, merge_heads, split_heads
+from ..kernels.layernorm import layer_norm
+from ..kernels.softmax import softmax_forward
 
 __all__ = ["InferenceWeights", "infer"]
 
@@ -62,16 +66,6 @@ def _affine(x, Wt, b):
     return y if b is None else y + b
 
 
-def _layer_norm(xp, x, w, b, eps):
-    """(x - mean) / sqrt(var + eps) * w + b over the last axis (the kernel's maths, without its cache)."""
-    inv_n = 1.0 / x.shape[-1]
-    xc = x - xp.sum(x, axis=-1, keepdims=True) * inv_n
-    y = xc / xp.sqrt(xp.sum(xc * xc, axis=-1, keepdims=True) * inv_n + eps)
-    if w is not None:
-        y = y * w
-    return y if b is None else y + b
-
-
 def infer(weights: InferenceWeights, config, ids, caches: list, past: int):
     """Logits (B, T, V) for ``ids`` (B, T) at positions ``past .. past+T-1``.
 
@@ -88,29 +82,21 @@ def infer(weights: InferenceWeights, config, ids, caches: list, past: int):
     pos = backend.asarray_like(backend.host_array(list(range(past, S)), "int64"), ids)
     x = xp.reshape(xp.take(weights.wte, xp.reshape(ids, (-1,)), axis=0), (B, T, E))
     x = x + xp.take(weights.wpe, pos, axis=0)                        # (B, T, E)
-    if T > 1:                                                        # new query t sees keys 0 .. past+t
-        i = xp.reshape(xp.arange(T, device=backend.device_of(x)), (T, 1))
-        j = xp.reshape(xp.arange(S, device=backend.device_of(x)), (1, S))
-        mask = j <= i + past                                         # (T, S)
+    mask = causal_mask(T, S, x, offset=past) if T > 1 else None        # (T, S): new query t sees keys 0 .. past+t
     for n, (l1w, l1b, Wqkv, bqkv, Wo, bo, l2w, l2b, Wfc, bfc, Wpr, bpr) in enumerate(weights.layers):
         if caches[n] is None:
             shape = (B, nh, config.block_size, hs)
             caches[n] = (xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x)),
                          xp.zeros(shape, dtype=x.dtype, device=backend.device_of(x)))
         kb, vb = caches[n]
-        qkv = _affine(_layer_norm(xp, x, l1w, l1b, eps), Wqkv, bqkv)            # (B, T, 3E)
-        qkv = xp.permute_dims(xp.reshape(qkv, (B, T, 3, nh, hs)), (2, 0, 3, 1, 4))   # (3, B, nh, T, hs)
-        kb[:, :, past:S, :] = qkv[1, ...]
-        vb[:, :, past:S, :] = qkv[2, ...]
-        att = (qkv[0, ...] @ xp.matrix_transpose(kb[:, :, :S, :])) * scale           # (B, nh, T, S)
-        if T > 1:
+        qkv = split_heads(_affine(layer_norm(x, l1w, l1b, eps), Wqkv, bqkv), 3 * nh)   # (B, 3nh, T, hs)
+        kb[:, :, past:S, :] = qkv[:, nh:2 * nh, ...]
+        vb[:, :, past:S, :] = qkv[:, 2 * nh:, ...]
+        att = (qkv[:, :nh, ...] @ xp.matrix_transpose(kb[:, :, :S, :])) * scale     # (B, nh, T, S)
+        if mask is not None:
             att = xp.where(mask, att, -math.inf)                                 # every row keeps its diagonal
-        att = xp.exp(att - xp.max(att, axis=-1, keepdims=True))
-        att = att / xp.sum(att, axis=-1, keepdims=True)
-        y = att @ vb[:, :, :S, :]                                                # (B, nh, T, hs)
-        y = xp.reshape(xp.permute_dims(y, (0, 2, 1, 3)), (B, T, E))              # (B, T, E)
-        x = x + _affine(y, Wo, bo)
-        h = _affine(_layer_norm(xp, x, l2w, l2b, eps), Wfc, bfc)                 # (B, T, 4E)
-        h = KG.gelu_forward(h, config.gelu_approximate)[0]
-        x = x + _affine(h, Wpr, bpr)
-    return _affine(_layer_norm(xp, x, *weights.ln_f, eps), *weights.head)        # (B, T, V)
+        y = softmax_forward(att)[0] @ vb[:, :, :S, :]                            # (B, nh, T, hs)
+        x = x + _affine(merge_heads(y), Wo, bo)                                  # (B, T, E)
+        h = _affine(layer_norm(x, l2w, l2b, eps), Wfc, bfc)                      # (B, T, 4E)
+        x = x + _affine(gelu_forward(h, config.gelu_approximate)[0], Wpr, bpr)
+    return _affine(layer_norm(x, *weights.ln_f, eps), *weights.head)             # (B, T, V)

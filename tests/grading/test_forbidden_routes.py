@@ -38,9 +38,9 @@ ROUTES = {
               ln.weight.data, ln.bias.data = gamma, beta
               y, cache = ln(minigen.tensor(x)).numpy(), None
           """)}, {}),
-        ({"layer_norm_forward": ("minigen.models.gpt_infer._layer_norm", """
-              from minigen.models.gpt_infer import _layer_norm
-              y, cache = _layer_norm(np, x, gamma, beta, eps), None
+        ({"layer_norm_forward": ("minigen.kernels.layernorm.layer_norm", """
+              from minigen.kernels.layernorm import layer_norm
+              y, cache = layer_norm(x, gamma, beta, eps), None
           """)}, {}),
         ({"layer_norm_backward": ("minigen.kernels.layernorm.layer_norm_backward",
                                   "dx, dgamma, dbeta = minigen_ln_backward(dy, cache)")},
