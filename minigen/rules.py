@@ -248,3 +248,13 @@ def require(ok, fn: str, name: str, expected: str, given, error=ValueError) -> N
     """
     if not ok:
         fail(fn, name, expected, given, error)
+
+
+def strings(fn: str, name: str, values, *, nonempty: bool = False):
+    """``values`` if it is a list or tuple of str (not one str), else a TypeError naming the first bad element."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        fail(fn, name, "a list of strings", describe(values), TypeError)
+    bad = next((i for i, v in enumerate(values) if not isinstance(v, str)), None)
+    require(bad is None, fn, f"{name}[{bad}]", "a string", describe(values[bad]) if bad is not None else "", TypeError)
+    require(len(values) > 0 or not nonempty, fn, name, "a non-empty list of strings", "[]")
+    return values

@@ -36,10 +36,11 @@ Smoothing (Chen and Cherry, 2014) only changes orders whose clipped count is 0:
 from __future__ import annotations
 
 import math
-import numbers
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from .. import rules
 
 __all__ = ["BLEUScore", "corpus_bleu", "sentence_bleu", "bleu_from_stats"]
 
@@ -82,28 +83,12 @@ class BLEUScore:
 
 # --------------------------------------------------------------------------- argument checks
 
-def _check_strings(name: str, values) -> None:
-    """``values`` must be a list/tuple of strings; the message names the first bad element."""
-    if isinstance(values, str) or not isinstance(values, Sequence):
-        raise TypeError(f"`{name}` has to be a list of strings, but is a {type(values).__name__}")
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            raise TypeError(f"`{name}[{i}]` has to be a string, but is {value!r} ({type(value).__name__})")
-
-
-def _check_options(smooth_method, smooth_value, max_ngram_order):
-    """Validate the scoring options; return smooth_value with its default filled in."""
-    if smooth_method not in SMOOTH_DEFAULTS:
-        raise ValueError(f"`smooth_method` has to be one of {list(SMOOTH_DEFAULTS)}, but is {smooth_method!r}")
-    if not isinstance(max_ngram_order, numbers.Integral) or isinstance(max_ngram_order, bool) \
-            or max_ngram_order < 1:
-        raise ValueError(f"`max_ngram_order` has to be a positive integer, but is {max_ngram_order!r}")
-    if smooth_value is None:
-        return SMOOTH_DEFAULTS[smooth_method]
-    if not isinstance(smooth_value, numbers.Real) or isinstance(smooth_value, bool) \
-            or not math.isfinite(smooth_value) or smooth_value < 0:
-        raise ValueError(f"`smooth_value` has to be a non-negative finite number or None, but is {smooth_value!r}")
-    return smooth_value
+def _options(fn: str, smooth_method, smooth_value, max_ngram_order):
+    """The scoring options, checked; ``smooth_value`` with its default filled in."""
+    rules.choice(fn, "smooth_method", smooth_method, list(SMOOTH_DEFAULTS))
+    rules.positive_int(fn, "max_ngram_order", max_ngram_order)
+    smooth_value = rules.real(fn, "smooth_value", smooth_value, 0, optional=True)
+    return SMOOTH_DEFAULTS[smooth_method] if smooth_value is None else smooth_value
 
 
 # --------------------------------------------------------------------------- counting
@@ -167,11 +152,10 @@ def bleu_from_stats(counts, totals, sys_len: int, ref_len: int, *, smooth_method
     >>> round(bleu_from_stats([5, 3, 2, 1], [6, 5, 4, 3], 6, 6, smooth_method="none").score, 4)  # 100 * (1/12)^(1/4)
     53.7285
     """
-    smooth_value = _check_options(smooth_method, smooth_value, max_ngram_order)
+    smooth_value = _options("bleu_from_stats", smooth_method, smooth_value, max_ngram_order)
     N = max_ngram_order
-    if len(counts) != N or len(totals) != N:
-        raise ValueError(f"`counts` and `totals` need max_ngram_order = {N} entries, "
-                         f"but have {len(counts)} and {len(totals)}")
+    rules.require(len(counts) == len(totals) == N, "bleu_from_stats", "counts and totals",
+                  f"max_ngram_order = {N} entries each", f"{len(counts)} and {len(totals)}")
 
     # 1. brevity penalty
     if sys_len >= ref_len:
@@ -229,24 +213,16 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]], 
     >>> print(corpus_bleu(hyps, refs))
     BLEU = 57.74 100.0/66.7/50.0/33.3 (BP = 1.000 ratio = 1.000 hyp_len = 8 ref_len = 8)
     """
-    _check_strings("hypotheses", hypotheses)
-    if isinstance(references, str) or not isinstance(references, Sequence):
-        raise TypeError(f"`references` has to be a list of reference streams (lists of strings), "
-                        f"but is a {type(references).__name__}")
-    if len(references) == 0:
-        raise ValueError("`references` has to hold at least one reference stream, but is empty")
-    if len(hypotheses) == 0:
-        raise ValueError("`hypotheses` has to hold at least one sentence, but is empty")
+    fn = "corpus_bleu"
+    rules.strings(fn, "hypotheses", hypotheses, nonempty=True)
+    rules.require(isinstance(references, (list, tuple)) and len(references) > 0, fn, "references",
+                  "a non-empty list of reference streams ([references] for one reference per hypothesis)",
+                  rules.describe(references), TypeError if isinstance(references, str) else ValueError)
     for k, stream in enumerate(references):
-        if isinstance(stream, str):
-            raise TypeError(f"`references[{k}]` has to be a reference stream (a list of strings, one per "
-                            f"hypothesis), but is the string {stream!r}; for one reference per hypothesis "
-                            f"pass [references]")
-        _check_strings(f"references[{k}]", stream)
-        if len(stream) != len(hypotheses):
-            raise ValueError(f"`references[{k}]` has to hold one reference per hypothesis: "
-                             f"{len(hypotheses)} hypotheses, but {len(stream)} references")
-    _check_options(smooth_method, smooth_value, max_ngram_order)
+        rules.strings(fn, f"references[{k}]", stream)
+        rules.require(len(stream) == len(hypotheses), fn, f"references[{k}]", "one reference per hypothesis",
+                      f"{len(hypotheses)} hypotheses, but {len(stream)} references")
+    smooth_value = _options(fn, smooth_method, smooth_value, max_ngram_order)
 
     # sum the per-sentence statistics over the corpus
     sys_len = ref_len = 0
@@ -278,13 +254,8 @@ def sentence_bleu(hypothesis: str, references: Sequence[str], *, smooth_method: 
     >>> round(sentence_bleu("hello world", ["hello there world"]).score, 4)  # 100 * sqrt(1/2) * exp(-1/2)
     42.8882
     """
-    if not isinstance(hypothesis, str):
-        raise TypeError(f"`hypothesis` has to be a string, but is a {type(hypothesis).__name__}")
-    if isinstance(references, str):
-        raise TypeError("`references` has to be a list of strings, but is a string; wrap it as [references]")
-    _check_strings("references", references)
-    if len(references) == 0:
-        raise ValueError("`references` has to hold at least one reference, but is empty")
+    rules.instance("sentence_bleu", "hypothesis", hypothesis, str, "a string")
+    rules.strings("sentence_bleu", "references", references, nonempty=True)
     return corpus_bleu([hypothesis], [[ref] for ref in references], smooth_method=smooth_method,
                        smooth_value=smooth_value, lowercase=lowercase,
                        use_effective_order=use_effective_order, max_ngram_order=max_ngram_order)

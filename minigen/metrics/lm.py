@@ -21,8 +21,9 @@ log2 V bits per token, a useful first sanity check of a fresh model.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
+
+from .. import rules
 
 __all__ = ["perplexity", "bits_per_token", "bits_per_char", "exact_match"]
 
@@ -30,18 +31,13 @@ __all__ = ["perplexity", "bits_per_token", "bits_per_char", "exact_match"]
 _MAX_EXP_ARG = math.log(1.7976931348623157e308)
 
 
-def _as_loss(loss_nats) -> float:
+def _as_loss(fn: str, loss_nats) -> float:
     """The loss as a Python float: a real number, a 0-d array or a 0-d minigen Tensor."""
-    if isinstance(loss_nats, (bool, str, bytes)):
-        raise TypeError(f"`loss_nats` has to be a real number, but is {loss_nats!r}")
-    if getattr(loss_nats, "ndim", 0) != 0:          # NumPy < 2.4 would turn a one-element array into a float
-        raise TypeError(f"`loss_nats` has to be a real number (a float, a 0-d array or a 0-d tensor), "
-                        f"but has shape {tuple(loss_nats.shape)}; average the per-token losses first")
-    try:
-        return float(loss_nats)
-    except (TypeError, ValueError):
-        raise TypeError(f"`loss_nats` has to be a real number (a float, a 0-d array or a 0-d tensor), "
-                        f"but is a {type(loss_nats).__name__}") from None
+    ok = not isinstance(loss_nats, (bool, str, bytes)) and getattr(loss_nats, "ndim", 0) == 0   # NumPy < 2.4 floats
+    rules.require(ok and hasattr(loss_nats, "__float__"), fn, "loss_nats",                       # a 1-element array
+                  "a real number (a float, a 0-d array or a 0-d tensor; average per-token losses first)",
+                  rules.describe(loss_nats), TypeError)
+    return float(loss_nats)
 
 
 def perplexity(loss_nats) -> float:
@@ -55,7 +51,7 @@ def perplexity(loss_nats) -> float:
     >>> perplexity(1e4)
     inf
     """
-    loss = _as_loss(loss_nats)
+    loss = _as_loss("perplexity", loss_nats)
     if loss > _MAX_EXP_ARG:
         return math.inf
     return math.exp(loss)
@@ -67,7 +63,7 @@ def bits_per_token(loss_nats) -> float:
     >>> bits_per_token(math.log(2))
     1.0
     """
-    return _as_loss(loss_nats) / math.log(2)
+    return _as_loss("bits_per_token", loss_nats) / math.log(2)
 
 
 def bits_per_char(loss_nats, chars_per_token: float = 1.0) -> float:
@@ -80,11 +76,8 @@ def bits_per_char(loss_nats, chars_per_token: float = 1.0) -> float:
     >>> bits_per_char(math.log(2) * 4, chars_per_token=4.0)
     1.0
     """
-    loss = _as_loss(loss_nats)
-    if not isinstance(chars_per_token, numbers.Real) or isinstance(chars_per_token, bool) \
-            or not math.isfinite(chars_per_token) or chars_per_token <= 0:
-        raise ValueError(f"`chars_per_token` has to be a strictly positive finite number, "
-                         f"but is {chars_per_token!r}")
+    loss = _as_loss("bits_per_char", loss_nats)
+    chars_per_token = rules.real("bits_per_char", "chars_per_token", chars_per_token, 0, lo_open=True)
     return loss / (math.log(2) * chars_per_token)
 
 
@@ -99,15 +92,8 @@ def exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:
     >>> exact_match(["abc", "cab", "bca"], ["abc", "abc", "bca"])
     0.6666666666666666
     """
-    for name, values in (("predictions", predictions), ("targets", targets)):
-        if isinstance(values, str) or not isinstance(values, Sequence):
-            raise TypeError(f"`{name}` has to be a list of strings, but is a {type(values).__name__}")
-        for i, value in enumerate(values):
-            if not isinstance(value, str):
-                raise TypeError(f"`{name}[{i}]` has to be a string, but is {value!r} ({type(value).__name__})")
-    if len(predictions) != len(targets):
-        raise ValueError(f"`predictions` and `targets` have to be the same length, "
-                         f"but have {len(predictions)} and {len(targets)} elements")
-    if len(predictions) == 0:
-        raise ValueError("`predictions` and `targets` have to hold at least one pair, but are empty")
+    rules.strings("exact_match", "predictions", predictions, nonempty=True)
+    rules.strings("exact_match", "targets", targets)
+    rules.require(len(predictions) == len(targets), "exact_match", "targets", "as long as predictions",
+                  f"{len(targets)} targets for {len(predictions)} predictions")
     return sum(p == t for p, t in zip(predictions, targets)) / len(predictions)
