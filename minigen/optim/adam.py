@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
+from .. import rules
 from ..backend import array_namespace
-from ..functional._checks import check_flag
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -31,12 +31,11 @@ class Adam(Optimizer):
     def _check(self, group, fn):
         super()._check(group, fn)
         betas = group["betas"]                                      # a list after a JSON round trip
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{fn}: betas must be a pair of numbers in [0, 1), got {betas!r}")
-        group["betas"] = tuple(check_number(fn, f"betas[{k}]", b, "a number in [0, 1)", lambda v: 0 <= v < 1)
-                               for k, b in enumerate(betas))
-        group["eps"] = check_number(fn, "eps", group["eps"])
-        group["amsgrad"] = check_flag(fn, "amsgrad", group["amsgrad"])
+        rules.require(isinstance(betas, (tuple, list)) and len(betas) == 2, fn, "betas", "a pair of numbers in [0, 1)",
+                      rules.describe(betas))
+        group["betas"] = tuple(rules.real(fn, f"betas[{k}]", b, 0, 1, hi_open=True) for k, b in enumerate(betas))
+        group["eps"] = rules.real(fn, "eps", group["eps"], 0)
+        group["amsgrad"] = rules.flag(fn, "amsgrad", group["amsgrad"])
 
     def _update(self, p, g, state, group):
         xp = array_namespace(p)

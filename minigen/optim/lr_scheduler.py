@@ -12,9 +12,9 @@ A scheduler sets each param group's ``lr`` from its initial value; call
 from __future__ import annotations
 
 import math
-import numbers
 
-from .optimizer import Optimizer, check_number
+from .. import rules
+from .optimizer import Optimizer
 
 
 class LRScheduler:
@@ -22,15 +22,14 @@ class LRScheduler:
 
     def __init__(self, optimizer, last_epoch: int = -1):
         name = type(self).__name__
-        _check_optimizer(name, optimizer)
-        last_epoch = _check_int(name, "last_epoch", last_epoch, -1, "an integer >= -1 (-1 to start afresh)")
+        rules.instance(name, "optimizer", optimizer, Optimizer, "a minigen.optim optimizer (SGD, Adam, ...)")
+        last_epoch = rules.integer(name, "last_epoch", last_epoch, -1)
         self.optimizer = optimizer
-        for i, group in enumerate(optimizer.param_groups):
-            if last_epoch == -1:
-                group.setdefault("initial_lr", group["lr"])
-            elif "initial_lr" not in group:
-                raise ValueError(f"{name}: resuming at last_epoch={last_epoch} needs 'initial_lr' in every param "
-                                 f"group (set by the scheduler that ran before), but group {i} has none")
+        rules.require(last_epoch == -1 or all("initial_lr" in g for g in optimizer.param_groups), name, "last_epoch",
+                      "-1 unless every param group has its 'initial_lr' (resuming needs 'initial_lr' in every "
+                      "param group, set by the scheduler that ran before)", last_epoch)
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self.step()
@@ -53,9 +52,8 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
     def load_state_dict(self, state: dict) -> None:
-        if not isinstance(state, dict) or "last_epoch" not in state:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict as state_dict() returns, "
-                             f"got {type(state).__name__}")
+        rules.require(isinstance(state, dict) and "last_epoch" in state, f"{type(self).__name__}.load_state_dict",
+                      "state", "a dict as state_dict() returns", type(state).__name__)
         self.__dict__.update(state)
 
 
@@ -63,15 +61,13 @@ class LambdaLR(LRScheduler):
     """``lr = base_lr * lr_lambda(step)``; one function, or one per param group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        _check_optimizer("LambdaLR", optimizer)
+        rules.instance("LambdaLR", "optimizer", optimizer, Optimizer, "a minigen.optim optimizer (SGD, Adam, ...)")
         n = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
-        if len(self.lr_lambdas) != n:
-            raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per param group), got {len(self.lr_lambdas)}")
-        for f in self.lr_lambdas:
-            if not callable(f):
-                raise TypeError(f"LambdaLR: lr_lambda must be a function of the step (or a list of them), "
-                                f"got {type(f).__name__}")
+        rules.require(len(self.lr_lambdas) == n, "LambdaLR", "lr_lambda", f"one function per param group ({n})",
+                      f"{len(self.lr_lambdas)} functions")
+        rules.require(all(map(callable, self.lr_lambdas)), "LambdaLR", "lr_lambda", "a function of the step (or a "
+                      "list of them)", ", ".join(type(f).__name__ for f in self.lr_lambdas), TypeError)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -82,8 +78,8 @@ class StepLR(LRScheduler):
     """Step decay: ``lr = base_lr * gamma ** (step // step_size)``."""
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        step_size = _check_int("StepLR", "step_size", step_size, 1, "a positive integer")
-        self.step_size, self.gamma = step_size, check_number("StepLR", "gamma", gamma)
+        self.step_size = rules.positive_int("StepLR", "step_size", step_size)
+        self.gamma = rules.real("StepLR", "gamma", gamma, 0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -94,33 +90,13 @@ class CosineAnnealingLR(LRScheduler):
     """Cosine from ``base_lr`` down to ``eta_min`` over ``T_max`` steps (the closed form)."""
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        T_max = _check_int("CosineAnnealingLR", "T_max", T_max, 1, "a positive integer")
-        self.T_max, self.eta_min = T_max, check_number("CosineAnnealingLR", "eta_min", eta_min)
+        self.T_max = rules.positive_int("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = rules.real("CosineAnnealingLR", "eta_min", eta_min, 0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
-
-
-def _check_optimizer(fn, optimizer):
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{fn}: optimizer must be a minigen.optim optimizer (SGD, Adam, ...), "
-                        f"got {type(optimizer).__name__}")
-
-
-def _check_int(fn, name, value, low, rule) -> int:
-    """``value`` as an int (Python or NumPy, not a bool) >= ``low``, or a ValueError naming ``fn``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
-    return int(value)
-
-
-def _check_warmup(fn, num_warmup_steps, num_training_steps):
-    warm = _check_int(fn, "num_warmup_steps", num_warmup_steps, 0, "a non-negative integer")
-    total = _check_int(fn, "num_training_steps", num_training_steps, warm + 1,
-                       f"an integer > num_warmup_steps ({warm})")
-    return warm, total
 
 
 def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_training_steps: int,
@@ -136,9 +112,10 @@ def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_traini
     [0.0, 0.5, 1.0, 0.962]
     """
     fn = "get_cosine_schedule_with_warmup"
-    num_warmup_steps, num_training_steps = _check_warmup(fn, num_warmup_steps, num_training_steps)
-    num_cycles = check_number(fn, "num_cycles", num_cycles)
-    min_lr_ratio = check_number(fn, "min_lr_ratio", min_lr_ratio, "a number in [0, 1]", lambda v: 0 <= v <= 1)
+    num_warmup_steps = rules.non_negative_int(fn, "num_warmup_steps", num_warmup_steps)
+    num_training_steps = rules.integer(fn, "num_training_steps", num_training_steps, num_warmup_steps + 1)
+    num_cycles = rules.real(fn, "num_cycles", num_cycles, 0)
+    min_lr_ratio = rules.real(fn, "min_lr_ratio", min_lr_ratio, 0, 1)
 
     def factor(step):
         if step < num_warmup_steps:
@@ -151,8 +128,9 @@ def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_traini
 
 def get_linear_schedule_with_warmup(optimizer, num_warmup_steps: int, num_training_steps: int, last_epoch: int = -1):
     """Linear warmup from 0, then linear decay to 0 (Hugging Face's schedule)."""
-    num_warmup_steps, num_training_steps = _check_warmup("get_linear_schedule_with_warmup", num_warmup_steps,
-                                                         num_training_steps)
+    fn = "get_linear_schedule_with_warmup"
+    num_warmup_steps = rules.non_negative_int(fn, "num_warmup_steps", num_warmup_steps)
+    num_training_steps = rules.integer(fn, "num_training_steps", num_training_steps, num_warmup_steps + 1)
 
     def factor(step):
         if step < num_warmup_steps:

@@ -9,23 +9,8 @@ skipped, as in PyTorch.
 
 from __future__ import annotations
 
-import math
-
-from .. import backend
+from .. import backend, rules
 from ..autograd import Tensor
-from ..functional._checks import check_flag, is_real_number
-
-
-def check_number(fn: str, name: str, value, rule: str = "a finite number >= 0", ok=lambda v: v >= 0) -> float:
-    """``value`` as a float, or a ValueError "fn: name must be RULE, got VALUE".
-
-    Python and NumPy real scalars pass; bools, strings, None, NaN and infinities do not.
-    The float goes back into the group, so that a NumPy scalar never changes an array's
-    dtype nor meets another backend's arrays in ``step()``.
-    """
-    if not (is_real_number(value) and -math.inf < value < math.inf and ok(value)):
-        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
-    return float(value)
 
 
 class Optimizer:
@@ -33,13 +18,11 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         name = type(self).__name__
-        if isinstance(params, (Tensor, dict)):
-            # a lone Tensor would be iterated over its rows, a lone dict over its keys
-            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts (e.g. model.parameters()), "
-                            f"got a single {type(params).__name__}; wrap it in a list")
+        # a lone Tensor would be iterated over its rows, a lone dict over its keys
+        rules.require(not isinstance(params, (Tensor, dict)), name, "params", "an iterable of Tensors or of dicts "
+                      "(e.g. model.parameters())", f"a single {type(params).__name__}; wrap it in a list", TypeError)
         params = _as_list(name, "params", params)
-        if not params:
-            raise ValueError(f"{name}: got an empty parameter list")
+        rules.require(params, name, "params", "a non-empty parameter list", "an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
         self.param_groups = []
@@ -58,28 +41,22 @@ class Optimizer:
     def _add_group(self, group, fn: str) -> None:
         """Check one group's parameters and hyperparameters, fill in the defaults, append it."""
         index = len(self.param_groups)
-        if not isinstance(group, dict):
-            raise TypeError(f"{fn}: a parameter group must be a dict with a 'params' entry, got {type(group).__name__}")
-        if "params" not in group:
-            raise ValueError(f"{fn}: parameter group {index} has no 'params' entry, only {sorted(group)}")
+        rules.instance(fn, "a parameter group", group, dict, "a dict with a 'params' entry")
+        rules.require("params" in group, fn, f"parameter group {index}", "a dict with a 'params' entry", sorted(group))
         group = dict(group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else _as_list(fn, f"group {index}'s params", params)
         elsewhere = {id(p): g for g, other in enumerate(self.param_groups) for p in other["params"]}
         here = {}
         for i, p in enumerate(group["params"]):
-            if not isinstance(p, Tensor):
-                raise TypeError(f"{fn}: params must be Tensors (e.g. model.parameters()), got {type(p).__name__} "
-                                f"at position {i} of group {index}")
-            if not p.is_leaf:
-                raise ValueError(f"{fn}: can't optimize a non-leaf Tensor (position {i} of group {index}): it is "
-                                 "the result of an operation; optimize the Parameters it was computed from")
-            if id(p) in here:
-                raise ValueError(f"{fn}: a parameter appears twice in group {index}, at positions "
-                                 f"{here[id(p)]} and {i}; pass each parameter once")
-            if id(p) in elsewhere:
-                raise ValueError(f"{fn}: a parameter appears in more than one group: position {i} of group "
-                                 f"{index} is already in group {elsewhere[id(p)]}")
+            where = f"params[{i}] of group {index}"
+            rules.instance(fn, where, p, Tensor, "a Tensor (e.g. from model.parameters())")
+            rules.require(p.is_leaf, fn, where, "a leaf Tensor (optimize the Parameters it was computed from)",
+                          "the result of an operation")
+            rules.require(id(p) not in here, fn, where, "a parameter not yet in the group",
+                          f"the parameter at position {here.get(id(p))} again")
+            rules.require(id(p) not in elsewhere, fn, where, "in one group only (a parameter appears in more "
+                          "than one group)", f"a parameter already in group {elsewhere.get(id(p))}")
             here[id(p)] = i
         for key, value in self.defaults.items():
             group.setdefault(key, value)
@@ -88,11 +65,9 @@ class Optimizer:
 
     def _check(self, group: dict, fn: str) -> None:
         """Validate one group's hyperparameters, in place (subclasses extend); ``fn`` starts each message."""
-        for key in ("lr", "weight_decay"):
-            if key in group:
-                group[key] = check_number(fn, key, group[key])
-        if "maximize" in group:
-            group["maximize"] = check_flag(fn, "maximize", group["maximize"])
+        group["lr"] = rules.real(fn, "lr", group["lr"], 0)
+        group["weight_decay"] = rules.real(fn, "weight_decay", group["weight_decay"], 0)
+        group["maximize"] = rules.flag(fn, "maximize", group["maximize"])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter (to None, or to zeros)."""
@@ -144,16 +119,12 @@ class Optimizer:
         """
         fn = f"{type(self).__name__}.load_state_dict"
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
-        if (not isinstance(groups, (list, tuple)) or not isinstance(state_dict.get("state"), dict)
-                or not all(isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups)):
-            raise ValueError(f"{fn}: expected a dict with 'state' and 'param_groups' as state_dict() returns, "
-                             f"got {type(state_dict).__name__}"
-                             + (f" with keys {sorted(state_dict)}" if isinstance(state_dict, dict) else ""))
-        if len(groups) != len(self.param_groups) or any(
-                len(g["params"]) != len(mine["params"]) for g, mine in zip(groups, self.param_groups)):
-            raise ValueError(f"{fn}: the saved optimizer has groups of sizes "
-                             f"{[len(g['params']) for g in groups]}, this one "
-                             f"{[len(g['params']) for g in self.param_groups]}")
+        ok = isinstance(groups, (list, tuple)) and isinstance(state_dict.get("state"), dict) and \
+            all(isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups)
+        rules.require(ok, fn, "state_dict", "a dict with 'state' and 'param_groups' as state_dict() returns",
+                      sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__)
+        sizes, mine = [len(g["params"]) for g in groups], [len(g["params"]) for g in self.param_groups]
+        rules.require(sizes == mine, fn, "the saved groups", f"of this optimizer's sizes {mine}", f"sizes {sizes}")
         where, checked = {}, []                                    # saved index -> (param, group, position)
         for g, (saved, mine) in enumerate(zip(groups, self.param_groups)):
             for i, (k, p) in enumerate(zip(saved["params"], mine["params"])):
@@ -164,16 +135,15 @@ class Optimizer:
         state = {}
         for k, entries in state_dict["state"].items():
             k = int(k) if isinstance(k, str) and k.isdigit() else k      # a JSON round trip makes keys strings
-            if k not in where:
-                raise ValueError(f"{fn}: the saved state is for parameter {k!r}, but the saved param_groups "
-                                 f"list only parameters {sorted(where)}")
-            if not isinstance(entries, dict):
-                raise ValueError(f"{fn}: the saved state of parameter {k} must be a dict, got {type(entries).__name__}")
+            rules.require(k in where, fn, "the saved state's keys", f"among the saved param_groups' parameters "
+                          f"{sorted(where)}", f"parameter {k!r}")
+            rules.require(isinstance(entries, dict), fn, f"the saved state of parameter {k}", "a dict",
+                          type(entries).__name__)
             p, g, i = where[k]
             for name, value in entries.items():
-                if backend.is_array(value) and tuple(value.shape) != p.shape:
-                    raise ValueError(f"{fn}: the saved {name!r} of parameter {k} has shape {tuple(value.shape)}, "
-                                     f"but that parameter (position {i} of group {g}) has shape {p.shape}")
+                rules.require(not backend.is_array(value) or tuple(value.shape) == p.shape, fn,
+                              f"the saved {name!r} of parameter {k}", f"of its parameter's shape {p.shape}",
+                              f"shape {tuple(getattr(value, 'shape', ()))}")
             state[p] = {name: _like(value, p.data) for name, value in entries.items()}
         for mine, group in zip(self.param_groups, checked):
             mine.update(group)
@@ -182,14 +152,13 @@ class Optimizer:
 
 def _as_list(fn: str, what: str, params) -> list:
     """``params`` (a list, tuple or generator) as a list; sets have no stable order, so state dicts could not match."""
-    if isinstance(params, (set, frozenset)):
-        raise TypeError(f"{fn}: {what} must be an ordered collection (a list, or model.parameters()), got a set, "
-                        "whose order changes from run to run")
+    rules.require(not isinstance(params, (set, frozenset)), fn, what, "an ordered collection (a list, or "
+                  "model.parameters())", "a set, whose order changes from run to run", TypeError)
     try:
         items = iter(params)
     except TypeError:
-        raise TypeError(f"{fn}: {what} must be an iterable of Tensors or of dicts (e.g. model.parameters()), "
-                        f"got {type(params).__name__}") from None
+        rules.fail(fn, what, "an iterable of Tensors or of dicts (e.g. model.parameters())", type(params).__name__,
+                   TypeError)
     return list(items)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..backend import array_namespace
-from ..functional._checks import check_flag
-from .optimizer import Optimizer, check_number
+from .. import rules
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -27,10 +27,10 @@ class RMSprop(Optimizer):
 
     def _check(self, group, fn):
         super()._check(group, fn)
-        group["alpha"] = check_number(fn, "alpha", group["alpha"], "a number in [0, 1]", lambda v: 0 <= v <= 1)
-        group["momentum"] = check_number(fn, "momentum", group["momentum"])
-        group["eps"] = check_number(fn, "eps", group["eps"])
-        group["centered"] = check_flag(fn, "centered", group["centered"])
+        group["alpha"] = rules.real(fn, "alpha", group["alpha"], 0, 1)
+        group["momentum"] = rules.real(fn, "momentum", group["momentum"], 0)
+        group["eps"] = rules.real(fn, "eps", group["eps"], 0)
+        group["centered"] = rules.flag(fn, "centered", group["centered"])
 
     def _update(self, p, g, state, group):
         xp = array_namespace(p)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..backend import array_namespace
-from ..functional._checks import check_flag
-from .optimizer import Optimizer, check_number
+from .. import rules
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -33,12 +33,12 @@ class SGD(Optimizer):
 
     def _check(self, group, fn):
         super()._check(group, fn)
-        group["momentum"] = check_number(fn, "momentum", group["momentum"])
-        group["dampening"] = check_number(fn, "dampening", group["dampening"], "a finite number", lambda v: True)
-        group["nesterov"] = check_flag(fn, "nesterov", group["nesterov"])
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"{fn}: nesterov momentum needs momentum > 0 and dampening = 0, got "
-                             f"momentum={group['momentum']} and dampening={group['dampening']}")
+        group["momentum"] = rules.real(fn, "momentum", group["momentum"], 0)
+        group["dampening"] = rules.real(fn, "dampening", group["dampening"])
+        group["nesterov"] = rules.flag(fn, "nesterov", group["nesterov"])
+        rules.require(not group["nesterov"] or group["momentum"] > 0 and group["dampening"] == 0, fn, "nesterov",
+                      "used with momentum > 0 and dampening = 0 (nesterov momentum needs momentum > 0 and "
+                      "dampening = 0)", f"momentum={group['momentum']} and dampening={group['dampening']}")
 
     def _update(self, p, g, state, group):
         if group["maximize"]:
