@@ -12,32 +12,24 @@ inputs shifted by one token:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .. import backend
+from .. import backend, rules
 from ..autograd import Tensor      # only to say how to copy a Tensor of ids to the host
 
 __all__ = ["train_val_split", "random_windows", "StreamBatcher"]
 
 
 def _ids(ids, fn):
-    if isinstance(ids, Tensor) or (backend.is_array(ids) and not isinstance(ids, np.ndarray)):
-        copy = "ids.numpy()" if isinstance(ids, Tensor) else "minigen.to_numpy(ids)"
-        raise TypeError(f"{fn}: ids must be a 1-D integer NumPy array (batches are cut on the host), got a "
-                        f"{type(ids).__name__}; copy it to the host first, e.g. {copy}")
+    """``ids`` as a 1-D integer NumPy array (a device array or a Tensor is refused: batches are cut on the host)."""
+    copy = "ids.numpy()" if isinstance(ids, Tensor) else "minigen.to_numpy(ids)"
+    rules.require(not isinstance(ids, Tensor) and (not backend.is_array(ids) or isinstance(ids, np.ndarray)), fn, "ids",
+                  "a 1-D integer NumPy array (batches are cut on the host)",
+                  f"a {type(ids).__name__}; copy it to the host first, e.g. {copy}", TypeError)
     ids = np.asarray(ids)
-    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"{fn}: ids must be a 1-D integer array, got shape {ids.shape} and dtype {ids.dtype}")
+    rules.require(ids.ndim == 1 and np.issubdtype(ids.dtype, np.integer), fn, "ids", "a 1-D integer array",
+                  f"shape {ids.shape} and dtype {ids.dtype}", TypeError)
     return ids
-
-
-def _positive_int(fn: str, name: str, value) -> int:
-    """``value`` as a Python int if it is a positive integer (Python or NumPy, not a bool), else a ValueError."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{fn}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def train_val_split(ids, val_fraction: float = 0.1):
@@ -46,12 +38,10 @@ def train_val_split(ids, val_fraction: float = 0.1):
     ``val_fraction`` is a real number in [0, 1); 0 gives an empty validation set.
     """
     ids = _ids(ids, "train_val_split")
-    if not isinstance(val_fraction, numbers.Real) or isinstance(val_fraction, bool) or not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"train_val_split: val_fraction must be a number in [0, 1), got {val_fraction!r}")
+    val_fraction = rules.real("train_val_split", "val_fraction", val_fraction, 0, 1, hi_open=True)
     cut = len(ids) - int(round(len(ids) * val_fraction))
-    if cut == 0 and len(ids):
-        raise ValueError(f"train_val_split: val_fraction {val_fraction!r} of {len(ids)} ids leaves no training ids; "
-                         "use a smaller val_fraction or more data")
+    rules.require(cut > 0 or not len(ids), "train_val_split", "val_fraction", f"small enough to leave training ids "
+                  f"(val_fraction {val_fraction!r} of {len(ids)} ids leaves no training ids)", val_fraction)
     return ids[:cut], ids[cut:]
 
 
@@ -62,15 +52,12 @@ def random_windows(ids, batch_size: int, seq_len: int, rng: np.random.Generator 
     (``backend.get_rng()``, seeded by ``minigen.manual_seed``), as the samplers do.
     """
     ids = _ids(ids, "random_windows")
-    batch_size = _positive_int("random_windows", "batch_size", batch_size)
-    seq_len = _positive_int("random_windows", "seq_len", seq_len)
-    if rng is None:
-        rng = backend.get_rng()
-    elif not isinstance(rng, np.random.Generator):
-        raise TypeError(f"random_windows: rng must be a numpy.random.Generator (e.g. np.random.default_rng(seed)) "
-                        f"or None, got {type(rng).__name__} {rng!r}")
-    if len(ids) < seq_len + 1:
-        raise ValueError(f"random_windows: need at least seq_len + 1 = {seq_len + 1} ids, got {len(ids)}")
+    batch_size = rules.positive_int("random_windows", "batch_size", batch_size)
+    seq_len = rules.positive_int("random_windows", "seq_len", seq_len)
+    rng = backend.get_rng() if rng is None else rules.instance("random_windows", "rng", rng, np.random.Generator,
+                                                               "a numpy.random.Generator (e.g. np.random.default_rng(seed)) or None")
+    rules.require(len(ids) >= seq_len + 1, "random_windows", "ids", f"at least seq_len + 1 = {seq_len + 1} ids long",
+                  len(ids))
     starts = rng.integers(0, len(ids) - seq_len, size=batch_size)
     offsets = starts[:, None] + np.arange(seq_len + 1)[None, :]              # (B, T+1)
     windows = ids[offsets]
@@ -95,12 +82,11 @@ class StreamBatcher:
 
     def __init__(self, ids, batch_size: int, seq_len: int):
         ids = _ids(ids, "StreamBatcher")
-        batch_size = _positive_int("StreamBatcher", "batch_size", batch_size)
-        seq_len = _positive_int("StreamBatcher", "seq_len", seq_len)
+        batch_size = rules.positive_int("StreamBatcher", "batch_size", batch_size)
+        seq_len = rules.positive_int("StreamBatcher", "seq_len", seq_len)
         length = len(ids) // batch_size
-        if length < seq_len + 1:
-            raise ValueError(f"StreamBatcher: {len(ids)} ids make streams of {length} tokens for batch_size "
-                             f"{batch_size}, too short for seq_len {seq_len}; use a smaller batch or sequence")
+        rules.require(length >= seq_len + 1, "StreamBatcher", "ids", f"long enough for batch_size {batch_size} and "
+                      f"seq_len {seq_len}", f"{len(ids)} ids, streams of {length} tokens, too short for seq_len {seq_len}")
         self.streams = ids[: length * batch_size].reshape(batch_size, length)    # (B, L)
         self.seq_len = seq_len
         self.batches_per_epoch = (length - 1) // seq_len
@@ -114,9 +100,7 @@ class StreamBatcher:
 
     @position.setter
     def position(self, value) -> None:
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"StreamBatcher: position must be a non-negative integer, got {value!r}")
-        self._position = int(value)
+        self._position = rules.non_negative_int("StreamBatcher", "position", value)
 
     def next_batch(self):
         """``(x, y)``, each (batch_size, seq_len)."""
