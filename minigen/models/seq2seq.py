@@ -26,10 +26,9 @@ which ``plot_attention`` draws.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import NamedTuple
 
-from .. import backend, nn
+from .. import backend, nn, rules
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..autograd.ops import concat, stack
@@ -55,12 +54,6 @@ class DecodeOutput(NamedTuple):
     scores: object = None
 
 
-def _positive_int(name, value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"Seq2Seq: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class Seq2Seq(nn.Module):
     """Encoder-decoder with additive attention; see the module docstring for the equations.
 
@@ -78,15 +71,16 @@ class Seq2Seq(nn.Module):
                  cell: str = "gru", dropout: float = 0.0, bidirectional: bool = True, attn_dim: int | None = None,
                  pad_id: int = 0, bos_id: int = 1, eos_id: int = 2, device=None, dtype=None):
         super().__init__()
-        if cell not in _CELLS:
-            raise ValueError(f"Seq2Seq: cell must be one of {sorted(_CELLS)}, got {cell!r}")
-        V_src, V, E, H = (_positive_int(n, v) for n, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab),
-                                                          ("embed_dim", embed_dim), ("hidden_size", hidden_size)))
-        A = H if attn_dim is None else _positive_int("attn_dim", attn_dim)
-        for name, i in (("pad_id", pad_id), ("bos_id", bos_id), ("eos_id", eos_id)):
-            if not isinstance(i, numbers.Integral) or not 0 <= i < min(V_src, V):
-                raise ValueError(f"Seq2Seq: {name} must be a token id in both vocabularies "
-                                 f"(< {min(V_src, V)}), got {i!r}")
+        cell = rules.choice("Seq2Seq", "cell", cell, tuple(sorted(_CELLS)))
+        V_src = rules.positive_int("Seq2Seq", "src_vocab", src_vocab)
+        V = rules.positive_int("Seq2Seq", "tgt_vocab", tgt_vocab)
+        E = rules.positive_int("Seq2Seq", "embed_dim", embed_dim)
+        H = rules.positive_int("Seq2Seq", "hidden_size", hidden_size)
+        A = rules.positive_int("Seq2Seq", "attn_dim", attn_dim, optional=True) or H
+        bidirectional = rules.flag("Seq2Seq", "bidirectional", bidirectional)
+        pad_id = rules.integer("Seq2Seq", "pad_id", pad_id, 0, min(V_src, V) - 1)    # an id in both vocabularies
+        bos_id = rules.integer("Seq2Seq", "bos_id", bos_id, 0, min(V_src, V) - 1)
+        eos_id = rules.integer("Seq2Seq", "eos_id", eos_id, 0, min(V_src, V) - 1)
         self.config = dict(model_type="seq2seq", src_vocab=V_src, tgt_vocab=V, embed_dim=E, hidden_size=H, cell=cell,
                            dropout=dropout, bidirectional=bool(bidirectional), attn_dim=A, pad_id=pad_id,
                            bos_id=bos_id, eos_id=eos_id)
@@ -110,19 +104,11 @@ class Seq2Seq(nn.Module):
 
     # ------------------------------------------------------------------ checks
     def _ids(self, ids, name, n_vocab, batch=None):
-        data = ids.data if isinstance(ids, Tensor) else ids
-        if getattr(data, "ndim", None) != 2 or 0 in tuple(data.shape):
-            raise ValueError(f"Seq2Seq expected {name} of shape (batch, length), got "
-                             f"{getattr(data, 'shape', type(data).__name__)}")
-        if backend.is_floating(data.dtype) or backend._dtype_name(data.dtype) == "bool":
-            raise TypeError(f"Seq2Seq: {name} must hold integer token ids, got {backend._dtype_name(data.dtype)}")
-        if batch is not None and data.shape[0] != batch:
-            raise ValueError(f"Seq2Seq: {name} has {data.shape[0]} rows but src has {batch}")
-        xp = array_namespace(data)
-        if bool(xp.any((data < 0) | (data >= n_vocab))):
-            host = backend.to_numpy(data)
-            bad = host[(host < 0) | (host >= n_vocab)]
-            raise IndexError(f"Seq2Seq: {name} id {int(bad[0])} is out of range for a vocabulary of {n_vocab}")
+        """The array of a (batch, length) Tensor or array of ids in [0, n_vocab), with ``batch`` rows when given."""
+        data = rules.array_of(rules.token_ids("Seq2Seq", name, ids, n_vocab, ndim=2))
+        rules.require(0 not in tuple(data.shape), "Seq2Seq", name, "a non-empty (batch, length) array", "shape (B, 0)")
+        rules.require(batch is None or data.shape[0] == batch, "Seq2Seq", name, f"{batch} rows like src",
+                      f"{data.shape[0]} rows")
         return data
 
     # ------------------------------------------------------------------ encoder
@@ -137,8 +123,8 @@ class Seq2Seq(nn.Module):
         B, S = src.shape
         mask = src != self.pad_id                                            # (B, S)
         lengths = xp.sum(xp.astype(mask, xp.int64), axis=1)                  # (B,)
-        if bool(xp.any(lengths == 0)):
-            raise ValueError("Seq2Seq: every source row needs at least one token that is not padding")
+        rules.require(not bool(xp.any(lengths == 0)), "Seq2Seq", "src", "rows with at least one token that is not "
+                      "padding", "a row of padding only")
         rows = xp.arange(B, dtype=xp.int64, device=dev)
         out_f, _ = self.encoder(self.drop(self.src_embed(src)))              # (B, S, H)
         last = out_f[rows, lengths - 1]                                      # (B, H) after each row's last token
@@ -189,9 +175,10 @@ class Seq2Seq(nn.Module):
         (Gumbel-max with noise from minigen's seeded generator). Fed predictions are
         constants: no gradient flows through the choice.
         """
-        p = _check_teacher_forcing(teacher_forcing)
-        if sampling not in ("argmax", "sample"):
-            raise ValueError(f"Seq2Seq: sampling must be 'argmax' or 'sample', got {sampling!r}")
+        rules.require(isinstance(teacher_forcing, bool) or rules.is_real(teacher_forcing) and 0 <= teacher_forcing <= 1,
+                      "Seq2Seq", "teacher_forcing", "True, False or a probability in [0, 1]", rules.describe(teacher_forcing))
+        p = float(teacher_forcing)
+        sampling = rules.choice("Seq2Seq", "sampling", sampling, ("argmax", "sample"))
         enc_out, enc_proj, mask, state = self.encode(src)
         tgt_in = self._ids(tgt_in, "tgt_in", self.tgt_vocab, batch=enc_out.shape[0])
         xp = array_namespace(tgt_in)
@@ -224,8 +211,8 @@ class Seq2Seq(nn.Module):
         """Mean cross-entropy of tgt_out (B, T) under ``forward``; padding in tgt_out is ignored."""
         logits = self(src, tgt_in, teacher_forcing, sampling)
         tgt_out = self._ids(tgt_out, "tgt_out", self.tgt_vocab, batch=logits.shape[0])
-        if tuple(tgt_out.shape) != tuple(logits.shape[:2]):
-            raise ValueError(f"Seq2Seq: tgt_out has shape {tuple(tgt_out.shape)}, tgt_in {logits.shape[:2]}")
+        rules.require(tuple(tgt_out.shape) == tuple(logits.shape[:2]), "Seq2Seq", "tgt_out",
+                      f"of tgt_in's shape {tuple(logits.shape[:2])}", f"shape {tuple(tgt_out.shape)}")
         xp = array_namespace(tgt_out)
         return F.cross_entropy(logits.reshape(-1, self.tgt_vocab), xp.reshape(tgt_out, (-1,)),
                                ignore_index=self.pad_id)
@@ -246,7 +233,7 @@ class Seq2Seq(nn.Module):
 
     def greedy_decode(self, src, max_len: int = 20) -> DecodeOutput:
         """Take the most likely token at every step, until every row has emitted ``<eos>`` or ``max_len``."""
-        _positive_int("max_len", max_len)
+        max_len = rules.positive_int("Seq2Seq", "max_len", max_len)
         was_training = self.training
         self.eval()
         try:
@@ -282,11 +269,9 @@ class Seq2Seq(nn.Module):
         With ``num_beams=1`` this is greedy decoding; with a beam at least as large as the
         number of possible hypotheses it is exhaustive search.
         """
-        _positive_int("num_beams", num_beams)
-        _positive_int("max_len", max_len)
-        if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real) \
-                or not math.isfinite(length_penalty):
-            raise ValueError(f"Seq2Seq: length_penalty must be a finite number, got {length_penalty!r}")
+        num_beams = rules.positive_int("Seq2Seq", "num_beams", num_beams)
+        max_len = rules.positive_int("Seq2Seq", "max_len", max_len)
+        length_penalty = rules.real("Seq2Seq", "length_penalty", length_penalty)
         was_training = self.training
         self.eval()
         try:
@@ -348,14 +333,6 @@ class Seq2Seq(nn.Module):
         return score, toks, rows
 
 
-def _check_teacher_forcing(p) -> float:
-    if isinstance(p, bool):
-        return 1.0 if p else 0.0
-    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"Seq2Seq: teacher_forcing must be True, False or a probability in [0, 1], got {p!r}")
-    return float(p)
-
-
 def teacher_forcing_prob(step: int, schedule: str = "inverse_sigmoid", *, k: float = 1000.0,
                          decay_steps: int = 10000, min_prob: float = 0.0) -> float:
     """The probability of feeding the gold token at training ``step`` (Bengio et al.'s epsilon_i).
@@ -371,18 +348,15 @@ def teacher_forcing_prob(step: int, schedule: str = "inverse_sigmoid", *, k: flo
     >>> teacher_forcing_prob(2500, "linear", decay_steps=10000)
     0.75
     """
-    if not isinstance(step, numbers.Integral) or step < 0:
-        raise ValueError(f"teacher_forcing_prob: step must be a non-negative integer, got {step!r}")
+    fn = "teacher_forcing_prob"
+    step = rules.non_negative_int(fn, "step", step)
+    schedule = rules.choice(fn, "schedule", schedule, ("inverse_sigmoid", "linear"))
     if schedule == "inverse_sigmoid":
-        if not k >= 1:
-            raise ValueError(f"teacher_forcing_prob: k must be >= 1, got {k!r}")
+        k = rules.real(fn, "k", k, 1)
         eps = k / (k + math.exp(min(step / k, 700.0)))
-    elif schedule == "linear":
-        if not decay_steps > 0:
-            raise ValueError(f"teacher_forcing_prob: decay_steps must be positive, got {decay_steps!r}")
-        eps = 1.0 - step / decay_steps
     else:
-        raise ValueError(f"teacher_forcing_prob: schedule must be 'inverse_sigmoid' or 'linear', got {schedule!r}")
+        decay_steps = rules.real(fn, "decay_steps", decay_steps, 0, lo_open=True)
+        eps = 1.0 - step / decay_steps
     return max(min_prob, eps)
 
 
@@ -399,9 +373,9 @@ def plot_attention(weights, src_tokens, tgt_tokens, path, title: str | None = No
         raise ImportError(f"plot_attention needs matplotlib ({e}); install it with: {PLOT_INSTALL_HINT}") from None
     w = backend.to_numpy(weights.data if isinstance(weights, Tensor) else weights)
     src_tokens, tgt_tokens = list(src_tokens), list(tgt_tokens)
-    if w.ndim != 2 or w.shape[0] < len(tgt_tokens) or w.shape[1] < len(src_tokens):
-        raise ValueError(f"plot_attention: weights of shape {tuple(w.shape)} do not cover {len(tgt_tokens)} "
-                         f"target x {len(src_tokens)} source tokens")
+    rules.require(w.ndim == 2 and w.shape[0] >= len(tgt_tokens) and w.shape[1] >= len(src_tokens), "plot_attention",
+                  "weights", f"(tgt_len, src_len) covering {len(tgt_tokens)} target x {len(src_tokens)} source tokens",
+                  f"shape {tuple(w.shape)}")
     w = w[:len(tgt_tokens), :len(src_tokens)]
     fig = Figure(figsize=(1.0 + 0.35 * len(src_tokens), 1.0 + 0.35 * len(tgt_tokens)))
     FigureCanvasAgg(fig)

@@ -217,7 +217,7 @@ def test_teacher_forcing_schedules():
     assert lin == [1.0, 0.5, 0.1]
     with pytest.raises(ValueError, match="schedule must be"):
         teacher_forcing_prob(0, "cosine")
-    with pytest.raises(ValueError, match="k must be >= 1"):
+    with pytest.raises(ValueError, match="k must be a finite number >= 1"):
         teacher_forcing_prob(0, k=0.5)
 
 
@@ -252,23 +252,23 @@ def test_lstm_and_state_dict_round_trip():
 
 def test_bad_input():
     model = tiny()
-    with pytest.raises(ValueError, match=r"expected src of shape \(batch, length\), got \(4,\)"):
+    with pytest.raises(ValueError, match=r"Seq2Seq: src must be a 2-D array of token ids, got shape \(4,\)"):
         model(SRC[0], TGT_IN)
-    with pytest.raises(IndexError, match="src id 7 is out of range for a vocabulary of 7"):
+    with pytest.raises(IndexError, match=r"Seq2Seq: src must be ids in \[0, 7\), got id 7"):
         model(np.full((1, 3), 7), TGT_IN[:1])
-    with pytest.raises(IndexError, match="tgt_in id -1 is out of range"):
+    with pytest.raises(IndexError, match=r"Seq2Seq: tgt_in must be ids in \[0, 6\), got id -1"):
         model(SRC, np.full((3, 2), -1))
-    with pytest.raises(TypeError, match="integer token ids, got float64"):
+    with pytest.raises(TypeError, match="src must be an integer array of token ids, got float64"):
         model(SRC.astype(np.float64), TGT_IN)
-    with pytest.raises(ValueError, match="tgt_in has 2 rows but src has 3"):
+    with pytest.raises(ValueError, match="tgt_in must be 3 rows like src, got 2 rows"):
         model(SRC, TGT_IN[:2])
     with pytest.raises(ValueError, match="at least one token that is not padding"):
         model(np.array([[3, 4], [0, 0]]), TGT_IN[:2])
-    with pytest.raises(ValueError, match="tgt_out has shape"):
+    with pytest.raises(ValueError, match="tgt_out must be of tgt_in's shape"):
         model.loss(SRC, TGT_IN, TGT_OUT[:, :2])
     with pytest.raises(ValueError, match="teacher_forcing must be True, False or a probability"):
         model(SRC, TGT_IN, teacher_forcing=1.5)
-    with pytest.raises(ValueError, match="sampling must be 'argmax' or 'sample'"):
+    with pytest.raises(ValueError, match="sampling must be one of 'argmax', 'sample'"):
         model(SRC, TGT_IN, teacher_forcing=0.5, sampling="top_k")
     with pytest.raises(ValueError, match="num_beams must be a positive integer"):
         model.beam_decode(SRC, num_beams=0)
@@ -280,7 +280,10 @@ def test_bad_input():
         Seq2Seq(7, 6, cell="transformer")
     with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
         Seq2Seq(7, 6, hidden_size=0)
-    with pytest.raises(ValueError, match="eos_id must be a token id in both vocabularies"):
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer, got True"):
+        Seq2Seq(7, 6, hidden_size=True)                    # a bool is no size; a NumPy int is one
+    assert Seq2Seq(np.int64(7), np.int32(6), embed_dim=np.int64(4), hidden_size=np.int64(8)).hidden_size == 8
+    with pytest.raises(ValueError, match=r"eos_id must be an integer in \[0, 5\], got 6"):
         Seq2Seq(7, 6, eos_id=6)
 
 
@@ -292,7 +295,7 @@ def test_plot_attention_writes_a_png(tmp_path):
                           title="test")
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ValueError, match="do not cover 5 target x 4 source tokens"):
+    with pytest.raises(ValueError, match="covering 5 target x 4 source tokens"):
         plot_attention(out.attentions[0], list("abcd"), list("vwxyz"), tmp_path / "bad.png")
 
 
