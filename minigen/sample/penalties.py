@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
+from .. import backend, rules
 from ..backend import array_namespace, device_of
-from .processors import LogitsProcessor, _check, _check_inputs, _check_positive_float, _is_int, _is_real
+from .processors import LogitsProcessor
 
 __all__ = ["RepetitionPenaltyLogitsProcessor", "FrequencyPenaltyLogitsProcessor", "PresencePenaltyLogitsProcessor",
            "NoRepeatNGramLogitsProcessor", "SuppressTokensLogitsProcessor", "NoBadWordsLogitsProcessor"]
@@ -59,10 +59,8 @@ def _token_mask(token_ids, V: int, like):
     return xp.any(vocab[:, None] == ids[None, :], axis=-1)
 
 
-def _check_token_list(name: str, tokens, nonempty: bool) -> list:
-    ok = isinstance(tokens, (list, tuple)) and all(_is_int(t) and t >= 0 for t in tokens) and (tokens or not nonempty)
-    _check(ok, name, ("a non-empty" if nonempty else "a") + " list of non-negative integer token ids", tokens)
-    return [int(t) for t in tokens]
+def _is_id(t) -> bool:
+    return rules.is_int(t) and t >= 0
 
 
 class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
@@ -78,10 +76,10 @@ class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, penalty: float):
-        self.penalty = _check_positive_float("penalty", penalty)
+        self.penalty = rules.real("RepetitionPenaltyLogitsProcessor", "penalty", penalty, 0, lo_open=True)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
         penalised = xp.where(scores < 0, scores * self.penalty, scores / self.penalty)
@@ -100,11 +98,11 @@ class FrequencyPenaltyLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, penalty: float):
-        _check(_is_real(penalty) and math.isfinite(penalty), "penalty", "a finite float", penalty)
+        penalty = rules.real("FrequencyPenaltyLogitsProcessor", "penalty", penalty)
         self.penalty = float(penalty)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         return scores - self.penalty * _token_counts(input_ids, scores.shape[-1], scores.dtype)
 
 
@@ -117,11 +115,11 @@ class PresencePenaltyLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, penalty: float):
-        _check(_is_real(penalty) and math.isfinite(penalty), "penalty", "a finite float", penalty)
+        penalty = rules.real("PresencePenaltyLogitsProcessor", "penalty", penalty)
         self.penalty = float(penalty)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
         return xp.where(seen, scores - self.penalty, scores)
@@ -141,11 +139,11 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, ngram_size: int):
-        _check(_is_int(ngram_size) and ngram_size > 0, "ngram_size", "a strictly positive integer", ngram_size)
+        ngram_size = rules.positive_int("NoRepeatNGramLogitsProcessor", "ngram_size", ngram_size)
         self.ngram_size = int(ngram_size)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         (B, T), V, n = input_ids.shape, scores.shape[-1], self.ngram_size
         ids = backend.to_numpy(input_ids)                                      # (B, T) on the host
@@ -172,10 +170,12 @@ class SuppressTokensLogitsProcessor(LogitsProcessor):
 
     def __init__(self, suppress_tokens):
         tokens = list(suppress_tokens) if isinstance(suppress_tokens, (set, frozenset, range)) else suppress_tokens
-        self.suppress_tokens = _check_token_list("suppress_tokens", tokens, nonempty=False)
+        ok = isinstance(tokens, (list, tuple)) and all(map(_is_id, tokens))
+        rules.require(ok, "SuppressTokensLogitsProcessor", "suppress_tokens", "a list of token ids", repr(tokens))
+        self.suppress_tokens = [int(t) for t in tokens]
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         return xp.where(_token_mask(self.suppress_tokens, scores.shape[-1], scores), -math.inf, scores)
 
@@ -195,18 +195,18 @@ class NoBadWordsLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, bad_words_ids, eos_token_id=None):
-        ok = isinstance(bad_words_ids, list) and len(bad_words_ids) > 0 and all(
-            isinstance(seq, list) and seq and all(_is_int(t) and t >= 0 for t in seq) for seq in bad_words_ids)
-        _check(ok, "bad_words_ids", "a non-empty list of non-empty lists of non-negative integer token ids",
-               bad_words_ids)
-        eos = [] if eos_token_id is None else [eos_token_id] if _is_int(eos_token_id) else eos_token_id
-        ok = isinstance(eos, (list, tuple)) and all(_is_int(t) and t >= 0 for t in eos)
-        _check(ok, "eos_token_id", "a non-negative integer token id, a list of them, or None", eos_token_id)
+        fn = "NoBadWordsLogitsProcessor"
+        ok = isinstance(bad_words_ids, list) and bad_words_ids and all(
+            isinstance(seq, list) and seq and all(map(_is_id, seq)) for seq in bad_words_ids)
+        rules.require(ok, fn, "bad_words_ids", "a non-empty list of non-empty lists of token ids", bad_words_ids)
+        eos = [] if eos_token_id is None else [eos_token_id] if rules.is_int(eos_token_id) else eos_token_id
+        ok = isinstance(eos, (list, tuple)) and all(map(_is_id, eos))
+        rules.require(ok, fn, "eos_token_id", "a token id, a list of them, or None", rules.describe(eos_token_id))
         self.bad_words_ids = [[int(t) for t in seq] for seq in bad_words_ids if not (len(seq) == 1 and seq[0] in eos)]
         self.eos_token_id = eos_token_id
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         (B, T), V = input_ids.shape, scores.shape[-1]
         too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})

@@ -23,11 +23,9 @@ presence, n-grams, banned tokens) live in ``penalties.py``.
 from __future__ import annotations
 
 import math
-import numbers
 
-from .. import backend
+from .. import backend, rules
 from ..backend import array_namespace, device_of
-from ..functional._checks import check_same_device
 from ..kernels.softmax import log_softmax_forward, softmax_forward
 
 __all__ = ["LogitsProcessor", "LogitsProcessorList", "TemperatureLogitsWarper", "TopKLogitsWarper",
@@ -36,65 +34,16 @@ __all__ = ["LogitsProcessor", "LogitsProcessorList", "TemperatureLogitsWarper", 
 
 # --------------------------------------------------------------------------- argument checks
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check(ok: bool, name: str, rule: str, value) -> None:
-    """Raise "`name` has to be RULE, but is VALUE" unless ``ok``."""
-    if not ok:
-        shown = repr(value) if isinstance(value, str) else value
-        raise ValueError(f"`{name}` has to be {rule}, but is {shown}")
-
-
-def _check_positive_float(name: str, value, hint: str = "") -> float:
-    ok = _is_real(value) and math.isfinite(value) and value > 0
-    _check(ok, name, "a strictly positive finite float" + hint, value)
-    return float(value)
-
-
-def _check_filter_options(filter_value, min_tokens_to_keep) -> tuple[float, int]:
+def _filter_options(fn: str, filter_value, min_tokens_to_keep) -> tuple[float, int]:
     """The two options as Python numbers: a NumPy scalar is no Python scalar to array-API arithmetic."""
-    _check(_is_real(filter_value) and not math.isnan(filter_value), "filter_value", "a float that is not NaN",
-           filter_value)
-    _check(_is_int(min_tokens_to_keep) and min_tokens_to_keep >= 1, "min_tokens_to_keep",
-           "a positive integer (>= 1)", min_tokens_to_keep)
-    return float(filter_value), int(min_tokens_to_keep)
+    ok = rules.is_real(filter_value) and not math.isnan(filter_value)                   # -inf is the default
+    rules.require(ok, fn, "filter_value", "a number that is not NaN", rules.describe(filter_value))
+    return float(filter_value), rules.positive_int(fn, "min_tokens_to_keep", min_tokens_to_keep)
 
 
 def _describe(x) -> str:
-    if not backend.is_array(x):
-        return f"a {type(x).__name__}"
-    return f"shape {tuple(x.shape)} and dtype {backend._dtype_name(x.dtype)}"
-
-
-def _check_inputs(processor, input_ids, scores) -> None:
-    """``input_ids`` is an integer (B, T) array and ``scores`` a floating (B, V) array, with one B, on one device.
-
-    Shapes, dtypes and devices only, which the host knows without waiting for the
-    device: checking the ids' values would copy them from the device at every
-    generated token. (``generate`` checks the prompt's ids once; the ids it adds are
-    picked from the scores, so they are in range.)
-    """
-    name = type(processor).__name__
-    if not backend.is_array(scores) or not backend.is_floating(scores.dtype):
-        raise TypeError(f"{name}: scores must be a floating (batch, vocab) array, got {_describe(scores)}")
-    if scores.ndim != 2 or scores.shape[1] == 0:
-        raise ValueError(f"{name}: scores must be a (batch, vocab) array with vocab >= 1, got shape "
-                         f"{tuple(scores.shape)}")
-    if not backend.is_array(input_ids) or not backend.is_integer(input_ids.dtype):
-        raise TypeError(f"{name}: input_ids must be an integer (batch, length) array of token ids, got "
-                        f"{_describe(input_ids)}")
-    if input_ids.ndim != 2:
-        raise ValueError(f"{name}: input_ids must be a (batch, length) array, got shape {tuple(input_ids.shape)}")
-    if input_ids.shape[0] != scores.shape[0]:
-        raise ValueError(f"{name}: input_ids {tuple(input_ids.shape)} and scores {tuple(scores.shape)} must have the "
-                         f"same batch size, got {input_ids.shape[0]} and {scores.shape[0]}")
-    check_same_device(name, input_ids=input_ids, scores=scores)
+    return f"shape {tuple(x.shape)} and dtype {backend._dtype_name(x.dtype)}" if backend.is_array(x) else \
+        f"a {type(x).__name__}"
 
 
 def _softmax(scores):
@@ -108,6 +57,26 @@ class LogitsProcessor:
 
     def __call__(self, input_ids, scores):
         raise NotImplementedError(f"{type(self).__name__} is an abstract class; subclasses define __call__")
+
+    def check_inputs(self, input_ids, scores) -> None:
+        """``input_ids`` is an integer (B, T) array and ``scores`` a floating (B, V) array, with one B, on one device.
+
+        Shapes, dtypes and devices only, which the host knows without waiting for the
+        device: checking the ids' values would copy them from the device at every
+        generated token. (``generate`` checks the prompt's ids once; the ids it adds are
+        picked from the scores, so they are in range.)
+        """
+        fn = type(self).__name__
+        if not (backend.is_array(scores) and backend.is_floating(scores.dtype)):
+            rules.fail(fn, "scores", "a floating (batch, vocab) array", _describe(scores), TypeError)
+        if scores.ndim != 2 or scores.shape[1] == 0:
+            rules.fail(fn, "scores", "a (batch, vocab) array with vocab >= 1", f"shape {tuple(scores.shape)}")
+        if not (backend.is_array(input_ids) and backend.is_integer(input_ids.dtype)):
+            rules.fail(fn, "input_ids", "an integer (batch, length) array of token ids", _describe(input_ids), TypeError)
+        if input_ids.ndim != 2 or input_ids.shape[0] != scores.shape[0]:
+            rules.fail(fn, "input_ids", f"a (batch, length) array with the batch of scores {tuple(scores.shape)}",
+                       f"shape {tuple(input_ids.shape)}")
+        rules.same_device(fn, input_ids=input_ids, scores=scores)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
@@ -144,11 +113,13 @@ class TemperatureLogitsWarper(LogitsProcessor):
     """
 
     def __init__(self, temperature: float):
-        hint = " (for greedy decoding use do_sample=False)" if _is_real(temperature) and temperature == 0 else ""
-        self.temperature = _check_positive_float("temperature", temperature, hint)
+        fn = "TemperatureLogitsWarper"
+        rules.require(temperature != 0, fn, "temperature", "> 0 (for greedy decoding use do_sample=False)",
+                      rules.describe(temperature))
+        self.temperature = rules.real(fn, "temperature", temperature, 0, lo_open=True)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         return scores / self.temperature
 
 
@@ -164,13 +135,13 @@ class TopKLogitsWarper(LogitsProcessor):
     """
 
     def __init__(self, top_k: int, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
-        _check(_is_int(top_k) and top_k > 0, "top_k", "a strictly positive integer", top_k)
-        filter_value, min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
+        top_k = rules.positive_int("TopKLogitsWarper", "top_k", top_k)
+        filter_value, min_tokens_to_keep = _filter_options("TopKLogitsWarper", filter_value, min_tokens_to_keep)
         self.top_k = max(int(top_k), min_tokens_to_keep)
         self.filter_value, self.min_tokens_to_keep = filter_value, min_tokens_to_keep
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         k = min(self.top_k, V)
@@ -194,12 +165,12 @@ class TopPLogitsWarper(LogitsProcessor):
     """
 
     def __init__(self, top_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
-        _check(_is_real(top_p) and 0 < top_p <= 1, "top_p", "a float in (0, 1]", top_p)
+        top_p = rules.real("TopPLogitsWarper", "top_p", top_p, 0, 1, lo_open=True)
         self.top_p = float(top_p)
-        self.filter_value, self.min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
+        self.filter_value, self.min_tokens_to_keep = _filter_options("TopPLogitsWarper", filter_value, min_tokens_to_keep)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         sorted_scores = xp.sort(scores, axis=-1)                             # (B, V), ascending
@@ -224,12 +195,12 @@ class MinPLogitsWarper(LogitsProcessor):
     """
 
     def __init__(self, min_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
-        _check(_is_real(min_p) and 0 <= min_p <= 1, "min_p", "a float in [0, 1]", min_p)
+        min_p = rules.probability("MinPLogitsWarper", "min_p", min_p)
         self.min_p = float(min_p)
-        self.filter_value, self.min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
+        self.filter_value, self.min_tokens_to_keep = _filter_options("MinPLogitsWarper", filter_value, min_tokens_to_keep)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         p = _softmax(scores)                                                 # (B, V)
@@ -256,12 +227,12 @@ class TypicalLogitsWarper(LogitsProcessor):
     """
 
     def __init__(self, mass: float = 0.9, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
-        _check(_is_real(mass) and 0 < mass < 1, "mass", "a float in (0, 1)", mass)
+        mass = rules.real("TypicalLogitsWarper", "mass", mass, 0, 1, lo_open=True, hi_open=True)
         self.mass = float(mass)
-        self.filter_value, self.min_tokens_to_keep = _check_filter_options(filter_value, min_tokens_to_keep)
+        self.filter_value, self.min_tokens_to_keep = _filter_options("TypicalLogitsWarper", filter_value, min_tokens_to_keep)
 
     def __call__(self, input_ids, scores):
-        _check_inputs(self, input_ids, scores)
+        self.check_inputs(input_ids, scores)
         xp = array_namespace(scores)
         V = scores.shape[-1]
         log_p = log_softmax_forward(scores, axis=-1)[0]                      # (B, V)
@@ -298,7 +269,7 @@ def reweight_distribution(probs, temperature: float = 0.5):
     >>> reweight_distribution(np.array([0.5, 0.3, 0.2, 0.0]), temperature=0.5).round(3).tolist()
     [0.658, 0.237, 0.105, 0.0]
     """
-    _check_positive_float("temperature", temperature)
+    temperature = rules.real("reweight_distribution", "temperature", temperature, 0, lo_open=True)
     xp = array_namespace(probs)
     top = xp.max(probs, axis=-1, keepdims=True)
     q = (probs / xp.where(top > 0, top, 1.0)) ** (1.0 / temperature)        # in [0, 1]; the max becomes 1

@@ -272,51 +272,51 @@ def test_extreme_logits_give_no_nan(processor, dtype):
 
 # --------------------------------------------------------------------------- bad arguments
 
-POSITIVE = "has to be a strictly positive finite float"
+POSITIVE = "must be a finite number > 0"
 BAD = [
     (TemperatureLogitsWarper, dict(temperature=0.0),
-     f"`temperature` {POSITIVE} " r"\(for greedy decoding use do_sample=False\), but is 0.0"),
-    (TemperatureLogitsWarper, dict(temperature=-1.0), f"`temperature` {POSITIVE}, but is -1.0"),
-    (TemperatureLogitsWarper, dict(temperature=float("inf")), "`temperature` .* but is inf"),
-    (TemperatureLogitsWarper, dict(temperature=float("nan")), "`temperature` .* but is nan"),
-    (TemperatureLogitsWarper, dict(temperature="1"), "`temperature` .* but is '1'"),
-    (TopKLogitsWarper, dict(top_k=-1), "`top_k` has to be a strictly positive integer, but is -1"),
-    (TopKLogitsWarper, dict(top_k=0), "`top_k` has to be a strictly positive integer, but is 0"),
-    (TopKLogitsWarper, dict(top_k=2.5), "`top_k` has to be a strictly positive integer, but is 2.5"),
-    (TopKLogitsWarper, dict(top_k=True), "`top_k` has to be a strictly positive integer, but is True"),
+     r"TemperatureLogitsWarper: temperature must be > 0 \(for greedy decoding use do_sample=False\), got 0.0"),
+    (TemperatureLogitsWarper, dict(temperature=-1.0), f"temperature {POSITIVE}, got -1.0"),
+    (TemperatureLogitsWarper, dict(temperature=float("inf")), "temperature must be .*, got inf"),
+    (TemperatureLogitsWarper, dict(temperature=float("nan")), "temperature must be .*, got nan"),
+    (TemperatureLogitsWarper, dict(temperature="1"), "temperature must be .*, got '1'"),
+    (TopKLogitsWarper, dict(top_k=-1), "top_k must be .*, got -1"),
+    (TopKLogitsWarper, dict(top_k=0), "top_k must be .*, got 0"),
+    (TopKLogitsWarper, dict(top_k=2.5), "top_k must be .*, got 2.5"),
+    (TopKLogitsWarper, dict(top_k=True), "top_k must be .*, got True"),
     (TopKLogitsWarper, dict(top_k=5, min_tokens_to_keep=0),
-     r"`min_tokens_to_keep` has to be a positive integer \(>= 1\), but is 0"),
+     r"min_tokens_to_keep must be .*, got 0"),
     (TopKLogitsWarper, dict(top_k=5, filter_value=float("nan")),
-     "`filter_value` has to be a float that is not NaN, but is nan"),
-    (TopPLogitsWarper, dict(top_p=1.5), r"`top_p` has to be a float in \(0, 1\], but is 1.5"),
-    (TopPLogitsWarper, dict(top_p=0.0), r"`top_p` has to be a float in \(0, 1\], but is 0.0"),
-    (TopPLogitsWarper, dict(top_p=-0.1), r"`top_p` has to be a float in \(0, 1\], but is -0.1"),
-    (TopPLogitsWarper, dict(top_p=0.5, min_tokens_to_keep=1.5), "`min_tokens_to_keep` has to be .* but is 1.5"),
-    (MinPLogitsWarper, dict(min_p=1.5), r"`min_p` has to be a float in \[0, 1\], but is 1.5"),
-    (MinPLogitsWarper, dict(min_p=-0.1), r"`min_p` has to be a float in \[0, 1\], but is -0.1"),
-    (MinPLogitsWarper, dict(min_p=0.1, min_tokens_to_keep=-2), "`min_tokens_to_keep` has to be .* but is -2"),
-    (TypicalLogitsWarper, dict(mass=1.0), r"`mass` has to be a float in \(0, 1\), but is 1.0"),
-    (TypicalLogitsWarper, dict(mass=0), r"`mass` has to be a float in \(0, 1\), but is 0"),
-    (TypicalLogitsWarper, dict(mass=0.5, min_tokens_to_keep=0), "`min_tokens_to_keep` has to be .* but is 0"),
-    (RepetitionPenaltyLogitsProcessor, dict(penalty=0.0), f"`penalty` {POSITIVE}, but is 0.0"),
-    (RepetitionPenaltyLogitsProcessor, dict(penalty=-1.2), f"`penalty` {POSITIVE}, but is -1.2"),
-    (FrequencyPenaltyLogitsProcessor, dict(penalty=float("nan")), "`penalty` has to be a finite float, but is nan"),
-    (PresencePenaltyLogitsProcessor, dict(penalty=float("inf")), "`penalty` has to be a finite float, but is inf"),
-    (NoRepeatNGramLogitsProcessor, dict(ngram_size=0), "`ngram_size` has to be a strictly positive integer, but is 0"),
-    (NoRepeatNGramLogitsProcessor, dict(ngram_size=2.0), "`ngram_size` has to be .* but is 2.0"),
+     "filter_value must be .*, got nan"),
+    (TopPLogitsWarper, dict(top_p=1.5), r"top_p must be .*, got 1.5"),
+    (TopPLogitsWarper, dict(top_p=0.0), r"top_p must be .*, got 0.0"),
+    (TopPLogitsWarper, dict(top_p=-0.1), r"top_p must be .*, got -0.1"),
+    (TopPLogitsWarper, dict(top_p=0.5, min_tokens_to_keep=1.5), "min_tokens_to_keep must be .*, got 1.5"),
+    (MinPLogitsWarper, dict(min_p=1.5), r"min_p must be .*, got 1.5"),
+    (MinPLogitsWarper, dict(min_p=-0.1), r"min_p must be .*, got -0.1"),
+    (MinPLogitsWarper, dict(min_p=0.1, min_tokens_to_keep=-2), "min_tokens_to_keep must be .*, got -2"),
+    (TypicalLogitsWarper, dict(mass=1.0), r"mass must be .*, got 1.0"),
+    (TypicalLogitsWarper, dict(mass=0), r"mass must be .*, got 0"),
+    (TypicalLogitsWarper, dict(mass=0.5, min_tokens_to_keep=0), "min_tokens_to_keep must be .*, got 0"),
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=0.0), f"penalty {POSITIVE}, got 0.0"),
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=-1.2), f"penalty {POSITIVE}, got -1.2"),
+    (FrequencyPenaltyLogitsProcessor, dict(penalty=float("nan")), "penalty must be .*, got nan"),
+    (PresencePenaltyLogitsProcessor, dict(penalty=float("inf")), "penalty must be .*, got inf"),
+    (NoRepeatNGramLogitsProcessor, dict(ngram_size=0), "ngram_size must be .*, got 0"),
+    (NoRepeatNGramLogitsProcessor, dict(ngram_size=2.0), "ngram_size must be .*, got 2.0"),
     (SuppressTokensLogitsProcessor, dict(suppress_tokens=[-1]),
-     r"`suppress_tokens` has to be a list of non-negative integer token ids, but is \[-1\]"),
-    (SuppressTokensLogitsProcessor, dict(suppress_tokens="abc"), "`suppress_tokens` has to be a list .* but is 'abc'"),
+     r"suppress_tokens must be .*, got \[-1\]"),
+    (SuppressTokensLogitsProcessor, dict(suppress_tokens="abc"), "suppress_tokens must be .*, got 'abc'"),
     (NoBadWordsLogitsProcessor, dict(bad_words_ids=[]),
-     r"`bad_words_ids` has to be a non-empty list of non-empty lists of non-negative integer token ids, but is \[\]"),
-    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1], []]), r"`bad_words_ids` has to be .* but is \[\[1\], \[\]\]"),
-    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1, -2]]), r"`bad_words_ids` has to be .* but is \[\[1, -2\]\]"),
-    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[1, 2]), r"`bad_words_ids` has to be .* but is \[1, 2\]"),
+     r"bad_words_ids must be .*, got \[\]"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1], []]), r"bad_words_ids must be .*, got \[\[1\], \[\]\]"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1, -2]]), r"bad_words_ids must be .*, got \[\[1, -2\]\]"),
+    (NoBadWordsLogitsProcessor, dict(bad_words_ids=[1, 2]), r"bad_words_ids must be .*, got \[1, 2\]"),
     (NoBadWordsLogitsProcessor, dict(bad_words_ids=[[1]], eos_token_id=-1),
-     "`eos_token_id` has to be a non-negative integer token id, a list of them, or None, but is -1"),
+     "eos_token_id must be .*, got -1"),
     (reweight_distribution, dict(probs=np.ones(2), temperature=0.0),
-     f"`temperature` {POSITIVE}, but is 0.0"),
-    (reweight_distribution, dict(probs=np.ones(2), temperature=-2), "`temperature` .* but is -2"),
+     f"temperature {POSITIVE}, got 0.0"),
+    (reweight_distribution, dict(probs=np.ones(2), temperature=-2), "temperature must be .*, got -2"),
 ]
 
 
@@ -351,13 +351,13 @@ def test_inputs_are_checked(backend, processor):
     """A batch mismatch would broadcast silently; float ids and 1-D scores would fail deep inside NumPy."""
     name = type(processor).__name__
     ids, scores = backend.asarray(np.array([[1], [2]])), backend.asarray(np.ones((1, 3)))
-    with pytest.raises(ValueError, match=rf"{name}: input_ids \(2, 1\) and scores \(1, 3\) must have the same "
-                                         "batch size, got 2 and 1"):
+    with pytest.raises(ValueError, match=rf"{name}: input_ids must be a \(batch, length\) array with the batch of "
+                                         r"scores \(1, 3\), got shape \(2, 1\)"):
         processor(ids, scores)
     with pytest.raises(TypeError, match=rf"{name}: input_ids must be an integer \(batch, length\) array of token "
                                         r"ids, got shape \(1, 1\) and dtype float64"):
         processor(backend.asarray(np.array([[1.0]])), scores)
-    with pytest.raises(ValueError, match=rf"{name}: input_ids must be a \(batch, length\) array, got shape \(1,\)"):
+    with pytest.raises(ValueError, match=rf"{name}: input_ids must be a \(batch, length\) array.*, got shape \(1,\)"):
         processor(backend.asarray(np.array([1])), scores)
     with pytest.raises(ValueError, match=rf"{name}: scores must be a \(batch, vocab\) array with vocab >= 1, got "
                                          r"shape \(3,\)"):
@@ -371,7 +371,7 @@ def test_inputs_are_checked(backend, processor):
 
 def test_a_list_checks_through_its_processors():
     chain = LogitsProcessorList([TemperatureLogitsWarper(0.5), RepetitionPenaltyLogitsProcessor(2.0)])
-    with pytest.raises(ValueError, match=r"TemperatureLogitsWarper: input_ids \(2, 1\) and scores \(1, 3\)"):
+    with pytest.raises(ValueError, match=r"TemperatureLogitsWarper: input_ids .* scores \(1, 3\), got shape \(2, 1\)"):
         chain(np.array([[1], [2]]), np.ones((1, 3)))
 
 
@@ -399,7 +399,7 @@ def test_numpy_scalars_are_accepted_and_bools_refused():
                                 (PresencePenaltyLogitsProcessor, np.int8(1), 1),
                                 (NoRepeatNGramLogitsProcessor, np.int32(2), 2)]:
         np.testing.assert_array_equal(make(value)(ids, scores), make(python)(ids, scores))
-        with pytest.raises(ValueError, match="but is True"):
+        with pytest.raises(ValueError, match="got True"):
             make(True)
 
 
