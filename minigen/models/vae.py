@@ -26,16 +26,13 @@ Shapes: B = batch, T = time, E = embed_dim, H = hidden_size, Z = latent_dim, V =
 from __future__ import annotations
 
 import math
-import numbers
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .. import backend, nn
+from .. import backend, nn, rules
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..autograd.ops import concat, split
-from ..functional._checks import dtype_name
-from ..functional.embedding import check_token_ids
 
 __all__ = ["TextVAE", "VAEOutput", "kl_divergence", "reparameterize", "kl_weight", "make_batch"]
 
@@ -61,33 +58,30 @@ def reparameterize(mu, logvar, eps=None):
 
     ``eps`` (B, Z) can be passed in (an array or Tensor, of mu's shape and dtype) to make the draw explicit.
     """
-    eps = _check_eps(eps, tuple(mu.shape), mu.dtype, "reparameterize")
+    eps = _as_eps(eps, tuple(mu.shape), mu.dtype, "reparameterize")
     if eps is None:
-        host = backend.get_rng().standard_normal(tuple(mu.shape)).astype(dtype_name(mu.dtype))
+        host = backend.get_rng().standard_normal(tuple(mu.shape)).astype(backend._dtype_name(mu.dtype))
         eps = backend.asarray_like(host, mu.data)                  # (B, Z) on mu's device
     elif backend.is_numpy(eps) and not backend.is_numpy(mu.data):
         eps = backend.asarray_like(eps, mu.data)                   # given on the host: move it to mu's device
     return mu + (logvar * 0.5).exp() * eps
 
 
-def _check_eps(eps, shape: tuple, dtype, where: str):
+def _as_eps(eps, shape: tuple, dtype, where: str):
     """``eps`` as ``reparameterize`` takes it: None, or an array or Tensor of ``shape`` (B, Z) and ``dtype``
     (nested lists become host arrays of that dtype). Checked here, so that a mistake names ``eps``
     rather than failing inside the product ``exp(logvar / 2) * eps``."""
     if eps is None:
         return None
     if isinstance(eps, (list, tuple)):
-        eps = backend.host_array(eps, dtype_name(dtype))
+        eps = backend.host_array(eps, backend._dtype_name(dtype))
     data = eps.data if isinstance(eps, Tensor) else eps
-    if not backend.is_array(data):
-        raise TypeError(f"{where} expected eps to be an array or a Tensor of shape (batch, latent_dim) = {shape}, "
-                        f"got {type(eps).__name__}")
-    if tuple(data.shape) != shape:
-        raise ValueError(f"{where} expected eps of shape (batch, latent_dim) = {shape}, got {tuple(data.shape)}")
-    if dtype_name(data.dtype) != dtype_name(dtype):
-        how = "to" if isinstance(eps, Tensor) else "astype"
-        raise TypeError(f"{where} expected eps of dtype {dtype_name(dtype)} (the model's), got "
-                        f"{dtype_name(data.dtype)}; convert it first: eps.{how}('{dtype_name(dtype)}')")
+    rules.require(backend.is_array(data), where, "eps", f"an array or a Tensor of shape (batch, latent_dim) = {shape}",
+                  type(eps).__name__, TypeError)
+    rules.require(tuple(data.shape) == shape, where, "eps", f"of shape (batch, latent_dim) = {shape}", tuple(data.shape))
+    want, how = backend._dtype_name(dtype), "to" if isinstance(eps, Tensor) else "astype"
+    rules.require(backend._dtype_name(data.dtype) == want, where, "eps", f"of dtype {want} (the model's; convert it "
+                  f"first: eps.{how}('{want}'))", backend._dtype_name(data.dtype), TypeError)
     return eps
 
 
@@ -101,15 +95,11 @@ def kl_weight(step: int, kind: str = "logistic", *, midpoint: float = 2500, rate
     >>> kl_weight(2500), kl_weight(0, "linear"), kl_weight(10_000, "linear")
     (0.5, 0.0, 1.0)
     """
-    if not isinstance(step, numbers.Real) or isinstance(step, bool) or step < 0:
-        raise ValueError(f"kl_weight: step must be a non-negative number, got {step!r}")
+    step = rules.real("kl_weight", "step", step, 0)
+    kind = rules.choice("kl_weight", "kind", kind, ("logistic", "linear"))
     if kind == "logistic":
         return 1.0 / (1.0 + math.exp(-rate * (step - midpoint)))
-    if kind == "linear":
-        if warmup <= 0:
-            raise ValueError(f"kl_weight: warmup must be positive, got {warmup!r}")
-        return min(1.0, step / warmup)
-    raise ValueError(f"kl_weight: kind must be 'logistic' or 'linear', got {kind!r}")
+    return min(1.0, step / rules.real("kl_weight", "warmup", warmup, 0, lo_open=True))
 
 
 def make_batch(sentences, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0, max_len: int | None = None):
@@ -121,11 +111,8 @@ def make_batch(sentences, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0, max
     [[1, 5, 6, 2], [1, 7, 2, 0]]
     """
     rows = [[bos_id] + [int(w) for w in s] + [eos_id] for s in sentences]
-    if not rows:
-        raise ValueError("make_batch: no sentences")
-    T = max(len(r) for r in rows) if max_len is None else max_len
-    if T < 2:
-        raise ValueError(f"make_batch: max_len must be at least 2 (BOS and EOS), got {max_len!r}")
+    rules.require(rows, "make_batch", "sentences", "at least one sentence", "no sentences")
+    T = max(len(r) for r in rows) if max_len is None else rules.integer("make_batch", "max_len", max_len, 2)
     rows = [r[:T - 1] + [eos_id] if len(r) > T else r for r in rows]
     return backend.host_array([r + [pad_id] * (T - len(r)) for r in rows], "int64")
 
@@ -174,18 +161,17 @@ class TextVAE(nn.Module):
                  word_dropout: float = 0.25, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2, unk_id: int = 3,
                  concat_z: bool = True, device=None, dtype=None):
         super().__init__()
-        for arg, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("hidden_size", hidden_size),
-                           ("latent_dim", latent_dim)):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"TextVAE: {arg} must be a positive integer, got {value!r}")
-        if not isinstance(word_dropout, numbers.Real) or isinstance(word_dropout, bool) or not 0 <= word_dropout <= 1:
-            raise ValueError(f"TextVAE: word_dropout must be a probability in [0, 1], got {word_dropout!r}")
-        specials = dict(pad_id=pad_id, bos_id=bos_id, eos_id=eos_id, unk_id=unk_id)
-        for arg, value in specials.items():
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not 0 <= value < vocab_size:
-                raise ValueError(f"TextVAE: {arg} must be a token id in [0, {vocab_size}), got {value!r}")
-        if len(set(specials.values())) != 4:
-            raise ValueError(f"TextVAE: pad_id, bos_id, eos_id and unk_id must differ, got {specials}")
+        vocab_size = rules.positive_int("TextVAE", "vocab_size", vocab_size)
+        embed_dim = rules.positive_int("TextVAE", "embed_dim", embed_dim)
+        hidden_size = rules.positive_int("TextVAE", "hidden_size", hidden_size)
+        latent_dim = rules.positive_int("TextVAE", "latent_dim", latent_dim)
+        word_dropout = rules.probability("TextVAE", "word_dropout", word_dropout)
+        concat_z = rules.flag("TextVAE", "concat_z", concat_z)
+        specials = {arg: rules.integer("TextVAE", arg, value, 0, vocab_size - 1) for arg, value in
+                    dict(pad_id=pad_id, bos_id=bos_id, eos_id=eos_id, unk_id=unk_id).items()}
+        rules.require(len(set(specials.values())) == 4, "TextVAE", "pad_id, bos_id, eos_id and unk_id",
+                      "four different ids", specials)
+        pad_id, bos_id, eos_id, unk_id = specials.values()
         nn.init.check_dtype("TextVAE", dtype)
         self.config = dict(model_type="text_vae", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
                            latent_dim=latent_dim, word_dropout=word_dropout, concat_z=concat_z, **specials)
@@ -202,26 +188,18 @@ class TextVAE(nn.Module):
         self.head = nn.Linear(hidden_size, vocab_size, **kw)
 
     # ------------------------------------------------------------------ input checks
-    def _check_ids(self, ids, what: str = "ids"):
-        """ids as a 2-D integer array on the parameters' device, every id in [0, V)."""
-        ids = ids.data if isinstance(ids, Tensor) else ids
-        if isinstance(ids, (list, tuple)):
-            ids = backend.host_array(ids, "int64")
-        check_token_ids(ids, f"TextVAE expected integer token ids for {what}")
-        if ids.ndim != 2 or ids.shape[1] < 2:
-            raise ValueError(f"TextVAE expected {what} of shape (batch, seq) with seq >= 2 (BOS .. EOS), "
-                             f"got {tuple(ids.shape)}")
+    def _ids(self, ids, what: str = "ids"):
+        """ids (a Tensor, an array or nested lists) as a 2-D integer array on the parameters' device, ids in [0, V)."""
+        ids = rules.array_of(ids)
+        ids = backend.host_array(ids, "int64") if isinstance(ids, (list, tuple)) else ids
+        rules.token_ids("TextVAE", what, ids, self.vocab_size, ndim=2)
+        rules.require(ids.shape[1] >= 2, "TextVAE", what, "of shape (batch, seq) with seq >= 2 (BOS .. EOS)",
+                      f"shape {tuple(ids.shape)}")
+        rules.require(not bool(backend.array_namespace(ids).any(ids[:, 0] == self.pad_id)), "TextVAE", what,
+                      "rows that start with a token (BOS), not PAD", "a row that starts with PAD")
         weight = self.head.weight.data
         if backend.is_numpy(ids) and not backend.is_numpy(weight):
             ids = backend.asarray_like(ids, weight)                # host batch -> the model's device
-        xp = backend.array_namespace(ids)
-        bad = (ids < 0) | (ids >= self.vocab_size)
-        if bool(xp.any(bad)):
-            host = backend.to_numpy(ids)[backend.to_numpy(bad)]
-            raise IndexError(f"TextVAE: id {int(host[0])} in {what} is out of range for vocab_size "
-                             f"{self.vocab_size}")
-        if bool(xp.any(ids[:, 0] == self.pad_id)):
-            raise ValueError(f"TextVAE: every row of {what} must start with a token (BOS), not PAD")
         return ids
 
     def _as_latent(self, z):
@@ -230,8 +208,8 @@ class TextVAE(nn.Module):
         if not isinstance(z, Tensor):
             xp = backend.array_namespace(weight)
             z = Tensor(xp.astype(backend.asarray_like(backend.to_numpy(z), weight), weight.dtype))
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"TextVAE expected z of shape (batch, {self.latent_dim}), got {z.shape}")
+        rules.require(z.ndim == 2 and z.shape[1] == self.latent_dim, "TextVAE", "z", f"of shape (batch, "
+                      f"{self.latent_dim})", f"shape {z.shape}")
         return z
 
     # ------------------------------------------------------------------ pieces
@@ -284,12 +262,11 @@ class TextVAE(nn.Module):
         ``free_bits``, so nothing pushes it below that and the latent cannot collapse entirely.
         The ``kl`` reported is always the true KL.
         """
-        if not isinstance(free_bits, numbers.Real) or free_bits < 0:
-            raise ValueError(f"TextVAE: free_bits must be a non-negative number, got {free_bits!r}")
-        ids = self._check_ids(ids)
+        free_bits = rules.real("TextVAE", "free_bits", free_bits, 0)
+        ids = self._ids(ids)
         xp = backend.array_namespace(ids)
         B = ids.shape[0]
-        eps = _check_eps(eps, (B, self.latent_dim), self.head.weight.dtype, "TextVAE")
+        eps = _as_eps(eps, (B, self.latent_dim), self.head.weight.dtype, "TextVAE")
         mu, logvar = self._encode(ids)                                              # (B, Z) each
         z = reparameterize(mu, logvar, eps)                                         # (B, Z)
         inputs, targets = self.drop_words(ids[:, :-1]), ids[:, 1:]                  # (B, T-1) each: teacher forcing
@@ -308,7 +285,7 @@ class TextVAE(nn.Module):
     # ------------------------------------------------------------------ inference
     def encode(self, ids):
         """ids (B, T) -> (mu, logvar), each (B, Z): the parameters of q(z|x)."""
-        return self._encode(self._check_ids(ids))
+        return self._encode(self._ids(ids))
 
     def _pick(self, logits, greedy: bool, temperature: float):
         """One id per row of logits (B, V): the argmax, or a draw from softmax(logits / temperature)."""
@@ -330,10 +307,8 @@ class TextVAE(nn.Module):
         draws from minigen's generator (seeded with ``seed`` for this call, if given).
         PAD and BOS are never produced.
         """
-        if not isinstance(max_len, numbers.Integral) or isinstance(max_len, bool) or max_len <= 0:
-            raise ValueError(f"TextVAE.decode: max_len must be a positive integer, got {max_len!r}")
-        if not isinstance(temperature, numbers.Real) or temperature < 0:
-            raise ValueError(f"TextVAE.decode: temperature must be >= 0, got {temperature!r}")
+        max_len = rules.positive_int("TextVAE.decode", "max_len", max_len)
+        temperature = rules.real("TextVAE.decode", "temperature", temperature, 0)
         z = self._as_latent(z)
         xp = backend.array_namespace(z.data)
         dev = backend.device_of(z.data)
@@ -365,7 +340,7 @@ class TextVAE(nn.Module):
     def reconstruct(self, ids, max_len: int | None = None, greedy: bool = True, temperature: float = 1.0,
                     seed: int | None = None):
         """Decode each sentence of ids (B, T) from its mean mu: ids (B, max_len) (default max_len = T)."""
-        ids = self._check_ids(ids)
+        ids = self._ids(ids)
         with no_grad():
             mu, _ = self._encode(ids)                                              # (B, Z)
         return self.decode(mu, max_len or ids.shape[1], greedy=greedy, temperature=temperature, seed=seed)
@@ -373,11 +348,10 @@ class TextVAE(nn.Module):
     def sample(self, n: int, max_len: int = 20, seed: int | None = None, greedy: bool = True,
                temperature: float = 1.0):
         """n sentences from the prior: z ~ N(0, I), decoded; ids (n, max_len)."""
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n <= 0:
-            raise ValueError(f"TextVAE.sample: n must be a positive integer, got {n!r}")
+        n = rules.positive_int("TextVAE.sample", "n", n)
         weight = self.head.weight.data
         with _seeded(seed):
-            host = backend.get_rng().standard_normal((n, self.latent_dim)).astype(dtype_name(weight.dtype))
+            host = backend.get_rng().standard_normal((n, self.latent_dim)).astype(backend._dtype_name(weight.dtype))
             z = Tensor(backend.asarray_like(host, weight))                          # (n, Z)
             return self.decode(z, max_len, greedy=greedy, temperature=temperature)
 
@@ -387,20 +361,19 @@ class TextVAE(nn.Module):
         ``ids_a`` and ``ids_b`` are one sentence each, (T,) or (1, T); the first row
         decodes mu(a) and the last mu(b).
         """
-        if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 2:
-            raise ValueError(f"TextVAE.interpolate: steps must be an integer >= 2, got {steps!r}")
+        steps = rules.integer("TextVAE.interpolate", "steps", steps, 2)
         mus = []
         for name, ids in (("ids_a", ids_a), ("ids_b", ids_b)):
             ids = ids.data if isinstance(ids, Tensor) else ids
             ids = backend.host_array(ids, "int64") if isinstance(ids, (list, tuple)) else ids
             if backend.is_array(ids) and ids.ndim == 1:
                 ids = backend.array_namespace(ids).reshape(ids, (1, -1))
-            if backend.is_array(ids) and ids.ndim == 2 and ids.shape[0] != 1:
-                raise ValueError(f"TextVAE.interpolate: {name} must be one sentence, got {tuple(ids.shape)}")
+            rules.require(not backend.is_array(ids) or ids.ndim != 2 or ids.shape[0] == 1, "TextVAE.interpolate", name,
+                          "one sentence, (T,) or (1, T)", f"shape {tuple(ids.shape)}")
             with no_grad():
-                mus.append(self._encode(self._check_ids(ids, name))[0].data)        # (1, Z)
+                mus.append(self._encode(self._ids(ids, name))[0].data)        # (1, Z)
         mu_a, mu_b = mus
         alpha = backend.asarray_like(backend.host_array([[i / (steps - 1)] for i in range(steps)],
-                                                        dtype_name(mu_a.dtype)), mu_a)   # (steps, 1)
+                                                        backend._dtype_name(mu_a.dtype)), mu_a)   # (steps, 1)
         z = (1 - alpha) * mu_a + alpha * mu_b                                       # (steps, Z)
         return self.decode(Tensor(z), max_len, greedy=True)

@@ -85,9 +85,9 @@ def test_kl_weight_schedules():
     assert logistic[0] < 0.01 and logistic[-1] > 0.99 and kl_weight(100, midpoint=100) == 0.5
     assert all(a < b for a, b in zip(logistic, logistic[1:]))
     assert [kl_weight(s, "linear", warmup=4) for s in (0, 1, 4, 9)] == [0.0, 0.25, 1.0, 1.0]
-    with pytest.raises(ValueError, match="kind must be 'logistic' or 'linear'"):
+    with pytest.raises(ValueError, match="kind must be one of 'logistic', 'linear'"):
         kl_weight(3, "cosine")
-    with pytest.raises(ValueError, match="step must be a non-negative number"):
+    with pytest.raises(ValueError, match="step must be a finite number >= 0"):
         kl_weight(-1)
 
 
@@ -122,7 +122,7 @@ def test_free_bits_floor_each_dimension_in_the_loss_only():
     floored.loss.backward()
     for n, p in model.named_parameters():
         np.testing.assert_allclose(p.grad, recon_only[n], rtol=1e-10, atol=1e-14, err_msg=n)
-    with pytest.raises(ValueError, match="free_bits must be a non-negative number"):
+    with pytest.raises(ValueError, match="free_bits must be a finite number >= 0"):
         model(ids, free_bits=-1)
 
 
@@ -259,19 +259,19 @@ def _host_after_step(model):
 
 def test_bad_input():
     model = _model()
-    with pytest.raises(IndexError, match="id 12 in ids is out of range for vocab_size 12"):
+    with pytest.raises(IndexError, match=r"TextVAE: ids must be ids in \[0, 12\), got id 12"):
         model(np.array([[BOS, 12, EOS]]))
     with pytest.raises(IndexError, match="id -1"):
         model.encode(np.array([[BOS, -1, EOS]]))
-    with pytest.raises(ValueError, match=r"expected ids of shape \(batch, seq\) with seq >= 2 .*got \(5,\)"):
+    with pytest.raises(ValueError, match=r"TextVAE: ids must be a 2-D array of token ids, got shape \(5,\)"):
         model(np.array([BOS, 4, 5, 6, EOS]))
-    with pytest.raises(ValueError, match=r"got \(2, 1\)"):
+    with pytest.raises(ValueError, match=r"with seq >= 2 \(BOS .. EOS\), got shape \(2, 1\)"):
         model(np.array([[BOS], [BOS]]))
-    with pytest.raises(TypeError, match="integer token ids"):
+    with pytest.raises(TypeError, match="ids must be an integer array of token ids, got float64"):
         model(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="must start with a token"):
+    with pytest.raises(ValueError, match=r"ids must be rows that start with a token \(BOS\), not PAD"):
         model(np.array([[PAD, 4, EOS]]))
-    with pytest.raises(ValueError, match=r"expected z of shape \(batch, 3\)"):
+    with pytest.raises(ValueError, match=r"TextVAE: z must be of shape \(batch, 3\)"):
         model.decode(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="max_len must be a positive integer"):
         model.decode(np.zeros((2, Z)), max_len=0)
@@ -284,9 +284,12 @@ def test_bad_input():
             TextVAE(V, E, H, bad)
     with pytest.raises(ValueError, match=r"word_dropout must be a probability in \[0, 1\]"):
         TextVAE(V, E, H, Z, word_dropout=1.5)
-    with pytest.raises(ValueError, match="must differ"):
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer, got True"):
+        TextVAE(V, E, H, True)                                # a bool is no size; a NumPy int is one
+    assert TextVAE(np.int64(V), np.int32(E), H, np.int64(Z)).latent_dim == Z
+    with pytest.raises(ValueError, match="pad_id, bos_id, eos_id and unk_id must be four different ids"):
         TextVAE(V, E, H, Z, unk_id=PAD)
-    with pytest.raises(ValueError, match=r"eos_id must be a token id in \[0, 12\)"):
+    with pytest.raises(ValueError, match=r"eos_id must be an integer in \[0, 11\], got 12"):
         TextVAE(V, E, H, Z, eos_id=12)
 
 
@@ -295,17 +298,17 @@ def test_bad_eps_is_named_before_the_product():
     fail inside ``mul`` without naming it."""
     model = _model()
     ids = make_batch([[4, 5, 6], [7, 8]])
-    with pytest.raises(ValueError, match=r"TextVAE expected eps of shape \(batch, latent_dim\) = \(2, 3\), "
+    with pytest.raises(ValueError, match=r"TextVAE: eps must be of shape \(batch, latent_dim\) = \(2, 3\), "
                                          r"got \(2, 4\)"):
         model(ids, eps=np.zeros((2, Z + 1)))
     with pytest.raises(ValueError, match=r"= \(2, 3\), got \(3, 3\)"):
         model(ids, eps=minigen.tensor(np.zeros((3, Z))))
-    with pytest.raises(TypeError, match=r"TextVAE expected eps of dtype float64 \(the model's\), got float32; "
-                                        r"convert it first: eps.astype\('float64'\)"):
+    with pytest.raises(TypeError, match=r"TextVAE: eps must be of dtype float64 \(the model's; convert it first: "
+                                        r"eps.astype\('float64'\)\), got float32"):
         model(ids, eps=np.zeros((2, Z), np.float32))
-    with pytest.raises(TypeError, match="TextVAE expected eps to be an array or a Tensor .*, got str"):
+    with pytest.raises(TypeError, match="TextVAE: eps must be an array or a Tensor .*, got str"):
         model(ids, eps="noise")
-    with pytest.raises(ValueError, match=r"reparameterize expected eps of shape \(batch, latent_dim\) = \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"reparameterize: eps must be of shape \(batch, latent_dim\) = \(2, 3\)"):
         reparameterize(minigen.tensor(np.zeros((2, Z))), minigen.tensor(np.zeros((2, Z))), np.zeros((2, 1)))
     as_list = model(ids, eps=[[0.5] * Z, [0.0] * Z])                              # nested lists are read as arrays
     np.testing.assert_array_equal(as_list.z.numpy(), model(ids, eps=np.array([[0.5] * Z, [0.0] * Z])).z.numpy())
