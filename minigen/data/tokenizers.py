@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import collections
 import json
-import numbers
 import os
 import re
 
 import numpy as np
 
-from .. import backend
+from .. import backend, rules
 from ..autograd import Tensor      # only to take the array out of a Tensor passed to decode
 
 __all__ = ["CharTokenizer", "WordTokenizer", "BPETokenizer"]
@@ -23,9 +22,8 @@ __all__ = ["CharTokenizer", "WordTokenizer", "BPETokenizer"]
 
 def _check_text(fn: str, text) -> str:
     """``text`` if it is a str, else a TypeError naming ``fn`` (bytes: how to decode them first)."""
-    if not isinstance(text, str):
-        hint = "; decode the bytes first, e.g. text.decode('utf-8')" if isinstance(text, (bytes, bytearray)) else ""
-        raise TypeError(f"{fn}: text must be a str, got {type(text).__name__}{hint}")
+    hint = "; decode the bytes first, e.g. text.decode('utf-8')" if isinstance(text, (bytes, bytearray)) else ""
+    rules.require(isinstance(text, str), fn, "text", "a str", type(text).__name__ + hint, TypeError)
     return text
 
 
@@ -189,10 +187,7 @@ class WordTokenizer(_Tokenizer):
     @classmethod
     def train(cls, text: str, max_tokens: int | None = None) -> WordTokenizer:
         _check_text("WordTokenizer.train", text)
-        if max_tokens is not None and (not isinstance(max_tokens, numbers.Integral) or isinstance(max_tokens, bool)
-                                       or max_tokens < 3):
-            raise ValueError(f"WordTokenizer: max_tokens must be an integer >= 3 (padding, [UNK] and one word), "
-                             f"got {max_tokens!r}")
+        max_tokens = rules.integer("WordTokenizer", "max_tokens", max_tokens, 3, optional=True)   # pad, [UNK], a word
         counts = collections.Counter(standardize(text).split())
         if not counts:
             raise ValueError("WordTokenizer.train: the text has no words")
@@ -265,11 +260,8 @@ class BPETokenizer(_Tokenizer):
     def train(cls, text: str, vocab_size: int, min_frequency: int = 2) -> BPETokenizer:
         """Learn ``vocab_size - 256`` merges from ``text`` (fewer if no pair occurs ``min_frequency`` times)."""
         _check_text("BPETokenizer.train", text)
-        if not isinstance(vocab_size, numbers.Integral) or isinstance(vocab_size, bool) or vocab_size < 256:
-            raise ValueError(f"BPETokenizer: vocab_size must be an integer >= 256 (the byte alphabet), "
-                             f"got {vocab_size!r}")
-        if not isinstance(min_frequency, numbers.Integral) or isinstance(min_frequency, bool) or min_frequency < 0:
-            raise ValueError(f"BPETokenizer: min_frequency must be a non-negative integer, got {min_frequency!r}")
+        vocab_size = rules.integer("BPETokenizer", "vocab_size", vocab_size, 256)       # 256: the byte alphabet
+        min_frequency = rules.non_negative_int("BPETokenizer", "min_frequency", min_frequency)
         words = collections.Counter(_PRETOKENIZE.findall(text))
         seqs = [list(w.encode("utf-8", errors="surrogatepass")) for w in words]
         freqs = list(words.values())

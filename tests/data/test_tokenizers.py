@@ -188,7 +188,7 @@ def test_train_sizes_take_numpy_integers_and_refuse_others():
         with pytest.raises(ValueError, match=rf"max_tokens must be an integer >= 3 .*got {re.escape(repr(bad))}"):
             WordTokenizer.train("a b c", max_tokens=bad)
     for bad in [260.0, "260", None]:
-        with pytest.raises(ValueError, match=rf"vocab_size must be an integer >= 256 .*got {re.escape(repr(bad))}"):
+        with pytest.raises(ValueError, match=rf"vocab_size must be an integer >= 256, got {re.escape(repr(bad))}"):
             BPETokenizer.train("a b c", vocab_size=bad)
     for bad in [-1, 2.0, "2", True]:
         with pytest.raises(ValueError, match=rf"BPETokenizer: min_frequency must be a non-negative integer, "
