@@ -30,6 +30,8 @@ import string
 
 import numpy as np
 
+from .. import rules
+
 __all__ = ["date_pairs", "is_held_out", "CharVocab", "date_vocabs", "encode_pairs", "cardinal_words",
            "ordinal_words", "year_words", "FIRST_DATE", "LAST_DATE", "TEST_FRACTION"]
 
@@ -52,8 +54,7 @@ _ORDINALS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "
 
 def cardinal_words(n: int) -> str:
     """0..99 in words: ``cardinal_words(42) == "forty-two"``."""
-    if not 0 <= n < 100:
-        raise ValueError(f"cardinal_words: n must be in 0..99, got {n}")
+    rules.integer("cardinal_words", "n", n, 0, 99)
     if n < 20:
         return _ONES[n]
     return _TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else "")
@@ -61,8 +62,7 @@ def cardinal_words(n: int) -> str:
 
 def ordinal_words(n: int) -> str:
     """1..99 as an ordinal in words: ``ordinal_words(21) == "twenty-first"``, ``ordinal_words(30) == "thirtieth"``."""
-    if not 0 <= n < 100:
-        raise ValueError(f"ordinal_words: n must be in 0..99, got {n}")
+    rules.integer("ordinal_words", "n", n, 0, 99)
     if n < 20:
         return _ORDINALS[n]
     if n % 10 == 0:
@@ -78,8 +78,7 @@ def year_words(year: int, variant: int = 0) -> str:
     >>> [year_words(2012, v) for v in range(3)]
     ['two thousand twelve', 'two thousand and twelve', 'twenty twelve']
     """
-    if not 1900 <= year <= 2099:
-        raise ValueError(f"year_words: year must be in 1900..2099, got {year}")
+    rules.integer("year_words", "year", year, 1900, 2099)
     hi, lo = divmod(year, 100)
     if hi == 19:
         if lo == 0:
@@ -217,10 +216,8 @@ def date_pairs(n: int, *, seed: int, hard: bool = False, split: str | None = Non
     >>> date_pairs(3, seed=0)
     [('Feb 15, 2070', '2070-02-15'), ('25.03.2002', '2002-03-25'), ('July 26, 1961', '1961-07-26')]
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"date_pairs: n must be a non-negative integer, got {n!r}")
-    if split not in (None, "train", "test"):
-        raise ValueError(f"date_pairs: split must be None, 'train' or 'test', got {split!r}")
+    n = rules.non_negative_int("date_pairs", "n", n)
+    split = rules.choice("date_pairs", "split", split, (None, "train", "test"))
     rng = np.random.default_rng(seed)
     formats = _HARD if hard else _NORMAL
     lo, hi = FIRST_DATE.toordinal(), LAST_DATE.toordinal()
@@ -252,8 +249,7 @@ class CharVocab:
     pad_id, bos_id, eos_id = 0, 1, 2
 
     def __init__(self, chars: str):
-        if len(set(chars)) != len(chars):
-            raise ValueError("CharVocab: the characters must be distinct")
+        rules.require(len(set(chars)) == len(chars), "CharVocab", "chars", "distinct characters", "duplicates")
         self.itos = list(self.specials) + list(chars)
         self.stoi = {c: i for i, c in enumerate(self.itos) if i >= len(self.specials)}
 
@@ -269,8 +265,8 @@ class CharVocab:
 
     def encode(self, texts, *, bos: bool = False, eos: bool = False, length: int | None = None) -> np.ndarray:
         """Texts -> (N, L) int64 ids, right-padded with ``pad_id``; L = the longest, or ``length``."""
-        if isinstance(texts, str):
-            raise TypeError("CharVocab.encode expects a list of strings; wrap a single one: encode([text])")
+        rules.require(not isinstance(texts, str), "CharVocab.encode", "texts", "a list of strings",
+                      "a str; wrap it: encode([text])", TypeError)
         rows = []
         for text in texts:
             for c in text:

@@ -203,7 +203,7 @@ def test_vocabularies_and_encoding():
 def test_bad_input():
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         date_pairs(-1, seed=0)
-    with pytest.raises(ValueError, match="split must be None, 'train' or 'test'"):
+    with pytest.raises(ValueError, match="split must be one of None, 'train', 'test'"):
         date_pairs(3, seed=0, split="validation")
     with pytest.raises(TypeError):
         date_pairs(3)                                                    # the seed is required
@@ -218,7 +218,7 @@ def test_bad_input():
         vocab.decode([[3, 9]])
     with pytest.raises(ValueError, match="distinct"):
         CharVocab("aa")
-    with pytest.raises(ValueError, match="0..99"):
+    with pytest.raises(ValueError, match=r"must be an integer in \[0, 99\]"):
         ordinal_words(100)
-    with pytest.raises(ValueError, match="1900..2099"):
+    with pytest.raises(ValueError, match=r"year must be an integer in \[1900, 2099\]"):
         year_words(1899)
