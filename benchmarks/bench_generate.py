@@ -5,7 +5,9 @@ weights in both libraries. A 16-token prompt is read, then 256 new tokens are ge
 one at a time with the state carried, greedily and by sampling at temperature 0.8:
 minigen through ``minigen.sample.generate``, PyTorch through the equivalent loop
 (``model(next, state)``, argmax or ``torch.multinomial``) under ``torch.inference_mode``.
-Target: minigen >= 1.0x PyTorch's tokens/s.
+Target: minigen >= 1.0x PyTorch's tokens/s. Ratios are against PyTorch with glibc's
+malloc tuned as minigen's is (like for like); ``ratio_untuned`` is against PyTorch as
+its users run it, timed in a child process without the malloc tuning.
 
 Run: python benchmarks/bench_generate.py [--threads N]
 """
@@ -14,10 +16,12 @@ from harness import parse_and_pin
 
 args = parse_and_pin(__doc__, lambda p: p.add_argument("--new", type=int, default=256))
 
+import json  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
-from harness import compare, report, require_torch  # noqa: E402
+from harness import compare, report, require_torch, time_fn, untuned_torch_ms  # noqa: E402
 from minigen.models import RNNLanguageModel  # noqa: E402
 from minigen.sample import generate  # noqa: E402
 
@@ -66,13 +70,21 @@ mine = generate(model, prompt, NEW)[0, 16:]
 theirs = torch_generate(False)[0].numpy()
 assert (mine == theirs).all(), "greedy continuations differ between minigen and torch"
 
+CASES = (("greedy", {}, False),
+         ("sampling, temperature 0.8", dict(do_sample=True, temperature=0.8, top_k=0, seed=0), True))
+if args.untuned_child:                               # torch alone, as its users run it (no malloc tuning)
+    print(json.dumps({name: time_fn(lambda: torch_generate(sample), warmup=1, repeat=5) for name, _, sample in CASES}))
+    raise SystemExit
+
+untuned = untuned_torch_ms(["--new", str(NEW)])
 rows = []
-for name, kw, sample in (("greedy", {}, False), ("sampling, temperature 0.8", dict(do_sample=True, temperature=0.8,
-                                                                                     top_k=0, seed=0), True)):
+for name, kw, sample in CASES:
     row = compare(f"char-LSTM, batch 1, {NEW} tokens, {name}", lambda: generate(model, prompt, NEW, **kw),
                   lambda: torch_generate(sample), warmup=1, repeat=5)
     row.update(minigen_tokens_per_s=round(NEW / row["minigen_ms"] * 1e3), torch_tokens_per_s=round(
-        NEW / row["torch_ms"] * 1e3), speedup=round(row["torch_ms"] / row["minigen_ms"], 2))
+        NEW / row["torch_ms"] * 1e3), speedup=round(row["torch_ms"] / row["minigen_ms"], 2),
+        torch_untuned_ms=round(untuned[name], 4), torch_untuned_tokens_per_s=round(NEW / untuned[name] * 1e3),
+        ratio_untuned=round(row["minigen_ms"] / untuned[name], 3))
     rows.append(row)
 report("generate_tokens_per_s", rows, {"model": dict(V=V, E=E, H=H, layers=L), "new_tokens": NEW})
 for r in rows:

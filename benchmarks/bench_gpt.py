@@ -13,6 +13,10 @@ Model: vocabulary 96, n_embd 192, 4 layers, 6 heads, GELU (tanh), tied head, flo
    values). Targets: minigen >= 1.0x PyTorch's tokens/s; the cache >= 3x faster than
    recomputing.
 
+Ratios are against PyTorch with glibc's malloc tuned as minigen's is (like for like);
+``ratio_untuned`` is against PyTorch as its users run it, timed in a child process
+without the malloc tuning.
+
 Run: python benchmarks/bench_gpt.py [--threads N]
 """
 
@@ -20,11 +24,14 @@ from harness import parse_and_pin
 
 args = parse_and_pin(__doc__, lambda p: p.add_argument("--new", type=int, default=256))
 
+import json  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 import minigen  # noqa: E402
 import minigen.functional as F  # noqa: E402
-from harness import compare, matmul_gflop, numpy_matmul_ms, report, require_torch, time_fn  # noqa: E402
+from harness import (compare, matmul_gflop, numpy_matmul_ms, report, require_torch, time_fn,  # noqa: E402
+                     untuned_torch_ms)
 from minigen.models import GPT, GPTConfig  # noqa: E402
 from minigen.sample import generate, sample_next  # noqa: E402
 
@@ -86,12 +93,15 @@ def matmul_shapes():
 
 a, b = step_minigen(), step_torch()
 assert abs(a - b) < 1e-4 * abs(b), f"first losses differ: minigen {a}, torch {b}"
-rows = [compare("W3 GPT train step (B=16, T=128, AdamW)", step_minigen, step_torch)]
-shapes = matmul_shapes()
-gflop = matmul_gflop(shapes)
-floor = numpy_matmul_ms(shapes)
-rows[0].update(gflop=round(gflop, 3), numpy_matmul_ms=round(floor, 3),
-               numpy_matmul_vs_torch=round(floor / rows[0]["torch_ms"], 3))
+if args.untuned_child:                               # torch alone, as its users run it (no malloc tuning)
+    child = {"train": time_fn(step_torch)}
+else:
+    rows = [compare("W3 GPT train step (B=16, T=128, AdamW)", step_minigen, step_torch)]
+    shapes = matmul_shapes()
+    gflop = matmul_gflop(shapes)
+    floor = numpy_matmul_ms(shapes)
+    rows[0].update(gflop=round(gflop, 3), numpy_matmul_ms=round(floor, 3),
+                   numpy_matmul_vs_torch=round(floor / rows[0]["torch_ms"], 3))
 
 # ---------------------------------------------------------------------------- 2. generation
 NEW = args.new
@@ -124,6 +134,10 @@ def minigen_recompute():
 cached = generate(mine, prompt, NEW)
 assert (cached[0, 16:] == torch_generate()[0].numpy()).all(), "greedy continuations differ from torch's"
 assert (cached == minigen_recompute()).all(), "the KV cache changed the continuation"
+if args.untuned_child:
+    child["generate"] = time_fn(torch_generate, warmup=1, repeat=3)
+    print(json.dumps(child))
+    raise SystemExit
 row = compare(f"W3 GPT generation, batch 1, {NEW} tokens, KV cache", lambda: generate(mine, prompt, NEW),
               torch_generate, warmup=1, repeat=3)
 recompute_ms = time_fn(minigen_recompute, warmup=0, repeat=1, min_seconds=0)
@@ -131,6 +145,10 @@ row.update(minigen_tokens_per_s=round(NEW / row["minigen_ms"] * 1e3), torch_toke
     NEW / row["torch_ms"] * 1e3), recompute_ms=round(recompute_ms, 1),
     cache_speedup=round(recompute_ms / row["minigen_ms"], 2))
 rows.append(row)
+untuned = untuned_torch_ms(["--new", str(NEW)])
+for r, case in zip(rows, ("train", "generate")):
+    r.update(torch_untuned_ms=round(untuned[case], 4), ratio_untuned=round(r["minigen_ms"] / untuned[case], 3))
+row["torch_untuned_tokens_per_s"] = round(NEW / untuned["generate"] * 1e3)
 report("w3_gpt", rows, {"model": dict(V=V, E=E, layers=L, heads=NH), "train_shape": dict(B=B, T=T),
                         "new_tokens": NEW})
 step = rows[0]

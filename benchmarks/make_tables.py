@@ -38,14 +38,37 @@ def row(result, name_part: str):
 
 
 def when(result) -> str:
+    """The machine (CPU, cores, the OpenBLAS kernel that ran) and the date of ``result``."""
     machine = result.get("machine", {}) if result else {}
     date = (machine.get("date") or result.get("date") or "")[:10] if result else ""
     cpu = machine.get("cpu")
-    return f"{cpu}, {machine.get('cores')} cores, {date}" if cpu else date
+    if not cpu:
+        return date
+    kernels = [f"OpenBLAS {b['architecture']}" for b in machine.get("blas") or [] if isinstance(b, dict)
+               and b.get("internal_api") == "openblas" and b.get("architecture")]
+    return ", ".join([cpu, f"{machine.get('cores')} cores", *kernels[:1], date])
 
 
 def ratio(r, key="ratio") -> str:
     return f"{r[key]:.2f}x" if r and r.get(key) is not None else "not measured"
+
+
+def reference(r, unit="ms") -> str:
+    """PyTorch's figure, tuned like minigen, and untuned (as its users run it) where measured."""
+    if not r:
+        return ""
+    if unit == "ms":
+        tuned, untuned = f"{r['torch_ms']:.1f} ms", r.get("torch_untuned_ms")
+        return f"{tuned} tuned, {untuned:.1f} ms untuned" if untuned is not None else tuned
+    tuned, untuned = f"{r['torch_tokens_per_s']:,} tokens/s", r.get("torch_untuned_tokens_per_s")
+    return f"{tuned} tuned, {untuned:,} untuned" if untuned is not None else tuned
+
+
+def ratios(r) -> str:
+    """Minigen's time over PyTorch's: tuned (like for like) and, where measured, untuned."""
+    if r and r.get("ratio_untuned") is not None:
+        return f"{ratio(r)} tuned, {ratio(r, 'ratio_untuned')} untuned"
+    return ratio(r)
 
 
 def speed_rows():
@@ -57,24 +80,49 @@ def speed_rows():
         r = row(rnn, f"W1 {cell} step")
         rows.append((f"W1 char-{cell} training step (B=32, T=64, H=256), vs PyTorch CPU",
                      f"{r['minigen_ms']:.1f} ms" if r else "not measured",
-                     f"{r['torch_ms']:.1f} ms tuned, {r['torch_untuned_ms']:.1f} ms untuned" if r else "",
-                     f"{ratio(r)} tuned, {ratio(r, 'ratio_untuned')} untuned" if r else "not measured",
-                     when(rnn), "python benchmarks/bench_rnn.py"))
+                     reference(r), ratios(r), when(rnn), "python benchmarks/bench_rnn.py"))
     r = row(gpt, "train step")
     rows.append(("W3 GPT training step (B=16, T=128, 4 layers, width 192, AdamW), vs PyTorch CPU",
-                 f"{r['minigen_ms']:.1f} ms" if r else "not measured", f"{r['torch_ms']:.1f} ms" if r else "",
-                 ratio(r), when(gpt), "python benchmarks/bench_gpt.py"))
+                 f"{r['minigen_ms']:.1f} ms" if r else "not measured", reference(r), ratios(r), when(gpt), "python benchmarks/bench_gpt.py"))
     r = row(gpt, "generation")
     rows.append(("GPT generation, batch 1, KV cache, vs PyTorch CPU",
                  f"{r['minigen_tokens_per_s']:,} tokens/s" if r else "not measured",
-                 f"{r['torch_tokens_per_s']:,} tokens/s" if r else "", ratio(r), when(gpt),
+                 reference(r, "tokens/s"), ratios(r), when(gpt),
                  "python benchmarks/bench_gpt.py"))
     for kind in ("greedy", "sampling"):
         r = row(gen, kind)
         rows.append((f"char-LSTM generation, batch 1, {kind}, vs PyTorch CPU",
                      f"{r['minigen_tokens_per_s']:,} tokens/s" if r else "not measured",
-                     f"{r['torch_tokens_per_s']:,} tokens/s" if r else "", ratio(r), when(gen),
+                     reference(r, "tokens/s"), ratios(r), when(gen),
                      "python benchmarks/bench_generate.py"))
+    r = row(load("w1_train_step"), "W1 LSTM train step")
+    rows.append(("W1 char-LSTM training step with Adam, and the peak memory it adds, each library in its own process",
+                 f"{r['minigen_ms']:.1f} ms, {r['minigen_peak_mib']:.0f} MiB" if r else "not measured",
+                 f"{r['torch_ms']:.1f} ms, {r['torch_peak_mib']:.0f} MiB" if r else "",
+                 f"{ratio(r)} time, {ratio(r, 'mem_ratio')} memory" if r else "not measured",
+                 when(load("w1_train_step")), "python benchmarks/bench_train.py"))
+    autograd = load("autograd_overhead")
+    r = row(autograd, "forward + backward")
+    rows.append(("Autograd overhead: a chain of small ops, forward and backward, vs PyTorch CPU",
+                 f"{r['us_per_op_minigen']:.1f} us/op" if r else "not measured",
+                 f"{r['us_per_op_torch']:.1f} us/op" if r else "", ratio(r), when(autograd),
+                 "python benchmarks/bench_autograd.py"))
+    for name, what, command in (("quality", "char-LSTM", "python benchmarks/bench_quality.py"),
+                                ("quality_gpt", "char GPT", "python benchmarks/bench_quality.py --model gpt")):
+        q = load(name)
+        mg, th = ((q or {}).get("results") or {}).get("minigen"), ((q or {}).get("results") or {}).get("torch")
+        rows.append((f"{what} trained 10 minutes by each library: validation loss, nats/char (lower is better)",
+                     f"{mg['val_loss']:.4f} ({mg['steps']:,} steps)" if mg else "not measured",
+                     f"{th['val_loss']:.4f} ({th['steps']:,} steps)" if th else "", "", when(q), command))
+    s2s = load("seq2seq_dates")
+    r = (s2s or {}).get("results")
+    rows.append(("Seq2Seq with attention on dates: exact match on the test set",
+                 f"{100 * r['exact_match']:.2f}% of {r['n_test']:,}" if r else "not measured", "", "", when(s2s),
+                 "python benchmarks/quality_seq2seq.py"))
+    vae = load("text_vae")
+    rows.append(("Text VAE: KL per sentence (nats) and active latent units",
+                 f"KL {vae['val_kl_nats_per_sentence']:.2f}, {vae['active_units']} active units" if vae
+                 else "not measured", "", "", when(vae), "python benchmarks/quality_vae.py"))
     for r in (ab or {}).get("rows", []):
         rows.append((f"{r['name'].split(' (')[0]}, this version vs commit {ab['before']}",
                      f"{r['after_ms']:.1f} ms", f"{r['before_ms']:.1f} ms", ratio(r), when(ab),
@@ -106,6 +154,7 @@ def full_table() -> str:
     lines = ["| measure | minigen | reference | ratio | machine, date | reproduce |",
              "| --- | ---: | ---: | ---: | --- | --- |"]
     for what, mine, theirs, r, machine, command in speed_rows():
+        machine = "" if mine == "not measured" else machine
         lines.append(f"| {what} | {mine} | {theirs} | {r} | {machine} | `{command}` |")
     return "\n".join(lines)
 
@@ -116,6 +165,7 @@ def headline() -> str:
     lines = ["| measure | minigen | reference | ratio | machine, date |", "| --- | ---: | ---: | ---: | --- |"]
     for what, mine, theirs, r, machine, _ in speed_rows():
         if what.startswith(keep):
+            machine = "" if mine == "not measured" else machine
             lines.append(f"| {what} | {mine} | {theirs} | {r} | {machine} |")
     return "\n".join(lines)
 

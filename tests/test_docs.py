@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -43,3 +44,36 @@ def test_the_readme_keeps_the_two_set_up_commands():
 def test_a_missing_result_is_not_measured(tmp_path, monkeypatch):
     monkeypatch.setattr(make_tables, "RESULTS", str(tmp_path))
     assert "not measured" in make_tables.full_table()
+
+
+def test_every_row_reads_its_result(tmp_path, monkeypatch):
+    """Minimal results for every workload fill every row (a renamed field fails here, not in a release)."""
+    machine = {"cpu": "a CPU", "cores": 2, "date": "2026-01-02",
+               "blas": [{"internal_api": "openblas", "architecture": "Zen", "version": "0", "num_threads": 2}]}
+    timed = {"minigen_ms": 2.0, "torch_ms": 1.0, "ratio": 2.0, "torch_untuned_ms": 1.5, "ratio_untuned": 1.333,
+             "minigen_tokens_per_s": 100, "torch_tokens_per_s": 200, "torch_untuned_tokens_per_s": 150}
+    trained = {"val_loss": 1.5, "steps": 1000}
+    results = {
+        "w1_char_rnn": {"rows": [dict(timed, name="W1 LSTM step"), dict(timed, name="W1 GRU step")]},
+        "w3_gpt": {"rows": [dict(timed, name="W3 GPT train step"), dict(timed, name="W3 GPT generation")]},
+        "generate_tokens_per_s": {"rows": [dict(timed, name="greedy"), dict(timed, name="sampling")]},
+        "w1_train_step": {"rows": [dict(timed, name="W1 LSTM train step", minigen_peak_mib=10.0,
+                                        torch_peak_mib=20.0, mem_ratio=0.5)]},
+        "autograd_overhead": {"rows": [dict(timed, name="forward + backward", us_per_op_minigen=5.0,
+                                            us_per_op_torch=4.0)]},
+        "quality": {"results": {"minigen": trained, "torch": trained}},
+        "quality_gpt": {"results": {"minigen": trained, "torch": trained}},
+        "seq2seq_dates": {"results": {"exact_match": 0.99, "n_test": 1000}},
+        "text_vae": {"val_kl_nats_per_sentence": 5.0, "active_units": 12},
+        "grade": {"before": "abc", "rows": [{"after_s": 1.0, "before_s": 1.0, "ratio": 1.0}]},
+        "check_share": {"share": 0.08, "check_lines": 8, "code_lines": 100, "date": "2026-01-02"},
+        "cold_start": {"val_loss": 1.5, "step": 1000, "cold_nll": 1.1, "warm_nll": 1.0, "cost": 0.1,
+                       "date": "2026-01-02"},
+    }
+    for name, result in results.items():
+        result.setdefault("machine", machine)
+        (tmp_path / f"{name}.json").write_text(json.dumps(result))
+    monkeypatch.setattr(make_tables, "RESULTS", str(tmp_path))
+    table = make_tables.full_table()
+    assert "not measured" not in table
+    assert "1.33x untuned" in table and "OpenBLAS Zen" in table
