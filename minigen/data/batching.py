@@ -54,8 +54,8 @@ def random_windows(ids, batch_size: int, seq_len: int, rng: np.random.Generator 
     ids = _ids(ids, "random_windows")
     batch_size = rules.positive_int("random_windows", "batch_size", batch_size)
     seq_len = rules.positive_int("random_windows", "seq_len", seq_len)
-    rng = backend.get_rng() if rng is None else rules.instance("random_windows", "rng", rng, np.random.Generator,
-                                                               "a numpy.random.Generator (e.g. np.random.default_rng(seed)) or None")
+    generator = "a numpy.random.Generator (e.g. np.random.default_rng(seed)) or None"
+    rng = backend.get_rng() if rng is None else rules.instance("random_windows", "rng", rng, np.random.Generator, generator)
     rules.require(len(ids) >= seq_len + 1, "random_windows", "ids", f"at least seq_len + 1 = {seq_len + 1} ids long",
                   len(ids))
     starts = rng.integers(0, len(ids) - seq_len, size=batch_size)
@@ -86,7 +86,7 @@ class StreamBatcher:
         seq_len = rules.positive_int("StreamBatcher", "seq_len", seq_len)
         length = len(ids) // batch_size
         rules.require(length >= seq_len + 1, "StreamBatcher", "ids", f"long enough for batch_size {batch_size} and "
-                      f"seq_len {seq_len}", f"{len(ids)} ids, streams of {length} tokens, too short for seq_len {seq_len}")
+                      f"seq_len {seq_len}", f"streams of {length} tokens, too short for seq_len {seq_len}")
         self.streams = ids[: length * batch_size].reshape(batch_size, length)    # (B, L)
         self.seq_len = seq_len
         self.batches_per_epoch = (length - 1) // seq_len

@@ -175,8 +175,9 @@ class Seq2Seq(nn.Module):
         (Gumbel-max with noise from minigen's seeded generator). Fed predictions are
         constants: no gradient flows through the choice.
         """
-        rules.require(isinstance(teacher_forcing, bool) or rules.is_real(teacher_forcing) and 0 <= teacher_forcing <= 1,
-                      "Seq2Seq", "teacher_forcing", "True, False or a probability in [0, 1]", rules.describe(teacher_forcing))
+        tf = teacher_forcing
+        rules.require(isinstance(tf, bool) or rules.is_real(tf) and 0 <= tf <= 1, "Seq2Seq", "teacher_forcing",
+                      "True, False or a probability in [0, 1]", rules.describe(tf))
         p = float(teacher_forcing)
         sampling = rules.choice("Seq2Seq", "sampling", sampling, ("argmax", "sample"))
         enc_out, enc_proj, mask, state = self.encode(src)

@@ -78,7 +78,8 @@ def _as_eps(eps, shape: tuple, dtype, where: str):
     data = eps.data if isinstance(eps, Tensor) else eps
     rules.require(backend.is_array(data), where, "eps", f"an array or a Tensor of shape (batch, latent_dim) = {shape}",
                   type(eps).__name__, TypeError)
-    rules.require(tuple(data.shape) == shape, where, "eps", f"of shape (batch, latent_dim) = {shape}", tuple(data.shape))
+    rules.require(tuple(data.shape) == shape, where, "eps", f"of shape (batch, latent_dim) = {shape}",
+                  tuple(data.shape))
     want, how = backend._dtype_name(dtype), "to" if isinstance(eps, Tensor) else "astype"
     rules.require(backend._dtype_name(data.dtype) == want, where, "eps", f"of dtype {want} (the model's; convert it "
                   f"first: eps.{how}('{want}'))", backend._dtype_name(data.dtype), TypeError)

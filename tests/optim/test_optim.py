@@ -121,9 +121,11 @@ def test_params_must_be_a_list_of_tensors_or_of_groups():
         optim.SGD({p}, lr=0.1)
     with pytest.raises(ValueError, match=r"SGD: parameter group 0 must be a dict with a 'params' entry, got \['lr'\]"):
         optim.SGD([{"lr": 0.1}])
-    with pytest.raises(ValueError, match=r"SGD: params\[1\] of group 0 must be a parameter not yet in the group, got the parameter at position 0 again"):
+    with pytest.raises(ValueError, match=r"SGD: params\[1\] of group 0 must be a parameter not yet in the group, "
+                                         r"got the parameter at position 0 again"):
         optim.SGD([p, p])
-    with pytest.raises(ValueError, match=r"params\[0\] of group 1 must be in one group only .* got a parameter already in group 0"):
+    with pytest.raises(ValueError, match=r"params\[0\] of group 1 must be in one group only "
+                                         r".* got a parameter already in group 0"):
         optim.SGD([{"params": [p]}, {"params": p}])
     with pytest.raises(TypeError, match="a parameter group must be a dict with a 'params' entry, got Parameter"):
         optim.SGD([{"params": [p]}, p])
@@ -206,7 +208,8 @@ def test_load_state_dict_checks_shapes_and_changes_nothing_on_error():
     saved = opt.state_dict()
     b = nn.Parameter(np.ones(4))
     other = optim.Adam([b], lr=0.5)
-    with pytest.raises(ValueError, match=r"Adam.load_state_dict: the saved 'exp_avg' of parameter 0 must be of its parameter's shape \(4,\), "
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: the saved 'exp_avg' of parameter 0 must be of its "
+                                         r"parameter's shape \(4,\), "
                                          r"got shape \(3,\)"):
         other.load_state_dict(saved)
     assert other.state == {} and other.param_groups[0]["lr"] == 0.5
