@@ -25,9 +25,9 @@ class LRScheduler:
         rules.instance(name, "optimizer", optimizer, Optimizer, "a minigen.optim optimizer (SGD, Adam, ...)")
         last_epoch = rules.integer(name, "last_epoch", last_epoch, -1)
         self.optimizer = optimizer
-        rules.require(last_epoch == -1 or all("initial_lr" in g for g in optimizer.param_groups), name, "last_epoch",
-                      "-1 unless every param group has its 'initial_lr' (resuming needs 'initial_lr' in every "
-                      "param group, set by the scheduler that ran before)", last_epoch)
+        resumable = all("initial_lr" in g for g in optimizer.param_groups)       # set by the scheduler that ran before
+        rules.require(last_epoch == -1 or resumable, name, "last_epoch",
+                      "-1 (resuming needs 'initial_lr' in every param group)", last_epoch)
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
@@ -64,8 +64,7 @@ class LambdaLR(LRScheduler):
         rules.instance("LambdaLR", "optimizer", optimizer, Optimizer, "a minigen.optim optimizer (SGD, Adam, ...)")
         n = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
-        rules.require(len(self.lr_lambdas) == n, "LambdaLR", "lr_lambda", f"one function per param group ({n})",
-                      f"{len(self.lr_lambdas)} functions")
+        rules.require(len(self.lr_lambdas) == n, "LambdaLR", "lr_lambda", f"{n} (one per group)", len(self.lr_lambdas))
         rules.require(all(map(callable, self.lr_lambdas)), "LambdaLR", "lr_lambda", "a function of the step (or a "
                       "list of them)", ", ".join(type(f).__name__ for f in self.lr_lambdas), TypeError)
         super().__init__(optimizer, last_epoch)

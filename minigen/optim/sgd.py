@@ -36,9 +36,9 @@ class SGD(Optimizer):
         group["momentum"] = rules.real(fn, "momentum", group["momentum"], 0)
         group["dampening"] = rules.real(fn, "dampening", group["dampening"])
         group["nesterov"] = rules.flag(fn, "nesterov", group["nesterov"])
-        rules.require(not group["nesterov"] or group["momentum"] > 0 and group["dampening"] == 0, fn, "nesterov",
-                      "used with momentum > 0 and dampening = 0 (nesterov momentum needs momentum > 0 and "
-                      "dampening = 0)", f"momentum={group['momentum']} and dampening={group['dampening']}")
+        plain = group["momentum"] > 0 and group["dampening"] == 0                  # nesterov momentum needs both
+        rules.require(plain or not group["nesterov"], fn, "nesterov", "used with momentum > 0 and dampening = 0",
+                      f"momentum={group['momentum']} and dampening={group['dampening']}")
 
     def _update(self, p, g, state, group):
         if group["maximize"]:
