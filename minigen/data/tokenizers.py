@@ -39,25 +39,23 @@ def _decode_ids(fn: str, ids, vocab_size: int) -> list:
     integer ids in [0, vocab_size), or a single integer id. Floats, bools, strings and
     batches (2-D) are refused: a batch is decoded row by row with ``batch_decode``.
     """
-    expected = f"{fn}: ids must be a 1-D sequence of integer token ids"
-    if isinstance(ids, (str, bytes, bytearray)):
-        raise TypeError(f"{expected}, got {type(ids).__name__} {_short(ids)}; encode turns text into ids")
-    if isinstance(ids, Tensor):
-        ids = ids.data
-    if backend.is_array(ids) and not isinstance(ids, np.ndarray):
-        ids = backend.to_numpy(ids)                                 # a device (CuPy) array: copy it to the host
-    if isinstance(ids, (list, tuple)) and any(isinstance(i, (bool, np.bool_)) for i in ids):
-        raise TypeError(f"{expected}, got bools {_short(ids)}")     # (NumPy would turn [1, True] into [1, 1])
+    expected = "a 1-D sequence of integer token ids"
+    text = isinstance(ids, (str, bytes, bytearray))
+    rules.require(not text, fn, "ids", expected, f"{type(ids).__name__} {_short(ids)}; encode turns text into ids",
+                  TypeError)
+    ids = rules.array_of(ids)                                       # a Tensor's array
+    ids = backend.to_numpy(ids) if backend.is_array(ids) else ids   # a device (CuPy) array: copy it to the host
+    bools = isinstance(ids, (list, tuple)) and any(isinstance(i, (bool, np.bool_)) for i in ids)   # [1, True] -> [1, 1]
+    rules.require(not bools, fn, "ids", expected, f"bools {_short(ids)}", TypeError)
     try:
         arr = np.asarray(ids)
     except (ValueError, TypeError):                                 # a ragged list of lists
-        raise TypeError(f"{expected}, got a ragged {type(ids).__name__}; decode a batch with batch_decode") from None
-    if arr.ndim > 1:
-        raise TypeError(f"{expected}, got ids of shape {arr.shape}; decode a batch row by row, "
-                        "e.g. batch_decode(ids)")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):      # (empty: NumPy calls [] float64; that is fine)
-        hint = "; encode turns text into ids" if arr.dtype.kind in "US" else ""
-        raise TypeError(f"{expected}, got dtype {arr.dtype} ({_short(arr.tolist())}){hint}")
+        rules.fail(fn, "ids", expected, f"a ragged {type(ids).__name__}; decode a batch with batch_decode", TypeError)
+    rules.require(arr.ndim <= 1, fn, "ids", expected, f"ids of shape {arr.shape}; decode a batch row by row, "
+                  "e.g. batch_decode(ids)", TypeError)
+    hint = "; encode turns text into ids" if arr.dtype.kind in "US" else ""
+    integral = not arr.size or np.issubdtype(arr.dtype, np.integer)     # (empty: NumPy calls [] float64; that is fine)
+    rules.require(integral, fn, "ids", expected, f"dtype {arr.dtype} ({_short(arr.tolist())}){hint}", TypeError)
     arr = arr.reshape(-1)
     bad = arr[(arr < 0) | (arr >= vocab_size)]
     if bad.size:
@@ -92,12 +90,11 @@ class _Tokenizer:
             sequences = sequences.data
         if backend.is_array(sequences):
             sequences = backend.to_numpy(sequences)
-            if sequences.ndim != 2:
-                raise TypeError(f"{fn}: sequences must be a (B, T) batch of ids or a list of id sequences, got an "
-                                f"array of shape {sequences.shape}; decode one sequence with decode")
-        elif not isinstance(sequences, (list, tuple)):
-            raise TypeError(f"{fn}: sequences must be a (B, T) batch of ids or a list of id sequences, "
-                            f"got {type(sequences).__name__} {_short(sequences)}")
+        batch = "a (B, T) batch of ids or a list of id sequences"
+        got = f"an array of shape {sequences.shape}; decode one sequence with decode" if backend.is_array(sequences) \
+            else f"{type(sequences).__name__} {_short(sequences)}"
+        ok = sequences.ndim == 2 if backend.is_array(sequences) else isinstance(sequences, (list, tuple))
+        rules.require(ok, fn, "sequences", batch, got, TypeError)
         return [self.decode(row) for row in sequences]
 
 
