@@ -258,3 +258,13 @@ def strings(fn: str, name: str, values, *, nonempty: bool = False):
     require(bad is None, fn, f"{name}[{bad}]", "a string", describe(values[bad]) if bad is not None else "", TypeError)
     require(len(values) > 0 or not nonempty, fn, name, "a non-empty list of strings", "[]")
     return values
+
+
+def token_id(fn: str, name: str, value, vocab_size: int | None = None, *, optional: bool = False):
+    """``value`` as a Python int id in [0, vocab_size) (None: only >= 0); out of range is an IndexError."""
+    if value is None and optional:
+        return None
+    require(is_int(value), fn, name, "an integer token id" + (" or None" if optional else ""), describe(value))
+    expected = f"an id in [0, {vocab_size})" if vocab_size is not None else "an id >= 0"
+    require(0 <= value and (vocab_size is None or value < vocab_size), fn, name, expected, value, IndexError)
+    return int(value)

@@ -28,12 +28,11 @@ import math
 from dataclasses import dataclass
 
 
-from .. import backend
+from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
 from ..kernels.softmax import log_softmax_forward
-from ._checks import as_array, check_prompt, check_token_id, is_int, is_real, vocab_size_of
-from .step import model_step
+from .step import as_array, check_prompt, model_step, vocab_size_of
 
 __all__ = ["beam_search", "BeamSearchOutput", "BeamHypotheses", "plot_beam_tree"]
 
@@ -124,23 +123,15 @@ def _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_st
            eos_token_id, pad_token_id):
     fn, V = "beam_search", vocab_size_of(model)
     check_prompt(fn, input_ids, V)
-    if not is_int(num_beams) or num_beams < 1:
-        raise ValueError(f"{fn}: num_beams must be an integer >= 1, got {num_beams!r}")
-    if not is_int(num_return_sequences) or num_return_sequences < 1:
-        raise ValueError(f"{fn}: num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
-    if num_return_sequences > num_beams:
-        raise ValueError(f"{fn}: num_return_sequences has to be smaller or equal to num_beams, got "
-                         f"{num_return_sequences} > {num_beams}")
-    if not is_int(max_new_tokens) or max_new_tokens < 0:
-        raise ValueError(f"{fn}: max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    if not is_real(length_penalty) or not math.isfinite(length_penalty):
-        raise ValueError(f"{fn}: length_penalty must be a finite number, got {length_penalty!r}")
-    if early_stopping not in (True, False, "never") or not isinstance(early_stopping, (bool, str)):
-        raise ValueError(f"{fn}: early_stopping must be True, False or 'never', got {early_stopping!r}")
-    check_token_id(fn, "eos_token_id", eos_token_id, V)
+    num_beams = rules.positive_int(fn, "num_beams", num_beams)
+    rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams)
+    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
+    rules.real(fn, "length_penalty", length_penalty)
+    rules.choice(fn, "early_stopping", early_stopping, (True, False, "never"))
+    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
     # pad only fills the output here, but the output is text for the model (to read again, to continue):
     # the same rule as generate's, whose finished rows feed the pad id back to the model
-    check_token_id(fn, "pad_token_id", pad_token_id, V)
+    rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)
 
 
 def _process(logits_processor, ids, scores):

@@ -19,66 +19,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import backend
+from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
-from ._checks import (
-    as_array, check_prompt, check_seed, check_temperature, check_token_id, is_bool, is_int, is_real, vocab_size_of,
-)
 from .beam import beam_search
 from .penalties import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
 from .processors import (
     LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
     TypicalLogitsWarper,
 )
-from .step import model_step
+from .step import as_array, check_prompt, model_step, vocab_size_of
 
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
 
 
 def _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id, pad_token_id,
                 **numbers):
-    """The checks ``generate`` and ``stream_generate`` share. Returns the prompt as an array, and V."""
-    input_ids = as_array(input_ids)
-    _check(fn, max_new_tokens, temperature, do_sample, seed)
-    _check_numbers(fn, **numbers)
-    return input_ids, _check_ids(fn, model, input_ids, eos_token_id, pad_token_id)
-
-
-def _check(fn, max_new_tokens, temperature, do_sample, seed):
-    if not is_int(max_new_tokens) or max_new_tokens < 0:
-        raise ValueError(f"{fn}: max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    check_temperature(fn, temperature)
-    if not is_bool(do_sample):
-        raise ValueError(f"{fn}: do_sample must be True or False, got {do_sample!r}")
-    check_seed(fn, seed)
-
-
-def _check_numbers(fn, **numbers):
-    """Each of ``numbers`` (top_k=..., top_p=...) is None or a Python or NumPy real number, not a bool or a string.
-
-    The processors check the ranges when they are built; this catches the values they
-    never see: ``top_p=True`` equals 1, which adds no processor.
-    """
-    for name, value in numbers.items():
-        if value is not None and not is_real(value):
-            raise ValueError(f"{fn}: {name} must be a number or None, got {value!r}")
-
-
-def _check_ids(fn, model, input_ids, eos_token_id, pad_token_id):
-    V = vocab_size_of(model)
+    """The rules ``generate`` and ``stream_generate`` share. Returns the prompt as an array, and V."""
+    input_ids, V = as_array(input_ids), vocab_size_of(model)
+    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
+    rules.real(fn, "temperature", temperature, 0)                           # 0 means greedy
+    rules.flag(fn, "do_sample", do_sample)
+    rules.non_negative_int(fn, "seed", seed, optional=True)
+    for name, value in numbers.items():     # the processors check ranges; this catches top_p=True, which adds none
+        rules.require(value is None or rules.is_real(value), fn, name, "a number or None", rules.describe(value))
     check_prompt(fn, input_ids, V)
-    check_token_id(fn, "eos_token_id", eos_token_id, V)
-    check_token_id(fn, "pad_token_id", pad_token_id, V)      # finished rows feed it back to the model
-    return V
-
-
-def _check_report_top_k(fn, report_top_k, V) -> None:
-    """``report_top_k`` is a positive integer; more than the vocabulary reports all of it."""
-    if not is_int(report_top_k) or report_top_k < 1:
-        most = f"; at most the model's vocab_size {V} are reported" if V is not None else ""
-        raise ValueError(f"{fn}: report_top_k must be a positive integer (how many of the likeliest tokens each "
-                         f"step reports{most}), got {report_top_k!r}")
+    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
+    rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)   # finished rows feed it back to the model
+    return input_ids, V
 
 
 def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
@@ -92,9 +60,11 @@ def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=
     >>> [type(p).__name__ for p in build_logits_processor(do_sample=True, temperature=0.7, top_k=5)]
     ['TemperatureLogitsWarper', 'TopKLogitsWarper']
     """
-    _check_numbers("build_logits_processor", temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                   typical_p=typical_p, repetition_penalty=repetition_penalty,
-                   no_repeat_ngram_size=no_repeat_ngram_size)
+    numbers = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
+                   repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
+    for name, value in numbers.items():     # the processors check ranges; this catches top_p=True, which adds none
+        rules.require(value is None or rules.is_real(value), "build_logits_processor", name, "a number or None",
+                      rules.describe(value))
     procs = LogitsProcessorList()
     if repetition_penalty is not None and repetition_penalty != 1.0:
         procs.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
@@ -115,15 +85,6 @@ def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=
     return procs
 
 
-def _check_logits(logits) -> None:
-    if not backend.is_array(logits) or not backend.is_floating(logits.dtype):
-        got = backend._dtype_name(logits.dtype) if backend.is_array(logits) else type(logits).__name__
-        raise TypeError(f"sample_next: logits must be a floating (batch, vocab) array, got {got}")
-    if logits.ndim != 2 or logits.shape[1] == 0:
-        raise ValueError(f"sample_next: logits must be a (batch, vocab) array with vocab >= 1 (one row per "
-                         f"sequence; use logits[None, :] for one), got shape {tuple(logits.shape)}")
-
-
 def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng: host.random.Generator | None = None):
     """One token id per row of ``logits`` (B, V): the argmax, or a draw from ``softmax(logits / temperature)``.
 
@@ -139,11 +100,13 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
     >>> sample_next(np.array([[0.0, 5.0, 1.0]]), do_sample=False).tolist()
     [1]
     """
-    logits = as_array(logits)
-    _check_logits(logits)
-    check_temperature("sample_next", temperature)
-    if not is_bool(do_sample):
-        raise ValueError(f"sample_next: do_sample must be True or False, got {do_sample!r}")
+    logits, fn = as_array(logits), "sample_next"
+    if not (backend.is_array(logits) and backend.is_floating(logits.dtype)):
+        rules.fail(fn, "logits", "a floating (batch, vocab) array", rules.describe(logits), TypeError)
+    rules.require(logits.ndim == 2 and logits.shape[1] > 0, fn, "logits", "a (batch, vocab) array with vocab >= 1 "
+                  "(use logits[None, :] for one row)", f"shape {tuple(logits.shape)}")
+    rules.real(fn, "temperature", temperature, 0)                           # 0 means greedy
+    rules.flag(fn, "do_sample", do_sample)
     xp = array_namespace(logits)
     if not do_sample or temperature == 0:
         return xp.argmax(logits, axis=-1)
@@ -203,8 +166,7 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
     input_ids, V = _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id,
                                pad_token_id, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
                                repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
-    if report_top_k is not None:
-        _check_report_top_k(fn, report_top_k, V)
+    rules.positive_int(fn, "report_top_k", report_top_k, optional=True)
     if stop_strings and tokenizer is None:
         raise ValueError(f"{fn}: stop_strings needs the tokenizer, to see the text: pass tokenizer=...")
     if isinstance(stop_strings, str):
@@ -290,17 +252,11 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
     input_ids, V = _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id,
                                pad_token_id, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
                                repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
-    if not is_int(num_beams) or num_beams < 1:
-        raise ValueError(f"{fn}: num_beams must be an integer >= 1, got {num_beams!r}")
-    if not is_int(num_return_sequences) or num_return_sequences < 1:
-        raise ValueError(f"{fn}: num_return_sequences must be an integer >= 1, got {num_return_sequences!r}")
-    if not is_bool(return_dict_in_generate):
-        raise ValueError(f"{fn}: return_dict_in_generate must be True or False, got {return_dict_in_generate!r}")
-    _check_report_top_k(fn, report_top_k, V)
+    num_beams = rules.positive_int(fn, "num_beams", num_beams)
+    rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams if num_beams > 1 else None)
+    rules.flag(fn, "return_dict_in_generate", return_dict_in_generate)
+    rules.positive_int(fn, "report_top_k", report_top_k)
     if num_beams > 1:
-        if num_return_sequences > num_beams:
-            raise ValueError(f"{fn}: num_return_sequences has to be smaller or equal to num_beams, got "
-                             f"{num_return_sequences} > {num_beams}")
         procs = build_logits_processor(repetition_penalty=repetition_penalty,
                                        no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
         out = beam_search(model, input_ids, num_beams=num_beams, max_new_tokens=max_new_tokens,

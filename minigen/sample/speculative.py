@@ -44,36 +44,26 @@ Shapes: P = prompt length, k = draft tokens per round, V = vocabulary.
 
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
-from ._checks import (
-    as_array, check_prompt, check_seed, check_temperature, check_token_id, is_bool, is_int, vocab_size_of,
-)
-from .step import model_step
+from .step import as_array, check_prompt, model_step, vocab_size_of
 
 __all__ = ["speculative_generate"]
 
 
 def _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id, seed):
     fn = "speculative_generate"
-    if getattr(input_ids, "ndim", None) != 2 or input_ids.shape[1] == 0:
-        raise ValueError(f"{fn}: input_ids must be a non-empty (batch, prompt_length) array, got shape "
-                         f"{getattr(input_ids, 'shape', None)}")
-    if input_ids.shape[0] != 1:
-        raise ValueError(f"{fn} supports only a batch of 1 prompt: input_ids must have shape "
-                         f"(1, prompt_length), got {tuple(input_ids.shape)}")
     V = vocab_size_of(target)                             # the draft's is checked against it once both have run
     check_prompt(fn, input_ids, V)
-    check_token_id(fn, "eos_token_id", eos_token_id, V)
-    if not is_int(max_new_tokens) or max_new_tokens < 0:
-        raise ValueError(f"{fn}: max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    if not is_int(num_draft_tokens) or num_draft_tokens < 1:
-        raise ValueError(f"{fn}: num_draft_tokens must be an integer >= 1, got {num_draft_tokens!r}")
-    if not is_bool(do_sample):
-        raise ValueError(f"{fn}: do_sample must be True or False, got {do_sample!r}")
-    check_temperature(fn, temperature)
-    check_seed(fn, seed)
+    rules.require(input_ids.shape[0] == 1, fn, "input_ids", "of shape (1, prompt_length): one prompt only",
+                  input_ids.shape)
+    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
+    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
+    rules.positive_int(fn, "num_draft_tokens", num_draft_tokens)
+    rules.flag(fn, "do_sample", do_sample)
+    rules.real(fn, "temperature", temperature, 0)                           # 0 means greedy
+    rules.non_negative_int(fn, "seed", seed, optional=True)
 
 
 def _softmax(logits, temperature):

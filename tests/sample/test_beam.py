@@ -259,15 +259,15 @@ def test_plot_without_matplotlib(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("kw,match", [
-    (dict(num_beams=0), "num_beams must be an integer >= 1, got 0"),
-    (dict(num_beams=2.0), "num_beams must be an integer >= 1, got 2.0"),
-    (dict(num_return_sequences=0), "num_return_sequences must be an integer >= 1, got 0"),
-    (dict(num_return_sequences=3), "num_return_sequences has to be smaller or equal to num_beams, got 3 > 2"),
+    (dict(num_beams=0), "num_beams must be a positive integer, got 0"),
+    (dict(num_beams=2.0), "num_beams must be a positive integer, got 2.0"),
+    (dict(num_return_sequences=0), "num_return_sequences must be .*, got 0"),
+    (dict(num_return_sequences=3), r"num_return_sequences must be an integer in \[1, 2\], got 3"),
     (dict(max_new_tokens=-1), "max_new_tokens must be a non-negative integer, got -1"),
     (dict(length_penalty=float("nan")), "length_penalty must be a finite number, got nan"),
     (dict(length_penalty=float("inf")), "length_penalty must be a finite number, got inf"),
-    (dict(early_stopping="always"), "early_stopping must be True, False or 'never', got 'always'"),
-    (dict(pad_token_id="0"), "pad_token_id must be a non-negative integer token id or None, got '0'"),
+    (dict(early_stopping="always"), "early_stopping must be one of True, False, 'never', got 'always'"),
+    (dict(pad_token_id="0"), "pad_token_id must be an integer token id or None, got '0'"),
 ])
 def test_bad_arguments(kw, match):
     args = dict(num_beams=2, max_new_tokens=3) | kw
@@ -276,16 +276,13 @@ def test_bad_arguments(kw, match):
 
 
 @pytest.mark.parametrize("ids,kw,error,match", [
-    ([[1, 9]], {}, IndexError, r"input_ids: id 9 is out of range for the model's vocab_size 4 "
-                               r"\(expected 0 <= id < 4\)"),
-    ([[-1, 2]], {}, IndexError, "input_ids: id -1 is out of range for the model's vocab_size 4"),
+    ([[1, 9]], {}, IndexError, r"input_ids must be ids in \[0, 4\), got id 9"),
+    ([[-1, 2]], {}, IndexError, r"input_ids must be ids in \[0, 4\), got id -1"),
     ([[1.0, 2.0]], {}, TypeError, "input_ids must be an integer array of token ids, got float64"),
-    ([[1]], dict(eos_token_id=-1), IndexError, "eos_token_id -1 is out of range for the model's vocab_size 4"),
-    ([[1]], dict(eos_token_id=4), IndexError, "eos_token_id 4 is out of range for the model's vocab_size 4"),
-    ([[1]], dict(pad_token_id=-1), IndexError, "beam_search: pad_token_id -1 is out of range for the model's "
-                                               r"vocab_size 4 \(expected 0 <= id < 4\)"),
-    ([[1]], dict(pad_token_id=4), IndexError, "beam_search: pad_token_id 4 is out of range for the model's "
-                                              "vocab_size 4"),
+    ([[1]], dict(eos_token_id=-1), IndexError, r"eos_token_id must be an id in \[0, 4\), got -1"),
+    ([[1]], dict(eos_token_id=4), IndexError, r"eos_token_id must be an id in \[0, 4\), got 4"),
+    ([[1]], dict(pad_token_id=-1), IndexError, r"beam_search: pad_token_id must be an id in \[0, 4\), got -1"),
+    ([[1]], dict(pad_token_id=4), IndexError, "beam_search: pad_token_id must be an id in \\[0, 4\\), got 4"),
 ])
 def test_bad_token_ids(ids, kw, error, match):
     with pytest.raises(error, match=match):
@@ -294,7 +291,7 @@ def test_bad_token_ids(ids, kw, error, match):
 
 @pytest.mark.parametrize("shape", [(1, 0), (0, 2), (3,)])
 def test_bad_prompt(shape):
-    with pytest.raises(ValueError, match=r"input_ids must be a non-empty \(batch, prompt_length\) array"):
+    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, prompt_length\)|2-D) array"):
         beam_search(tiny_model(), np.zeros(shape, dtype=np.int64), num_beams=2, max_new_tokens=3)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -82,7 +84,7 @@ def test_on_the_backends(model, backend):
 
 @pytest.mark.parametrize("kw,match", [
     (dict(max_new_tokens=-1), "max_new_tokens must be a non-negative integer, got -1"),
-    (dict(temperature=-0.5), r"temperature must be a finite number >= 0 \(0 means greedy\), got -0.5"),
+    (dict(temperature=-0.5), r"temperature must be a finite number >= 0, got -0.5"),
     (dict(temperature=float("nan")), "temperature must be a finite number"),
     (dict(do_sample="yes"), "do_sample must be True or False"),
     (dict(seed=-1), "generate: seed must be a non-negative integer or None, got -1"),
@@ -96,13 +98,12 @@ def test_bad_arguments(model, kw, match):
 
 @pytest.mark.parametrize("num_beams", [1, 2])
 @pytest.mark.parametrize("ids,kw,error,match", [
-    ([[1, 60]], {}, IndexError, r"input_ids: id 60 is out of range for the model's vocab_size 7 "
-                                r"\(expected 0 <= id < 7\)"),
-    ([[1, -1]], {}, IndexError, "input_ids: id -1 is out of range"),             # would wrap to the last row
+    ([[1, 60]], {}, IndexError, r"input_ids must be ids in \[0, 7\), got id 60"),
+    ([[1, -1]], {}, IndexError, "input_ids must be ids in .*, got id -1"),             # would wrap to the last row
     ([[1.0, 2.0]], {}, TypeError, "input_ids must be an integer array of token ids, got float64"),
     ([[True, False]], {}, TypeError, "input_ids must be an integer array of token ids, got bool"),
-    ([[1]], dict(eos_token_id=70), IndexError, "eos_token_id 70 is out of range for the model's vocab_size 7"),
-    ([[1]], dict(eos_token_id="2"), ValueError, "eos_token_id must be a non-negative integer token id or None"),
+    ([[1]], dict(eos_token_id=70), IndexError, r"eos_token_id must be an id in \[0, 7\), got 70"),
+    ([[1]], dict(eos_token_id="2"), ValueError, "eos_token_id must be an integer token id or None"),
 ])
 def test_bad_token_ids(model, num_beams, ids, kw, error, match):
     with pytest.raises(error, match=match):
@@ -114,9 +115,9 @@ def test_bad_token_ids(model, num_beams, ids, kw, error, match):
 @pytest.mark.parametrize("num_beams", [1, 2])
 def test_pad_token_id_is_fed_back_so_must_be_in_the_vocabulary(model, num_beams):
     """Greedy feeds the pad id back to the model; beam search writes it into text the model may read next: one rule."""
-    with pytest.raises(IndexError, match="generate: pad_token_id 70 is out of range for the model's vocab_size 7"):
+    with pytest.raises(IndexError, match=r"generate: pad_token_id must be an id in \[0, 7\), got 70"):
         generate(model, np.array([[1]]), 2, num_beams=num_beams, pad_token_id=70)
-    with pytest.raises(IndexError, match="pad_token_id -3 is out of range for the model's vocab_size 7"):
+    with pytest.raises(IndexError, match=r"pad_token_id must be an id in \[0, 7\), got -3"):
         generate(model, np.array([[1]]), 2, num_beams=num_beams, pad_token_id=-3)
     assert generate(model, np.array([[1]]), 2, num_beams=num_beams, pad_token_id=6).shape == (1, 3)
 
@@ -126,13 +127,13 @@ def test_token_ids_of_a_model_without_a_vocab_size(model):
     def step(ids, state=None):
         return model(ids, state)
     step.training, step.eval, step.train = True, model.eval, model.train
-    with pytest.raises(IndexError, match=r"input_ids: id -2 is not a token id \(expected id >= 0\)"):
+    with pytest.raises(IndexError, match=r"input_ids must be ids >= 0, got id -2"):
         generate(step, np.array([[1, -2]]))
     assert generate(step, np.array([[1, 2]]), 3, eos_token_id=70).shape == (1, 5)
 
 
 def test_empty_prompt(model):
-    with pytest.raises(ValueError, match=r"input_ids must be a non-empty \(batch, prompt_length\) array"):
+    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, prompt_length\)|2-D) array"):
         generate(model, np.zeros((1, 0), dtype=np.int64))
 
 
@@ -222,9 +223,9 @@ def test_first_token_follows_the_processed_distribution(model):
 @pytest.mark.parametrize("kw,match", [
     (dict(top_p=1.5, do_sample=True), "top_p"),
     (dict(top_k=-1, do_sample=True), "top_k"),
-    (dict(num_beams=0), "num_beams must be an integer >= 1, got 0"),
-    (dict(num_beams=2, num_return_sequences=3), "num_return_sequences has to be smaller or equal to num_beams"),
-    (dict(num_return_sequences=0), "num_return_sequences must be an integer >= 1"),
+    (dict(num_beams=0), "num_beams must be a positive integer, got 0"),
+    (dict(num_beams=2, num_return_sequences=3), r"num_return_sequences must be an integer in \[1, "),
+    (dict(num_return_sequences=0), "num_return_sequences must be a positive integer"),
 ])
 def test_bad_generate_arguments(model, kw, match):
     with pytest.raises(ValueError, match=match):
@@ -235,14 +236,14 @@ def test_bad_generate_arguments(model, kw, match):
 
 def test_sample_next_checks_its_arguments(backend):
     logits = backend.asarray(np.array([[0.0, 5.0, 1.0]]))
-    with pytest.raises(ValueError, match=r"sample_next: temperature must be a finite number >= 0 \(0 means greedy\), "
+    with pytest.raises(ValueError, match=r"sample_next: temperature must be a finite number >= 0, "
                                          "got -1.0"):
         sample_next(logits, temperature=-1.0)             # would pick the least likely token every time
     with pytest.raises(ValueError, match="sample_next: temperature must be .* got True"):
         sample_next(logits, temperature=True)
     with pytest.raises(ValueError, match=r"sample_next: logits must be a \(batch, vocab\) array .* got shape \(3,\)"):
         sample_next(logits[0, :])
-    with pytest.raises(TypeError, match=r"sample_next: logits must be a floating \(batch, vocab\) array, got list"):
+    with pytest.raises(TypeError, match=r"sample_next: logits must be a floating \(batch, vocab\) array, got \[\[0.0, 1.0\]\]"):
         sample_next([[0.0, 1.0]])
     with pytest.raises(ValueError, match="sample_next: do_sample must be True or False, got 'no'"):
         sample_next(logits, do_sample="no")
@@ -268,9 +269,8 @@ def test_sample_next_refuses_a_row_with_nothing_to_draw(backend):
 
 @pytest.mark.parametrize("k", [0, -1, 2.0, True, None])
 def test_report_top_k_must_be_a_positive_integer(model, k):
-    with pytest.raises(ValueError, match=r"generate: report_top_k must be a positive integer \(how many of the "
-                                         "likeliest tokens each step reports; at most the model's vocab_size 7 "
-                                         "are reported\\), got " + repr(k)):
+    with pytest.raises(ValueError, match=r"generate: report_top_k must be a positive integer, got "
+                                         + re.escape(repr(k))):
         generate(model, np.array([[1, 2]]), 3, return_dict_in_generate=True, report_top_k=k)
     with pytest.raises(ValueError, match="stream_generate: report_top_k must be a positive integer"):
         next(stream_generate(model, np.array([[1, 2]]), 3, report_top_k=k if k is not None else 0))

@@ -148,11 +148,11 @@ def test_on_the_backends(backend):
 @pytest.mark.parametrize("kw,match", [
     (dict(max_new_tokens=-1), "max_new_tokens must be a non-negative integer, got -1"),
     (dict(max_new_tokens=2.0), "max_new_tokens must be a non-negative integer, got 2.0"),
-    (dict(num_draft_tokens=0), "num_draft_tokens must be an integer >= 1, got 0"),
-    (dict(num_draft_tokens=True), "num_draft_tokens must be an integer >= 1, got True"),
-    (dict(temperature=-0.5), r"temperature must be a finite number >= 0 \(0 means greedy\), got -0.5"),
+    (dict(num_draft_tokens=0), "num_draft_tokens must be a positive integer, got 0"),
+    (dict(num_draft_tokens=True), "num_draft_tokens must be a positive integer, got True"),
+    (dict(temperature=-0.5), r"temperature must be a finite number >= 0, got -0.5"),
     (dict(temperature=float("inf")), "temperature must be a finite number"),
-    (dict(temperature=True), "speculative_generate: temperature must be a finite number >= 0 .* got True"),
+    (dict(temperature=True), "speculative_generate: temperature must be a finite number >= 0.* got True"),
     (dict(seed=-3), "speculative_generate: seed must be a non-negative integer or None, got -3"),
     (dict(do_sample="yes"), "do_sample must be True or False"),
 ])
@@ -164,17 +164,17 @@ def test_bad_arguments(kw, match):
 
 def test_bad_prompts_and_models():
     target, draft = tiny(1), tiny(2)
-    with pytest.raises(ValueError, match=r"supports only a batch of 1 prompt.*got \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"one prompt only, got \(2, 2\)"):
         speculative_generate(target, draft, np.array([[1, 2], [3, 4]]), 3)
-    with pytest.raises(ValueError, match=r"input_ids must be a non-empty \(batch, prompt_length\) array"):
+    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, prompt_length\)|2-D) array"):
         speculative_generate(target, draft, np.zeros((1, 0), dtype=np.int64), 3)
-    with pytest.raises(ValueError, match=r"input_ids must be a non-empty"):
+    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty|2-D)"):
         speculative_generate(target, draft, np.array([1, 2]), 3)
-    with pytest.raises(IndexError, match="input_ids: id 5 is out of range for the model's vocab_size 5"):
+    with pytest.raises(IndexError, match=r"input_ids must be ids in \[0, 5\), got id 5"):
         speculative_generate(target, draft, np.array([[1, 5]]), 3)
     with pytest.raises(TypeError, match="input_ids must be an integer array of token ids, got float64"):
         speculative_generate(target, draft, np.array([[1.0]]), 3)
-    with pytest.raises(IndexError, match="eos_token_id 9 is out of range for the model's vocab_size 5"):
+    with pytest.raises(IndexError, match=r"eos_token_id must be an id in \[0, 5\), got 9"):
         speculative_generate(target, draft, np.array([[1]]), 3, eos_token_id=9)
     with pytest.raises(ValueError, match="target and draft must share the vocabulary, but the target gives 5 "
                                          "logits per token and the draft 7"):
