@@ -33,6 +33,7 @@ import os
 
 import numpy as np
 
+from .. import rules
 from .tokenizers import _check_text, _decode_ids, _Tokenizer
 
 __all__ = ["GPT2Tokenizer", "bytes_to_unicode", "GPT2_PATTERN"]
@@ -135,10 +136,9 @@ class GPT2Tokenizer(_Tokenizer):
     def __init__(self, vocab, merges, special_tokens=None):
         tokens = sorted(vocab, key=vocab.get) if isinstance(vocab, dict) else list(vocab)
         self.encoder = {t: i for i, t in enumerate(tokens)}
-        if isinstance(vocab, dict) and sorted(vocab.values()) != list(range(len(vocab))):
-            raise ValueError(f"GPT2Tokenizer: the vocabulary's ids must be 0..{len(vocab) - 1}, each once")
-        if len(self.encoder) != len(tokens):
-            raise ValueError("GPT2Tokenizer: the vocabulary has duplicate tokens")
+        dense = not isinstance(vocab, dict) or sorted(vocab.values()) == list(range(len(vocab)))
+        rules.require(dense, "GPT2Tokenizer", "the vocabulary's ids", f"0..{len(vocab) - 1}, each once", "others")
+        rules.require(len(self.encoder) == len(tokens), "GPT2Tokenizer", "vocab", "distinct tokens", "duplicates")
         self.tokens = tokens
         byte_symbols = bytes_to_unicode()
         missing = [f"{s!r} (byte {b})" for b, s in byte_symbols.items() if s not in self.encoder]
@@ -148,16 +148,14 @@ class GPT2Tokenizer(_Tokenizer):
                              "Byte-level BPE needs every byte, so that any text encodes without an unknown token.")
         self.merges = [tuple(m) for m in merges]
         for rank, (a, b) in enumerate(self.merges):
-            for piece in (a, b, a + b):
-                if piece not in self.encoder:
-                    raise ValueError(f"GPT2Tokenizer: merge {rank} ({a!r}, {b!r}) uses {piece!r}, which is not in "
-                                     "the vocabulary")
+            unknown = [piece for piece in (a, b, a + b) if piece not in self.encoder][:1]
+            rules.require(not unknown, "GPT2Tokenizer", f"merge {rank} ({a!r}, {b!r})", "of vocabulary symbols",
+                          f"one that uses {unknown[0] if unknown else ''!r}, which is not in the vocabulary")
         self.ranks = {pair: rank for rank, pair in enumerate(self.merges)}
         if special_tokens is None:
             special_tokens = [ENDOFTEXT] if ENDOFTEXT in self.encoder else []
         for t in special_tokens:
-            if t not in self.encoder:
-                raise ValueError(f"GPT2Tokenizer: special token {t!r} is not in the vocabulary")
+            rules.require(t in self.encoder, "GPT2Tokenizer", f"special token {t!r}", "in the vocabulary", "none")
         self.special_tokens = list(special_tokens)
         self.byte_encoder = byte_symbols
         self.byte_decoder = {s: b for b, s in byte_symbols.items()}
