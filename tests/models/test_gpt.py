@@ -218,9 +218,9 @@ def test_generation_step_checks_ids(model, ids, error, match):
 
 def test_generate_checks_ids(model, backend):
     model.to(backend.device)
-    with pytest.raises(IndexError, match="input_ids: id 60 is out of range for the model's vocab_size 11"):
+    with pytest.raises(IndexError, match=r"generate: input_ids must be ids in \[0, 11\), got id 60"):
         model.generate(backend.asarray(np.array([[1, 60]])), max_new_tokens=2)
     with pytest.raises(IndexError, match="GPT: id -1 is out of range"):
         model.generation_step(backend.asarray(np.array([[1, -1]])))
-    with pytest.raises(IndexError, match="eos_token_id 70 is out of range for the model's vocab_size 11"):
+    with pytest.raises(IndexError, match=r"eos_token_id must be an id in \[0, 11\), got 70"):
         model.generate(np.array([[1, 2]]), max_new_tokens=2, num_beams=2, eos_token_id=70)
