@@ -38,6 +38,8 @@ def fail(fn: str, name: str, expected: str, given, error=ValueError):
 
 def describe(value) -> str:
     """A value as an error message shows it: short reprs as they are, anything long by its type."""
+    if isinstance(value, backend.host.generic):                        # a NumPy scalar: np.float64(4.0) -> 4.0
+        return repr(value.item())
     if backend.is_array(value) or hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {backend._dtype_name(value.dtype)}"
     text = repr(value)
