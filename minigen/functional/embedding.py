@@ -94,20 +94,3 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         embedding_renorm_(weight, ids, max_norm, norm_type)
     return Embedding.apply(ids, weight, padding_idx=padding_idx,
                            scale_grad_by_freq=rules.flag("embedding", "scale_grad_by_freq", scale_grad_by_freq))
-
-
-# ---------------------------------------------------------------------------- kept while other packages move to rules
-
-def check_token_ids(ids, message: str) -> None:
-    """A TypeError ``"<message>, got <dtype or type>"`` unless ``ids`` is an integer array (see ``rules.token_ids``)."""
-    if not backend.is_array(ids) or not backend.is_integer(ids.dtype):
-        got = backend._dtype_name(ids.dtype) if backend.is_array(ids) else type(ids).__name__
-        raise TypeError(f"{message}, got {got}")
-
-
-def first_out_of_range(ids, num_ids: int | None):
-    """The first id outside [0, num_ids) (None: the first negative id), or None (``rules.token_ids`` replaces it)."""
-    bad = ids < 0 if num_ids is None else (ids < 0) | (ids >= num_ids)
-    if not backend.any_true(bad):
-        return None
-    return int(backend.to_numpy(ids)[backend.to_numpy(bad)][0])
