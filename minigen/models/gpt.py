@@ -20,21 +20,15 @@ onto them.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import asdict, dataclass, fields
 
-from .. import backend, nn
+from .. import backend, nn, rules
 from ..autograd import Tensor
-from ..functional.embedding import check_token_ids, first_out_of_range
 from ..nn import init
 from .generation import GenerationMixin
 from .gpt_infer import InferenceWeights, infer
 
 __all__ = ["GPT", "GPTConfig", "GPTState"]
-
-
-def _data(p):
-    return None if p is None else p.data
 
 
 @dataclass
@@ -57,37 +51,17 @@ class GPTConfig:
     layer_norm_epsilon: float = 1e-5
     gelu_approximate: str = "tanh"
 
-    def __post_init__(self):
+    def __post_init__(self):                  # each field as a Python number, so that the config goes into JSON
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"GPTConfig: {name} must be a positive integer, got {value!r}")
-            setattr(self, name, int(value))                       # a NumPy integer would not go into JSON
-        if self.n_embd % self.n_head:
-            raise ValueError(f"GPTConfig: n_embd must be divisible by n_head, got n_embd={self.n_embd} and "
-                             f"n_head={self.n_head}")
-        if not _is_real(self.dropout):
-            raise ValueError(f"GPTConfig: dropout must be a float in [0, 1), got {_got(self.dropout)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {self.dropout!r}")
+            setattr(self, name, rules.positive_int("GPTConfig", name, getattr(self, name)))
+        rules.require(self.n_embd % self.n_head == 0, "GPTConfig", "n_embd", f"divisible by n_head={self.n_head}",
+                      self.n_embd)
+        self.dropout = rules.real("GPTConfig", "dropout", self.dropout, 0, 1, hi_open=True)
         eps = self.layer_norm_epsilon
-        if not _is_real(eps) or not math.isfinite(eps) or eps <= 0:
-            raise ValueError(f"GPTConfig: layer_norm_epsilon must be a positive float, got {_got(eps)}")
-        self.dropout, self.layer_norm_epsilon = float(self.dropout), float(eps)
-        for name in ("bias", "tie_weights"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"GPTConfig: {name} must be True or False, got {_got(getattr(self, name))}")
-        if self.gelu_approximate not in ("tanh", "none"):
-            raise ValueError(f"GPTConfig: gelu_approximate must be 'tanh' or 'none', got {self.gelu_approximate!r}")
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _got(value) -> str:
-    """``0.1``, or ``'0.1' (a str)`` where the type is the mistake."""
-    return repr(value) if isinstance(value, (int, float)) else f"{value!r} (a {type(value).__name__})"
+        self.layer_norm_epsilon = rules.real("GPTConfig", "layer_norm_epsilon", eps, 0, lo_open=True)
+        self.bias = rules.flag("GPTConfig", "bias", self.bias)
+        self.tie_weights = rules.flag("GPTConfig", "tie_weights", self.tie_weights)
+        rules.choice("GPTConfig", "gelu_approximate", self.gelu_approximate, ("tanh", "none"))
 
 
 _CONFIG_FIELDS = tuple(f.name for f in fields(GPTConfig))
@@ -121,9 +95,9 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(E, eps=config.layer_norm_epsilon, bias=config.bias, dtype=dtype)
         self.mlp = MLP(config, dtype)
 
-    def forward(self, x, kv_cache=None):
+    def forward(self, x):
         a = self.ln_1(x)
-        attn, _ = self.attn(a, a, a, need_weights=False, is_causal=True, kv_cache=kv_cache)   # (B, T, E)
+        attn, _ = self.attn(a, a, a, need_weights=False, is_causal=True)   # (B, T, E)
         x = x + self.drop(attn)
         return x + self.mlp(self.ln_2(x))
 
@@ -152,19 +126,13 @@ class GPT(GenerationMixin, nn.Module):
         (as ``build_model`` passes them), not both; ``dtype`` is the parameters' dtype."""
         super().__init__()
         unknown = [k for k in kwargs if k not in _CONFIG_FIELDS]
-        if unknown:
-            raise TypeError(f"GPT got an unexpected keyword argument {unknown[0]!r}; it takes config, dtype, or "
-                            f"GPTConfig's fields as keywords: {', '.join(_CONFIG_FIELDS)}")
-        if config is None:
-            config = GPTConfig(**kwargs)
-        elif not isinstance(config, GPTConfig):
-            raise TypeError(f"GPT expected config to be a GPTConfig, got {type(config).__name__}"
-                            + (" (for a dict d, write GPT(**d) or GPT(GPTConfig(**d)))" if isinstance(config, dict)
-                               else ""))
-        elif kwargs:
-            given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-            raise TypeError(f"GPT: give a GPTConfig or keyword sizes, not both; got a config and {given} "
-                            "(to change a field, write GPT(dataclasses.replace(config, ...)))")
+        rules.require(not unknown, "GPT", "each keyword", f"config, dtype or a GPTConfig field: "
+                      f"{', '.join(_CONFIG_FIELDS)}", ", ".join(unknown), TypeError)
+        rules.instance("GPT", "config", config, (GPTConfig, type(None)), "a GPTConfig (for a dict d, write GPT(**d))")
+        rules.require(config is None or not kwargs, "GPT", "config", "given alone, not with keyword sizes (to change "
+                      "a field, write GPT(dataclasses.replace(config, ...)))", f"a config and {', '.join(kwargs)}",
+                      TypeError)
+        config = GPTConfig(**kwargs) if config is None else config
         init.check_dtype("GPT", dtype)
         self.gpt_config = config
         self.config = dict(model_type="gpt", **asdict(config))
@@ -190,41 +158,24 @@ class GPT(GenerationMixin, nn.Module):
                 p.data = init.normal(p.shape, std, dtype)
 
     @staticmethod
-    def _check_shape(ids):
-        if not backend.is_array(ids) or ids.ndim != 2 or ids.shape[1] < 1:
-            got = tuple(ids.shape) if backend.is_array(ids) else f"a {type(ids).__name__}"
-            raise ValueError(f"GPT expected ids of shape (batch, seq) with seq >= 1, got {got}")
-
-    def _check_ids(self, ids, past: int):
-        ids = ids.data if isinstance(ids, Tensor) else ids
-        self._check_shape(ids)
-        if past + ids.shape[1] > self.gpt_config.block_size:
-            raise ValueError(f"GPT: {past + ids.shape[1]} positions exceed block_size={self.gpt_config.block_size}; "
-                             "crop the input to the last block_size tokens (generate() does this itself)")
+    def _ids(ids):
+        """The array of a (B, T) ids argument (a Tensor's data), T >= 1."""
+        ids = rules.array_of(ids)
+        rules.require(backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1, "GPT", "ids",
+                      "of shape (batch, seq) with seq >= 1", rules.describe(ids))
         return ids
-
-    def _check_token_ids(self, ids):
-        """The checks ``wte`` (an Embedding) makes, for ``generation_step``, whose ``infer`` reads the table directly
-        (a NumPy take would fail deep inside on a too-large id and wrap a negative one to the last rows)."""
-        self._check_shape(ids)
-        check_token_ids(ids, "GPT expected integer token ids")
-        V = self.gpt_config.vocab_size
-        bad = first_out_of_range(ids, V)
-        if bad is not None:
-            raise IndexError(f"GPT: id {bad} is out of range for vocab_size {V} (expected 0 <= id < {V})")
-
-    def _run(self, ids, caches=None, past: int = 0):
-        ids = self._check_ids(ids, past)
-        T = ids.shape[1]
-        pos = backend.asarray_like(backend.host_array(list(range(past, past + T)), "int64"), ids)    # (T,)
-        x = self.drop(self.wte(ids) + self.wpe(pos))                  # (B, T, E)
-        for i, block in enumerate(self.h):
-            x = block(x, None if caches is None else caches[i])
-        return self.lm_head(self.ln_f(x))                              # (B, T, V)
 
     def forward(self, ids):
         """ids (B, T) integer, T <= block_size -> logits (B, T, V)."""
-        return self._run(ids)
+        ids, block_size = self._ids(ids), self.gpt_config.block_size
+        T = ids.shape[1]
+        rules.require(T <= block_size, "GPT", "ids", f"at most block_size={block_size} positions long (crop the input "
+                      "to the last block_size tokens; generate() does this itself)", f"{T} positions")
+        pos = backend.asarray_like(backend.host_array(list(range(T)), "int64"), ids)    # (T,)
+        x = self.drop(self.wte(ids) + self.wpe(pos))                  # (B, T, E)
+        for block in self.h:
+            x = block(x)
+        return self.lm_head(self.ln_f(x))                              # (B, T, V)
 
     # ------------------------------------------------------------------ generation
     def generation_step(self, ids, state=None):
@@ -235,8 +186,7 @@ class GPT(GenerationMixin, nn.Module):
         Runs the graph-free ``gpt_infer.infer``, so dropout is off whatever the mode. The
         first step (``state=None``) takes a snapshot of the weights for the steps after it.
         """
-        ids = ids.data if isinstance(ids, Tensor) else ids
-        self._check_token_ids(ids)
+        ids = rules.token_ids("GPT", "ids", self._ids(ids), self.gpt_config.vocab_size)  # infer reads wte directly
         xp = backend.array_namespace(ids)
         if state is None:
             state = GPTState([None] * len(self.h), ids[:, :0], InferenceWeights(self))
