@@ -8,9 +8,7 @@ continue a sequence (truncated BPTT in training, step-by-step sampling in genera
 
 from __future__ import annotations
 
-import numbers
-
-from .. import backend, nn
+from .. import backend, nn, rules
 from ..autograd import Tensor
 from .generation import GenerationMixin
 
@@ -30,14 +28,11 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256, num_layers: int = 2,
                  cell: str = "lstm", dropout: float = 0.0, device=None, dtype=None):
         super().__init__()
-        for arg, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("hidden_size", hidden_size),
-                           ("num_layers", num_layers)):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"RNNLanguageModel: {arg} must be a positive integer, got {value!r}")
-        if cell not in _CELLS:
-            raise ValueError(f"RNNLanguageModel: cell must be one of {sorted(_CELLS)}, got {cell!r}")
-        if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(f"RNNLanguageModel: dropout must be a probability in [0, 1], got {dropout!r}")
+        sizes = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size, num_layers=num_layers)
+        for name, value in sizes.items():
+            rules.positive_int("RNNLanguageModel", name, value)
+        rules.choice("RNNLanguageModel", "cell", cell, tuple(_CELLS))
+        dropout = rules.probability("RNNLanguageModel", "dropout", dropout)
         nn.init.check_dtype("RNNLanguageModel", dtype)
         self.config = dict(model_type="rnn_lm", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
                            num_layers=num_layers, cell=cell, dropout=dropout)
@@ -49,10 +44,9 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
 
     def forward(self, ids, state=None):
         """ids (B, T) integer -> ``(logits (B, T, V), state)``; ``state`` as the RNN returns it."""
-        ids = ids.data if isinstance(ids, Tensor) else ids
-        if not backend.is_array(ids) or ids.ndim != 2 or ids.shape[1] < 1:     # before the RNN, which sees (T, B, E)
-            got = tuple(ids.shape) if backend.is_array(ids) else f"a {type(ids).__name__}"
-            raise ValueError(f"RNNLanguageModel expected ids of shape (batch, seq) with seq >= 1, got {got}")
+        ids = rules.array_of(ids)                                  # checked here: the RNN sees it as (T, B, E)
+        rules.require(backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1, "RNNLanguageModel", "ids",
+                      "of shape (batch, seq) with seq >= 1", rules.describe(ids))
         x = self.embedding(ids)                                    # (B, T, E)
         out, state = self.rnn(x, state)                            # (B, T, H)
         return self.head(self.drop(out)), state                    # (B, T, V)
