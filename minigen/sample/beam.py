@@ -126,7 +126,7 @@ def _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_st
     num_beams = rules.positive_int(fn, "num_beams", num_beams)
     rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams)
     rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
-    rules.real(fn, "length_penalty", length_penalty)
+    rules.real(fn, "length_penalty", length_penalty, -10, 10)             # the CLI's bounds too
     rules.choice(fn, "early_stopping", early_stopping, (True, False, "never"))
     rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
     # pad only fills the output here, but the output is text for the model (to read again, to continue):

@@ -25,7 +25,7 @@ from ..backend import array_namespace, host
 from .beam import beam_search
 from .penalties import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
 from .processors import (
-    LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
+    SCALE, LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
     TypicalLogitsWarper,
 )
 from .step import as_array, check_prompt, model_step, vocab_size_of
@@ -38,7 +38,7 @@ def _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, se
     """The rules ``generate`` and ``stream_generate`` share. Returns the prompt as an array, and V."""
     input_ids, V = as_array(input_ids), vocab_size_of(model)
     rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
-    rules.real(fn, "temperature", temperature, 0)                           # 0 means greedy
+    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
     rules.flag(fn, "do_sample", do_sample)
     rules.non_negative_int(fn, "seed", seed, optional=True)
     for name, value in numbers.items():     # the processors check ranges; this catches top_p=True, which adds none
@@ -105,7 +105,7 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
         rules.fail(fn, "logits", "a floating (batch, vocab) array", rules.describe(logits), TypeError)
     rules.require(logits.ndim == 2 and logits.shape[1] > 0, fn, "logits", "a (batch, vocab) array with vocab >= 1 "
                   "(use logits[None, :] for one row)", f"shape {tuple(logits.shape)}")
-    rules.real(fn, "temperature", temperature, 0)                           # 0 means greedy
+    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
     rules.flag(fn, "do_sample", do_sample)
     xp = array_namespace(logits)
     if not do_sample or temperature == 0:

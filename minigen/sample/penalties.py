@@ -26,7 +26,7 @@ import math
 
 from .. import backend, rules
 from ..backend import array_namespace, device_of
-from .processors import LogitsProcessor
+from .processors import SCALE, LogitsProcessor
 
 __all__ = ["RepetitionPenaltyLogitsProcessor", "FrequencyPenaltyLogitsProcessor", "PresencePenaltyLogitsProcessor",
            "NoRepeatNGramLogitsProcessor", "SuppressTokensLogitsProcessor", "NoBadWordsLogitsProcessor"]
@@ -76,7 +76,7 @@ class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, penalty: float):
-        self.penalty = rules.real("RepetitionPenaltyLogitsProcessor", "penalty", penalty, 0, lo_open=True)
+        self.penalty = rules.real("RepetitionPenaltyLogitsProcessor", "penalty", penalty, *SCALE)
 
     def __call__(self, input_ids, scores):
         self.check_inputs(input_ids, scores)

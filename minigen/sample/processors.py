@@ -29,10 +29,12 @@ from ..backend import array_namespace, device_of
 from ..kernels.softmax import log_softmax_forward, softmax_forward
 
 __all__ = ["LogitsProcessor", "LogitsProcessorList", "TemperatureLogitsWarper", "TopKLogitsWarper",
-           "TopPLogitsWarper", "MinPLogitsWarper", "TypicalLogitsWarper", "reweight_distribution"]
+           "TopPLogitsWarper", "MinPLogitsWarper", "TypicalLogitsWarper", "reweight_distribution", "SCALE"]
 
 
-# --------------------------------------------------------------------------- argument checks
+# Temperature and repetition penalty are scales: outside [1e-4, 1e4] they overflow the scores (the CLI's bounds too).
+SCALE = (1e-4, 1e4)
+
 
 def _filter_options(fn: str, filter_value, min_tokens_to_keep) -> tuple[float, int]:
     """The two options as Python numbers: a NumPy scalar is no Python scalar to array-API arithmetic."""
@@ -105,7 +107,7 @@ class TemperatureLogitsWarper(LogitsProcessor):
 
     softmax(s / tau) is flatter than softmax(s) for tau > 1 and sharper for tau < 1;
     tau -> 0 puts all the mass on the argmax, which is greedy decoding
-    (``do_sample=False``), so 0 itself is refused.
+    (``do_sample=False``), so 0 itself is refused; tau is in [1e-4, 1e4] (``SCALE``).
 
     >>> import numpy as np
     >>> TemperatureLogitsWarper(0.5)(np.array([[0]]), np.array([[1.0, -2.0]])).tolist()
@@ -113,10 +115,7 @@ class TemperatureLogitsWarper(LogitsProcessor):
     """
 
     def __init__(self, temperature: float):
-        fn = "TemperatureLogitsWarper"
-        rules.require(temperature != 0, fn, "temperature", "> 0 (for greedy decoding use do_sample=False)",
-                      rules.describe(temperature))
-        self.temperature = rules.real(fn, "temperature", temperature, 0, lo_open=True)
+        self.temperature = rules.real("TemperatureLogitsWarper", "temperature", temperature, *SCALE)
 
     def __call__(self, input_ids, scores):
         self.check_inputs(input_ids, scores)

@@ -47,6 +47,7 @@ from __future__ import annotations
 from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
+from .processors import SCALE
 from .step import as_array, check_prompt, model_step, vocab_size_of
 
 __all__ = ["speculative_generate"]
@@ -62,7 +63,7 @@ def _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, tempe
     rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
     rules.positive_int(fn, "num_draft_tokens", num_draft_tokens)
     rules.flag(fn, "do_sample", do_sample)
-    rules.real(fn, "temperature", temperature, 0)                           # 0 means greedy
+    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
     rules.non_negative_int(fn, "seed", seed, optional=True)
 
 

@@ -264,8 +264,9 @@ def test_plot_without_matplotlib(monkeypatch, tmp_path):
     (dict(num_return_sequences=0), "num_return_sequences must be .*, got 0"),
     (dict(num_return_sequences=3), r"num_return_sequences must be an integer in \[1, 2\], got 3"),
     (dict(max_new_tokens=-1), "max_new_tokens must be a non-negative integer, got -1"),
-    (dict(length_penalty=float("nan")), "length_penalty must be a finite number, got nan"),
-    (dict(length_penalty=float("inf")), "length_penalty must be a finite number, got inf"),
+    (dict(length_penalty=float("nan")), r"length_penalty must be a number in \[-10, 10\], got nan"),
+    (dict(length_penalty=float("inf")), r"length_penalty must be a number in \[-10, 10\], got inf"),
+    (dict(length_penalty=1e300), r"length_penalty must be a number in \[-10, 10\], got 1e\+300"),   # as the CLI
     (dict(early_stopping="always"), "early_stopping must be one of True, False, 'never', got 'always'"),
     (dict(pad_token_id="0"), "pad_token_id must be an integer token id or None, got '0'"),
 ])

@@ -273,10 +273,12 @@ def test_extreme_logits_give_no_nan(processor, dtype):
 # --------------------------------------------------------------------------- bad arguments
 
 POSITIVE = "must be a finite number > 0"
+SCALE = r"must be a number in \[0.0001, 10000\]"                  # temperature and repetition penalty, as the CLI
 BAD = [
-    (TemperatureLogitsWarper, dict(temperature=0.0),
-     r"TemperatureLogitsWarper: temperature must be > 0 \(for greedy decoding use do_sample=False\), got 0.0"),
-    (TemperatureLogitsWarper, dict(temperature=-1.0), f"temperature {POSITIVE}, got -1.0"),
+    (TemperatureLogitsWarper, dict(temperature=0.0), rf"TemperatureLogitsWarper: temperature {SCALE}, got 0.0"),
+    (TemperatureLogitsWarper, dict(temperature=-1.0), f"temperature {SCALE}, got -1.0"),
+    (TemperatureLogitsWarper, dict(temperature=1e300), f"temperature {SCALE}, got 1e\\+300"),   # overflowed
+    (TemperatureLogitsWarper, dict(temperature=1e-300), f"temperature {SCALE}, got 1e-300"),
     (TemperatureLogitsWarper, dict(temperature=float("inf")), "temperature must be .*, got inf"),
     (TemperatureLogitsWarper, dict(temperature=float("nan")), "temperature must be .*, got nan"),
     (TemperatureLogitsWarper, dict(temperature="1"), "temperature must be .*, got '1'"),
@@ -298,8 +300,10 @@ BAD = [
     (TypicalLogitsWarper, dict(mass=1.0), r"mass must be .*, got 1.0"),
     (TypicalLogitsWarper, dict(mass=0), r"mass must be .*, got 0"),
     (TypicalLogitsWarper, dict(mass=0.5, min_tokens_to_keep=0), "min_tokens_to_keep must be .*, got 0"),
-    (RepetitionPenaltyLogitsProcessor, dict(penalty=0.0), f"penalty {POSITIVE}, got 0.0"),
-    (RepetitionPenaltyLogitsProcessor, dict(penalty=-1.2), f"penalty {POSITIVE}, got -1.2"),
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=0.0), f"penalty {SCALE}, got 0.0"),
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=-1.2), f"penalty {SCALE}, got -1.2"),
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=1e300), f"penalty {SCALE}, got 1e\\+300"),   # overflowed
+    (RepetitionPenaltyLogitsProcessor, dict(penalty=2e4), f"penalty {SCALE}, got 20000.0"),
     (FrequencyPenaltyLogitsProcessor, dict(penalty=float("nan")), "penalty must be .*, got nan"),
     (PresencePenaltyLogitsProcessor, dict(penalty=float("inf")), "penalty must be .*, got inf"),
     (NoRepeatNGramLogitsProcessor, dict(ngram_size=0), "ngram_size must be .*, got 0"),
