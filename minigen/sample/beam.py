@@ -119,21 +119,6 @@ class BeamHypotheses:
         return sorted(self.beams, key=lambda h: -h[0])
 
 
-def _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
-           eos_token_id, pad_token_id):
-    fn, V = "beam_search", vocab_size_of(model)
-    check_prompt(fn, input_ids, V)
-    num_beams = rules.positive_int(fn, "num_beams", num_beams)
-    rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams)
-    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
-    rules.real(fn, "length_penalty", length_penalty, -10, 10)             # the CLI's bounds too
-    rules.choice(fn, "early_stopping", early_stopping, (True, False, "never"))
-    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
-    # pad only fills the output here, but the output is text for the model (to read again, to continue):
-    # the same rule as generate's, whose finished rows feed the pad id back to the model
-    rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)
-
-
 def _process(logits_processor, ids, scores):
     """Apply a processor, or a plain list of them in order."""
     if logits_processor is None:
@@ -167,12 +152,19 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     >>> out.sequences.shape, out.sequences_scores.shape, bool(out.sequences_scores[0] >= out.sequences_scores[1])
     ((2, 6), (2,), True)
     """
-    input_ids = as_array(input_ids)
-    _check(model, input_ids, num_beams, max_new_tokens, length_penalty, early_stopping, num_return_sequences,
-           eos_token_id, pad_token_id)
-    if not callable(getattr(model, "reorder_state", None)):
-        raise TypeError(f"beam_search needs {type(model).__name__}.reorder_state(state, index), which picks "
-                        "batch rows of the carried state, to follow the surviving beams")
+    fn, input_ids, V = "beam_search", as_array(input_ids), vocab_size_of(model)
+    check_prompt(fn, input_ids, V)
+    num_beams = rules.positive_int(fn, "num_beams", num_beams)
+    rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams)
+    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
+    rules.real(fn, "length_penalty", length_penalty, -10, 10)             # the CLI's bounds too
+    rules.choice(fn, "early_stopping", early_stopping, (True, False, "never"))
+    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
+    # pad only fills the output here, but the output is text for the model (to read again, to continue):
+    # the same rule as generate's, whose finished rows feed the pad id back to the model
+    rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)
+    reorder = callable(getattr(model, "reorder_state", None))          # picks batch rows of the carried state
+    rules.require(reorder, fn, "model", "a model with reorder_state(state, index)", type(model).__name__, TypeError)
     xp = array_namespace(input_ids)
     B, P = input_ids.shape
     K, n_ret = num_beams, num_return_sequences
@@ -325,8 +317,7 @@ def plot_beam_tree(tree, path, tokenizer=None):
         from matplotlib.figure import Figure
     except ImportError as e:
         raise ImportError(f"plot_beam_tree needs matplotlib ({e}); install it with: {PLOT_INSTALL_HINT}") from None
-    if not tree:
-        raise ValueError("plot_beam_tree: the tree is empty; pass the tree of beam_search(..., return_tree=True)")
+    rules.require(tree, "plot_beam_tree", "tree", "the non-empty tree of beam_search(..., return_tree=True)", tree)
     y, n_leaves = _layout(tree)
     steps = max(node["step"] for node in tree)
     fig = Figure(figsize=(2.0 + 1.4 * steps, 1.0 + 0.45 * n_leaves))

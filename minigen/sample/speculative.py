@@ -53,20 +53,6 @@ from .step import as_array, check_prompt, model_step, vocab_size_of
 __all__ = ["speculative_generate"]
 
 
-def _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id, seed):
-    fn = "speculative_generate"
-    V = vocab_size_of(target)                             # the draft's is checked against it once both have run
-    check_prompt(fn, input_ids, V)
-    rules.require(input_ids.shape[0] == 1, fn, "input_ids", "of shape (1, prompt_length): one prompt only",
-                  input_ids.shape)
-    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
-    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
-    rules.positive_int(fn, "num_draft_tokens", num_draft_tokens)
-    rules.flag(fn, "do_sample", do_sample)
-    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
-    rules.non_negative_int(fn, "seed", seed, optional=True)
-
-
 def _softmax(logits, temperature):
     """softmax(logits / temperature) of one host row (V,), in float64, with the max subtracted."""
     z = logits / temperature
@@ -137,8 +123,16 @@ def speculative_generate(target, draft, input_ids, max_new_tokens: int, *, num_d
     >>> bool((greedy == generate(target, prompt, 8)).all())
     True
     """
-    input_ids = as_array(input_ids)
-    _check(target, input_ids, max_new_tokens, num_draft_tokens, do_sample, temperature, eos_token_id, seed)
+    fn, input_ids = "speculative_generate", as_array(input_ids)
+    V = vocab_size_of(target)                             # the draft's is checked against it once both have run
+    check_prompt(fn, input_ids, V)
+    rules.require(input_ids.shape[0] == 1, fn, "input_ids", "of shape (1, prompt_length)", input_ids.shape)
+    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
+    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
+    rules.positive_int(fn, "num_draft_tokens", num_draft_tokens)
+    rules.flag(fn, "do_sample", do_sample)
+    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
+    rules.non_negative_int(fn, "seed", seed, optional=True)
     temperature = float(temperature)                      # a NumPy scalar would set the host arithmetic's dtype
     greedy = not do_sample or temperature == 0
     rng = host.random.default_rng(seed) if seed is not None else backend.get_rng()
@@ -168,9 +162,9 @@ def _speculate(target, draft, input_ids, max_new_tokens, k, greedy, temperature,
     # Read the prompt. Each model then holds (state after the text so far, logits for the next token).
     t_next, t_state = _read(target, input_ids, None, 1)                      # (1, V)
     d_next, d_state = _read(draft, input_ids, None, 1)                       # (1, V)
-    if t_next.shape[-1] != d_next.shape[-1]:
-        raise ValueError(f"target and draft must share the vocabulary, but the target gives {t_next.shape[-1]} "
-                         f"logits per token and the draft {d_next.shape[-1]}")
+    V = t_next.shape[-1]
+    rules.require(d_next.shape[-1] == V, "speculative_generate", "draft", f"a model with the target's {V} logits "
+                  "per token (one vocabulary)", f"{d_next.shape[-1]}")
     new, rounds, proposed, accepted = [], 0, 0, 0
     while len(new) < max_new_tokens:
         rounds += 1

@@ -164,7 +164,7 @@ def test_bad_arguments(kw, match):
 
 def test_bad_prompts_and_models():
     target, draft = tiny(1), tiny(2)
-    with pytest.raises(ValueError, match=r"one prompt only, got \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"input_ids must be of shape \(1, prompt_length\), got \(2, 2\)"):
         speculative_generate(target, draft, np.array([[1, 2], [3, 4]]), 3)
     with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, prompt_length\)|2-D) array"):
         speculative_generate(target, draft, np.zeros((1, 0), dtype=np.int64), 3)
@@ -176,8 +176,8 @@ def test_bad_prompts_and_models():
         speculative_generate(target, draft, np.array([[1.0]]), 3)
     with pytest.raises(IndexError, match=r"eos_token_id must be an id in \[0, 5\), got 9"):
         speculative_generate(target, draft, np.array([[1]]), 3, eos_token_id=9)
-    with pytest.raises(ValueError, match="target and draft must share the vocabulary, but the target gives 5 "
-                                         "logits per token and the draft 7"):
+    with pytest.raises(ValueError, match=r"speculative_generate: draft must be a model with the target's 5 logits "
+                                         r"per token \(one vocabulary\), got 7"):
         speculative_generate(target, tiny(2, vocab_size=7), np.array([[1]]), 3)
     assert target.training and draft.training
 
