@@ -8,6 +8,8 @@ from .. import rules
 from ..backend import array_namespace
 from .optimizer import Optimizer
 
+_BETAS = "a pair of numbers in [0, 1)"
+
 
 class Adam(Optimizer):
     """Adam: per-parameter step sizes from running moments of the gradient.
@@ -22,6 +24,8 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    ranges = {**Optimizer.ranges, "eps": (0, math.inf)}
+    flags = ("maximize", "amsgrad")
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
@@ -31,11 +35,8 @@ class Adam(Optimizer):
     def _check(self, group, fn):
         super()._check(group, fn)
         betas = group["betas"]                                      # a list after a JSON round trip
-        rules.require(isinstance(betas, (tuple, list)) and len(betas) == 2, fn, "betas", "a pair of numbers in [0, 1)",
-                      rules.describe(betas))
+        rules.require(isinstance(betas, (tuple, list)) and len(betas) == 2, fn, "betas", _BETAS, rules.describe(betas))
         group["betas"] = tuple(rules.real(fn, f"betas[{k}]", b, 0, 1, hi_open=True) for k, b in enumerate(betas))
-        group["eps"] = rules.real(fn, "eps", group["eps"], 0)
-        group["amsgrad"] = rules.flag(fn, "amsgrad", group["amsgrad"])
 
     def _update(self, p, g, state, group):
         xp = array_namespace(p)

@@ -9,18 +9,27 @@ skipped, as in PyTorch.
 
 from __future__ import annotations
 
+import math
+
 from .. import backend, rules
 from ..autograd import Tensor
 
 
 class Optimizer:
-    """Base class: subclasses define ``defaults`` through ``__init__`` and implement ``_update``."""
+    """Base class: subclasses define ``defaults`` through ``__init__`` and implement ``_update``.
+
+    Each hyperparameter's rule is in a table: ``ranges`` maps a number to its interval [lo, hi],
+    ``flags`` names the booleans; a subclass extends both.
+    """
+
+    ranges = {"lr": (0, math.inf), "weight_decay": (0, math.inf)}
+    flags = ("maximize",)
 
     def __init__(self, params, defaults: dict):
         name = type(self).__name__
         # a lone Tensor would be iterated over its rows, a lone dict over its keys
-        rules.require(not isinstance(params, (Tensor, dict)), name, "params", "an iterable of Tensors or of dicts "
-                      "(e.g. model.parameters())", f"a single {type(params).__name__}; wrap it in a list", TypeError)
+        lone = f"a single {type(params).__name__}; wrap it in a list"
+        rules.require(not isinstance(params, (Tensor, dict)), name, "params", _ITERABLE, lone, TypeError)
         params = _as_list(name, "params", params)
         rules.require(params, name, "params", "a non-empty parameter list", "an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
@@ -51,12 +60,9 @@ class Optimizer:
         for i, p in enumerate(group["params"]):
             where = f"params[{i}] of group {index}"
             rules.instance(fn, where, p, Tensor, "a Tensor (e.g. from model.parameters())")
-            rules.require(p.is_leaf, fn, where, "a leaf Tensor (optimize the Parameters it was computed from)",
-                          "the result of an operation")
-            rules.require(id(p) not in here, fn, where, "a parameter not yet in the group",
-                          f"the parameter at position {here.get(id(p))} again")
-            rules.require(id(p) not in elsewhere, fn, where, "in one group only (a parameter appears in more "
-                          "than one group)", f"a parameter already in group {elsewhere.get(id(p))}")
+            rules.require(p.is_leaf, fn, where, "a leaf Tensor (a Parameter)", "the result of an operation")
+            rules.require(id(p) not in here, fn, where, "a parameter not yet in the group", here.get(id(p)))
+            rules.require(id(p) not in elsewhere, fn, where, _ONE_GROUP, f"one in group {elsewhere.get(id(p))}")
             here[id(p)] = i
         for key, value in self.defaults.items():
             group.setdefault(key, value)
@@ -64,10 +70,11 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check(self, group: dict, fn: str) -> None:
-        """Validate one group's hyperparameters, in place (subclasses extend); ``fn`` starts each message."""
-        group["lr"] = rules.real(fn, "lr", group["lr"], 0)
-        group["weight_decay"] = rules.real(fn, "weight_decay", group["weight_decay"], 0)
-        group["maximize"] = rules.flag(fn, "maximize", group["maximize"])
+        """Validate one group's hyperparameters, in place, by ``ranges`` and ``flags``; ``fn`` starts each message."""
+        for key, (lo, hi) in self.ranges.items():
+            group[key] = rules.real(fn, key, group[key], lo, hi)
+        for key in self.flags:
+            group[key] = rules.flag(fn, key, group[key])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter (to None, or to zeros)."""
@@ -135,10 +142,8 @@ class Optimizer:
         state = {}
         for k, entries in state_dict["state"].items():
             k = int(k) if isinstance(k, str) and k.isdigit() else k      # a JSON round trip makes keys strings
-            rules.require(k in where, fn, "the saved state's keys", f"among the saved param_groups' parameters "
-                          f"{sorted(where)}", f"parameter {k!r}")
-            rules.require(isinstance(entries, dict), fn, f"the saved state of parameter {k}", "a dict",
-                          type(entries).__name__)
+            rules.require(k in where, fn, "the saved state's keys", f"among the saved params {sorted(where)}", k)
+            rules.require(isinstance(entries, dict), fn, f"saved state {k}", "a dict", type(entries).__name__)
             p, g, i = where[k]
             for name, value in entries.items():
                 rules.require(not backend.is_array(value) or tuple(value.shape) == p.shape, fn,
@@ -150,15 +155,17 @@ class Optimizer:
         self.state = state
 
 
+_ITERABLE = "an iterable of Tensors or of dicts (e.g. model.parameters())"
+_ONE_GROUP = "in one group only (a parameter appears in more than one group)"
+
+
 def _as_list(fn: str, what: str, params) -> list:
     """``params`` (a list, tuple or generator) as a list; sets have no stable order, so state dicts could not match."""
-    rules.require(not isinstance(params, (set, frozenset)), fn, what, "an ordered collection (a list, or "
-                  "model.parameters())", "a set, whose order changes from run to run", TypeError)
+    rules.require(not isinstance(params, (set, frozenset)), fn, what, "an ordered collection", "a set", TypeError)
     try:
         items = iter(params)
     except TypeError:
-        rules.fail(fn, what, "an iterable of Tensors or of dicts (e.g. model.parameters())", type(params).__name__,
-                   TypeError)
+        rules.fail(fn, what, _ITERABLE, type(params).__name__, TypeError)
     return list(items)
 
 

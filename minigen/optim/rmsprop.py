@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
 from ..backend import array_namespace
-from .. import rules
 from .optimizer import Optimizer
 
 
@@ -20,17 +21,13 @@ class RMSprop(Optimizer):
         p = p - lr * g / d                                            (otherwise)
     """
 
+    ranges = {**Optimizer.ranges, "alpha": (0, 1), "momentum": (0, math.inf), "eps": (0, math.inf)}
+    flags = ("maximize", "centered")
+
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, maximize: bool = False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))
-
-    def _check(self, group, fn):
-        super()._check(group, fn)
-        group["alpha"] = rules.real(fn, "alpha", group["alpha"], 0, 1)
-        group["momentum"] = rules.real(fn, "momentum", group["momentum"], 0)
-        group["eps"] = rules.real(fn, "eps", group["eps"], 0)
-        group["centered"] = rules.flag(fn, "centered", group["centered"])
 
     def _update(self, p, g, state, group):
         xp = array_namespace(p)

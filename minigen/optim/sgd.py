@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from ..backend import array_namespace
 from .. import rules
 from .optimizer import Optimizer
+
+
+_NESTEROV = "used with momentum > 0 and dampening = 0"
 
 
 class SGD(Optimizer):
@@ -26,6 +31,9 @@ class SGD(Optimizer):
     [0.8, 1.6]
     """
 
+    ranges = {**Optimizer.ranges, "momentum": (0, math.inf), "dampening": (-math.inf, math.inf)}
+    flags = ("maximize", "nesterov")
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
@@ -33,12 +41,8 @@ class SGD(Optimizer):
 
     def _check(self, group, fn):
         super()._check(group, fn)
-        group["momentum"] = rules.real(fn, "momentum", group["momentum"], 0)
-        group["dampening"] = rules.real(fn, "dampening", group["dampening"])
-        group["nesterov"] = rules.flag(fn, "nesterov", group["nesterov"])
-        plain = group["momentum"] > 0 and group["dampening"] == 0                  # nesterov momentum needs both
-        rules.require(plain or not group["nesterov"], fn, "nesterov", "used with momentum > 0 and dampening = 0",
-                      f"momentum={group['momentum']} and dampening={group['dampening']}")
+        m, d = group["momentum"], group["dampening"]                                # nesterov momentum needs both
+        rules.require(m > 0 and d == 0 or not group["nesterov"], fn, "nesterov", _NESTEROV, f"{m=}, {d=}")
 
     def _update(self, p, g, state, group):
         if group["maximize"]:

@@ -117,15 +117,15 @@ def test_params_must_be_a_list_of_tensors_or_of_groups():
         optim.SGD({"params": [p]}, lr=0.1)
     with pytest.raises(TypeError, match="SGD: params must be an iterable of Tensors or of dicts .* got NoneType"):
         optim.SGD(None)
-    with pytest.raises(TypeError, match="must be an ordered collection .* got a set"):
+    with pytest.raises(TypeError, match="must be an ordered collection.* got a set"):
         optim.SGD({p}, lr=0.1)
     with pytest.raises(ValueError, match=r"SGD: parameter group 0 must be a dict with a 'params' entry, got \['lr'\]"):
         optim.SGD([{"lr": 0.1}])
     with pytest.raises(ValueError, match=r"SGD: params\[1\] of group 0 must be a parameter not yet in the group, "
-                                         r"got the parameter at position 0 again"):
+                                         r"got 0"):
         optim.SGD([p, p])
     with pytest.raises(ValueError, match=r"params\[0\] of group 1 must be in one group only "
-                                         r".* got a parameter already in group 0"):
+                                         r".* got one in group 0"):
         optim.SGD([{"params": [p]}, {"params": p}])
     with pytest.raises(TypeError, match="a parameter group must be a dict with a 'params' entry, got Parameter"):
         optim.SGD([{"params": [p]}, p])
@@ -215,8 +215,8 @@ def test_load_state_dict_checks_shapes_and_changes_nothing_on_error():
     assert other.state == {} and other.param_groups[0]["lr"] == 0.5
     with pytest.raises(ValueError, match=r"Adam.load_state_dict: state_dict must be a dict with 'state' and 'param_groups'"):
         other.load_state_dict({"state": {}})
-    with pytest.raises(ValueError, match=r"the saved state's keys must be among the saved param_groups' parameters "
-                                         r"\[0\], got parameter 3"):
+    with pytest.raises(ValueError, match=r"the saved state's keys must be among the saved params "
+                                         r"\[0\], got 3"):
         other.load_state_dict({"state": {3: {}}, "param_groups": saved["param_groups"]})
     bad = {"state": {}, "param_groups": [{**saved["param_groups"][0], "betas": [0.9]}]}
     with pytest.raises(ValueError, match=r"Adam.load_state_dict: betas must be a pair"):
