@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from . import backend
+from . import backend, rules
 from .checkpoint import CheckpointError, _check_header, write_safetensors
 from .models.gpt import GPT, GPTConfig
 
@@ -68,14 +68,10 @@ def gpt2_config(hf: dict) -> GPTConfig:
     >>> c.block_size, c.tie_weights, c.gelu_approximate
     (16, True, 'tanh')
     """
-    model_type = hf.get("model_type", "gpt2")
-    if model_type != "gpt2":
-        raise ValueError(f"load_gpt2 reads GPT-2 checkpoints; this config.json has model_type={model_type!r}")
+    rules.choice("load_gpt2", "config.json's model_type", hf.get("model_type", "gpt2"), ("gpt2",))
+    activation = rules.choice("load_gpt2", "config.json's activation_function",
+                              hf.get("activation_function", "gelu_new"), tuple(_ACTIVATIONS))
     E = hf.get("n_embd", 768)
-    activation = hf.get("activation_function", "gelu_new")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"GPT-2 config: activation_function={activation!r} is not supported; "
-                         f"expected one of {sorted(_ACTIVATIONS)}")
     unsupported = []
     if hf.get("n_inner") not in (None, 4 * E):
         unsupported.append(f"n_inner={hf['n_inner']} (GPT's MLP is 4 * n_embd = {4 * E} wide)")
@@ -85,8 +81,8 @@ def gpt2_config(hf: dict) -> GPTConfig:
         unsupported.append("scale_attn_weights=false (GPT divides the scores by sqrt(head size))")
     if hf.get("scale_attn_by_inverse_layer_idx", False):
         unsupported.append("scale_attn_by_inverse_layer_idx=true")
-    if unsupported:
-        raise ValueError("GPT-2 config: not supported by minigen's GPT: " + "; ".join(unsupported))
+    rules.require(not unsupported, "load_gpt2", "config.json", "a GPT-2 that minigen's GPT builds",
+                  "; ".join(unsupported))
     # one dropout rate for minigen's three places (embeddings, attention, residual); GPT-2 uses 0.1 for all
     # three. It only acts in training mode, and the loaded model is returned in eval mode.
     dropout = hf.get("resid_pdrop", 0.1)
@@ -144,9 +140,8 @@ def _weight_files(folder: str) -> list:
         return [os.path.join(folder, name) for name in shards]
     pickles = [name for name in ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5",
                                  "flax_model.msgpack") if os.path.exists(os.path.join(folder, name))]
-    if pickles:
-        raise CheckpointError(f"{folder} has {', '.join(pickles)} but no model.safetensors. {PICKLE_REFUSAL} "
-                              f"{CONVERT_HINT}")
+    rules.require(not pickles, "load_gpt2", "path", f"a folder with model.safetensors ({PICKLE_REFUSAL} "
+                  f"{CONVERT_HINT})", f"{folder} with only {', '.join(pickles)}", CheckpointError)
     raise CheckpointError(f"{folder} has no model.safetensors (expected a Hugging Face GPT-2 folder with "
                           "config.json and model.safetensors)")
 
@@ -251,20 +246,16 @@ def load_gpt2(path, dtype=None) -> GPT:
     ``config.json``, or that are missing or unexpected (its ``problems`` lists them all).
     """
     path = os.fspath(path)
-    if os.path.isfile(path) and path.endswith(_PICKLE_SUFFIXES):
-        raise CheckpointError(f"{path} is a pickle-style checkpoint file. {PICKLE_REFUSAL} {CONVERT_HINT}")
-    if os.path.isfile(path) and not path.endswith(".safetensors"):
-        raise CheckpointError(f"{path} is not a checkpoint: expected a Hugging Face GPT-2 folder (config.json and "
-                              "model.safetensors) or the .safetensors file inside one")
-    if path.endswith(".safetensors") and not os.path.isfile(path):
-        raise CheckpointError(f"GPT-2 checkpoint file not found: {path}")
     folder = (os.path.dirname(path) or ".") if path.endswith(".safetensors") else path
-    if not os.path.isdir(folder):
-        raise CheckpointError(f"GPT-2 checkpoint folder not found: {folder}")
+    rules.require(not path.endswith(_PICKLE_SUFFIXES), "load_gpt2", "path", f"safetensors ({PICKLE_REFUSAL} "
+                  f"{CONVERT_HINT})", f"the pickle-style checkpoint file {path}", CheckpointError)
+    rules.require(not os.path.isfile(path) or path.endswith(".safetensors"), "load_gpt2", "path",
+                  "a Hugging Face GPT-2 folder (config.json and model.safetensors) or the .safetensors file inside one",
+                  path, CheckpointError)
+    rules.require(os.path.exists(path), "load_gpt2", "path", "an existing folder or file", path, CheckpointError)
     config_path = os.path.join(folder, "config.json")
-    if not os.path.exists(config_path):
-        raise CheckpointError(f"{folder} has no config.json (the model's sizes); expected a Hugging Face GPT-2 "
-                              "folder with config.json and model.safetensors")
+    rules.require(os.path.exists(config_path), "load_gpt2", "path", "a folder with config.json (the model's sizes)",
+                  folder, CheckpointError)
     with open(config_path, encoding="utf-8") as f:
         config = gpt2_config(json.load(f))
     files = [path] if path.endswith(".safetensors") else _weight_files(folder)
@@ -288,9 +279,7 @@ def save_gpt2(model: GPT, path) -> None:
     ``GPT2LMHeadModel.from_pretrained(path)`` (and ``load_gpt2``) read it back.
     """
     config = model.gpt_config
-    if not config.bias:
-        raise ValueError("save_gpt2: GPT-2 has biases in every linear layer and layer norm; this model was built "
-                         "with bias=False")
+    rules.require(config.bias, "save_gpt2", "model", "a GPT with biases, as GPT-2 has", "one built with bias=False")
     state = {k: backend.to_numpy(v) for k, v in model.state_dict().items()}
     tensors = {}
     for name, (target, _, transpose) in gpt2_tensor_names(config).items():

@@ -34,7 +34,7 @@ class _Payload:
 def test_a_pickle_file_path_is_refused_with_the_conversion_hint(folder, name):
     marker = folder / "pwned"
     (folder / name).write_bytes(pickle.dumps(_Payload(str(marker))))
-    with pytest.raises(CheckpointError, match=r"is a pickle-style checkpoint file\. minigen reads only safetensors.*"
+    with pytest.raises(CheckpointError, match=r"load_gpt2: path must be safetensors \(minigen reads only safetensors.*"
                                               r"save_pretrained\('DIR', safe_serialization=True\)") as info:
         load_gpt2(folder / name)
     assert str(folder / name) in str(info.value) and "\n" not in str(info.value)
@@ -44,15 +44,17 @@ def test_a_pickle_file_path_is_refused_with_the_conversion_hint(folder, name):
 def test_a_pickle_only_folder_is_refused_on_one_line(folder):
     (folder / "model.safetensors").unlink()
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps([1]))
-    with pytest.raises(CheckpointError, match=r"has pytorch_model\.bin but no model\.safetensors.*python -c") as info:
+    with pytest.raises(CheckpointError, match=r"path must be a folder with model\.safetensors.*python -c.*"
+                                              r"with only pytorch_model\.bin") as info:
         load_gpt2(folder)
     assert "\n" not in str(info.value)
 
 
 def test_other_paths_are_named(folder):
-    with pytest.raises(CheckpointError, match=r"config\.json is not a checkpoint: expected a Hugging Face GPT-2"):
+    with pytest.raises(CheckpointError, match=r"path must be a Hugging Face GPT-2 folder .*, got .*config\.json"):
         load_gpt2(folder / "config.json")
-    with pytest.raises(CheckpointError, match=r"GPT-2 checkpoint file not found: .*other\.safetensors"):
+    with pytest.raises(CheckpointError, match=r"load_gpt2: path must be an existing folder or file, "
+                                              r"got .*other\.safetensors"):
         load_gpt2(folder / "other.safetensors")
     assert load_gpt2(folder / "model.safetensors").gpt_config == GPTConfig(**CFG)
 

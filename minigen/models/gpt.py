@@ -20,7 +20,7 @@ onto them.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from .. import backend, nn, rules
 from ..autograd import Tensor
@@ -62,9 +62,6 @@ class GPTConfig:
         self.bias = rules.flag("GPTConfig", "bias", self.bias)
         self.tie_weights = rules.flag("GPTConfig", "tie_weights", self.tie_weights)
         rules.choice("GPTConfig", "gelu_approximate", self.gelu_approximate, ("tanh", "none"))
-
-
-_CONFIG_FIELDS = tuple(f.name for f in fields(GPTConfig))
 
 
 class MLP(nn.Module):
@@ -125,14 +122,11 @@ class GPT(GenerationMixin, nn.Module):
         """``GPT(GPTConfig(...))``, or the config's fields as keywords, ``GPT(vocab_size=..., n_layer=...)``
         (as ``build_model`` passes them), not both; ``dtype`` is the parameters' dtype."""
         super().__init__()
-        unknown = [k for k in kwargs if k not in _CONFIG_FIELDS]
-        rules.require(not unknown, "GPT", "each keyword", f"config, dtype or a GPTConfig field: "
-                      f"{', '.join(_CONFIG_FIELDS)}", ", ".join(unknown), TypeError)
         rules.instance("GPT", "config", config, (GPTConfig, type(None)), "a GPTConfig (for a dict d, write GPT(**d))")
         rules.require(config is None or not kwargs, "GPT", "config", "given alone, not with keyword sizes (to change "
                       "a field, write GPT(dataclasses.replace(config, ...)))", f"a config and {', '.join(kwargs)}",
                       TypeError)
-        config = GPTConfig(**kwargs) if config is None else config
+        config = GPTConfig(**kwargs) if config is None else config    # an unknown keyword is GPTConfig's TypeError
         init.check_dtype("GPT", dtype)
         self.gpt_config = config
         self.config = dict(model_type="gpt", **asdict(config))

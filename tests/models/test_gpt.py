@@ -142,8 +142,8 @@ def test_a_config_or_keyword_sizes_not_both():
     with pytest.raises(TypeError, match="GPT: config must be given alone, not with keyword sizes .*, got a "
                                         "config and n_layer, vocab_size"):
         GPT(GPTConfig(**CFG), n_layer=4, vocab_size=99)
-    with pytest.raises(TypeError, match="GPT: each keyword must be config, dtype or a GPTConfig field: "
-                                        "vocab_size, .*, got n_layers"):
+    with pytest.raises(TypeError, match=r"GPTConfig.__init__\(\) got an unexpected keyword argument "
+                                        "'n_layers'"):
         GPT(**{**CFG, "n_layers": 4})
     with pytest.raises(TypeError, match=r"GPT: config must be a GPTConfig \(for a dict d, write GPT\(\*\*d\)\), "
                                         r"got dict"):
