@@ -155,8 +155,8 @@ class GPT(GenerationMixin, nn.Module):
     def _ids(ids):
         """The array of a (B, T) ids argument (a Tensor's data), T >= 1."""
         ids = rules.array_of(ids)
-        rules.require(backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1, "GPT", "ids",
-                      "of shape (batch, seq) with seq >= 1", rules.describe(ids))
+        if not (backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1):    # describe() only on failure
+            rules.fail("GPT", "ids", "of shape (batch, seq) with seq >= 1", rules.describe(ids))
         return ids
 
     def forward(self, ids):

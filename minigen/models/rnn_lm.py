@@ -45,8 +45,8 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
     def forward(self, ids, state=None):
         """ids (B, T) integer -> ``(logits (B, T, V), state)``; ``state`` as the RNN returns it."""
         ids = rules.array_of(ids)                                  # checked here: the RNN sees it as (T, B, E)
-        rules.require(backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1, "RNNLanguageModel", "ids",
-                      "of shape (batch, seq) with seq >= 1", rules.describe(ids))
+        if not (backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1):    # describe() only on failure
+            rules.fail("RNNLanguageModel", "ids", "of shape (batch, seq) with seq >= 1", rules.describe(ids))
         x = self.embedding(ids)                                    # (B, T, E)
         out, state = self.rnn(x, state)                            # (B, T, H)
         return self.head(self.drop(out)), state                    # (B, T, V)
