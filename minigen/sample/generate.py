@@ -33,9 +33,9 @@ from .step import as_array, check_prompt, model_step, vocab_size_of
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
 
 
-def _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id, pad_token_id,
-                **numbers):
-    """The rules ``generate`` and ``stream_generate`` share. Returns the prompt as an array, and V."""
+def _decoding(fn, model, input_ids, max_new_tokens, *, do_sample, temperature, seed, eos_token_id, pad_token_id,
+              stop_strings, tokenizer, report_top_k, logits_processor, **numbers):
+    """The rules ``generate`` and ``stream_generate`` share, checked once; returns ``_stream``'s arguments."""
     input_ids, V = as_array(input_ids), vocab_size_of(model)
     rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
     rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
@@ -46,7 +46,16 @@ def _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, se
     check_prompt(fn, input_ids, V)
     rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
     rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)   # finished rows feed it back to the model
-    return input_ids, V
+    rules.positive_int(fn, "report_top_k", report_top_k, optional=True)
+    rules.require(tokenizer is not None or not stop_strings, fn, "tokenizer", "given with stop_strings (to see the text)", None)
+    stop_strings = [stop_strings] if isinstance(stop_strings, str) else stop_strings
+    sampling = bool(do_sample and temperature != 0)                  # a Python bool, also from NumPy's
+    procs = build_logits_processor(do_sample=sampling, temperature=temperature, logits_processor=logits_processor,
+                                   **numbers)
+    rng = host.random.default_rng(seed) if seed is not None else None
+    pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
+    return model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings, tokenizer, \
+        report_top_k
 
 
 def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
@@ -60,11 +69,11 @@ def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=
     >>> [type(p).__name__ for p in build_logits_processor(do_sample=True, temperature=0.7, top_k=5)]
     ['TemperatureLogitsWarper', 'TopKLogitsWarper']
     """
+    fn = "build_logits_processor"
     numbers = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
                    repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
     for name, value in numbers.items():     # the processors check ranges; this catches top_p=True, which adds none
-        rules.require(value is None or rules.is_real(value), "build_logits_processor", name, "a number or None",
-                      rules.describe(value))
+        rules.require(value is None or rules.is_real(value), fn, name, "a number or None", rules.describe(value))
     procs = LogitsProcessorList()
     if repetition_penalty is not None and repetition_penalty != 1.0:
         procs.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
@@ -162,23 +171,12 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
     With ``report_top_k`` it yields ``(tokens, scores, report)`` instead, where
     ``report`` is the step's top tokens, probabilities and entropy.
     """
-    fn = "stream_generate"
-    input_ids, V = _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id,
-                               pad_token_id, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
-                               repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
-    rules.positive_int(fn, "report_top_k", report_top_k, optional=True)
-    if stop_strings and tokenizer is None:
-        raise ValueError(f"{fn}: stop_strings needs the tokenizer, to see the text: pass tokenizer=...")
-    if isinstance(stop_strings, str):
-        stop_strings = [stop_strings]
-    sampling = bool(do_sample and temperature != 0)                  # a Python bool, also from NumPy's
-    procs = build_logits_processor(do_sample=sampling, temperature=temperature, top_k=top_k, top_p=top_p,
-                                   min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
-                                   no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
-    rng = host.random.default_rng(seed) if seed is not None else None
-    pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
-    return _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings,
-                   tokenizer, report_top_k)
+    return _stream(*_decoding("stream_generate", model, input_ids, max_new_tokens, do_sample=do_sample,
+                              temperature=temperature, seed=seed, eos_token_id=eos_token_id,
+                              pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer,
+                              report_top_k=report_top_k, logits_processor=logits_processor, top_k=top_k,
+                              top_p=top_p, min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
+                              no_repeat_ngram_size=no_repeat_ngram_size))
 
 
 def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings, tokenizer,
@@ -249,13 +247,16 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
     (1, 5)
     """
     fn = "generate"
-    input_ids, V = _check_call(fn, model, input_ids, max_new_tokens, temperature, do_sample, seed, eos_token_id,
-                               pad_token_id, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
-                               repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
     num_beams = rules.positive_int(fn, "num_beams", num_beams)
     rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams if num_beams > 1 else None)
     rules.flag(fn, "return_dict_in_generate", return_dict_in_generate)
     rules.positive_int(fn, "report_top_k", report_top_k)
+    model, input_ids, *decoding = _decoding(
+        fn, model, input_ids, max_new_tokens, do_sample=do_sample, temperature=temperature, seed=seed,
+        eos_token_id=eos_token_id, pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer,
+        report_top_k=report_top_k if return_dict_in_generate else None, logits_processor=logits_processor,
+        top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size)
     if num_beams > 1:
         procs = build_logits_processor(repetition_penalty=repetition_penalty,
                                        no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
@@ -270,12 +271,7 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
             host.repeat(host.arange(input_ids.shape[0]), num_return_sequences), input_ids), axis=0)
     B = input_ids.shape[0]
     steps, scores, reports = [], [], []
-    for item in stream_generate(model, input_ids, max_new_tokens, do_sample=do_sample, temperature=temperature,
-                                top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
-                                repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                                logits_processor=logits_processor, eos_token_id=eos_token_id,
-                                pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer, seed=seed,
-                                report_top_k=report_top_k if return_dict_in_generate else None):
+    for item in _stream(model, input_ids, *decoding):
         if return_dict_in_generate:
             item, step_scores, report = item
             scores.append(step_scores)

@@ -192,7 +192,7 @@ def test_stop_strings(model):
                    tokenizer=tok)
     text = tok.decode(out[0, 1:])
     assert text.endswith(stop) and stop not in text[:-1]
-    with pytest.raises(ValueError, match="stop_strings needs the tokenizer"):
+    with pytest.raises(ValueError, match=r"tokenizer must be given with stop_strings \(to see the text\), got None"):
         generate(model, np.array([[0]]), 3, stop_strings=["x"])
 
 
