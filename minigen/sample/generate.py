@@ -47,7 +47,7 @@ def _decoding(fn, model, input_ids, max_new_tokens, *, do_sample, temperature, s
     rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
     rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)   # finished rows feed it back to the model
     rules.positive_int(fn, "report_top_k", report_top_k, optional=True)
-    rules.require(tokenizer is not None or not stop_strings, fn, "tokenizer", "given with stop_strings (to see the text)", None)
+    rules.require(tokenizer is not None or not stop_strings, fn, "tokenizer", "given with stop_strings", None)
     stop_strings = [stop_strings] if isinstance(stop_strings, str) else stop_strings
     sampling = bool(do_sample and temperature != 0)                  # a Python bool, also from NumPy's
     procs = build_logits_processor(do_sample=sampling, temperature=temperature, logits_processor=logits_processor,
@@ -124,8 +124,7 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
     empty = ~xp.isfinite(top[:, 0])                                      # (B,): nothing to draw from
     if backend.any_true(empty):     # B flags to the host; generate copies the drawn tokens right after anyway
         row = int(host.flatnonzero(backend.to_numpy(empty))[0])
-        raise ValueError(f"sample_next: row {row} of logits / temperature has no finite maximum: every entry is "
-                         "-inf (all tokens filtered out), or one is +inf or NaN, so there is nothing to draw from")
+        rules.fail(fn, "logits", "rows with a finite maximum (not all -inf, no +inf or NaN)", f"row {row}")
     p = xp.exp(z - top)                                                  # (B, V), unnormalised
     cdf = xp.cumulative_sum(p, axis=-1)                                  # (B, V)
     rng = rng if rng is not None else backend.get_rng()

@@ -147,10 +147,8 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
         xp = array_namespace(scores)
         (B, T), V, n = input_ids.shape, scores.shape[-1], self.ngram_size
         ids = backend.to_numpy(input_ids)                                      # (B, T) on the host
-        if ids.size and ids.min() < 0:
-            raise IndexError(f"NoRepeatNGramLogitsProcessor: input_ids holds the id {int(ids.min())}, which is not "
-                             f"a token id (expected id >= 0; ids >= the vocabulary size {V} are skipped, as in "
-                             "Hugging Face)")
+        low = int(ids.min()) if ids.size else 0                                # ids >= V are skipped, as in HF
+        rules.require(low >= 0, "NoRepeatNGramLogitsProcessor", "input_ids", "ids >= 0", f"id {low}", IndexError)
         banned = backend.host_full((B, V), False, dtype="bool")                # (B, V) on the host
         for b, tokens in enumerate(ids.tolist()):
             prefix = tokens[T - n + 1:]                                        # the last n-1 tokens
@@ -210,8 +208,7 @@ class NoBadWordsLogitsProcessor(LogitsProcessor):
         xp = array_namespace(scores)
         (B, T), V = input_ids.shape, scores.shape[-1]
         too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})
-        if too_large:
-            raise ValueError(f"the vocabulary has {V} tokens, but `bad_words_ids` contains {too_large}")
+        rules.require(not too_large, "NoBadWordsLogitsProcessor", "bad_words_ids", f"ids in [0, {V})", too_large)
         singles = [seq[0] for seq in self.bad_words_ids if len(seq) == 1]
         banned = xp.broadcast_to(_token_mask(singles, V, scores), (B, V))      # (B, V)
         vocab = xp.arange(V, device=device_of(scores))                         # (V,)

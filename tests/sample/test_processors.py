@@ -331,7 +331,7 @@ def test_bad_arguments(make, kwargs, match):
 
 
 def test_bad_words_outside_the_vocabulary():
-    with pytest.raises(ValueError, match=r"the vocabulary has 4 tokens, but `bad_words_ids` contains \[7\]"):
+    with pytest.raises(ValueError, match=r"NoBadWordsLogitsProcessor: bad_words_ids must be ids in \[0, 4\), got \[7\]"):
         NoBadWordsLogitsProcessor([[1], [0, 7]])(np.array([[0]]), np.zeros((1, 4)))
 
 
@@ -387,8 +387,7 @@ def test_ids_beyond_the_vocabulary_are_ignored_as_in_hugging_face():
 
 
 def test_negative_ids_are_refused_where_the_ids_are_on_the_host_anyway():
-    with pytest.raises(IndexError, match="NoRepeatNGramLogitsProcessor: input_ids holds the id -1, which is not a "
-                                         r"token id \(expected id >= 0"):
+    with pytest.raises(IndexError, match="NoRepeatNGramLogitsProcessor: input_ids must be ids >= 0, got id -1"):
         NoRepeatNGramLogitsProcessor(2)(np.array([[1, -1]]), np.zeros((1, 3)))
 
 
