@@ -154,8 +154,8 @@ def bleu_from_stats(counts, totals, sys_len: int, ref_len: int, *, smooth_method
     """
     smooth_value = _options("bleu_from_stats", smooth_method, smooth_value, max_ngram_order)
     N = max_ngram_order
-    rules.require(len(counts) == len(totals) == N, "bleu_from_stats", "counts and totals",
-                  f"max_ngram_order = {N} entries each", f"{len(counts)} and {len(totals)}")
+    lengths = f"{len(counts)} and {len(totals)}"
+    rules.require(len(counts) == len(totals) == N, "bleu_from_stats", "counts and totals", f"{N} entries each", lengths)
 
     # 1. brevity penalty
     if sys_len >= ref_len:
@@ -215,13 +215,14 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]], 
     """
     fn = "corpus_bleu"
     rules.strings(fn, "hypotheses", hypotheses, nonempty=True)
-    rules.require(isinstance(references, (list, tuple)) and len(references) > 0, fn, "references",
-                  "a non-empty list of reference streams ([references] for one reference per hypothesis)",
-                  rules.describe(references), TypeError if isinstance(references, str) else ValueError)
+    ok = isinstance(references, (list, tuple)) and len(references) > 0
+    error = TypeError if isinstance(references, str) else ValueError
+    streams = "a non-empty list of reference streams ([references] for one reference per hypothesis)"
+    rules.require(ok, fn, "references", streams, rules.describe(references), error)
     for k, stream in enumerate(references):
         rules.strings(fn, f"references[{k}]", stream)
-        rules.require(len(stream) == len(hypotheses), fn, f"references[{k}]", "one reference per hypothesis",
-                      f"{len(hypotheses)} hypotheses, but {len(stream)} references")
+        lengths = f"{len(hypotheses)} hypotheses, but {len(stream)} references"
+        rules.require(len(stream) == len(hypotheses), fn, f"references[{k}]", "one reference per hypothesis", lengths)
     smooth_value = _options(fn, smooth_method, smooth_value, max_ngram_order)
 
     # sum the per-sentence statistics over the corpus

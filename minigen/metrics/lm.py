@@ -34,9 +34,9 @@ _MAX_EXP_ARG = math.log(1.7976931348623157e308)
 def _as_loss(fn: str, loss_nats) -> float:
     """The loss as a Python float: a real number, a 0-d array or a 0-d minigen Tensor."""
     ok = not isinstance(loss_nats, (bool, str, bytes)) and getattr(loss_nats, "ndim", 0) == 0   # NumPy < 2.4 floats
-    rules.require(ok and hasattr(loss_nats, "__float__"), fn, "loss_nats",                       # a 1-element array
-                  "a real number (a float, a 0-d array or a 0-d tensor; average per-token losses first)",
-                  rules.describe(loss_nats), TypeError)
+    ok = ok and hasattr(loss_nats, "__float__")                                                # a 1-element array
+    expected = "a real number (a float, a 0-d array or a 0-d tensor; average per-token losses first)"
+    rules.require(ok, fn, "loss_nats", expected, rules.describe(loss_nats), TypeError)
     return float(loss_nats)
 
 
@@ -94,6 +94,6 @@ def exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:
     """
     rules.strings("exact_match", "predictions", predictions, nonempty=True)
     rules.strings("exact_match", "targets", targets)
-    rules.require(len(predictions) == len(targets), "exact_match", "targets", "as long as predictions",
-                  f"{len(targets)} targets for {len(predictions)} predictions")
+    lengths = f"{len(targets)} targets for {len(predictions)} predictions"
+    rules.require(len(predictions) == len(targets), "exact_match", "targets", "as long as predictions", lengths)
     return sum(p == t for p, t in zip(predictions, targets)) / len(predictions)

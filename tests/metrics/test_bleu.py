@@ -297,5 +297,5 @@ def test_bad_sentence_input():
 
 
 def test_bleu_from_stats_checks_lengths():
-    with pytest.raises(ValueError, match=r"max_ngram_order = 4 entries each, got 3 and 4"):
+    with pytest.raises(ValueError, match=r"counts and totals must be 4 entries each, got 3 and 4"):
         bleu_from_stats([1, 0, 0], [1, 0, 0, 0], 1, 1)
