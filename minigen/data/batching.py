@@ -19,16 +19,19 @@ from ..autograd import Tensor      # only to say how to copy a Tensor of ids to 
 
 __all__ = ["train_val_split", "random_windows", "StreamBatcher"]
 
+_HOST_IDS = "a 1-D integer NumPy array (batches are cut on the host)"
+
 
 def _ids(ids, fn):
     """``ids`` as a 1-D integer NumPy array (a device array or a Tensor is refused: batches are cut on the host)."""
-    copy = "ids.numpy()" if isinstance(ids, Tensor) else "minigen.to_numpy(ids)"
-    rules.require(not isinstance(ids, Tensor) and (not backend.is_array(ids) or isinstance(ids, np.ndarray)), fn, "ids",
-                  "a 1-D integer NumPy array (batches are cut on the host)",
-                  f"a {type(ids).__name__}; copy it to the host first, e.g. {copy}", TypeError)
+    host = not isinstance(ids, Tensor) and (not backend.is_array(ids) or isinstance(ids, np.ndarray))
+    copy = f"a {type(ids).__name__}; copy it to the host first, e.g. " + \
+        ("ids.numpy()" if isinstance(ids, Tensor) else "minigen.to_numpy(ids)")
+    rules.require(host, fn, "ids", _HOST_IDS, copy, TypeError)
     ids = np.asarray(ids)
-    rules.require(ids.ndim == 1 and np.issubdtype(ids.dtype, np.integer), fn, "ids", "a 1-D integer array",
-                  f"shape {ids.shape} and dtype {ids.dtype}", TypeError)
+    got = f"shape {ids.shape} and dtype {ids.dtype}"
+    rules.require(ids.ndim == 1 and np.issubdtype(ids.dtype, np.integer), fn, "ids", "a 1-D integer array", got,
+                  TypeError)
     return ids
 
 
@@ -40,8 +43,8 @@ def train_val_split(ids, val_fraction: float = 0.1):
     ids = _ids(ids, "train_val_split")
     val_fraction = rules.real("train_val_split", "val_fraction", val_fraction, 0, 1, hi_open=True)
     cut = len(ids) - int(round(len(ids) * val_fraction))
-    rules.require(cut > 0 or not len(ids), "train_val_split", "val_fraction", f"small enough to leave training ids "
-                  f"(val_fraction {val_fraction!r} of {len(ids)} ids leaves no training ids)", val_fraction)
+    why = f"small enough to leave training ids (val_fraction {val_fraction!r} of {len(ids)} ids leaves none)"
+    rules.require(cut > 0 or not len(ids), "train_val_split", "val_fraction", why, val_fraction)
     return ids[:cut], ids[cut:]
 
 
@@ -56,8 +59,7 @@ def random_windows(ids, batch_size: int, seq_len: int, rng: np.random.Generator 
     seq_len = rules.positive_int("random_windows", "seq_len", seq_len)
     generator = "a numpy.random.Generator (e.g. np.random.default_rng(seed)) or None"
     rng = backend.get_rng() if rng is None else rules.instance("random_windows", "rng", rng, np.random.Generator, generator)
-    rules.require(len(ids) >= seq_len + 1, "random_windows", "ids", f"at least seq_len + 1 = {seq_len + 1} ids long",
-                  len(ids))
+    rules.require(len(ids) > seq_len, "random_windows", "ids", f"at least seq_len + 1 = {seq_len + 1} ids", len(ids))
     starts = rng.integers(0, len(ids) - seq_len, size=batch_size)
     offsets = starts[:, None] + np.arange(seq_len + 1)[None, :]              # (B, T+1)
     windows = ids[offsets]
@@ -85,8 +87,8 @@ class StreamBatcher:
         batch_size = rules.positive_int("StreamBatcher", "batch_size", batch_size)
         seq_len = rules.positive_int("StreamBatcher", "seq_len", seq_len)
         length = len(ids) // batch_size
-        rules.require(length >= seq_len + 1, "StreamBatcher", "ids", f"long enough for batch_size {batch_size} and "
-                      f"seq_len {seq_len}", f"streams of {length} tokens, too short for seq_len {seq_len}")
+        streams = f"streams of {length} tokens, too short for seq_len {seq_len}"
+        rules.require(length > seq_len, "StreamBatcher", "ids", f"long enough for batch_size {batch_size}", streams)
         self.streams = ids[: length * batch_size].reshape(batch_size, length)    # (B, L)
         self.seq_len = seq_len
         self.batches_per_epoch = (length - 1) // seq_len

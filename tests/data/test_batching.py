@@ -25,7 +25,7 @@ def test_random_windows_are_shifted_and_seeded():
     np.testing.assert_array_equal(y, x + 1)
     x2, _ = random_windows(ids, 4, 16, np.random.default_rng(0))
     np.testing.assert_array_equal(x, x2)
-    with pytest.raises(ValueError, match="random_windows: ids must be at least seq_len \\+ 1 = 17 ids long, got 10"):
+    with pytest.raises(ValueError, match="random_windows: ids must be at least seq_len \\+ 1 = 17 ids, got 10"):
         random_windows(np.arange(10), 2, 16, np.random.default_rng(0))
 
 
@@ -73,7 +73,7 @@ def test_train_val_split_takes_numpy_reals_and_refuses_an_empty_train_set():
     train, val = train_val_split(np.arange(100), np.float32(0.25))
     assert len(train) == 75 and len(val) == 25
     assert len(train_val_split(np.arange(10), 0)[1]) == 0
-    with pytest.raises(ValueError, match="val_fraction 0.9 of 3 ids leaves no training ids"):
+    with pytest.raises(ValueError, match="val_fraction 0.9 of 3 ids leaves none"):
         train_val_split(np.arange(3), 0.9)
 
 
