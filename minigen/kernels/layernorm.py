@@ -42,13 +42,19 @@ def _row_mean(a, b=None):
 
 
 def _forward_rows(xp, x2, w, b, eps):
-    """Normalise, scale and shift the rows of x2 (n, C). Returns y, xhat (n, C) and rstd (n, 1)."""
+    """Normalise, scale and shift the rows of x2 (..., C). Returns y, xhat (..., C) and rstd (..., 1).
+
+    Any leading shape works, so generation's (B, T, C) needs no reshape; the row sums
+    are products (see ``_row_mean``), and the whole function is 11 array operations.
+    """
     # 1. mean and biased variance of each row
-    mu = _row_mean(x2)                                                 # (n, 1)
-    xc = x2 - mu                                                       # (n, C)
-    var = _row_mean(xc, xc)                                            # (n, 1)
+    C = x2.shape[-1]
+    mean_col = xp.full((C, 1), 1.0 / C, dtype=x2.dtype, device=device_of(x2))   # x @ mean_col: the row means
+    mu = x2 @ mean_col                                                 # (..., 1)
+    xc = x2 - mu                                                       # (..., C)
+    var = xp.expand_dims(xp.vecdot(xc, xc, axis=-1), axis=-1) / C      # (..., 1)
     # 2. normalise
-    rstd = 1.0 / xp.sqrt(var + eps)                                    # 1 / sigma, (n, 1)
+    rstd = (var + eps) ** -0.5                                         # 1 / sigma, (..., 1)
     xhat = xc
     xhat *= rstd                                                       # (n, C), in xc's memory
     # 3. scale and shift
@@ -68,9 +74,7 @@ def layer_norm(x, weight=None, bias=None, eps: float = 1e-5):
     The same maths as ``layer_norm_forward`` (both run ``_forward_rows``), for inputs
     no backward will follow.
     """
-    xp = array_namespace(x)
-    y = _forward_rows(xp, xp.reshape(x, (-1, x.shape[-1])), weight, bias, eps)[0]   # (N, C)
-    return xp.reshape(y, tuple(x.shape))
+    return _forward_rows(array_namespace(x), x, weight, bias, eps)[0]
 
 
 def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
