@@ -110,10 +110,8 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
     [1]
     """
     logits, fn = as_array(logits), "sample_next"
-    if not (backend.is_array(logits) and backend.is_floating(logits.dtype)):
-        rules.fail(fn, "logits", "a floating (batch, vocab) array", rules.describe(logits), TypeError)
-    rules.require(logits.ndim == 2 and logits.shape[1] > 0, fn, "logits", "a (batch, vocab) array with vocab >= 1 "
-                  "(use logits[None, :] for one row)", f"shape {tuple(logits.shape)}")
+    rules.floating_array(fn, "logits", logits, ("batch", "vocab"))       # logits[None, :] for one row
+    rules.require(logits.shape[1] > 0, fn, "logits", "a (batch, vocab) array with vocab >= 1", logits.shape)
     rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
     rules.flag(fn, "do_sample", do_sample)
     xp = array_namespace(logits)

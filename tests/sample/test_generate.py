@@ -246,10 +246,15 @@ def test_sample_next_checks_its_arguments(backend):
         sample_next(logits, temperature=-1.0)             # would pick the least likely token every time
     with pytest.raises(ValueError, match="sample_next: temperature must be .* got True"):
         sample_next(logits, temperature=True)
-    with pytest.raises(ValueError, match=r"sample_next: logits must be a \(batch, vocab\) array .* got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"sample_next: logits must be of shape \(batch, vocab\), got shape \(3,\)"):
         sample_next(logits[0, :])
-    with pytest.raises(TypeError, match=r"sample_next: logits must be a floating \(batch, vocab\) array, got \[\[0.0, 1.0\]\]"):
+    with pytest.raises(TypeError, match=r"sample_next: logits must be a Tensor or an array, got list"):
         sample_next([[0.0, 1.0]])
+    with pytest.raises(TypeError, match=r"sample_next: logits must be floating point .*, got int64"):
+        sample_next(np.array([[1, 2]]))
+    with pytest.raises(ValueError, match=r"sample_next: logits must be a \(batch, vocab\) array with vocab >= 1, "
+                                         r"got \(1, 0\)"):
+        sample_next(np.zeros((1, 0)))
     with pytest.raises(ValueError, match="sample_next: do_sample must be True or False, got 'no'"):
         sample_next(logits, do_sample="no")
 
