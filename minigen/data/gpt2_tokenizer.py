@@ -142,10 +142,8 @@ class GPT2Tokenizer(_Tokenizer):
         self.tokens = tokens
         byte_symbols = bytes_to_unicode()
         missing = [f"{s!r} (byte {b})" for b, s in byte_symbols.items() if s not in self.encoder]
-        if missing:
-            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-            raise ValueError(f"GPT2Tokenizer: the vocabulary lacks {len(missing)} of the 256 byte symbols: {shown}. "
-                             "Byte-level BPE needs every byte, so that any text encodes without an unknown token.")
+        lacks = f"one that lacks {len(missing)} of the 256 byte symbols: {', '.join(missing[:10])}"
+        rules.require(not missing, "GPT2Tokenizer", "vocab", "all 256 byte symbols (so that any text encodes)", lacks)
         self.merges = [tuple(m) for m in merges]
         for rank, (a, b) in enumerate(self.merges):
             unknown = [piece for piece in (a, b, a + b) if piece not in self.encoder][:1]

@@ -16,8 +16,8 @@ __all__ = ["load_tokenizer", "tokenizer_from_dict"]
 def _entry(d: dict, key: str, ok) -> list:
     """``d[key]``, a list whose items pass ``ok``, or a ValueError saying what is wrong."""
     value = d.get(key)
+    shown = "is missing" if key not in d else f"is not valid ({str(value)[:60]})"
     if not isinstance(value, list) or not all(ok(v) for v in value):
-        shown = "is missing" if key not in d else f"is not valid ({str(value)[:60]})"
         raise ValueError(f"the tokenizer of type {d['type']!r} needs a {key!r} list, and it {shown}")
     return value
 

@@ -40,9 +40,8 @@ def _decode_ids(fn: str, ids, vocab_size: int) -> list:
     batches (2-D) are refused: a batch is decoded row by row with ``batch_decode``.
     """
     expected = "a 1-D sequence of integer token ids"
-    text = isinstance(ids, (str, bytes, bytearray))
-    rules.require(not text, fn, "ids", expected, f"{type(ids).__name__} {_short(ids)}; encode turns text into ids",
-                  TypeError)
+    text = f"{type(ids).__name__} {_short(ids)}; encode turns text into ids"
+    rules.require(not isinstance(ids, (str, bytes, bytearray)), fn, "ids", expected, text, TypeError)
     ids = rules.array_of(ids)                                       # a Tensor's array
     ids = backend.to_numpy(ids) if backend.is_array(ids) else ids   # a device (CuPy) array: copy it to the host
     bools = isinstance(ids, (list, tuple)) and any(isinstance(i, (bool, np.bool_)) for i in ids)   # [1, True] -> [1, 1]
@@ -51,8 +50,8 @@ def _decode_ids(fn: str, ids, vocab_size: int) -> list:
         arr = np.asarray(ids)
     except (ValueError, TypeError):                                 # a ragged list of lists
         rules.fail(fn, "ids", expected, f"a ragged {type(ids).__name__}; decode a batch with batch_decode", TypeError)
-    rules.require(arr.ndim <= 1, fn, "ids", expected, f"ids of shape {arr.shape}; decode a batch row by row, "
-                  "e.g. batch_decode(ids)", TypeError)
+    batch = f"ids of shape {arr.shape}; decode a batch row by row, e.g. batch_decode(ids)"
+    rules.require(arr.ndim <= 1, fn, "ids", expected, batch, TypeError)
     hint = "; encode turns text into ids" if arr.dtype.kind in "US" else ""
     integral = not arr.size or np.issubdtype(arr.dtype, np.integer)     # (empty: NumPy calls [] float64; that is fine)
     rules.require(integral, fn, "ids", expected, f"dtype {arr.dtype} ({_short(arr.tolist())}){hint}", TypeError)
@@ -113,14 +112,12 @@ class CharTokenizer(_Tokenizer):
     def __init__(self, chars):
         self.itos = list(chars)
         self.stoi = {c: i for i, c in enumerate(self.itos)}
-        if len(self.stoi) != len(self.itos):
-            raise ValueError("CharTokenizer: the character list has duplicates")
+        rules.require(len(self.stoi) == len(self.itos), "CharTokenizer", "chars", "distinct characters", "duplicates")
 
     @classmethod
     def train(cls, text: str) -> CharTokenizer:
         _check_text("CharTokenizer.train", text)
-        if not text:
-            raise ValueError("CharTokenizer.train: the text is empty")
+        rules.require(text, "CharTokenizer.train", "text", "a non-empty str", "''")
         return cls(sorted(set(text)))
 
     @property
@@ -177,8 +174,8 @@ class WordTokenizer(_Tokenizer):
 
     def __init__(self, vocab):
         self.vocab = list(vocab)
-        if self.vocab[:2] != [self.pad_token, self.oov_token]:
-            raise ValueError("WordTokenizer: the vocabulary must start with '' (padding) and '[UNK]'")
+        rules.require(self.vocab[:2] == ["", "[UNK]"], "WordTokenizer", "vocab", "a list that starts with '', '[UNK]'",
+                      self.vocab[:2])
         self.index = {w: i for i, w in enumerate(self.vocab)}
 
     @classmethod
@@ -186,8 +183,7 @@ class WordTokenizer(_Tokenizer):
         _check_text("WordTokenizer.train", text)
         max_tokens = rules.integer("WordTokenizer", "max_tokens", max_tokens, 3, optional=True)   # pad, [UNK], a word
         counts = collections.Counter(standardize(text).split())
-        if not counts:
-            raise ValueError("WordTokenizer.train: the text has no words")
+        rules.require(counts, "WordTokenizer.train", "text", "a text with words", "none")
         # Keras's order: np.lexsort((tokens, counts))[::-1], by count and then by the word, both descending
         words = sorted(counts, key=lambda w: (counts[w], w), reverse=True)
         if max_tokens is not None:
