@@ -276,8 +276,7 @@ class CharVocab:
         L = max((len(r) for r in rows), default=0) if length is None else length
         out = np.full((len(rows), L), self.pad_id, dtype=np.int64)
         for i, r in enumerate(rows):
-            if len(r) > L:
-                raise ValueError(f"CharVocab.encode: {texts[i]!r} needs {len(r)} ids, more than length={L}")
+            rules.require(len(r) <= L, "CharVocab.encode", "length", f"at least {len(r)}, the ids of {texts[i]!r}", L)
             out[i, :len(r)] = r
         return out
 
@@ -286,8 +285,7 @@ class CharVocab:
         ids = np.asarray(ids)
         if ids.ndim == 1:
             return self.decode(ids[None])[0]
-        if ids.ndim != 2:
-            raise ValueError(f"CharVocab.decode expects (N, L) or (L,) ids, got shape {ids.shape}")
+        rules.require(ids.ndim == 2, "CharVocab.decode", "ids", "of shape (N, L) or (L,)", f"shape {ids.shape}")
         out = []
         for row in ids.tolist():
             chars = []

@@ -210,7 +210,7 @@ def test_bad_input():
     vocab = CharVocab("ab")
     with pytest.raises(ValueError, match="character 'c' of 'abc' is not in the vocabulary"):
         vocab.encode(["abc"])
-    with pytest.raises(ValueError, match="needs 3 ids, more than length=2"):
+    with pytest.raises(ValueError, match="length must be at least 3, the ids of .*, got 2"):
         vocab.encode(["ab"], eos=True, length=2)
     with pytest.raises(TypeError, match="list of strings"):
         vocab.encode("ab")
