@@ -66,6 +66,8 @@ def reparameterize(mu, logvar, eps=None):
         eps = backend.asarray_like(eps, mu.data)                   # given on the host: move it to mu's device
     return mu + (logvar * 0.5).exp() * eps
 
+_SEQ_2 = "of shape (batch, seq) with seq >= 2 (BOS .. EOS)"
+
 
 def _as_eps(eps, shape: tuple, dtype, where: str):
     """``eps`` as ``reparameterize`` takes it: None, or an array or Tensor of ``shape`` (B, Z) and ``dtype``
@@ -76,13 +78,14 @@ def _as_eps(eps, shape: tuple, dtype, where: str):
     if isinstance(eps, (list, tuple)):
         eps = backend.host_array(eps, backend._dtype_name(dtype))
     data = eps.data if isinstance(eps, Tensor) else eps
-    rules.require(backend.is_array(data), where, "eps", f"an array or a Tensor of shape (batch, latent_dim) = {shape}",
-                  type(eps).__name__, TypeError)
-    rules.require(tuple(data.shape) == shape, where, "eps", f"of shape (batch, latent_dim) = {shape}",
-                  tuple(data.shape))
-    want, how = backend._dtype_name(dtype), "to" if isinstance(eps, Tensor) else "astype"
-    rules.require(backend._dtype_name(data.dtype) == want, where, "eps", f"of dtype {want} (the model's; convert it "
-                  f"first: eps.{how}('{want}'))", backend._dtype_name(data.dtype), TypeError)
+    of_shape = f"of shape (batch, latent_dim) = {shape}"
+    rules.require(backend.is_array(data), where, "eps", f"an array or a Tensor {of_shape}", type(eps).__name__,
+                  TypeError)
+    rules.require(tuple(data.shape) == shape, where, "eps", of_shape, tuple(data.shape))
+    want, got = backend._dtype_name(dtype), backend._dtype_name(data.dtype)
+    how = "to" if isinstance(eps, Tensor) else "astype"
+    of_dtype = f"of dtype {want} (the model's; convert it first: eps.{how}('{want}'))"
+    rules.require(got == want, where, "eps", of_dtype, got, TypeError)
     return eps
 
 
@@ -170,8 +173,7 @@ class TextVAE(nn.Module):
         concat_z = rules.flag("TextVAE", "concat_z", concat_z)
         specials = {arg: rules.integer("TextVAE", arg, value, 0, vocab_size - 1) for arg, value in
                     dict(pad_id=pad_id, bos_id=bos_id, eos_id=eos_id, unk_id=unk_id).items()}
-        rules.require(len(set(specials.values())) == 4, "TextVAE", "pad_id, bos_id, eos_id and unk_id",
-                      "four different ids", specials)
+        rules.require(len(set(specials.values())) == 4, "TextVAE", ", ".join(specials), "four different ids", specials)
         pad_id, bos_id, eos_id, unk_id = specials.values()
         nn.init.check_dtype("TextVAE", dtype)
         self.config = dict(model_type="text_vae", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
@@ -194,10 +196,9 @@ class TextVAE(nn.Module):
         ids = rules.array_of(ids)
         ids = backend.host_array(ids, "int64") if isinstance(ids, (list, tuple)) else ids
         rules.token_ids("TextVAE", what, ids, self.vocab_size, ndim=2)
-        rules.require(ids.shape[1] >= 2, "TextVAE", what, "of shape (batch, seq) with seq >= 2 (BOS .. EOS)",
-                      f"shape {tuple(ids.shape)}")
-        rules.require(not bool(backend.array_namespace(ids).any(ids[:, 0] == self.pad_id)), "TextVAE", what,
-                      "rows that start with a token (BOS), not PAD", "a row that starts with PAD")
+        rules.require(ids.shape[1] >= 2, "TextVAE", what, _SEQ_2, f"shape {tuple(ids.shape)}")
+        pad_first = bool(backend.array_namespace(ids).any(ids[:, 0] == self.pad_id))
+        rules.require(not pad_first, "TextVAE", what, "rows that start with a token (BOS), not PAD", "a row of PAD")
         weight = self.head.weight.data
         if backend.is_numpy(ids) and not backend.is_numpy(weight):
             ids = backend.asarray_like(ids, weight)                # host batch -> the model's device
@@ -209,8 +210,8 @@ class TextVAE(nn.Module):
         if not isinstance(z, Tensor):
             xp = backend.array_namespace(weight)
             z = Tensor(xp.astype(backend.asarray_like(backend.to_numpy(z), weight), weight.dtype))
-        rules.require(z.ndim == 2 and z.shape[1] == self.latent_dim, "TextVAE", "z", f"of shape (batch, "
-                      f"{self.latent_dim})", f"shape {z.shape}")
+        Z = self.latent_dim
+        rules.require(z.ndim == 2 and z.shape[1] == Z, "TextVAE", "z", f"of shape (batch, {Z})", f"shape {z.shape}")
         return z
 
     # ------------------------------------------------------------------ pieces
@@ -369,8 +370,8 @@ class TextVAE(nn.Module):
             ids = backend.host_array(ids, "int64") if isinstance(ids, (list, tuple)) else ids
             if backend.is_array(ids) and ids.ndim == 1:
                 ids = backend.array_namespace(ids).reshape(ids, (1, -1))
-            rules.require(not backend.is_array(ids) or ids.ndim != 2 or ids.shape[0] == 1, "TextVAE.interpolate", name,
-                          "one sentence, (T,) or (1, T)", f"shape {tuple(ids.shape)}")
+            one = not backend.is_array(ids) or ids.ndim != 2 or ids.shape[0] == 1
+            rules.require(one, "TextVAE.interpolate", name, "one sentence, (T,) or (1, T)", f"shape {tuple(ids.shape)}")
             with no_grad():
                 mus.append(self._encode(self._ids(ids, name))[0].data)        # (1, Z)
         mu_a, mu_b = mus

@@ -287,7 +287,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="latent_dim must be a positive integer, got True"):
         TextVAE(V, E, H, True)                                # a bool is no size; a NumPy int is one
     assert TextVAE(np.int64(V), np.int32(E), H, np.int64(Z)).latent_dim == Z
-    with pytest.raises(ValueError, match="pad_id, bos_id, eos_id and unk_id must be four different ids"):
+    with pytest.raises(ValueError, match="pad_id, bos_id, eos_id, unk_id must be four different ids"):
         TextVAE(V, E, H, Z, unk_id=PAD)
     with pytest.raises(ValueError, match=r"eos_id must be an integer in \[0, 11\], got 12"):
         TextVAE(V, E, H, Z, eos_id=12)
