@@ -41,6 +41,9 @@ _ENCODERS = {"gru": nn.GRU, "lstm": nn.LSTM}
 _CELLS = {"gru": nn.GRUCell, "lstm": nn.LSTMCell}
 
 
+_NOT_ONLY_PAD = "rows with at least one token that is not padding"
+
+
 class DecodeOutput(NamedTuple):
     """What ``greedy_decode`` and ``beam_decode`` return, as host NumPy arrays.
 
@@ -107,8 +110,8 @@ class Seq2Seq(nn.Module):
         """The array of a (batch, length) Tensor or array of ids in [0, n_vocab), with ``batch`` rows when given."""
         data = rules.array_of(rules.token_ids("Seq2Seq", name, ids, n_vocab, ndim=2))
         rules.require(0 not in tuple(data.shape), "Seq2Seq", name, "a non-empty (batch, length) array", "shape (B, 0)")
-        rules.require(batch is None or data.shape[0] == batch, "Seq2Seq", name, f"{batch} rows like src",
-                      f"{data.shape[0]} rows")
+        rows = data.shape[0]
+        rules.require(batch in (None, rows), "Seq2Seq", name, f"{batch} rows like src", f"{rows} rows")
         return data
 
     # ------------------------------------------------------------------ encoder
@@ -123,8 +126,7 @@ class Seq2Seq(nn.Module):
         B, S = src.shape
         mask = src != self.pad_id                                            # (B, S)
         lengths = xp.sum(xp.astype(mask, xp.int64), axis=1)                  # (B,)
-        rules.require(not bool(xp.any(lengths == 0)), "Seq2Seq", "src", "rows with at least one token that is not "
-                      "padding", "a row of padding only")
+        rules.require(bool(xp.all(lengths > 0)), "Seq2Seq", "src", _NOT_ONLY_PAD, "a row of padding only")
         rows = xp.arange(B, dtype=xp.int64, device=dev)
         out_f, _ = self.encoder(self.drop(self.src_embed(src)))              # (B, S, H)
         last = out_f[rows, lengths - 1]                                      # (B, H) after each row's last token
@@ -176,8 +178,8 @@ class Seq2Seq(nn.Module):
         constants: no gradient flows through the choice.
         """
         tf = teacher_forcing
-        rules.require(isinstance(tf, bool) or rules.is_real(tf) and 0 <= tf <= 1, "Seq2Seq", "teacher_forcing",
-                      "True, False or a probability in [0, 1]", rules.describe(tf))
+        ok = isinstance(tf, bool) or rules.is_real(tf) and 0 <= tf <= 1
+        rules.require(ok, "Seq2Seq", "teacher_forcing", "True, False or a probability in [0, 1]", rules.describe(tf))
         p = float(teacher_forcing)
         sampling = rules.choice("Seq2Seq", "sampling", sampling, ("argmax", "sample"))
         enc_out, enc_proj, mask, state = self.encode(src)
@@ -212,8 +214,8 @@ class Seq2Seq(nn.Module):
         """Mean cross-entropy of tgt_out (B, T) under ``forward``; padding in tgt_out is ignored."""
         logits = self(src, tgt_in, teacher_forcing, sampling)
         tgt_out = self._ids(tgt_out, "tgt_out", self.tgt_vocab, batch=logits.shape[0])
-        rules.require(tuple(tgt_out.shape) == tuple(logits.shape[:2]), "Seq2Seq", "tgt_out",
-                      f"of tgt_in's shape {tuple(logits.shape[:2])}", f"shape {tuple(tgt_out.shape)}")
+        shape, want = tuple(tgt_out.shape), tuple(logits.shape[:2])
+        rules.require(shape == want, "Seq2Seq", "tgt_out", f"of tgt_in's shape {want}", f"shape {shape}")
         xp = array_namespace(tgt_out)
         return F.cross_entropy(logits.reshape(-1, self.tgt_vocab), xp.reshape(tgt_out, (-1,)),
                                ignore_index=self.pad_id)
@@ -374,9 +376,9 @@ def plot_attention(weights, src_tokens, tgt_tokens, path, title: str | None = No
         raise ImportError(f"plot_attention needs matplotlib ({e}); install it with: {PLOT_INSTALL_HINT}") from None
     w = backend.to_numpy(weights.data if isinstance(weights, Tensor) else weights)
     src_tokens, tgt_tokens = list(src_tokens), list(tgt_tokens)
-    rules.require(w.ndim == 2 and w.shape[0] >= len(tgt_tokens) and w.shape[1] >= len(src_tokens), "plot_attention",
-                  "weights", f"(tgt_len, src_len) covering {len(tgt_tokens)} target x {len(src_tokens)} source tokens",
-                  f"shape {tuple(w.shape)}")
+    T, S = len(tgt_tokens), len(src_tokens)
+    covers = w.ndim == 2 and w.shape[0] >= T and w.shape[1] >= S
+    rules.require(covers, "plot_attention", "weights", f"(T, S) covering {T} target x {S} source tokens", w.shape)
     w = w[:len(tgt_tokens), :len(src_tokens)]
     fig = Figure(figsize=(1.0 + 0.35 * len(src_tokens), 1.0 + 0.35 * len(tgt_tokens)))
     FigureCanvasAgg(fig)
