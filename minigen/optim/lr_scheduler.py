@@ -17,6 +17,11 @@ from .. import rules
 from .optimizer import Optimizer
 
 
+_RESUME = "-1 (resuming needs 'initial_lr' in every param group)"
+_STATE = "a dict as state_dict() returns"
+_FUNCTIONS = "a function of the step (or a list of them)"
+
+
 class LRScheduler:
     """Base: ``lr = base_lr * factor(step)`` per group, with ``factor`` from ``lr_lambda``."""
 
@@ -26,8 +31,7 @@ class LRScheduler:
         last_epoch = rules.integer(name, "last_epoch", last_epoch, -1)
         self.optimizer = optimizer
         resumable = all("initial_lr" in g for g in optimizer.param_groups)       # set by the scheduler that ran before
-        rules.require(last_epoch == -1 or resumable, name, "last_epoch",
-                      "-1 (resuming needs 'initial_lr' in every param group)", last_epoch)
+        rules.require(last_epoch == -1 or resumable, name, "last_epoch", _RESUME, last_epoch)
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
@@ -52,8 +56,8 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
     def load_state_dict(self, state: dict) -> None:
-        rules.require(isinstance(state, dict) and "last_epoch" in state, f"{type(self).__name__}.load_state_dict",
-                      "state", "a dict as state_dict() returns", type(state).__name__)
+        fn = f"{type(self).__name__}.load_state_dict"
+        rules.require(isinstance(state, dict) and "last_epoch" in state, fn, "state", _STATE, type(state).__name__)
         self.__dict__.update(state)
 
 
@@ -65,8 +69,8 @@ class LambdaLR(LRScheduler):
         n = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         rules.require(len(self.lr_lambdas) == n, "LambdaLR", "lr_lambda", f"{n} (one per group)", len(self.lr_lambdas))
-        rules.require(all(map(callable, self.lr_lambdas)), "LambdaLR", "lr_lambda", "a function of the step (or a "
-                      "list of them)", ", ".join(type(f).__name__ for f in self.lr_lambdas), TypeError)
+        kinds = ", ".join(type(f).__name__ for f in self.lr_lambdas)
+        rules.require(all(map(callable, self.lr_lambdas)), "LambdaLR", "lr_lambda", _FUNCTIONS, kinds, TypeError)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -111,8 +115,7 @@ def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_traini
     [0.0, 0.5, 1.0, 0.962]
     """
     fn = "get_cosine_schedule_with_warmup"
-    num_warmup_steps = rules.non_negative_int(fn, "num_warmup_steps", num_warmup_steps)
-    num_training_steps = rules.integer(fn, "num_training_steps", num_training_steps, num_warmup_steps + 1)
+    num_warmup_steps, num_training_steps = _steps(fn, num_warmup_steps, num_training_steps)
     num_cycles = rules.real(fn, "num_cycles", num_cycles, 0)
     min_lr_ratio = rules.real(fn, "min_lr_ratio", min_lr_ratio, 0, 1)
 
@@ -127,12 +130,17 @@ def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps: int, num_traini
 
 def get_linear_schedule_with_warmup(optimizer, num_warmup_steps: int, num_training_steps: int, last_epoch: int = -1):
     """Linear warmup from 0, then linear decay to 0 (Hugging Face's schedule)."""
-    fn = "get_linear_schedule_with_warmup"
-    num_warmup_steps = rules.non_negative_int(fn, "num_warmup_steps", num_warmup_steps)
-    num_training_steps = rules.integer(fn, "num_training_steps", num_training_steps, num_warmup_steps + 1)
+    num_warmup_steps, num_training_steps = _steps("get_linear_schedule_with_warmup", num_warmup_steps,
+                                                  num_training_steps)
 
     def factor(step):
         if step < num_warmup_steps:
             return step / max(1, num_warmup_steps)
         return max(0.0, (num_training_steps - step) / max(1, num_training_steps - num_warmup_steps))
     return LambdaLR(optimizer, factor, last_epoch)
+
+
+def _steps(fn: str, num_warmup_steps, num_training_steps) -> tuple:
+    """The warmup schedules' step counts: warmup >= 0, then at least one step after it."""
+    num_warmup_steps = rules.non_negative_int(fn, "num_warmup_steps", num_warmup_steps)
+    return num_warmup_steps, rules.integer(fn, "num_training_steps", num_training_steps, num_warmup_steps + 1)

@@ -128,8 +128,8 @@ class Optimizer:
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
         ok = isinstance(groups, (list, tuple)) and isinstance(state_dict.get("state"), dict) and \
             all(isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups)
-        rules.require(ok, fn, "state_dict", "a dict with 'state' and 'param_groups' as state_dict() returns",
-                      sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__)
+        got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+        rules.require(ok, fn, "state_dict", "a dict with 'state' and 'param_groups' as state_dict() returns", got)
         sizes, mine = [len(g["params"]) for g in groups], [len(g["params"]) for g in self.param_groups]
         rules.require(sizes == mine, fn, "the saved groups", f"of this optimizer's sizes {mine}", f"sizes {sizes}")
         where, checked = {}, []                                    # saved index -> (param, group, position)
