@@ -29,9 +29,8 @@ def _ids(ids, fn):
         ("ids.numpy()" if isinstance(ids, Tensor) else "minigen.to_numpy(ids)")
     rules.require(host, fn, "ids", _HOST_IDS, copy, TypeError)
     ids = np.asarray(ids)
-    got = f"shape {ids.shape} and dtype {ids.dtype}"
-    rules.require(ids.ndim == 1 and np.issubdtype(ids.dtype, np.integer), fn, "ids", "a 1-D integer array", got,
-                  TypeError)
+    int_1d = ids.ndim == 1 and np.issubdtype(ids.dtype, np.integer)
+    rules.require(int_1d, fn, "ids", "a 1-D integer array", f"shape {ids.shape} and dtype {ids.dtype}", TypeError)
     return ids
 
 

@@ -265,8 +265,8 @@ class CharVocab:
 
     def encode(self, texts, *, bos: bool = False, eos: bool = False, length: int | None = None) -> np.ndarray:
         """Texts -> (N, L) int64 ids, right-padded with ``pad_id``; L = the longest, or ``length``."""
-        rules.require(not isinstance(texts, str), "CharVocab.encode", "texts", "a list of strings",
-                      "a str; wrap it: encode([text])", TypeError)
+        wrap = "a str; wrap it: encode([text])"
+        rules.require(not isinstance(texts, str), "CharVocab.encode", "texts", "a list of strings", wrap, TypeError)
         rows = []
         for text in texts:
             for c in text:

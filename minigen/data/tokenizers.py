@@ -174,8 +174,8 @@ class WordTokenizer(_Tokenizer):
 
     def __init__(self, vocab):
         self.vocab = list(vocab)
-        rules.require(self.vocab[:2] == ["", "[UNK]"], "WordTokenizer", "vocab", "a list that starts with '', '[UNK]'",
-                      self.vocab[:2])
+        head = self.vocab[:2]
+        rules.require(head == [self.pad_token, self.oov_token], "WordTokenizer", "vocab", "['', '[UNK]', ...]", head)
         self.index = {w: i for i, w in enumerate(self.vocab)}
 
     @classmethod
