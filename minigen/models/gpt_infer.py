@@ -27,10 +27,10 @@ from ..kernels.attention import causal_mask, merge_heads, split_heads
 from ..kernels.layernorm import layer_norm
 from ..kernels.softmax import softmax_forward
 
-__all__ = ["InferenceWeights", "infer"]
+__all__ = ["InferenceWeights", "contiguous_t", "infer"]
 
 
-def _contiguous_t(W):
+def contiguous_t(W):
     """W.T as a new C-contiguous array (reshaping a transposed view to 1-D copies it in row order)."""
     xp = backend.array_namespace(W)
     Wt = xp.matrix_transpose(W)
@@ -51,14 +51,14 @@ class InferenceWeights:
             a, m = block.attn, block.mlp
             self.layers.append((
                 _data(block.ln_1.weight), _data(block.ln_1.bias),
-                _contiguous_t(a.in_proj_weight.data), _data(a.in_proj_bias),          # (E, 3E), (3E,)
-                _contiguous_t(a.out_proj.weight.data), _data(a.out_proj.bias),        # (E, E), (E,)
+                contiguous_t(a.in_proj_weight.data), _data(a.in_proj_bias),          # (E, 3E), (3E,)
+                contiguous_t(a.out_proj.weight.data), _data(a.out_proj.bias),        # (E, E), (E,)
                 _data(block.ln_2.weight), _data(block.ln_2.bias),
-                _contiguous_t(m.c_fc.weight.data), _data(m.c_fc.bias),                # (E, 4E), (4E,)
-                _contiguous_t(m.c_proj.weight.data), _data(m.c_proj.bias),            # (4E, E), (E,)
+                contiguous_t(m.c_fc.weight.data), _data(m.c_fc.bias),                # (E, 4E), (4E,)
+                contiguous_t(m.c_proj.weight.data), _data(m.c_proj.bias),            # (4E, E), (E,)
             ))
         self.ln_f = (_data(model.ln_f.weight), _data(model.ln_f.bias))
-        self.head = (_contiguous_t(model.lm_head.weight.data), _data(model.lm_head.bias))   # (E, V)
+        self.head = (contiguous_t(model.lm_head.weight.data), _data(model.lm_head.bias))   # (E, V)
 
 
 def _affine(x, Wt, b):

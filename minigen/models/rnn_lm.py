@@ -3,16 +3,42 @@
     ids (B, T) -> Embedding -> RNN/LSTM/GRU stack -> Dropout -> Linear -> logits (B, T, V)
 
 ``forward(ids, state=None)`` returns ``(logits, state)``; feed the state back in to
-continue a sequence (truncated BPTT in training, step-by-step sampling in generation).
+continue a sequence (truncated BPTT in training).
+
+Generation (``generation_step``) reads the prompt with ``forward`` (the fast sequence
+kernel), then runs each new token through the cell kernels on plain arrays, with no
+graph, as ``gpt_infer`` does for the GPT: the weights are gathered once per ``generate``
+call, and every matrix the cell reads as ``W.T`` is stored so that ``W.T`` is contiguous
+(a matrix-vector product reads it row by row).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import backend, nn, rules
 from ..autograd import Tensor
+from ..kernels.gru import gru_cell_forward
+from ..kernels.lstm import lstm_cell_forward
+from ..kernels.rnn import rnn_cell_forward
 from .generation import GenerationMixin
+from .gpt_infer import contiguous_t
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+def _as_t(W):
+    """W with ``W.T`` C-contiguous (the same numbers): for the cells' ``x @ W.T``."""
+    return None if W is None else contiguous_t(W.data).T
+
+
+@dataclass
+class RNNState:
+    """What ``generate`` carries between steps: per layer the (B, H) arrays of the state
+    (h, or h and c for the LSTM), and the weights gathered for the cell kernels."""
+
+    layers: list
+    weights: tuple
 
 
 class RNNLanguageModel(GenerationMixin, nn.Module):
@@ -44,12 +70,55 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
 
     def forward(self, ids, state=None):
         """ids (B, T) integer -> ``(logits (B, T, V), state)``; ``state`` as the RNN returns it."""
-        ids = rules.array_of(ids)                                  # checked here: the RNN sees it as (T, B, E)
-        if not (backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1):    # describe() only on failure
-            rules.fail("RNNLanguageModel", "ids", "of shape (batch, seq) with seq >= 1", rules.describe(ids))
+        ids = self._ids(ids)                                       # checked here: the RNN sees it as (T, B, E)
         x = self.embedding(ids)                                    # (B, T, E)
         out, state = self.rnn(x, state)                            # (B, T, H)
         return self.head(self.drop(out)), state                    # (B, T, V)
+
+    @staticmethod
+    def _ids(ids):
+        """The array of a (B, T) ids argument (a Tensor's data), T >= 1."""
+        ids = rules.array_of(ids)
+        if not (backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1):    # describe() only on failure
+            rules.fail("RNNLanguageModel", "ids", "of shape (batch, seq) with seq >= 1", rules.describe(ids))
+        return ids
+
+    def _weights(self):
+        """Per layer the cell's (W_ih, W_hh, b_ih, b_hh), laid out for ``generation_step``; the embedding; the head."""
+        layers = []
+        for k in range(self.rnn.num_layers):
+            W_ih, W_hh, b_ih, b_hh = self.rnn._layer_params(k)
+            W_hh = W_hh.data if self.config["cell"] == "gru" else _as_t(W_hh)     # the GRU cell reads W_hh @ h^T
+            layers.append((_as_t(W_ih), W_hh, None if b_ih is None else b_ih.data, None if b_hh is None else b_hh.data))
+        return layers, self.embedding.weight.data, _as_t(self.head.weight), self.head.bias.data
+
+    def generation_step(self, ids, state=None):
+        """``(logits, state)`` for the new ids: the prompt (``state=None``) through ``forward``,
+        each later id through the cell kernels, graph-free and without dropout (``generate`` runs in eval mode)."""
+        ids = rules.token_ids("RNNLanguageModel", "ids", self._ids(ids), self.config["vocab_size"])
+        if state is None:
+            logits, st = self(ids)
+            st = st if isinstance(st, tuple) else (st,)
+            layers = [tuple(s.data[k, ...] for s in st) for k in range(self.rnn.num_layers)]
+            return logits, RNNState(layers, self._weights())
+        cell = self.config["cell"]
+        (params, emb, W_head, b_head), layers = state.weights, list(state.layers)
+        xp = backend.array_namespace(ids)
+        outs = []
+        for t in range(ids.shape[1]):
+            x = xp.take(emb, ids[:, t], axis=0)                                      # (B, E)
+            for k, (W_ih, W_hh, b_ih, b_hh) in enumerate(params):
+                if cell == "lstm":
+                    (x, c), _ = lstm_cell_forward(x, *layers[k], W_ih, W_hh, b_ih, b_hh)
+                    layers[k] = (x, c)
+                elif cell == "gru":
+                    x, _ = gru_cell_forward(x, layers[k][0], W_ih, W_hh, b_ih, b_hh)
+                    layers[k] = (x,)
+                else:
+                    x, _ = rnn_cell_forward(x, layers[k][0], W_ih, W_hh, b_ih, b_hh, self.rnn.nonlinearity)
+                    layers[k] = (x,)
+            outs.append(x @ xp.matrix_transpose(W_head) + b_head)                   # (B, V)
+        return Tensor(xp.stack(outs, axis=1)), RNNState(layers, state.weights)
 
     @staticmethod
     def reorder_state(state, index):
@@ -63,6 +132,10 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
         """
         if state is None:
             return None
+        if isinstance(state, RNNState):                                  # generation's plain arrays
+            xp = backend.array_namespace(state.layers[0][0])
+            idx = backend.asarray_like(index, state.layers[0][0])
+            return RNNState([tuple(xp.take(s, idx, axis=0) for s in layer) for layer in state.layers], state.weights)
 
         def pick(s):                                                     # (L, B, H) -> (L, B', H), no graph
             xp = backend.array_namespace(s.data)

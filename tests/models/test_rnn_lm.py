@@ -92,3 +92,18 @@ def test_bad_input():
 def test_bad_arguments_name_the_model(kw, match):
     with pytest.raises(ValueError, match=match):
         RNNLanguageModel(**{"vocab_size": V, "embed_dim": 4, "hidden_size": 4, **kw})
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_generation_step_equals_forward(cell):
+    """After the prompt, generation_step runs the cell kernels graph-free; the logits are forward's."""
+    model = RNNLanguageModel(V, embed_dim=5, hidden_size=6, num_layers=2, cell=cell, dtype="float64").eval()
+    ids = np.array([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]])
+    full, _ = model(ids)
+    logits, state = model.generation_step(ids[:, :3])
+    one, state = model.generation_step(ids[:, 3:4], state)
+    two, state = model.generation_step(ids[:, 4:], state)
+    got = np.concatenate([logits.numpy(), one.numpy(), two.numpy()], axis=1)
+    np.testing.assert_allclose(got, full.numpy(), rtol=1e-12, atol=1e-12)
+    picked, _ = model.generation_step(np.array([[4], [4]]), RNNLanguageModel.reorder_state(state, np.array([1, 1])))
+    np.testing.assert_array_equal(picked.numpy()[0], picked.numpy()[1])          # beam search's row picking
