@@ -254,8 +254,7 @@ def load_gpt2(path, dtype=None) -> GPT:
                   path, CheckpointError)
     rules.require(os.path.exists(path), "load_gpt2", "path", "an existing folder or file", path, CheckpointError)
     config_path = os.path.join(folder, "config.json")
-    rules.require(os.path.exists(config_path), "load_gpt2", "path", "a folder with config.json (the model's sizes)",
-                  folder, CheckpointError)
+    rules.require(os.path.exists(config_path), "load_gpt2", "path", "a folder with config.json", folder, CheckpointError)
     with open(config_path, encoding="utf-8") as f:
         config = gpt2_config(json.load(f))
     files = [path] if path.endswith(".safetensors") else _weight_files(folder)
