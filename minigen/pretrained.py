@@ -249,12 +249,12 @@ def load_gpt2(path, dtype=None) -> GPT:
     folder = (os.path.dirname(path) or ".") if path.endswith(".safetensors") else path
     rules.require(not path.endswith(_PICKLE_SUFFIXES), "load_gpt2", "path", f"safetensors ({PICKLE_REFUSAL} "
                   f"{CONVERT_HINT})", f"the pickle-style checkpoint file {path}", CheckpointError)
-    rules.require(not os.path.isfile(path) or path.endswith(".safetensors"), "load_gpt2", "path",
-                  "a Hugging Face GPT-2 folder (config.json and model.safetensors) or the .safetensors file inside one",
-                  path, CheckpointError)
+    rules.require(not os.path.isfile(path) or path.endswith(".safetensors"), "load_gpt2", "path", "a Hugging Face "
+                  "GPT-2 folder (config.json and model.safetensors) or its .safetensors file", path, CheckpointError)
     rules.require(os.path.exists(path), "load_gpt2", "path", "an existing folder or file", path, CheckpointError)
     config_path = os.path.join(folder, "config.json")
-    rules.require(os.path.exists(config_path), "load_gpt2", "path", "a folder with config.json", folder, CheckpointError)
+    rules.require(os.path.exists(config_path), "load_gpt2", "path", "a folder with config.json", folder,
+                  CheckpointError)
     with open(config_path, encoding="utf-8") as f:
         config = gpt2_config(json.load(f))
     files = [path] if path.endswith(".safetensors") else _weight_files(folder)
