@@ -9,7 +9,8 @@ counts as a check when it belongs to:
 - an ``if`` whose body only builds and raises an argument error (``if bad: raise ValueError(...)``,
   or calls a rule such as ``rules.fail``);
 - an ``assert``;
-- a statement that calls one of the rules (``n = rules.positive_int("fn", "n", n)``);
+- a statement that calls one of the rules that can raise (``n = rules.positive_int("fn", "n", n)``;
+  not helpers such as ``rules.describe`` or ``rules.array_of``);
 - a function whose name says it checks (``check_*``, ``_check*``, ``validate*``, ``_validate*``)
   and that raises an argument error.
 
@@ -59,9 +60,17 @@ def code_lines(source: str, tree: ast.AST) -> set[int]:
 
 
 def rule_names() -> set[str]:
+    """The functions of rules.py that check (raise, or call one that does); not helpers such as ``describe``."""
     with open(RULES) as f:
         tree = ast.parse(f.read())
-    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    checking = {name for name, n in functions.items() if any(isinstance(x, ast.Raise) for x in ast.walk(n))}
+    while True:
+        more = {name for name, n in functions.items() if name not in checking and any(
+            isinstance(x, ast.Call) and isinstance(x.func, ast.Name) and x.func.id in checking for x in ast.walk(n))}
+        if not more:
+            return checking
+        checking |= more
 
 
 def _calls_rule(node: ast.AST, rules: set[str]) -> bool:
@@ -71,7 +80,8 @@ def _calls_rule(node: ast.AST, rules: set[str]) -> bool:
             [v for v in getattr(value, "elts", []) if isinstance(v, ast.Call)]
         for call in calls:
             f = call.func
-            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "rules":
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "rules" \
+                    and f.attr in rules:
                 return True
             if isinstance(f, ast.Name) and f.id in rules:
                 return True
