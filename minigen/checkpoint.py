@@ -29,7 +29,6 @@ import contextlib
 import itertools
 import json
 import os
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,18 +66,18 @@ def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None,
     arrays go in ``arrays`` (name -> array or Tensor), which are stored as tensors.
     """
     fn = "save_checkpoint"
-    if not callable(getattr(model, "state_dict", None)):
-        rules.fail(fn, "model", "a Module (with a state_dict())", type(model).__name__, TypeError)
+    ok = callable(getattr(model, "state_dict", None))
+    rules.require(ok, fn, "model", "a Module (with a state_dict())", type(model).__name__, TypeError)
     rules.non_negative_int(fn, "step", step)
     rules.instance(fn, "extra", extra, (dict, type(None)), "a dict (stored as JSON)")
     rules.instance(fn, "arrays", arrays, (dict, type(None)), "a dict of name -> array")
-    if tokenizer is not None and not callable(getattr(tokenizer, "to_dict", None)):
-        rules.fail(fn, "tokenizer", "a minigen tokenizer (with a to_dict())", type(tokenizer).__name__, TypeError)
+    rules.require(tokenizer is None or callable(getattr(tokenizer, "to_dict", None)), fn, "tokenizer",
+                  "a minigen tokenizer (with a to_dict())", type(tokenizer).__name__, TypeError)
     tensors = {f"model.{k}": np.ascontiguousarray(backend.to_numpy(v)) for k, v in model.state_dict().items()}
     for name, value in (arrays or {}).items():
         data = value.data if isinstance(value, Tensor) else value
-        if not (backend.is_array(data) or isinstance(data, np.generic)):
-            rules.fail(fn, f"arrays[{name!r}]", "an array or a Tensor", type(value).__name__, TypeError)
+        ok = backend.is_array(data) or isinstance(data, np.generic)
+        rules.require(ok, fn, f"arrays[{name!r}]", "an array or a Tensor", type(value).__name__, TypeError)
         tensors[f"extra.{name}"] = np.ascontiguousarray(backend.to_numpy(data))
     optim_meta = None
     if optimizer is not None:
@@ -147,8 +146,7 @@ def _jsonable(obj, where: str):
         for k, v in obj.items():
             key = k.item() if isinstance(k, np.generic) else k
             if not isinstance(key, _JSON_KEYS):
-                raise TypeError(f"save_checkpoint: {where} has the key {k!r} of type {type(k).__name__}; JSON keys "
-                                "are strings or numbers")
+                raise TypeError(f"save_checkpoint: {where} has the key {k!r} of type {type(k).__name__} (not JSON)")
             out[key] = _jsonable(v, f"{where}[{k!r}]")
         return out
     if isinstance(obj, (list, tuple)):
@@ -159,44 +157,39 @@ def _jsonable(obj, where: str):
     if isinstance(obj, (str, int, float, bool, type(None))):
         return obj
     if backend.is_array(data):
-        raise TypeError(f"save_checkpoint: {where} is an array of shape {tuple(data.shape)}, which the JSON metadata "
-                        "cannot hold; pass it in save_checkpoint's arrays= instead (saved as a tensor, read back in "
-                        "Checkpoint.arrays), or convert it with .tolist()")
+        raise TypeError(f"save_checkpoint: {where} is an array of shape {tuple(data.shape)}, not JSON; pass it in "
+                        "save_checkpoint's arrays= instead (read back in Checkpoint.arrays), or use .tolist()")
     raise TypeError(f"save_checkpoint: {where} is {obj!r} of type {type(obj).__name__}, which the JSON metadata "
                     "cannot hold: it takes dicts, lists, strings, numbers, booleans and None")
 
 
 def _check_header(path: str) -> None:
-    """Refuse anything that is not a safetensors file, before a parser sees it."""
+    """Refuse anything that is not a safetensors file, before a parser sees it.
+
+    A safetensors file starts with its header's length (8 bytes, little-endian), then a
+    JSON header whose ``data_offsets`` say where the arrays end. That length may well
+    begin with byte 0x80, a pickle's first byte, so a file is called a pickle only when
+    its header does not parse; a real pickle's first 8 bytes read as an absurd length,
+    and no more bytes are read than the file holds.
+    """
+    size = os.path.getsize(path)
     with open(path, "rb") as f:
-        head = f.read(9)
-        size = os.fstat(f.fileno()).st_size
-    # A safetensors file starts with its header's length (8 bytes, little-endian) and then
-    # "{". That length may well begin with byte 0x80, a pickle's first byte, so the
-    # structure is checked first; a real pickle's first 8 bytes read as an absurd length.
-    n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else None
-    looks_safetensors = n is not None and head[8:9] == b"{" and 8 + n <= size
-    if not looks_safetensors and (head[:1] == b"\x80" or head[:2] == b"PK"):
-        raise CheckpointError(f"{path} looks like a pickle (or a zipped torch.save file), not a safetensors "
-                              "checkpoint; minigen never unpickles files, because unpickling can run any code. "
-                              "Convert it with safetensors in a trusted environment.")
-    if len(head) < 9:
-        raise CheckpointError(f"{path} is truncated: {size} bytes, too short for a safetensors header")
-    if not looks_safetensors:
-        raise CheckpointError(f"{path} is not a valid safetensors checkpoint (corrupt or truncated header: "
-                              f"{n} header bytes announced, file has {size})")
-    with open(path, "rb") as f:
-        f.seek(8)
-        try:
-            header = json.loads(f.read(n))
-            end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"),
-                      default=0)
-        except (ValueError, TypeError, KeyError, IndexError):
-            raise CheckpointError(f"{path} is not a valid safetensors checkpoint (its header is not "
-                                  "valid JSON)") from None
-    if 8 + n + end > size:
-        raise CheckpointError(f"{path} is truncated: its header announces {8 + n + end} bytes, the file has "
-                              f"{size} (was the run killed while copying it?)")
+        head = f.read(8)
+        n = int.from_bytes(head, "little")
+        text = f.read(n) if len(head) == 8 and 8 + n <= size else b""
+    try:
+        header = json.loads(text)
+        end = 8 + n + max((e["data_offsets"][1] for k, e in header.items() if k != "__metadata__"), default=0)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        end = None
+    if end is None and (head[:1] == b"\x80" or head[:2] == b"PK"):
+        raise CheckpointError(f"{path} looks like a pickle (or a zipped torch.save file), not a safetensors checkpoint"
+                              "; minigen never unpickles files (that can run any code): convert it with safetensors")
+    if end is None:
+        raise CheckpointError(f"{path} is not a valid safetensors checkpoint (truncated or corrupt): its header is "
+                              f"not valid JSON ({n} bytes announced, the file has {size})")
+    if end > size:
+        raise CheckpointError(f"{path} is truncated: its header announces {end} bytes, the file has {size}")
 
 
 @contextlib.contextmanager
@@ -312,8 +305,8 @@ def load_model(path):
     ck = path if isinstance(path, Checkpoint) else load_checkpoint(path)
     config, weights = ck.meta["config"], ck.model_state
     with entries_of(ck.path) as fn:
-        if config is None or ck.meta["tokenizer"] is None:
-            rules.fail(fn, "config and tokenizer", "present (a language model from `minigen train`)", "null")
+        ok = config is not None and ck.meta["tokenizer"] is not None
+        rules.require(ok, fn, "config and tokenizer", "present (a language model from `minigen train`)", "null")
         kind = rules.choice(fn, "config.model_type", config.get("model_type"), tuple(SIZES))
         for name, (tensor, axis) in SIZES[kind].items():
             if axis is None:                                   # a count of layers: h.0..., h.1..., until one is missing
@@ -323,15 +316,14 @@ def load_model(path):
                 size, what = weights[tensor].shape[axis], f"axis {axis} of model.{tensor}"
             else:
                 rules.fail(fn, "the weights", f"to hold model.{tensor}", "none")
-            if not rules.is_int(config.get(name)) or config[name] != size:
-                rules.fail(fn, f"config.{name}", f"{size} ({what})", rules.describe(config.get(name)))
+            ok = rules.is_int(config.get(name)) and config[name] == size
+            rules.require(ok, fn, f"config.{name}", f"{size} ({what})", rules.describe(config.get(name)))
         try:
             tokenizer = tokenizer_from_dict(ck.meta["tokenizer"])
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             raise CheckpointError(f"{fn}: its tokenizer entry cannot be read ({type(e).__name__}: {e})") from None
-        if tokenizer.vocab_size != config["vocab_size"]:
-            rules.fail(fn, "config.vocab_size", f"the tokenizer's vocabulary size, {tokenizer.vocab_size}",
-                       config["vocab_size"])
+        size, given = tokenizer.vocab_size, config["vocab_size"]
+        rules.require(size == given, fn, "config.vocab_size", f"the tokenizer's vocabulary size, {size}", given)
         model = build_model(config)                            # its constructor checks the other entries
         shapes = {name: tuple(v.shape) for name, v in model.state_dict().items()}
         problems = [f"model.{k} is missing" for k in shapes if k not in weights] + \
