@@ -1,5 +1,6 @@
 """``minigen.models``: complete models built from ``minigen.nn``."""
 
+from .. import rules
 from .gpt import GPT, GPTConfig
 from .rnn_lm import RNNLanguageModel
 from .seq2seq import Seq2Seq
@@ -18,7 +19,5 @@ def build_model(config: dict):
     ('RNNLanguageModel', 16)
     """
     config = dict(config)
-    kind = config.pop("model_type", "rnn_lm")
-    if kind not in MODEL_TYPES:
-        raise ValueError(f"build_model: unknown model_type {kind!r}; known: {sorted(MODEL_TYPES)}")
+    kind = rules.choice("build_model", "model_type", config.pop("model_type", "rnn_lm"), tuple(MODEL_TYPES))
     return MODEL_TYPES[kind](**config)
