@@ -52,7 +52,7 @@ def _forward_rows(xp, x2, w, b, eps):
     mean_col = xp.full((C, 1), 1.0 / C, dtype=x2.dtype, device=device_of(x2))   # x @ mean_col: the row means
     mu = x2 @ mean_col                                                 # (..., 1)
     xc = x2 - mu                                                       # (..., C)
-    var = xp.expand_dims(xp.vecdot(xc, xc, axis=-1), axis=-1) / C      # (..., 1)
+    var = xp.vecdot(xc, xc, axis=-1)[..., None] / C                    # (..., 1)
     # 2. normalise
     rstd = (var + eps) ** -0.5                                         # 1 / sigma, (..., 1)
     xhat = xc
