@@ -163,16 +163,13 @@ def _jsonable(obj, where: str):
                     "cannot hold: it takes dicts, lists, strings, numbers, booleans and None")
 
 
-def _check_header(path: str) -> None:
-    """Refuse anything that is not a safetensors file, before a parser sees it.
+def _read_header(path: str, size: int):
+    """``(first 8 bytes, announced header length, where the data ends)``; the end is None if the header does not parse.
 
     A safetensors file starts with its header's length (8 bytes, little-endian), then a
-    JSON header whose ``data_offsets`` say where the arrays end. That length may well
-    begin with byte 0x80, a pickle's first byte, so a file is called a pickle only when
-    its header does not parse; a real pickle's first 8 bytes read as an absurd length,
-    and no more bytes are read than the file holds.
+    JSON header whose ``data_offsets`` say where the arrays end. No more bytes are read
+    than the file holds: a pickle's first 8 bytes read as an absurd length.
     """
-    size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(8)
         n = int.from_bytes(head, "little")
@@ -182,6 +179,17 @@ def _check_header(path: str) -> None:
         end = 8 + n + max((e["data_offsets"][1] for k, e in header.items() if k != "__metadata__"), default=0)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         end = None
+    return head, n, end
+
+
+def _check_header(path: str) -> None:
+    """Refuse anything that is not a safetensors file, before a parser sees it.
+
+    The header's length may well begin with byte 0x80, a pickle's first byte, so a file
+    is called a pickle only when its header does not parse.
+    """
+    size = os.path.getsize(path)
+    head, n, end = _read_header(path, size)
     if end is None and (head[:1] == b"\x80" or head[:2] == b"PK"):
         raise CheckpointError(f"{path} looks like a pickle (or a zipped torch.save file), not a safetensors checkpoint"
                               "; minigen never unpickles files (that can run any code): convert it with safetensors")

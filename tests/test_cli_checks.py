@@ -34,11 +34,13 @@ def corpus(tmp_path):
     (["--temperatures", "1e300"], "--temperatures must be 0 (greedy) or a number in [0.0001, 10000], got 1e+300"),
     (["--prompt", ""], "--prompt must be a non-empty string, got ''"),
     (["--model", "gpt", "--seq-len", "0"], "--seq-len must be a positive integer, got 0"),
-    (["--model", "gpt", "--n-head", "3", "--n-embd", "32"], "--n-embd must be divisible by --n-head, got 32 and 3"),
-    (["--model", "gpt", "--cell", "gru"], "--cell is an option of --model rnn, not of --model gpt"),
-    (["--model", "gpt", "--hidden-size", "64"], "--hidden-size is an option of --model rnn, not of --model gpt"),
-    (["--n-layer", "2"], "--n-layer is an option of --model gpt, not of --model rnn"),
-    (["--vocab-size", "100"], "--vocab-size does not apply to --tokenizer char"),
+    (["--model", "gpt", "--n-head", "3", "--n-embd", "32"], "--n-embd must be divisible by --n-head 3, got 32"),
+    (["--model", "gpt", "--cell", "gru"], "--cell must be left out with --model gpt (it is for rnn)"),
+    (["--model", "gpt", "--hidden-size", "64"], "--hidden-size must be left out with --model gpt (it is for rnn)"),
+    (["--n-layer", "2"], "--n-layer must be left out with --model rnn (it is for gpt)"),
+    (["--fresh-state-every", "-1"], "--fresh-state-every must be a non-negative integer, got -1"),
+    (["--model", "gpt", "--fresh-state-every", "2"], "--fresh-state-every must be left out with --model gpt (it is for rnn)"),
+    (["--vocab-size", "100"], "--vocab-size must be left out with --tokenizer char"),
     (["--tokenizer", "bpe", "--vocab-size", "100"], "--vocab-size must be an integer >= 256, got 100"),
     (["--tokenizer", "word", "--vocab-size", "2"], "--vocab-size must be an integer >= 3, got 2"),
 ])
@@ -67,7 +69,7 @@ def test_a_corpus_too_short_for_the_batch(tmp_path, capsys):
     path = tmp_path / "short.txt"
     path.write_text("To be, or not to be.\n" * 10, encoding="utf-8")
     err = error_of(["train", "--corpus", str(path), "--out", str(tmp_path / "run"), "--steps", "2"], capsys)
-    assert "fewer than the 4,160 that --batch-size 64 and --seq-len 64 need" in err
+    assert "--corpus must be a text of 4,160 training tokens or more for --batch-size 64 and --seq-len 64, got 189" in err
 
 
 def test_cuda_without_cupy_is_one_line_before_the_corpus(tmp_path, capsys):
@@ -101,7 +103,7 @@ def test_a_prompt_without_words_is_refused_before_training(corpus, tmp_path, cap
     out = tmp_path / "run"
     err = error_of(["train", "--corpus", str(corpus), "--out", str(out), *SMALL, "--tokenizer", "word",
                     "--prompt", "...", "--steps", "2"], capsys)
-    assert "--prompt '...' has no tokens for the word tokenizer" in err
+    assert "--prompt must be one token or more, got '...', no tokens for the word tokenizer" in err
     assert not out.exists()                                   # refused before the first step
 
 
@@ -111,7 +113,7 @@ def test_sample_checks_the_prompt_before_printing_it(corpus, tmp_path, capsys):
     capsys.readouterr()
     assert main(["sample", "--checkpoint", str(out), "--prompt", "...", "--length", "5"]) == 1
     printed = capsys.readouterr()
-    assert printed.out == "" and "--prompt '...' has no tokens for the word tokenizer" in printed.err
+    assert printed.out == "" and "--prompt must be one token or more, got '...', no tokens for the word tokenizer" in printed.err
 
 
 # ---------------------------------------------------------------------------- resume
@@ -133,7 +135,7 @@ def test_resume_with_a_lower_learning_rate_and_more_clipping(corpus, tmp_path, c
     assert ck.meta["extra"]["run"]["grad_clip"] == 0.1
     assert ck.optimizer_state["param_groups"][0]["lr"] == pytest.approx(0.001)      # warmup over, constant
     assert "changed on resume" not in resume("--steps", "16", "--lr", "0.001")      # nothing changed: no line
-    assert "--weight-decay cannot change on resume" in error_of(
+    assert "--weight-decay must be the run's" in error_of(
         ["train", "--corpus", str(corpus), "--out", str(out), "--resume", "--weight-decay", "0.5"], capsys)
 
 
@@ -212,9 +214,9 @@ def test_a_word_level_gpt_and_its_bits_per_character(tmp_path, capsys):
 def test_out_is_checked_before_training(corpus, tmp_path, capsys):
     (tmp_path / "afile").write_text("")
     argv = ["train", "--corpus", str(corpus), *SMALL, "--steps", "2"]
-    assert "afile' is a file, not a folder" in error_of([*argv, "--out", str(tmp_path / "afile")], capsys)
+    assert "afile', which is a file" in error_of([*argv, "--out", str(tmp_path / "afile")], capsys)
     err = error_of([*argv, "--out", str(tmp_path / "afile" / "sub")], capsys)
-    assert "--out" in err and "which is a file, not a folder" in err
+    assert "--out" in err and ", which is a file" in err
     assert "--out must be a non-empty string, got ''" in error_of([*argv, "--out", ""], capsys)
     assert "--corpus must be a non-empty string, got ''" in error_of(["train", "--corpus", "", "--out", str(tmp_path / "r")],
                                                                    capsys)
@@ -396,7 +398,7 @@ def test_reset_optimizer(saved_run, tmp_path, capsys):
                  "--reset-optimizer"]) == 0
     assert "resuming" in capsys.readouterr().out and load_checkpoint(path).meta["step"] == 4
     err = error_of(["train", "--out", str(tmp_path / "new"), "--reset-optimizer"], capsys)
-    assert "--reset-optimizer applies to --resume only" in err
+    assert "--reset-optimizer must be given with --resume only" in err
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "--reset-optimizer" in capsys.readouterr().out

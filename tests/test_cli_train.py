@@ -111,16 +111,16 @@ def test_bad_options(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     assert "--time must be a positive duration" in error_of(["train", "--corpus", str(corpus), "--time", "soon"],
                                                              capsys)
-    assert "there is no checkpoint to resume" in error_of(["train", "--corpus", str(corpus), "--out", str(out),
+    assert "--resume must be a run's folder" in error_of(["train", "--corpus", str(corpus), "--out", str(out),
                                                            "--resume"], capsys)
     assert train(corpus, out, "--steps", "10") == 0
     capsys.readouterr()
-    assert "already exists; pass --resume" in error_of(["train", "--corpus", str(corpus), "--out", str(out)], capsys)
+    assert "--out must be a new folder, or given with --resume" in error_of(["train", "--corpus", str(corpus), "--out", str(out)], capsys)
     err = error_of(["train", "--corpus", str(corpus), "--out", str(out), "--resume", "--hidden-size", "64"], capsys)
-    assert "--hidden-size cannot change on resume (the run has 24, given 64)" in err
+    assert "--resume: --hidden-size must be the run's 24 (it cannot change" in err
     (tmp_path / "other.txt").write_text(VERSE.upper())
     err = error_of(["train", "--corpus", str(tmp_path / "other.txt"), "--out", str(out), "--resume"], capsys)
-    assert "cannot change on resume" in err or "has changed" in err
+    assert "it cannot change" in err or "changed since" in err
 
 
 def test_sample_bad_input(corpus, tmp_path, capsys):
@@ -230,7 +230,7 @@ def test_sample_options(corpus, tmp_path, capsys):
     assert sample("--num-beams", "2", "--stop", stop) == beam[:beam.index(stop, 5) + 2] + "\n"   # cut after it
     for flag_, value in (("--top-k", "5"), ("--temperature", "0.8"), ("--seed", "1"), ("--top-p", "0.9")):
         err = error_of(["sample", "--checkpoint", str(out), "--num-beams", "2", flag_, value], capsys)
-        assert f"{flag_} has no effect with --num-beams 2 (beam search does not sample)" in err
+        assert f"{flag_} must be left out with --num-beams 2 (beam search does not sample)" in err
     assert "--top-p must be a number in (0, 1], got 2.0" in error_of(["sample", "--checkpoint", str(out), "--top-p", "2"], capsys)
     # every token banned mid-text (the corpus has fewer characters than --length): the line ends, then one error line
     assert main(["sample", "--checkpoint", str(out), "--length", "200", "--prompt", "T", "--seed", "1",
@@ -238,5 +238,5 @@ def test_sample_options(corpus, tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out.endswith("\n") and captured.err.count("\n") == 1
     assert "stopped after" in captured.err and "--no-repeat-ngram-size 1 may have banned every next token" in captured.err
-    assert "--num-return-sequences must be at most --num-beams, got 3 > 2" in error_of(
+    assert "--num-return-sequences must be <= --num-beams, got 3 > 2" in error_of(
         ["sample", "--checkpoint", str(out), "--num-beams", "2", "--num-return-sequences", "3"], capsys)

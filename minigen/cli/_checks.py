@@ -34,16 +34,15 @@ SCALE_RANGE = (1e-4, 1e4)
 
 def temperature(fn: str, name: str, value):
     """``value`` if it is 0 (greedy) or a number within ``SCALE_RANGE``."""
-    if not rules.is_real(value) or value != 0 and not SCALE_RANGE[0] <= value <= SCALE_RANGE[1]:
-        rules.fail(fn, name, f"0 (greedy) or a number in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}]",
-                   rules.describe(value))
+    lo, hi = SCALE_RANGE
+    ok = rules.is_real(value) and (value == 0 or lo <= value <= hi)
+    rules.require(ok, fn, name, f"0 (greedy) or a number in [{lo:g}, {hi:g}]", rules.describe(value))
     return value
 
 
 def temperatures(fn: str, name: str, values):
     """``values`` if it is a non-empty list of temperatures."""
-    if not isinstance(values, list) or not values:
-        rules.fail(fn, name, "a non-empty list of numbers", rules.describe(values))
+    rules.require(isinstance(values, list) and values, fn, name, "a non-empty list of numbers", rules.describe(values))
     return [temperature(fn, name, t) for t in values]
 
 
@@ -58,7 +57,8 @@ MAY_BE_NONE = ("steps", "vocab_size", "time", "prompt")
 TRAIN_SETTINGS = {
     **dict.fromkeys(("embed_dim", "hidden_size", "num_layers", "n_layer", "n_head", "n_embd", "batch_size",
                      "seq_len", "eval_interval", "eval_tokens"), rules.positive_int),
-    **dict.fromkeys(("warmup_steps", "sample_length", "seed", "fingerprint"), rules.non_negative_int),
+    **dict.fromkeys(("warmup_steps", "sample_length", "seed", "fingerprint", "fresh_state_every"),
+                    rules.non_negative_int),
     **dict.fromkeys(("steps", "vocab_size"), rules.positive_int),
     **dict.fromkeys(("val_fraction", "dropout"), partial(rules.real, lo=0, hi=1, hi_open=True)),
     **dict.fromkeys(("weight_decay", "grad_clip"), partial(rules.real, lo=0)),
@@ -90,9 +90,8 @@ def prompt_ids(tokenizer, prompt: str, what: str):
         ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)
     except ValueError as e:
         raise ValueError(f"{what} {prompt!r} cannot be encoded: {e}") from None
-    if ids.size == 0:                                   # a word tokenizer drops punctuation: "..." has no words
-        raise ValueError(f"{what} {prompt!r} has no tokens for the {tokenizer.kind} tokenizer; the model needs at "
-                         "least one token to start from")
+    # a word tokenizer drops punctuation: "..." has no words
+    rules.require(ids.size, "", what, "one token or more", f"{prompt!r}, no tokens for the {tokenizer.kind} tokenizer")
     return ids
 
 

@@ -59,18 +59,13 @@ OPTIONS = {
 
 
 def _check_options(args) -> None:
-    """Every option, before the checkpoint is read or anything is printed; fills in the sampling defaults."""
+    """Every option, before the checkpoint is read or anything is printed."""
     check_settings(vars(args), OPTIONS, may_be_none=OPTIONS)
-    if args.num_beams > 1:                      # beam search is deterministic: these would be ignored
-        for name in SAMPLING:
-            if getattr(args, name) is not None:
-                raise ValueError(f"{flag(name)} has no effect with --num-beams {args.num_beams} (beam search does "
-                                 f"not sample); leave {flag(name)} out, or use --num-beams 1 to sample")
-    for name, default in SAMPLING.items():
-        if getattr(args, name) is None:
-            setattr(args, name, default)
-    if args.num_beams > 1 and args.num_return_sequences > args.num_beams:
-        rules.fail("", "--num-return-sequences", "at most --num-beams", f"{args.num_return_sequences} > {args.num_beams}")
+    for name in SAMPLING if args.num_beams > 1 else ():     # beam search is deterministic: these would be ignored
+        rules.require(getattr(args, name) is None, "", flag(name), f"left out with --num-beams {args.num_beams} "
+                      "(beam search does not sample)", getattr(args, name))
+    beams, returned = args.num_beams, args.num_return_sequences
+    rules.require(beams == 1 or returned <= beams, "", "--num-return-sequences", "<= --num-beams", f"{returned} > {beams}")
     check_device(args.device)
 
 
@@ -91,6 +86,9 @@ def _cut_at_stop(text: str, stops) -> str:
 
 def cmd_sample(args) -> int:
     _check_options(args)
+    for name, default in SAMPLING.items():      # the sampling options left out
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     model, tokenizer, ck = _load(args.checkpoint, args.device)
     prompt = args.prompt if args.prompt is not None else saved_run(ck).get("prompt") or "\n"
     ids = prompt_ids(tokenizer, prompt, "--prompt" if args.prompt is not None else "the run's prompt")   # (1, P)

@@ -37,7 +37,7 @@ DEFAULTS = dict(
     model="rnn", cell="lstm", embed_dim=64, hidden_size=256, num_layers=2, dropout=0.0,
     n_layer=4, n_head=4, n_embd=128,
     optimizer="adam", lr=1e-2, weight_decay=0.0, batch_size=64, seq_len=64, grad_clip=1.0,
-    warmup_steps=100, lr_schedule="cosine", min_lr_ratio=0.05,
+    warmup_steps=100, lr_schedule="cosine", min_lr_ratio=0.05, fresh_state_every=4,
     steps=None, time=None, eval_interval=250, eval_tokens=65536,
     out=None, prompt=None, temperatures=[0.2, 0.5, 1.0, 1.5], sample_length=200,
     seed=0, device="cpu", dtype="float32", progress=True,
@@ -52,7 +52,7 @@ TUNABLE = ("lr", "grad_clip")
 RESUMABLE = {"steps", "time", "eval_interval", "eval_tokens", "prompt", "temperatures", "sample_length",
              "device", "progress", "out", *TUNABLE}
 # Options that only one kind of model reads: given for the other one, they are a mistake.
-ONLY_FOR = {"cell": "rnn", "embed_dim": "rnn", "hidden_size": "rnn", "num_layers": "rnn",
+ONLY_FOR = {"cell": "rnn", "embed_dim": "rnn", "hidden_size": "rnn", "num_layers": "rnn", "fresh_state_every": "rnn",
             "n_layer": "gpt", "n_head": "gpt", "n_embd": "gpt"}
 DEFAULT_TIME = 600.0
 # On --resume, the run's settings that shape the model, and the entry of the model's saved config each must equal.
@@ -65,8 +65,7 @@ MODEL_ENTRIES = {"rnn": dict(embed_dim="embed_dim", hidden_size="hidden_size", n
 def parse_duration(text: str) -> float:
     """Seconds in ``"600"``, ``"90s"``, ``"10m"``, ``"1.5h"``."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smh]?)\s*", str(text))
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"--time must be a positive duration such as 600, 90s, 10m or 1.5h, got {text!r}")
+    rules.require(m and float(m.group(1)) > 0, "", "--time", "a positive duration: 600, 90s, 10m, 1.5h", repr(text))
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
@@ -107,6 +106,8 @@ def add_parser(sub) -> None:
     g.add_argument("--warmup-steps", type=int, help=both("warmup_steps"))
     g.add_argument("--lr-schedule", choices=CHOICES["lr_schedule"], help="default cosine")
     g.add_argument("--min-lr-ratio", type=float, help=f"cosine floor, times the peak (default {d['min_lr_ratio']})")
+    g.add_argument("--fresh-state-every", type=int, metavar="K", help="--model rnn: each row starts again from a "
+                   f"zero state every K steps, as generation does; 0: never (default {d['fresh_state_every']})")
     g = p.add_argument_group("run")
     g.add_argument("--steps", type=int, help="stop after this many steps")
     g.add_argument("--time", help="stop after this long: 600, 90s, 10m, 1.5h (default 10m when --steps is not given)")
@@ -175,18 +176,17 @@ def _optimizer(cfg, params):
 
 def _check_fit(cfg, given) -> None:
     """Options that do not fit the model or the tokenizer of the run."""
-    wrong = [k for k in given if ONLY_FOR.get(k, cfg["model"]) != cfg["model"]]
-    if wrong:
-        k = wrong[0]
-        raise ValueError(f"{flag(k)} is an option of --model {ONLY_FOR[k]}, not of --model {cfg['model']}")
+    for k in given:
+        model = ONLY_FOR.get(k, cfg["model"])
+        rules.require(model == cfg["model"], "", flag(k), f"left out with --model {cfg['model']} (it is for {model})",
+                      given[k])
     if "vocab_size" in given:
         minimum = {"char": None, "word": 3, "bpe": 256}[cfg["tokenizer"]]
-        if minimum is None:
-            raise ValueError("--vocab-size does not apply to --tokenizer char (its vocabulary is the text's "
-                             "characters)")
+        rules.require(minimum, "", "--vocab-size", "left out with --tokenizer char (the text's characters)", "it")
         rules.integer("", "--vocab-size", given["vocab_size"], minimum)
-    if cfg["model"] == "gpt" and cfg["n_embd"] % cfg["n_head"]:
-        raise ValueError(f"--n-embd must be divisible by --n-head, got {cfg['n_embd']} and {cfg['n_head']}")
+    if cfg["model"] == "gpt":
+        rules.require(cfg["n_embd"] % cfg["n_head"] == 0, "", "--n-embd", f"divisible by --n-head {cfg['n_head']}",
+                      cfg["n_embd"])
 
 
 def _config(args):
@@ -199,8 +199,7 @@ def _config(args):
     if "time" in given:
         given["time"] = parse_duration(given["time"])
     check_settings(given)
-    if args.reset_optimizer and not args.resume:
-        raise ValueError("--reset-optimizer applies to --resume only (a new run starts with a fresh optimizer)")
+    rules.require(args.resume or not args.reset_optimizer, "", "--reset-optimizer", "given with --resume only", "it")
     cfg = dict(DEFAULTS)
     if given.get("model") == "gpt":
         cfg.update(GPT_DEFAULTS)
@@ -208,27 +207,23 @@ def _config(args):
     if args.resume:
         out = given.get("out") or _latest_run(_default_out({**cfg, **given}))
         path = os.path.join(out, CHECKPOINT_NAME)
-        if not os.path.exists(path):
-            raise ValueError(f"--resume: there is no checkpoint to resume in {out} (expected {path})")
+        rules.require(os.path.exists(path), "", "--resume", f"a run's folder, with its {CHECKPOINT_NAME}", out)
         saved = load_checkpoint(path)
         run = saved_run(saved)
-        if not run:
-            raise ValueError(f"--resume: {path} was not written by `minigen train`")
+        rules.require(run, "", "--resume", "a checkpoint written by `minigen train`", path)
         _check_fit({**cfg, **run, **given}, given)
         if "corpus" in given and same_corpus(given["corpus"], run.get("corpus", "")):
             given["corpus"] = run["corpus"]         # the same file, named from another folder
-        changed = sorted(k for k, v in given.items() if k not in RESUMABLE and v != run.get(k))
-        if changed:
-            k = changed[0]
-            raise ValueError(f"--resume: {flag(k)} cannot change on resume (the run has "
-                             f"{run.get(k)!r}, given {given[k]!r}); start a new run with another --out")
+        for k in sorted(k for k, v in given.items() if k not in RESUMABLE and v != run.get(k)):
+            rules.fail("--resume", flag(k), f"the run's {run.get(k)!r} (it cannot change; or start a new --out)",
+                       repr(given[k]))
         tuned = {k: (run.get(k), given[k]) for k in TUNABLE if k in given and given[k] != run.get(k)}
         cfg.update(run)
         cfg["out"] = out
-        if cfg["corpus"] not in BUILTIN_CORPORA and not os.path.isabs(cfg["corpus"]) and "corpus" not in given \
-                and not os.path.exists(cfg["corpus"]):      # an older checkpoint, with the path as it was typed
-            raise ValueError(f"--resume: the run's corpus {cfg['corpus']!r} is a path relative to the folder the "
-                             "run was started from; run from there, or pass --corpus with its path")
+        # an older checkpoint keeps the corpus path as it was typed, relative to the folder the run started in
+        typed = cfg["corpus"] not in BUILTIN_CORPORA and not os.path.isabs(cfg["corpus"]) and "corpus" not in given
+        rules.require(not typed or os.path.exists(cfg["corpus"]), "--resume", "--corpus", "given: the run's corpus "
+                      "is relative to the folder it started in", repr(cfg["corpus"]))
     cfg.update(given)
     if not saved:
         _check_fit(cfg, given)
@@ -248,11 +243,9 @@ def _check_out(out: str) -> None:
     path = os.path.abspath(out)
     while not os.path.exists(path):                 # the nearest part of the path that exists
         path = os.path.dirname(path)
-    if not os.path.isdir(path):
-        where = "is a file" if path == os.path.abspath(out) else f"is inside {path}, which is a file"
-        raise ValueError(f"--out {out!r} {where}, not a folder; give a folder for the run")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out!r}: {path} is not writable; give a folder you can write to")
+    where = repr(out) if path == os.path.abspath(out) else f"{out!r}, inside {path}"
+    rules.require(os.path.isdir(path), "", "--out", "a folder for the run", f"{where}, which is a file")
+    rules.require(os.access(path, os.W_OK | os.X_OK), "", "--out", "a folder you can write to", f"{where} (read-only)")
 
 
 def _make_out(out: str) -> None:
@@ -308,8 +301,7 @@ def cmd_train(args) -> int:
     backend.tune_malloc()
     cfg, saved, tuned = _config(args)
     ckpt = os.path.join(cfg["out"], CHECKPOINT_NAME)
-    if saved is None and os.path.exists(ckpt):
-        raise ValueError(f"{ckpt} already exists; pass --resume to continue that run, or --out to start a new one")
+    rules.require(saved or not os.path.exists(ckpt), "", "--out", "a new folder, or given with --resume", repr(ckpt))
     if saved:
         loop = loop_state(saved, args.reset_optimizer)
         why = nothing_left(cfg, loop["step"], loop["elapsed"])
@@ -330,19 +322,16 @@ def cmd_train(args) -> int:
         tokenizer = _train_tokenizer(cfg, text)
     ids = tokenizer.encode(text)
     fingerprint = zlib.crc32(np.ascontiguousarray(ids, dtype=np.int64).tobytes())
-    if saved and saved.meta["extra"]["run"].get("fingerprint") != fingerprint:
-        raise ValueError(f"--resume: the corpus {cfg['corpus']!r} has changed since the checkpoint was written; "
-                         "resuming on different data would not continue the same run")
+    same = not saved or saved.meta["extra"]["run"].get("fingerprint") == fingerprint
+    rules.require(same, "--resume", "--corpus", "the text the run trained on", f"{cfg['corpus']!r}, changed since")
     cfg["fingerprint"] = fingerprint
     train_ids, val_ids = train_val_split(ids, cfg["val_fraction"])
     if len(val_ids) < 2:
         val_ids = np.zeros(0, dtype=np.asarray(ids).dtype)
     # a recurrent model reads --batch-size streams of at least --seq-len + 1 tokens; a GPT, one window
     need = (cfg["batch_size"] if cfg["model"] == "rnn" else 1) * (cfg["seq_len"] + 1)
-    if len(train_ids) < need:
-        raise ValueError(f"the corpus gives {len(train_ids):,} training tokens, fewer than the {need:,} that "
-                         f"--batch-size {cfg['batch_size']} and --seq-len {cfg['seq_len']} need; use smaller ones "
-                         "or a longer corpus")
+    rules.require(len(train_ids) >= need, "", "--corpus", f"a text of {need:,} training tokens or more for "
+                  f"--batch-size {cfg['batch_size']} and --seq-len {cfg['seq_len']}", f"{len(train_ids):,}")
 
     if not saved:
         model = _build_model(cfg, tokenizer.vocab_size)
@@ -361,6 +350,7 @@ def cmd_train(args) -> int:
                       warmup_steps=cfg["warmup_steps"], lr_schedule=cfg["lr_schedule"],
                       min_lr_ratio=cfg["min_lr_ratio"], grad_clip=cfg["grad_clip"] or None,
                       eval_interval=cfg["eval_interval"], eval_tokens=cfg["eval_tokens"],
+                      fresh_state_every=cfg["fresh_state_every"],
                       checkpoint_dir=cfg["out"], callbacks=callbacks, device=None if cfg["device"] == "cpu"
                       else cfg["device"], progress=cfg["progress"], seed=cfg["seed"], run_config=cfg)
     n_params = sum(p.numel() for p in model.parameters())

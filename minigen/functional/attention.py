@@ -42,8 +42,8 @@ class ScaledDotProductAttention(Function):
 def _mask_array(fn: str, name: str, mask, query):
     """The array of a mask (a Tensor or an array): bool or the query's dtype, on the query's device."""
     m, dtype = rules.array_of(mask), backend._dtype_name(query.dtype)
-    if not backend.is_array(m) or backend._dtype_name(m.dtype) not in ("bool", dtype):
-        rules.fail(fn, name, f"a bool array or one of the query's dtype {dtype}", rules.describe(m), TypeError)
+    ok = backend.is_array(m) and backend._dtype_name(m.dtype) in ("bool", dtype)
+    rules.require(ok, fn, name, f"a bool array or one of the query's dtype {dtype}", rules.describe(m), TypeError)
     rules.same_device(fn, query=query, **{name: m})
     return m
 
@@ -75,22 +75,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         rules.floating_array(fn, name, t)
         rules.require(t.ndim >= 2, fn, name, f"of shape (..., {rows}, features)", f"shape {t.shape}")
     rules.same_dtype(fn, query=query, key=key, value=value)
-    if query.shape[-1] != key.shape[-1]:
-        rules.fail(fn, "key", f"of shape (..., S, {query.shape[-1]}) (E as the query's)", f"shape {key.shape}")
-    if value.shape[-2] != key.shape[-2]:
-        rules.fail(fn, "value", f"of shape (..., {key.shape[-2]}, Ev) (S as the key's)", f"shape {value.shape}")
+    E, S = query.shape[-1], key.shape[-2]
+    rules.require(key.shape[-1] == E, fn, "key", f"of shape (..., S, {E}) (E as the query's)", f"shape {key.shape}")
+    rules.require(value.shape[-2] == S, fn, "value", f"of shape (..., {S}, Ev) (S as the key's)", f"shape {value.shape}")
     batch = broadcast_shapes(query.shape[:-2], key.shape[:-2])
-    if batch is None or broadcast_shapes(batch, value.shape[:-2]) is None:
-        shapes = (query.shape, key.shape, value.shape)
-        rules.fail(fn, "query, key and value", "of leading dimensions that broadcast", shapes)
+    ok = batch is not None and broadcast_shapes(batch, value.shape[:-2]) is not None
+    shapes = (query.shape, key.shape, value.shape)
+    rules.require(ok, fn, "query, key and value", "of leading dimensions that broadcast", shapes)
     scores_shape = batch + (query.shape[-2], key.shape[-2])
     mask = None
     if attn_mask is not None:
-        if rules.flag(fn, "is_causal", is_causal):
-            rules.fail(fn, "is_causal", "False when attn_mask is given (as torch; fold the causal mask into it)", True)
+        rules.require(not rules.flag(fn, "is_causal", is_causal), fn, "is_causal",
+                      "False when attn_mask is given (as torch; fold the causal mask into it)", True)
         mask = _mask_array(fn, "attn_mask", attn_mask, query)
-        if broadcast_shapes(tuple(mask.shape), scores_shape) != scores_shape:
-            rules.fail(fn, "attn_mask", f"of a shape that broadcasts to the scores' {scores_shape}", mask.shape)
+        ok = broadcast_shapes(tuple(mask.shape), scores_shape) == scores_shape
+        rules.require(ok, fn, "attn_mask", f"of a shape that broadcasts to the scores' {scores_shape}", mask.shape)
     dropout_p = rules.real(fn, "dropout_p", dropout_p, 0, 1, hi_open=True)
     scale = rules.real(fn, "scale", scale, optional=True)
     out, weights = ScaledDotProductAttention.apply(query, key, value, attn_mask=mask, is_causal=bool(is_causal),
@@ -139,32 +138,32 @@ def merge_heads(x):
 def mha_masks(fn, query, key, value, embed_dim, num_heads, key_padding_mask, attn_mask, batch_first, kv_cache):
     """The rules of multi-head attention's inputs (at its edge); returns the masks as arrays (or None)."""
     E = embed_dim
-    if not rules.is_int(num_heads) or num_heads <= 0 or E % num_heads:
-        rules.fail(fn, "num_heads", f"a positive divisor of embed_dim {E}", rules.describe(num_heads))
+    ok = rules.is_int(num_heads) and num_heads > 0 and E % num_heads == 0
+    rules.require(ok, fn, "num_heads", f"a positive divisor of embed_dim {E}", rules.describe(num_heads))
     unbatched = query.ndim == 2
     layout = (("seq",) if unbatched else ("batch", "seq") if batch_first else ("seq", "batch")) + (E,)
     for name, t in (("query", query), ("key", key), ("value", value)):
         rules.floating_array(fn, name, t)
-        if t.ndim != (query.ndim if query.ndim in (2, 3) else 3) or t.shape[-1] != E:
-            rules.fail(fn, name, f"of shape {rules.shape_text(layout)}", f"shape {t.shape}")
+        ok = t.ndim == (query.ndim if query.ndim in (2, 3) else 3) and t.shape[-1] == E
+        rules.require(ok, fn, name, f"of shape {rules.shape_text(layout)}", f"shape {t.shape}")
     b_axis, seq = (None, 0) if unbatched else (0, 1) if batch_first else (1, 0)
     B, L, S = 1 if unbatched else query.shape[b_axis], query.shape[seq], key.shape[seq]
-    if value.shape[seq] != S or not unbatched and (key.shape[b_axis], value.shape[b_axis]) != (B, B):
-        rules.fail(fn, "key and value", f"of query's batch size {B} and of one length", (key.shape, value.shape))
+    ok = value.shape[seq] == S and (unbatched or (key.shape[b_axis], value.shape[b_axis]) == (B, B))
+    rules.require(ok, fn, "key and value", f"of query's batch size {B} and of one length", (key.shape, value.shape))
     rules.same_dtype(fn, query=query, key=key, value=value)
     if kv_cache is not None:
-        if not (query is key and key is value):
-            rules.fail(fn, "kv_cache", "None unless query, key and value are one tensor (self-attention)", "a cache")
+        rules.require(query is key is value, fn, "kv_cache", "None unless query, key and value are one tensor "
+                      "(self-attention)", "a cache")
         S = len(kv_cache) + L                                  # the new positions join the cached ones
     am = kpm = None
     if attn_mask is not None:
         am = _mask_array(fn, "attn_mask", attn_mask, query)
-        if tuple(am.shape) not in ((L, S), (B * num_heads, L, S)):
-            rules.fail(fn, "attn_mask", f"of shape ({L}, {S}) or ({B * num_heads}, {L}, {S})", f"shape {am.shape}")
+        ok = tuple(am.shape) in ((L, S), (B * num_heads, L, S))
+        rules.require(ok, fn, "attn_mask", f"of shape ({L}, {S}) or ({B * num_heads}, {L}, {S})", f"shape {am.shape}")
     if key_padding_mask is not None:
         kpm = _mask_array(fn, "key_padding_mask", key_padding_mask, query)
-        if tuple(kpm.shape) != ((S,) if unbatched else (B, S)):
-            rules.fail(fn, "key_padding_mask", f"of shape {(S,) if unbatched else (B, S)}", f"shape {kpm.shape}")
+        want = (S,) if unbatched else (B, S)
+        rules.require(tuple(kpm.shape) == want, fn, "key_padding_mask", f"of shape {want}", f"shape {kpm.shape}")
     return am, kpm
 
 
