@@ -62,21 +62,20 @@ def loop_state(ck: Checkpoint, reset_optimizer: bool = False) -> dict:
     ``reset_optimizer``.
     """
     with entries_of(ck.path) as fn:
-        if ck.optimizer_state is None and not reset_optimizer:
-            rules.fail(fn, "optimizer", "the optimizer's state (to start it afresh, resume with "
-                       "reset_optimizer=True, or --reset-optimizer)", "null")
+        rules.require(ck.optimizer_state is not None or reset_optimizer, fn, "optimizer", "the optimizer's state "
+                      "(to start it afresh, resume with reset_optimizer=True, or --reset-optimizer)", "null")
         loop = rules.instance(fn, "extra.trainer", ck.meta["extra"].get("trainer"), dict, "an object")
         for key, rule in LOOP.items():
             rule(fn, f"extra.trainer.{key}", loop.get(key))
         rules.integer(fn, "extra.trainer.position", loop.get("position"), 0, loop["step"], optional=True)
-        if loop["step"] != ck.meta["step"]:
-            rules.fail(fn, "extra.trainer.step", f"the checkpoint's step, {ck.meta['step']}", loop["step"])
+        rules.require(loop["step"] == ck.meta["step"], fn, "extra.trainer.step",
+                      f"the checkpoint's step, {ck.meta['step']}", loop["step"])
         for i, metrics in enumerate(loop["history"]):        # one dict of numbers per evaluation
             for key, value in rules.instance(fn, f"extra.trainer.history[{i}]", metrics, dict, "an object").items():
                 rules.real(fn, f"extra.trainer.history[{i}].{key}", value)
         for i, point in enumerate(loop["train_curve"]):      # [step, mean training loss] pairs
-            if not (isinstance(point, list) and len(point) == 2 and all(rules.is_real(v) for v in point)):
-                rules.fail(fn, f"extra.trainer.train_curve[{i}]", "a [step, loss] pair", rules.describe(point))
+            ok = isinstance(point, list) and len(point) == 2 and all(rules.is_real(v) for v in point)
+            rules.require(ok, fn, f"extra.trainer.train_curve[{i}]", "a [step, loss] pair", rules.describe(point))
     return loop
 
 
@@ -129,8 +128,8 @@ class Trainer:
         self.eval_interval = rules.positive_int("Trainer", "eval_interval", eval_interval)
         eval_tokens = rules.positive_int("Trainer", "eval_tokens", eval_tokens, optional=True)
         time_budget = rules.real("Trainer", "time_budget", time_budget, 0, lo_open=True, optional=True)
-        if self.max_steps is None and time_budget is None:
-            raise ValueError("Trainer: give max_steps or time_budget (or both), so that training ends")
+        ends = self.max_steps is not None or time_budget is not None
+        rules.require(ends, "Trainer", "max_steps or time_budget", "given (or both), so that training ends", "neither")
         lr_schedule = rules.choice("Trainer", "lr_schedule", lr_schedule, ("cosine", "constant"))
         min_lr_ratio = rules.real("Trainer", "min_lr_ratio", min_lr_ratio, 0, 1)
         warmup_steps = rules.non_negative_int("Trainer", "warmup_steps", warmup_steps)

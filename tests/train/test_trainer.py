@@ -224,7 +224,7 @@ def test_loss_curve_without_matplotlib(data, tmp_path, monkeypatch):
 @pytest.mark.parametrize("kw,match", [
     (dict(batch_size=0), "batch_size must be a positive integer, got 0"),
     (dict(seq_len=2.5), "seq_len must be a positive integer, got 2.5"),
-    (dict(max_steps=None), "give max_steps or time_budget"),
+    (dict(max_steps=None), "max_steps or time_budget must be given"),
     (dict(time_budget=-1), "time_budget must be a finite number > 0 or None, got -1"),
     (dict(lr_schedule="linear"), "lr_schedule must be one of 'cosine', 'constant', got 'linear'"),
     (dict(grad_clip=0), "grad_clip must be a finite number > 0 or None, got 0"),
