@@ -270,3 +270,13 @@ def token_id(fn: str, name: str, value, vocab_size: int | None = None, *, option
     expected = f"an id in [0, {vocab_size})" if vocab_size is not None else "an id >= 0"
     require(0 <= value and (vocab_size is None or value < vocab_size), fn, name, expected, value, IndexError)
     return int(value)
+
+
+def positive_ints(fn: str, **values) -> list[int]:
+    """Each keyword's value as ``positive_int`` returns it, in order: ``c, h = positive_ints("GRU", c=c, h=h)``."""
+    return [positive_int(fn, name, value) for name, value in values.items()]
+
+
+def flags(fn: str, **values) -> list[bool]:
+    """Each keyword's value as ``flag`` returns it, in order: ``a, b = flags("MHA", a=a, b=b)``."""
+    return [flag(fn, name, value) for name, value in values.items()]

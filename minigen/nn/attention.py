@@ -105,15 +105,14 @@ class MultiheadAttention(Module):
                  batch_first: bool = False, device=None, dtype=None):
         super().__init__()
         fn = "MultiheadAttention"
-        embed_dim = rules.positive_int(fn, "embed_dim", embed_dim)
-        num_heads = rules.positive_int(fn, "num_heads", num_heads)
+        embed_dim, num_heads = rules.positive_ints(fn, embed_dim=embed_dim, num_heads=num_heads)
         rules.require(embed_dim % num_heads == 0, fn, "num_heads", f"a divisor of embed_dim {embed_dim}", num_heads)
         dropout = rules.probability(fn, "dropout", dropout)
-        bias, batch_first = rules.flag(fn, "bias", bias), rules.flag(fn, "batch_first", batch_first)
-        if rules.flag(fn, "add_bias_kv", add_bias_kv) or rules.flag(fn, "add_zero_attn", add_zero_attn):
-            rules.fail(fn, "add_bias_kv and add_zero_attn", "False (not supported)", True, NotImplementedError)
-        if kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
-            rules.fail(fn, "kdim and vdim", f"None or embed_dim={embed_dim}", (kdim, vdim), NotImplementedError)
+        bias, batch_first, *extras = rules.flags(fn, bias=bias, batch_first=batch_first, add_bias_kv=add_bias_kv,
+                                                 add_zero_attn=add_zero_attn)
+        plain = extras == [False, False] and kdim in (None, embed_dim) and vdim in (None, embed_dim)
+        rules.require(plain, fn, "(add_bias_kv, add_zero_attn, kdim, vdim)", f"(False, False, None or {embed_dim}, "
+                      f"None or {embed_dim}) (others are not supported)", (*extras, kdim, vdim), NotImplementedError)
         init.check_dtype(fn, dtype)
         E = embed_dim
         self.embed_dim, self.num_heads, self.head_dim = E, num_heads, E // num_heads
@@ -130,8 +129,7 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False, kv_cache=None):
-        if kv_cache is not None:
-            rules.instance("MultiheadAttention", "kv_cache", kv_cache, KVCache, "a KVCache or None")
+        rules.instance("MultiheadAttention", "kv_cache", kv_cache, (KVCache, type(None)), "a KVCache or None")
         query, key, value = FA.as_tensors(query, key, value)
         am, kpm = FA.mha_masks("MultiheadAttention", query, key, value, self.embed_dim, self.num_heads,
                                key_padding_mask, attn_mask, self.batch_first, kv_cache)

@@ -34,9 +34,8 @@ class ModuleList(Module):
     def _index(self, method: str, index) -> int:
         """``index`` as a position in 0..len-1 (negative counts from the end), or an error naming ``method``."""
         n, fn = len(self), f"ModuleList.{method}"
-        if not rules.is_int(index):
-            kinds = "an integer" if method == "__setitem__" else "an integer or a slice"
-            rules.fail(fn, "index", kinds, type(index).__name__, TypeError)
+        kinds = "an integer" if method == "__setitem__" else "an integer or a slice"
+        rules.require(rules.is_int(index), fn, "index", kinds, type(index).__name__, TypeError)
         rules.require(-n <= index < n, fn, "index", f"in [-{n}, {n}) for {n} modules", index, IndexError)
         return int(index) % n
 

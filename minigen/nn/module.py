@@ -154,7 +154,8 @@ class Module:
         error lists every problem at once.
         """
         cls = type(self).__name__
-        rules.instance(f"{cls}.load_state_dict", "state_dict", state_dict, Mapping, "a mapping (module.state_dict())")
+        fn = f"{cls}.load_state_dict"
+        rules.instance(fn, "state_dict", state_dict, Mapping, "a mapping (module.state_dict())")
         targets = {}
         for mod_prefix, mod in self.named_modules():
             for store, d in (("param", mod._parameters), ("buffer", mod._buffers)):
@@ -164,8 +165,7 @@ class Module:
                         targets[f"{mod_prefix}.{name}" if mod_prefix else name] = (mod, store, name, array)
         bad = [f"{_kind(value)} for {key!r}" for key, value in state_dict.items()
                if key in targets and not _is_numeric_array(value)]
-        if bad:
-            rules.fail(f"{cls}.load_state_dict", "values", "numeric arrays or Tensors", "; ".join(bad), TypeError)
+        rules.require(not bad, fn, "values", "numeric arrays or Tensors", "; ".join(bad), TypeError)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [str(k) for k in state_dict if k not in targets]
         problems = []

@@ -27,8 +27,7 @@ class LayerNorm(Module):
         init.check_dtype("LayerNorm", dtype)
         self.normalized_shape = as_normalized_shape("LayerNorm", normalized_shape)
         self.eps = rules.real("LayerNorm", "eps", eps, 0, lo_open=True)
-        self.elementwise_affine = rules.flag("LayerNorm", "elementwise_affine", elementwise_affine)
-        bias = rules.flag("LayerNorm", "bias", bias)
+        self.elementwise_affine, bias = rules.flags("LayerNorm", elementwise_affine=elementwise_affine, bias=bias)
         if elementwise_affine:
             self.weight = Parameter(init.place(init.ones(self.normalized_shape, dtype), device))
         else:

@@ -39,15 +39,13 @@ class RNNBase(Module):
                  proj_size: int = 0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        input_size = rules.positive_int(name, "input_size", input_size)
-        hidden_size = rules.positive_int(name, "hidden_size", hidden_size)
-        num_layers = rules.positive_int(name, "num_layers", num_layers)
+        sizes = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers}
+        input_size, hidden_size, num_layers = rules.positive_ints(name, **sizes)
         dropout = rules.probability(name, "dropout", dropout)
-        bias, batch_first = rules.flag(name, "bias", bias), rules.flag(name, "batch_first", batch_first)
-        if rules.flag(name, "bidirectional", bidirectional):
-            rules.fail(name, "bidirectional", "False (not supported yet)", True, NotImplementedError)
-        if rules.non_negative_int(name, "proj_size", proj_size):
-            rules.fail(name, "proj_size", "0 (not supported yet)", proj_size, NotImplementedError)
+        bias, batch_first = rules.flags(name, bias=bias, batch_first=batch_first)
+        extras = rules.flag(name, "bidirectional", bidirectional), rules.non_negative_int(name, "proj_size", proj_size)
+        rules.require(extras == (False, 0), name, "(bidirectional, proj_size)", "(False, 0) (others not supported yet)",
+                      extras, NotImplementedError)
         init.check_dtype(name, dtype)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first, self.dropout = num_layers, bias, batch_first, dropout
@@ -72,7 +70,6 @@ class RNNBase(Module):
             xp = array_namespace(input.data)
             return Tensor(xp.zeros((L, B, H), dtype=input.dtype, device=device_of(input.data)))
         hx = rules.floating_array(type(self).__name__, what, as_tensor(hx), (L, B, H) if batched else (L, H))
-        rules.same_dtype(type(self).__name__, input=input, **{what: hx})
         return hx if batched else hx.reshape(L, 1, H)
 
     def _run(self, input, states):
@@ -93,9 +90,8 @@ class RNNBase(Module):
         batched = input.ndim == 3
         want = ("seq", C) if input.ndim == 2 else ("batch", "seq", C) if self.batch_first else ("seq", "batch", C)
         steps = input.shape[1 if batched and self.batch_first else 0] if input.ndim in (2, 3) else 0
-        if input.ndim not in (2, 3) or input.shape[-1] != C or steps == 0:
-            rules.fail(name, "input", f"of shape {rules.shape_text(want)} with seq >= 1", f"shape {input.shape}")
-        rules.same_dtype(name, weight_ih_l0=self.weight_ih_l0, input=input)
+        ok = input.ndim in (2, 3) and input.shape[-1] == C and steps > 0
+        rules.require(ok, name, "input", f"of shape {rules.shape_text(want)} with seq >= 1", f"shape {input.shape}")
         if not batched:
             input = input.reshape(input.shape[0], 1, input.shape[1])
         elif self.batch_first:
@@ -103,12 +99,13 @@ class RNNBase(Module):
         B = input.shape[1]
         if self.mode == "LSTM":
             h0, c0 = state_pair(name, hx, "(h_0, c_0)", "(num_layers, batch, hidden)")
-            h0 = self._initial_state(h0, "h_0", B, batched, input)
-            c0 = self._initial_state(c0, "c_0", B, batched, input)
-            out, (h_n, c_n) = self._run(input, [h0, c0])
+            states = {"h_0": h0, "c_0": c0}
         else:
-            h0 = self._initial_state(hx, "hx", B, batched, input)
-            out, (h_n,) = self._run(input, [h0])
+            states = {"hx": hx}
+        states = {what: self._initial_state(s, what, B, batched, input) for what, s in states.items()}
+        rules.same_dtype(name, weight_ih_l0=self.weight_ih_l0, input=input, **states)
+        out, finals = self._run(input, list(states.values()))
+        h_n, c_n = finals if self.mode == "LSTM" else (finals[0], None)
         if not batched:
             out = out.reshape(out.shape[0], out.shape[2])
             h_n = h_n.reshape(self.num_layers, self.hidden_size)

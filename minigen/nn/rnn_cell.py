@@ -27,8 +27,7 @@ class _CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        input_size = rules.positive_int(name, "input_size", input_size)
-        hidden_size = rules.positive_int(name, "hidden_size", hidden_size)
+        input_size, hidden_size = rules.positive_ints(name, input_size=input_size, hidden_size=hidden_size)
         bias = rules.flag(name, "bias", bias)
         init.check_dtype(name, dtype)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -49,8 +48,8 @@ class _CellBase(Module):
         """The rules of a cell's call; adds a batch axis to unbatched input and makes missing states zeros."""
         name, C, H = type(self).__name__, self.input_size, self.hidden_size
         input = rules.floating_array(name, "input", as_tensor(input))
-        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            rules.fail(name, "input", f"of shape (batch, {C}) or ({C},)", f"shape {input.shape}")
+        ok = input.ndim in (1, 2) and input.shape[-1] == C
+        rules.require(ok, name, "input", f"of shape (batch, {C}) or ({C},)", f"shape {input.shape}")
         batched = input.ndim == 2
         x = input if batched else input.reshape(1, self.input_size)
         B = x.shape[0]

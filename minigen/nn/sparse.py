@@ -36,19 +36,17 @@ class Embedding(Module):
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
                  _freeze: bool = False, device=None, dtype=None):
         super().__init__()
-        V = num_embeddings = rules.positive_int("Embedding", "num_embeddings", num_embeddings)
-        embedding_dim = rules.positive_int("Embedding", "embedding_dim", embedding_dim)
+        V, embedding_dim = rules.positive_ints("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None:
             padding_idx = rules.integer("Embedding", "padding_idx", padding_idx, -V, V - 1) % V
         max_norm, norm_type = embedding_options("Embedding", max_norm, norm_type, sparse)
-        scale_grad_by_freq = rules.flag("Embedding", "scale_grad_by_freq", scale_grad_by_freq)
-        _freeze = rules.flag("Embedding", "_freeze", _freeze)
+        scale_grad_by_freq, _freeze = rules.flags("Embedding", scale_grad_by_freq=scale_grad_by_freq, _freeze=_freeze)
         init.check_dtype("Embedding", dtype)
-        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.num_embeddings, self.embedding_dim, self.padding_idx = V, embedding_dim, padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            weight = init.normal((num_embeddings, embedding_dim), 1.0, dtype)    # host (V, C)
+            weight = init.normal((V, embedding_dim), 1.0, dtype)    # host (V, C)
             if padding_idx is not None:
                 weight[padding_idx] = 0.0
             weight = init.place(weight, device)

@@ -34,8 +34,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
                                      "a Tensor or an iterable of Tensors (e.g. model.parameters())"))
     for i, p in enumerate(parameters):
         rules.instance(fn, f"parameters[{i}]", p, Tensor, "a Tensor")
-    if not rules.is_real(max_norm) or not max_norm >= 0:                    # inf is allowed: measure, never clip
-        rules.fail(fn, "max_norm", "a non-negative number", rules.describe(max_norm))
+    ok = rules.is_real(max_norm) and max_norm >= 0                          # inf is allowed: measure, never clip
+    rules.require(ok, fn, "max_norm", "a non-negative number", rules.describe(max_norm))
     max_norm, order = float(max_norm), _norm_order(fn, norm_type)
     error_if_nonfinite = rules.flag(fn, "error_if_nonfinite", error_if_nonfinite)
     grads = [p.grad for p in parameters if p.grad is not None]
