@@ -34,12 +34,12 @@ class Embedding(Function):
 
 def embedding_options(fn: str, max_norm, norm_type, sparse):
     """torch's optional embedding arguments as (max_norm, norm_type); values minigen cannot honour are refused."""
-    if max_norm is not None and not (rules.is_real(max_norm) and max_norm >= 0):
-        rules.fail(fn, "max_norm", "a non-negative number or None", rules.describe(max_norm))
-    if not rules.is_real(norm_type) or not norm_type > 0:                  # inf is the max-norm
-        rules.fail(fn, "norm_type", "a positive number", rules.describe(norm_type))
-    if rules.flag(fn, "sparse", sparse):
-        rules.fail(fn, "sparse", "False (minigen has no sparse gradients)", True, NotImplementedError)
+    ok = max_norm is None or rules.is_real(max_norm) and max_norm >= 0
+    rules.require(ok, fn, "max_norm", "a non-negative number or None", rules.describe(max_norm))
+    ok = rules.is_real(norm_type) and norm_type > 0                          # inf is the max-norm
+    rules.require(ok, fn, "norm_type", "a positive number", rules.describe(norm_type))
+    sparse = rules.flag(fn, "sparse", sparse)
+    rules.require(not sparse, fn, "sparse", "False (minigen has no sparse gradients)", True, NotImplementedError)
     return max_norm if max_norm is None else float(max_norm), float(norm_type)
 
 

@@ -28,8 +28,9 @@ def linear(input, weight, bias=None):
     input, weight, bias = as_tensor(input), as_tensor(weight), as_tensor(bias)
     rules.floating_array("linear", "input", input)
     rules.floating_array("linear", "weight", weight, ("out_features", "in_features"))
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        rules.fail("linear", "input", f"of shape (..., {weight.shape[1]}) (in_features)", f"shape {input.shape}")
+    C = weight.shape[1]
+    ok = input.ndim > 0 and input.shape[-1] == C
+    rules.require(ok, "linear", "input", f"of shape (..., {C}) (in_features)", f"shape {input.shape}")
     if bias is not None:
         rules.floating_array("linear", "bias", bias, (weight.shape[0],))
     rules.same_dtype("linear", input=input, weight=weight, bias=bias)

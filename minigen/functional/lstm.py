@@ -34,9 +34,9 @@ def state_pair(fn: str, hx, names: str = "(h, c)", shape: str = "(batch, hidden)
     """An LSTM's ``hx`` as (h, c): a pair, or None for (None, None). A lone Tensor would unpack along axis 0."""
     if hx is None:
         return None, None
-    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-        got = f"a {type(hx).__name__} of length {len(hx)}" if isinstance(hx, (tuple, list)) else rules.describe(hx)
-        rules.fail(fn, "hx", f"a pair {names} of {shape} tensors, or None", got, TypeError)
+    pair = isinstance(hx, (tuple, list))
+    got = f"a {type(hx).__name__} of length {len(hx)}" if pair else rules.describe(hx)
+    rules.require(pair and len(hx) == 2, fn, "hx", f"a pair {names} of {shape} tensors, or None", got, TypeError)
     return hx
 
 

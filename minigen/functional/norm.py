@@ -21,8 +21,8 @@ class LayerNorm(Function):
 def as_normalized_shape(fn: str, value) -> tuple:
     """``normalized_shape`` (a positive int or a non-empty tuple of them) as a tuple of ints."""
     shape = (value,) if rules.is_int(value) else value
-    if not isinstance(shape, (tuple, list)) or not shape or not all(rules.is_int(n) and n > 0 for n in shape):
-        rules.fail(fn, "normalized_shape", "a positive int or a non-empty tuple of positive ints", repr(value))
+    ok = isinstance(shape, (tuple, list)) and len(shape) > 0 and all(rules.is_int(n) and n > 0 for n in shape)
+    rules.require(ok, fn, "normalized_shape", "a positive int or a non-empty tuple of positive ints", repr(value))
     return tuple(int(n) for n in shape)
 
 
@@ -41,8 +41,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     shape = as_normalized_shape("layer_norm", normalized_shape)
     input, weight, bias = as_tensor(input), as_tensor(weight), as_tensor(bias)
     rules.floating_array("layer_norm", "input", input)
-    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
-        rules.fail("layer_norm", "input", "of shape (*, " + ", ".join(map(str, shape)) + ")", f"shape {input.shape}")
+    ok = input.ndim >= len(shape) and tuple(input.shape[input.ndim - len(shape):]) == shape
+    want = "(*, " + ", ".join(map(str, shape)) + ")"
+    rules.require(ok, "layer_norm", "input", f"of shape {want}", f"shape {input.shape}")
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None:
             rules.floating_array("layer_norm", name, p, shape)

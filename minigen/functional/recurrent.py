@@ -73,14 +73,13 @@ def layer_arguments(fn, gates, sequence, input, states, weight_ih, weight_hh, bi
     rules.floating_array(fn, "input", input)
     rows = f"{gates}*hidden_size" if gates > 1 else "hidden_size"
     rules.floating_array(fn, "weight_hh", weight_hh, (rows, "hidden_size"))
-    if weight_hh.shape[0] != gates * weight_hh.shape[1]:
-        rules.fail(fn, "weight_hh", f"of shape ({rows}, hidden_size)", f"shape {weight_hh.shape}")
     GH, H = weight_hh.shape
+    rules.require(GH == gates * H, fn, "weight_hh", f"of shape ({rows}, hidden_size)", f"shape {weight_hh.shape}")
     C = rules.floating_array(fn, "weight_ih", weight_ih, (GH, "input_size")).shape[1]
-    want = ("seq", "batch", C) if sequence else ("batch", C)
-    if input.ndim != len(want) or input.shape[-1] != C or sequence and input.shape[0] == 0:
-        want = rules.shape_text(want) + (" with seq >= 1" if sequence else "")
-        rules.fail(fn, "input", f"of shape {want} for weight_ih {weight_ih.shape}", f"shape {input.shape}")
+    dims = ("seq", "batch", C) if sequence else ("batch", C)
+    ok = input.ndim == len(dims) and input.shape[-1] == C and not (sequence and input.shape[0] == 0)
+    want = rules.shape_text(dims) + (" with seq >= 1" if sequence else "")
+    rules.require(ok, fn, "input", f"of shape {want} for weight_ih {weight_ih.shape}", f"shape {input.shape}")
     B = input.shape[-2]
     xp, device = backend.array_namespace(input.data), backend.device_of(input.data)
     states = {name: Tensor(xp.zeros((B, H), dtype=input.dtype, device=device)) if s is None else

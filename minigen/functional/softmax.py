@@ -103,13 +103,13 @@ def cross_entropy(logits, targets, ignore_index: int = -100, reduction: str = "m
     logits = rules.floating_array(fn, "logits", as_tensor(logits))
     t = rules.array_of(targets)
     # class probabilities are not supported; a foreign object with .shape and .dtype is not an array of ours
-    if not backend.is_array(t) or not backend.is_integer(t.dtype) or not _known_array(t):
-        rules.fail(fn, "targets", "an integer array of class indices", rules.describe(t), TypeError)
+    ok = backend.is_array(t) and backend.is_integer(t.dtype) and _known_array(t)
+    rules.require(ok, fn, "targets", "an integer array of class indices", rules.describe(t), TypeError)
     rules.same_device(fn, logits=logits, targets=t)
     shape, tshape = tuple(logits.shape), tuple(t.shape)
     want = shape[:1] + shape[2:] if len(shape) >= 2 else ()
-    if not shape or tshape != want:
-        rules.fail(fn, "targets", f"of shape {want} for logits of shape {shape}", f"shape {tshape}")
+    ok = len(shape) > 0 and tshape == want
+    rules.require(ok, fn, "targets", f"of shape {want} for logits of shape {shape}", f"shape {tshape}")
     C = shape[1] if len(shape) >= 2 else shape[0]
     xp = backend.array_namespace(t)
     bad = (t != ignore_index) & ((t < 0) | (t >= C))
