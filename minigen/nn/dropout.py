@@ -23,8 +23,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        self.p = rules.probability("Dropout", "p", p)
-        self.inplace = rules.flag("Dropout", "inplace", inplace)
+        self.p, self.inplace = rules.probability("Dropout", "p", p), rules.flag("Dropout", "inplace", inplace)
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training)

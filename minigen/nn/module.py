@@ -80,8 +80,8 @@ class Module:
     def register_buffer(self, name: str, array) -> None:
         """Register non-trained state (an array) that ``state_dict`` saves and ``.to()`` moves."""
         fn = self._name_rule("register_buffer", name)
-        if array is not None and not backend.is_array(array):
-            rules.fail(fn, name, "an array or None", type(array).__name__, TypeError)
+        ok = array is None or backend.is_array(array)
+        rules.require(ok, fn, name, "an array or None", type(array).__name__, TypeError)
         self.__dict__.pop(name, None)
         self._buffers[name] = array
 
