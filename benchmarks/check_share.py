@@ -10,7 +10,8 @@ counts as a check when it belongs to:
   or calls a rule such as ``rules.fail``);
 - an ``assert``;
 - a statement that calls one of the rules that can raise (``n = rules.positive_int("fn", "n", n)``;
-  not helpers such as ``rules.describe`` or ``rules.array_of``);
+  not helpers such as ``rules.describe`` or ``rules.array_of``), wherever in the statement the call sits
+  (``[rules.real(fn, "t", t) for t in ts]`` counts);
 - a function whose name says it checks (``check_*``, ``_check*``, ``validate*``, ``_validate*``)
   and that raises an argument error.
 
@@ -75,15 +76,12 @@ def rule_names() -> set[str]:
 
 def _calls_rule(node: ast.AST, rules: set[str]) -> bool:
     value = getattr(node, "value", None)
-    if isinstance(node, ast.Expr) or isinstance(node, (ast.Assign, ast.AnnAssign, ast.Return)):
-        calls = [value] if isinstance(value, ast.Call) else \
-            [v for v in getattr(value, "elts", []) if isinstance(v, ast.Call)]
+    if isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.Return)) and value is not None:
+        calls = [v for v in ast.walk(value) if isinstance(v, ast.Call)]    # inside comprehensions and calls too
         for call in calls:
             f = call.func
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "rules" \
                     and f.attr in rules:
-                return True
-            if isinstance(f, ast.Name) and f.id in rules:
                 return True
     return False
 
