@@ -32,7 +32,8 @@ from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
 from ..kernels.softmax import log_softmax_forward
-from .step import as_array, check_prompt, model_step, vocab_size_of
+from .processors import LogitsProcessorList
+from .step import as_array, check_decoding, model_step, vocab_size_of
 
 __all__ = ["beam_search", "BeamSearchOutput", "BeamHypotheses", "plot_beam_tree"]
 
@@ -119,15 +120,15 @@ class BeamHypotheses:
         return sorted(self.beams, key=lambda h: -h[0])
 
 
-def _process(logits_processor, ids, scores):
-    """Apply a processor, or a plain list of them in order."""
+def _chain(logits_processor) -> LogitsProcessorList | None:
+    """A processor, or a plain list of them, as one list whose ``process`` skips the per-call input checks.
+
+    The search makes ``ids`` and ``scores`` itself, so the processors' checks would only
+    repeat at every step what the prompt's check established once.
+    """
     if logits_processor is None:
-        return scores
-    if callable(logits_processor):
-        return logits_processor(ids, scores)
-    for proc in logits_processor:
-        scores = proc(ids, scores)
-    return scores
+        return None
+    return LogitsProcessorList(logits_processor if isinstance(logits_processor, (list, tuple)) else [logits_processor])
 
 
 def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length_penalty: float = 1.0,
@@ -152,17 +153,26 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     >>> out.sequences.shape, out.sequences_scores.shape, bool(out.sequences_scores[0] >= out.sequences_scores[1])
     ((2, 6), (2,), True)
     """
-    fn, input_ids, V = "beam_search", as_array(input_ids), vocab_size_of(model)
-    check_prompt(fn, input_ids, V)
+    fn, input_ids = "beam_search", as_array(input_ids)
+    check_decoding(fn, input_ids, vocab_size_of(model), max_new_tokens, eos_token_id, pad_token_id)
     num_beams = rules.positive_int(fn, "num_beams", num_beams)
     rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams)
-    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
+    return search_beams(fn, model, input_ids, num_beams, max_new_tokens, length_penalty=length_penalty,
+                        early_stopping=early_stopping, num_return_sequences=num_return_sequences,
+                        eos_token_id=eos_token_id, pad_token_id=pad_token_id, logits_processor=logits_processor,
+                        return_tree=return_tree)
+
+
+def search_beams(fn, model, input_ids, num_beams, max_new_tokens, *, length_penalty, early_stopping,
+                 num_return_sequences, eos_token_id, pad_token_id, logits_processor, return_tree=False):
+    """``beam_search`` once the rules it shares with ``generate`` passed (both call this); checks the beam-only ones.
+
+    ``input_ids`` is a non-empty (B, P) array of ids, ``num_beams`` >= 1 and
+    ``num_return_sequences`` in [1, num_beams], the stopping ids token ids or None:
+    ``fn``, the public function, checked them once.
+    """
     rules.real(fn, "length_penalty", length_penalty, -10, 10)             # the CLI's bounds too
     rules.choice(fn, "early_stopping", early_stopping, (True, False, "never"))
-    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
-    # pad only fills the output here, but the output is text for the model (to read again, to continue):
-    # the same rule as generate's, whose finished rows feed the pad id back to the model
-    rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)
     reorder = callable(getattr(model, "reorder_state", None))          # picks batch rows of the carried state
     rules.require(reorder, fn, "model", "a model with reorder_state(state, index)", type(model).__name__, TypeError)
     xp = array_namespace(input_ids)
@@ -179,7 +189,8 @@ def beam_search(model, input_ids, *, num_beams: int, max_new_tokens: int, length
     try:
         with no_grad():
             if max_new_tokens > 0:
-                _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_id, logits_processor)
+                _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_id,
+                        _chain(logits_processor))
     finally:
         model.train(was_training)
 
@@ -227,7 +238,7 @@ def _search(model, input_ids, prompt, hyps, tree, K, max_new_tokens, eos_token_i
         logp, _ = log_softmax_forward(logits)                           # (B*K, V)
         if logits_processor is not None:
             ids = xp.astype(backend.asarray_like(seqs, input_ids), input_ids.dtype)
-            logp = _process(logits_processor, ids, logp)
+            logp = logits_processor.process(ids, logp)
         V = logp.shape[-1]
         beam_scores = xp.astype(backend.asarray_like(scores.reshape(B * K, 1), logp), logp.dtype)
         cand = xp.reshape(logp + beam_scores, (B, K * V))               # (B, K*V)

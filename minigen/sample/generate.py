@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
-from .beam import beam_search
+from .beam import search_beams
 from .penalties import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
 from .processors import (
-    SCALE, LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
-    TypicalLogitsWarper,
+    LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
+    TypicalLogitsWarper, check_scores,
 )
-from .step import as_array, check_prompt, model_step, vocab_size_of
+from .step import as_array, check_decoding, check_sampling, model_step, vocab_size_of
 
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
 
@@ -36,22 +36,13 @@ __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "buil
 def _decoding(fn, model, input_ids, max_new_tokens, *, do_sample, temperature, seed, eos_token_id, pad_token_id,
               stop_strings, tokenizer, report_top_k, logits_processor, **numbers):
     """The rules ``generate`` and ``stream_generate`` share, checked once; returns ``_stream``'s arguments."""
-    input_ids, V = as_array(input_ids), vocab_size_of(model)
-    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
-    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
-    rules.flag(fn, "do_sample", do_sample)
-    rules.non_negative_int(fn, "seed", seed, optional=True)
-    for name, value in numbers.items():     # the processors check ranges; this catches top_p=True, which adds none
-        rules.require(value is None or rules.is_real(value), fn, name, "a number or None", rules.describe(value))
-    check_prompt(fn, input_ids, V)
-    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
-    rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)   # finished rows feed it back to the model
-    rules.positive_int(fn, "report_top_k", report_top_k, optional=True)
+    input_ids = as_array(input_ids)
+    check_sampling(fn, do_sample, temperature, seed)
+    check_decoding(fn, input_ids, vocab_size_of(model), max_new_tokens, eos_token_id, pad_token_id)
     rules.require(tokenizer is not None or not stop_strings, fn, "tokenizer", "given with stop_strings", None)
     stop_strings = [stop_strings] if isinstance(stop_strings, str) else stop_strings
     sampling = bool(do_sample and temperature != 0)                  # a Python bool, also from NumPy's
-    procs = build_logits_processor(do_sample=sampling, temperature=temperature, logits_processor=logits_processor,
-                                   **numbers)
+    procs = _processors(fn, do_sample=sampling, temperature=temperature, logits_processor=logits_processor, **numbers)
     rng = host.random.default_rng(seed) if seed is not None else None
     pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
     return model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings, tokenizer, \
@@ -69,7 +60,14 @@ def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=
     >>> [type(p).__name__ for p in build_logits_processor(do_sample=True, temperature=0.7, top_k=5)]
     ['TemperatureLogitsWarper', 'TopKLogitsWarper']
     """
-    fn = "build_logits_processor"
+    return _processors("build_logits_processor", do_sample=do_sample, temperature=temperature, top_k=top_k,
+                       top_p=top_p, min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
+                       no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
+
+
+def _processors(fn, *, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
+                repetition_penalty=1.0, no_repeat_ngram_size=0, logits_processor=None):
+    """``build_logits_processor`` for the public function ``fn`` (``generate``'s errors name ``generate``)."""
     numbers = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
                    repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
     for name, value in numbers.items():     # the processors check ranges; this catches top_p=True, which adds none
@@ -110,19 +108,22 @@ def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng
     [1]
     """
     logits, fn = as_array(logits), "sample_next"
-    rules.floating_array(fn, "logits", logits, ("batch", "vocab"))       # logits[None, :] for one row
-    rules.require(logits.shape[1] > 0, fn, "logits", "a (batch, vocab) array with vocab >= 1", logits.shape)
-    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
-    rules.flag(fn, "do_sample", do_sample)
+    check_scores(fn, "logits", logits)                                   # logits[None, :] for one row
+    check_sampling(fn, do_sample, temperature)
+    return _pick(logits, bool(do_sample and temperature != 0), float(temperature), rng)
+
+
+def _pick(logits, sampling: bool, temperature: float, rng):
+    """``sample_next`` on checked arguments (``generate`` calls it at every token); ``temperature`` a Python float."""
     xp = array_namespace(logits)
-    if not do_sample or temperature == 0:
+    if not sampling:
         return xp.argmax(logits, axis=-1)
-    z = logits / float(temperature)                                      # float(): np.float32 is no Python scalar
+    z = logits / temperature
     top = xp.max(z, axis=-1, keepdims=True)                              # (B, 1)
     empty = ~xp.isfinite(top[:, 0])                                      # (B,): nothing to draw from
     if backend.any_true(empty):     # B flags to the host; generate copies the drawn tokens right after anyway
         row = int(host.flatnonzero(backend.to_numpy(empty))[0])
-        rules.fail(fn, "logits", "rows with a finite maximum (not all -inf, no +inf or NaN)", f"row {row}")
+        rules.fail("sample_next", "logits", "rows with a finite maximum (not all -inf, no +inf or NaN)", f"row {row}")
     p = xp.exp(z - top)                                                  # (B, V), unnormalised
     cdf = xp.cumulative_sum(p, axis=-1)                                  # (B, V)
     rng = rng if rng is not None else backend.get_rng()
@@ -168,6 +169,7 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
     With ``report_top_k`` it yields ``(tokens, scores, report)`` instead, where
     ``report`` is the step's top tokens, probabilities and entropy.
     """
+    rules.positive_int("stream_generate", "report_top_k", report_top_k, optional=True)
     return _stream(*_decoding("stream_generate", model, input_ids, max_new_tokens, do_sample=do_sample,
                               temperature=temperature, seed=seed, eos_token_id=eos_token_id,
                               pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer,
@@ -189,8 +191,8 @@ def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id
             ids = input_ids
             logits, state = model_step(model, ids, None)                     # (B, T, V)
             for _ in range(max_new_tokens):
-                scores = procs(ids, logits.data[:, -1, :])                   # (B, V)
-                tokens = xp.astype(sample_next(scores, do_sample=sampling, rng=rng), input_ids.dtype)
+                scores = procs.process(ids, logits.data[:, -1, :])           # (B, V); the inputs are ours
+                tokens = xp.astype(_pick(scores, sampling, 1.0, rng), input_ids.dtype)
                 if done.any():                                               # finished rows only get padding
                     tokens = xp.where(backend.asarray_like(done, tokens), backend.asarray_like(
                         host.full(B, pad, dtype=host.int64), tokens), tokens)
@@ -254,13 +256,12 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
         report_top_k=report_top_k if return_dict_in_generate else None, logits_processor=logits_processor,
         top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size)
-    if num_beams > 1:
-        procs = build_logits_processor(repetition_penalty=repetition_penalty,
-                                       no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
-        out = beam_search(model, input_ids, num_beams=num_beams, max_new_tokens=max_new_tokens,
-                          length_penalty=length_penalty, early_stopping=early_stopping,
-                          num_return_sequences=num_return_sequences, eos_token_id=eos_token_id,
-                          pad_token_id=pad_token_id, logits_processor=procs or None)
+    if num_beams > 1:             # the rules beam_search shares with generate passed; search_beams checks the rest
+        procs = _processors(fn, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+                            logits_processor=logits_processor)
+        out = search_beams(fn, model, input_ids, num_beams, max_new_tokens, length_penalty=length_penalty,
+                           early_stopping=early_stopping, num_return_sequences=num_return_sequences,
+                           eos_token_id=eos_token_id, pad_token_id=pad_token_id, logits_processor=procs or None)
         return GenerateOutput(out.sequences) if return_dict_in_generate else out.sequences
     xp = array_namespace(input_ids)
     if num_return_sequences > 1:                      # each prompt repeated, its copies next to each other

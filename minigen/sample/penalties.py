@@ -8,7 +8,7 @@
   banned token sequences.
 
 Shapes: B = batch, T = tokens so far, V = vocabulary. As in ``processors.py``, each
-``__call__(input_ids, scores)`` returns new scores (B, V) and never edits in place.
+``process(input_ids, scores)`` returns new scores (B, V) and never edits in place.
 "Which tokens were seen, how often" is a (B, V) table of counts, built with the
 backend's scatter-add (the array API has none).
 
@@ -78,8 +78,7 @@ class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
     def __init__(self, penalty: float):
         self.penalty = rules.real("RepetitionPenaltyLogitsProcessor", "penalty", penalty, *SCALE)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
         penalised = xp.where(scores < 0, scores * self.penalty, scores / self.penalty)
@@ -101,8 +100,7 @@ class FrequencyPenaltyLogitsProcessor(LogitsProcessor):
         penalty = rules.real("FrequencyPenaltyLogitsProcessor", "penalty", penalty)
         self.penalty = float(penalty)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         return scores - self.penalty * _token_counts(input_ids, scores.shape[-1], scores.dtype)
 
 
@@ -118,8 +116,7 @@ class PresencePenaltyLogitsProcessor(LogitsProcessor):
         penalty = rules.real("PresencePenaltyLogitsProcessor", "penalty", penalty)
         self.penalty = float(penalty)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
         return xp.where(seen, scores - self.penalty, scores)
@@ -142,8 +139,7 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
         ngram_size = rules.positive_int("NoRepeatNGramLogitsProcessor", "ngram_size", ngram_size)
         self.ngram_size = int(ngram_size)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         (B, T), V, n = input_ids.shape, scores.shape[-1], self.ngram_size
         ids = backend.to_numpy(input_ids)                                      # (B, T) on the host
@@ -172,8 +168,7 @@ class SuppressTokensLogitsProcessor(LogitsProcessor):
         rules.require(ok, "SuppressTokensLogitsProcessor", "suppress_tokens", "a list of token ids", repr(tokens))
         self.suppress_tokens = [int(t) for t in tokens]
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         return xp.where(_token_mask(self.suppress_tokens, scores.shape[-1], scores), -math.inf, scores)
 
@@ -203,8 +198,7 @@ class NoBadWordsLogitsProcessor(LogitsProcessor):
         self.bad_words_ids = [[int(t) for t in seq] for seq in bad_words_ids if not (len(seq) == 1 and seq[0] in eos)]
         self.eos_token_id = eos_token_id
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         (B, T), V = input_ids.shape, scores.shape[-1]
         too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})

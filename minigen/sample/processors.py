@@ -48,6 +48,12 @@ def _describe(x) -> str:
         f"a {type(x).__name__}"
 
 
+def check_scores(fn: str, name: str, scores) -> None:
+    """``scores`` is a floating (batch, vocab) array with vocab >= 1: the processors' and ``sample_next``'s rule."""
+    rules.floating_array(fn, name, scores, ("batch", "vocab"))
+    rules.require(scores.shape[1] > 0, fn, name, "a (batch, vocab) array with vocab >= 1", scores.shape)
+
+
 def _softmax(scores):
     return softmax_forward(scores, axis=-1)[0]
 
@@ -55,30 +61,34 @@ def _softmax(scores):
 # --------------------------------------------------------------------------- the base class and the list
 
 class LogitsProcessor:
-    """The base class: ``processor(input_ids, scores)`` returns new scores (B, V), never edits in place."""
+    """The base class: ``processor(input_ids, scores)`` checks its inputs, then returns ``self.process(...)``.
+
+    Subclasses define ``process(input_ids, scores)``, which returns new scores (B, V),
+    never edits in place, and trusts its inputs: ``generate`` and ``beam_search`` call
+    it at every token on inputs they made themselves (``LogitsProcessorList.process``).
+    """
 
     def __call__(self, input_ids, scores):
-        raise NotImplementedError(f"{type(self).__name__} is an abstract class; subclasses define __call__")
-
-    def check_inputs(self, input_ids, scores) -> None:
-        """``input_ids`` is an integer (B, T) array and ``scores`` a floating (B, V) array, with one B, on one device.
+        """Check ``input_ids`` (an integer (B, T) array) and ``scores`` (a floating (B, V) array), then process.
 
         Shapes, dtypes and devices only, which the host knows without waiting for the
         device: checking the ids' values would copy them from the device at every
         generated token. (``generate`` checks the prompt's ids once; the ids it adds are
         picked from the scores, so they are in range.)
         """
-        fn = type(self).__name__
-        if not (backend.is_array(scores) and backend.is_floating(scores.dtype)):
-            rules.fail(fn, "scores", "a floating (batch, vocab) array", _describe(scores), TypeError)
-        if scores.ndim != 2 or scores.shape[1] == 0:
-            rules.fail(fn, "scores", "a (batch, vocab) array with vocab >= 1", f"shape {tuple(scores.shape)}")
+        fn, scores = type(self).__name__, rules.array_of(scores)
+        check_scores(fn, "scores", scores)
         if not (backend.is_array(input_ids) and backend.is_integer(input_ids.dtype)):
-            rules.fail(fn, "input_ids", "an integer (batch, length) array of token ids", _describe(input_ids), TypeError)
+            rules.fail(fn, "input_ids", "an integer (batch, length) array of ids", _describe(input_ids), TypeError)
         if input_ids.ndim != 2 or input_ids.shape[0] != scores.shape[0]:
             rules.fail(fn, "input_ids", f"a (batch, length) array with the batch of scores {tuple(scores.shape)}",
                        f"shape {tuple(input_ids.shape)}")
         rules.same_device(fn, input_ids=input_ids, scores=scores)
+        return self.process(input_ids, scores)
+
+    def process(self, input_ids, scores):
+        """The new scores (B, V) for inputs already checked."""
+        raise NotImplementedError(f"{type(self).__name__} is an abstract class; subclasses define process")
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
@@ -99,6 +109,13 @@ class LogitsProcessorList(list):
             scores = processor(input_ids, scores)
         return scores
 
+    def process(self, input_ids, scores):
+        """The same chain on inputs already checked: each ``LogitsProcessor``'s ``process``, any other callable."""
+        for processor in self:
+            step = processor.process if isinstance(processor, LogitsProcessor) else processor
+            scores = step(input_ids, scores)
+        return scores
+
 
 # --------------------------------------------------------------------------- warpers
 
@@ -117,8 +134,7 @@ class TemperatureLogitsWarper(LogitsProcessor):
     def __init__(self, temperature: float):
         self.temperature = rules.real("TemperatureLogitsWarper", "temperature", temperature, *SCALE)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         return scores / self.temperature
 
 
@@ -139,8 +155,7 @@ class TopKLogitsWarper(LogitsProcessor):
         self.top_k = max(int(top_k), min_tokens_to_keep)
         self.filter_value, self.min_tokens_to_keep = filter_value, min_tokens_to_keep
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         V = scores.shape[-1]
         k = min(self.top_k, V)
@@ -168,8 +183,7 @@ class TopPLogitsWarper(LogitsProcessor):
         self.top_p = float(top_p)
         self.filter_value, self.min_tokens_to_keep = _filter_options("TopPLogitsWarper", filter_value, min_tokens_to_keep)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         V = scores.shape[-1]
         sorted_scores = xp.sort(scores, axis=-1)                             # (B, V), ascending
@@ -198,8 +212,7 @@ class MinPLogitsWarper(LogitsProcessor):
         self.min_p = float(min_p)
         self.filter_value, self.min_tokens_to_keep = _filter_options("MinPLogitsWarper", filter_value, min_tokens_to_keep)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         V = scores.shape[-1]
         p = _softmax(scores)                                                 # (B, V)
@@ -230,8 +243,7 @@ class TypicalLogitsWarper(LogitsProcessor):
         self.mass = float(mass)
         self.filter_value, self.min_tokens_to_keep = _filter_options("TypicalLogitsWarper", filter_value, min_tokens_to_keep)
 
-    def __call__(self, input_ids, scores):
-        self.check_inputs(input_ids, scores)
+    def process(self, input_ids, scores):
         xp = array_namespace(scores)
         V = scores.shape[-1]
         log_p = log_softmax_forward(scores, axis=-1)[0]                      # (B, V)

@@ -47,8 +47,7 @@ from __future__ import annotations
 from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
-from .processors import SCALE
-from .step import as_array, check_prompt, model_step, vocab_size_of
+from .step import as_array, check_decoding, check_sampling, model_step, vocab_size_of
 
 __all__ = ["speculative_generate"]
 
@@ -125,14 +124,10 @@ def speculative_generate(target, draft, input_ids, max_new_tokens: int, *, num_d
     """
     fn, input_ids = "speculative_generate", as_array(input_ids)
     V = vocab_size_of(target)                             # the draft's is checked against it once both have run
-    check_prompt(fn, input_ids, V)
+    check_decoding(fn, input_ids, V, max_new_tokens, eos_token_id)
     rules.require(input_ids.shape[0] == 1, fn, "input_ids", "of shape (1, prompt_length)", input_ids.shape)
-    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
-    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
     rules.positive_int(fn, "num_draft_tokens", num_draft_tokens)
-    rules.flag(fn, "do_sample", do_sample)
-    rules.real(fn, "temperature", temperature, 0, SCALE[1])                 # 0 means greedy
-    rules.non_negative_int(fn, "seed", seed, optional=True)
+    check_sampling(fn, do_sample, temperature, seed)                    # temperature 0 means greedy
     temperature = float(temperature)                      # a NumPy scalar would set the host arithmetic's dtype
     greedy = not do_sample or temperature == 0
     rng = host.random.default_rng(seed) if seed is not None else backend.get_rng()
@@ -163,8 +158,8 @@ def _speculate(target, draft, input_ids, max_new_tokens, k, greedy, temperature,
     t_next, t_state = _read(target, input_ids, None, 1)                      # (1, V)
     d_next, d_state = _read(draft, input_ids, None, 1)                       # (1, V)
     V = t_next.shape[-1]
-    rules.require(d_next.shape[-1] == V, "speculative_generate", "draft", f"a model with the target's {V} logits "
-                  "per token (one vocabulary)", f"{d_next.shape[-1]}")
+    fn, ok = "speculative_generate", d_next.shape[-1] == V
+    rules.require(ok, fn, "draft", f"a model of the target's vocabulary ({V} logits)", d_next.shape[-1])
     new, rounds, proposed, accepted = [], 0, 0, 0
     while len(new) < max_new_tokens:
         rounds += 1

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .. import rules
 from ..autograd import Tensor
+from .processors import SCALE
 
-__all__ = ["model_step", "as_array", "vocab_size_of", "check_prompt"]
+__all__ = ["model_step", "as_array", "vocab_size_of", "check_decoding", "check_sampling"]
 
 
 def model_step(model, ids, state):
@@ -30,7 +31,21 @@ def vocab_size_of(model) -> int | None:
     return V if rules.is_int(V) else None
 
 
-def check_prompt(fn: str, input_ids, V: int | None) -> None:
-    """``input_ids`` is a non-empty (B, P) array of ids in [0, V), for every decoding entry point."""
+def check_decoding(fn: str, input_ids, V: int | None, max_new_tokens, eos_token_id, pad_token_id=None) -> None:
+    """The rules every decoding entry point shares: a non-empty (B, P) prompt of ids in [0, V), and the stopping ids.
+
+    The pad id must be a token of the model too: ``generate``'s finished rows feed it back
+    to the model, and ``beam_search``'s output is text for the model to read again.
+    """
     rules.token_ids(fn, "input_ids", input_ids, V, ndim=2)
     rules.require(input_ids.size > 0, fn, "input_ids", "a non-empty (batch, prompt_length) array", input_ids.shape)
+    rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
+    rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
+    rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)
+
+
+def check_sampling(fn: str, do_sample, temperature, seed=None) -> None:
+    """``do_sample`` a bool, ``temperature`` in [0, 1e4] (0 means greedy), ``seed`` a non-negative int or None."""
+    rules.flag(fn, "do_sample", do_sample)
+    rules.real(fn, "temperature", temperature, 0, SCALE[1])
+    rules.non_negative_int(fn, "seed", seed, optional=True)

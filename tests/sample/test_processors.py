@@ -358,16 +358,16 @@ def test_inputs_are_checked(backend, processor):
     with pytest.raises(ValueError, match=rf"{name}: input_ids must be a \(batch, length\) array with the batch of "
                                          r"scores \(1, 3\), got shape \(2, 1\)"):
         processor(ids, scores)
-    with pytest.raises(TypeError, match=rf"{name}: input_ids must be an integer \(batch, length\) array of token "
+    with pytest.raises(TypeError, match=rf"{name}: input_ids must be an integer \(batch, length\) array of "
                                         r"ids, got shape \(1, 1\) and dtype float64"):
         processor(backend.asarray(np.array([[1.0]])), scores)
     with pytest.raises(ValueError, match=rf"{name}: input_ids must be a \(batch, length\) array.*, got shape \(1,\)"):
         processor(backend.asarray(np.array([1])), scores)
-    with pytest.raises(ValueError, match=rf"{name}: scores must be a \(batch, vocab\) array with vocab >= 1, got "
+    with pytest.raises(ValueError, match=rf"{name}: scores must be of shape \(batch, vocab\), got "
                                          r"shape \(3,\)"):
         processor(backend.asarray(np.array([[1]])), backend.asarray(np.ones(3)))
-    with pytest.raises(TypeError, match=rf"{name}: scores must be a floating \(batch, vocab\) array, got shape "
-                                        r"\(1, 3\) and dtype int64"):
+    with pytest.raises(TypeError, match=rf"{name}: scores must be floating point "
+                                        r".*, got int64"):
         processor(backend.asarray(np.array([[1]])), backend.asarray(np.ones((1, 3), dtype=np.int64)))
     with pytest.raises(TypeError, match=rf"{name}: input_ids must be an integer .* got a list"):
         processor([[1]], scores)

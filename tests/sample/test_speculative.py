@@ -176,8 +176,8 @@ def test_bad_prompts_and_models():
         speculative_generate(target, draft, np.array([[1.0]]), 3)
     with pytest.raises(IndexError, match=r"eos_token_id must be an id in \[0, 5\), got 9"):
         speculative_generate(target, draft, np.array([[1]]), 3, eos_token_id=9)
-    with pytest.raises(ValueError, match=r"speculative_generate: draft must be a model with the target's 5 logits "
-                                         r"per token \(one vocabulary\), got 7"):
+    with pytest.raises(ValueError, match=r"speculative_generate: draft must be a model of the target's vocabulary "
+                                         r"\(5 logits\), got 7"):
         speculative_generate(target, tiny(2, vocab_size=7), np.array([[1]]), 3)
     assert target.training and draft.training
 
