@@ -53,12 +53,12 @@ def random_windows(ids, batch_size: int, seq_len: int, rng: np.random.Generator 
     ``rng`` is a NumPy ``Generator``; None draws from minigen's seeded host generator
     (``backend.get_rng()``, seeded by ``minigen.manual_seed``), as the samplers do.
     """
-    ids = _ids(ids, "random_windows")
-    batch_size = rules.positive_int("random_windows", "batch_size", batch_size)
-    seq_len = rules.positive_int("random_windows", "seq_len", seq_len)
+    fn = "random_windows"
+    ids = _ids(ids, fn)
+    batch_size, seq_len = rules.positive_ints(fn, batch_size=batch_size, seq_len=seq_len)
     generator = "a numpy.random.Generator (e.g. np.random.default_rng(seed)) or None"
-    rng = backend.get_rng() if rng is None else rules.instance("random_windows", "rng", rng, np.random.Generator, generator)
-    rules.require(len(ids) > seq_len, "random_windows", "ids", f"at least seq_len + 1 = {seq_len + 1} ids", len(ids))
+    rng = backend.get_rng() if rng is None else rules.instance(fn, "rng", rng, np.random.Generator, generator)
+    rules.require(len(ids) > seq_len, fn, "ids", f"at least seq_len + 1 = {seq_len + 1} ids", len(ids))
     starts = rng.integers(0, len(ids) - seq_len, size=batch_size)
     offsets = starts[:, None] + np.arange(seq_len + 1)[None, :]              # (B, T+1)
     windows = ids[offsets]
@@ -83,8 +83,7 @@ class StreamBatcher:
 
     def __init__(self, ids, batch_size: int, seq_len: int):
         ids = _ids(ids, "StreamBatcher")
-        batch_size = rules.positive_int("StreamBatcher", "batch_size", batch_size)
-        seq_len = rules.positive_int("StreamBatcher", "seq_len", seq_len)
+        batch_size, seq_len = rules.positive_ints("StreamBatcher", batch_size=batch_size, seq_len=seq_len)
         length = len(ids) // batch_size
         streams = f"streams of {length} tokens, too short for seq_len {seq_len}"
         rules.require(length > seq_len, "StreamBatcher", "ids", f"long enough for batch_size {batch_size}", streams)

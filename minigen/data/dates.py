@@ -267,11 +267,11 @@ class CharVocab:
         """Texts -> (N, L) int64 ids, right-padded with ``pad_id``; L = the longest, or ``length``."""
         wrap = "a str; wrap it: encode([text])"
         rules.require(not isinstance(texts, str), "CharVocab.encode", "texts", "a list of strings", wrap, TypeError)
+        unknown = next(((c, text) for text in texts for c in text if c not in self.stoi), None)
+        given = f"character {unknown[0]!r} of {unknown[1]!r}" if unknown else ""
+        rules.require(unknown is None, "CharVocab.encode", "texts", "strings of the vocabulary's characters", given)
         rows = []
         for text in texts:
-            for c in text:
-                if c not in self.stoi:
-                    raise ValueError(f"CharVocab: character {c!r} of {text!r} is not in the vocabulary")
             rows.append([self.bos_id] * bos + [self.stoi[c] for c in text] + [self.eos_id] * eos)
         L = max((len(r) for r in rows), default=0) if length is None else length
         out = np.full((len(rows), L), self.pad_id, dtype=np.int64)
@@ -286,14 +286,15 @@ class CharVocab:
         if ids.ndim == 1:
             return self.decode(ids[None])[0]
         rules.require(ids.ndim == 2, "CharVocab.decode", "ids", "of shape (N, L) or (L,)", f"shape {ids.shape}")
+        bad = ids[(ids < 0) | (ids >= len(self.itos))]                  # after <eos> too: they are ids all the same
+        first = bad.flat[0] if bad.size else None
+        rules.require(first is None, "CharVocab.decode", "ids", f"ids in [0, {len(self.itos)})", f"id {first}")
         out = []
         for row in ids.tolist():
             chars = []
             for i in row:
                 if i == self.eos_id:
                     break
-                if not 0 <= i < len(self.itos):
-                    raise ValueError(f"CharVocab.decode: id {i} is out of range for {len(self.itos)} ids")
                 if i >= len(self.specials):
                     chars.append(self.itos[i])
             out.append("".join(chars))

@@ -76,43 +76,39 @@ def bytes_to_unicode() -> dict:
 
 
 _SWAP_HINT = "did you swap vocab_json and merges_txt?"
-
-
-def _check_file(path, arg: str, what: str) -> str:
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{arg}: {path} not found (expected GPT-2's {what})")
-    return path
+_FILES = "GPT2Tokenizer.from_files"
 
 
 def _read_vocab(vocab_json) -> dict:
     """``vocab.json``: one JSON object, token -> id."""
-    path = _check_file(vocab_json, "vocab_json", "vocab.json")
+    path = os.fspath(vocab_json)
+    found = os.path.isfile(path)
+    rules.require(found, _FILES, "vocab_json", "GPT-2's vocab.json", f"{path} (not found)", FileNotFoundError)
     try:
         with open(path, encoding="utf-8") as f:
             vocab = json.load(f)
     except ValueError:                                   # JSONDecodeError, UnicodeDecodeError
         vocab = None
-    if not isinstance(vocab, dict) or not all(isinstance(i, int) for i in vocab.values()):
-        raise ValueError(f"vocab_json: {path} is not a JSON vocabulary of token -> id ({_SWAP_HINT})")
+    ok = isinstance(vocab, dict) and all(isinstance(i, int) for i in vocab.values())
+    rules.require(ok, _FILES, "vocab_json", f"a JSON vocabulary of token -> id ({_SWAP_HINT})", path)
     return vocab
 
 
 def _read_merges(merges_txt) -> list:
     """``merges.txt``: an optional ``#version`` line, then one ``a b`` pair per line, best first."""
-    path = _check_file(merges_txt, "merges_txt", "merges.txt")
-    merges = []
+    path = os.fspath(merges_txt)
+    found = os.path.isfile(path)
+    rules.require(found, _FILES, "merges_txt", "GPT-2's merges.txt", f"{path} (not found)", FileNotFoundError)
+    merges, not_json = [], f"a list of merges, not JSON ({_SWAP_HINT})"
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
             line = line.rstrip("\r\n")
             if not line or (n == 1 and line.startswith("#version")):
                 continue
-            if n == 1 and line.lstrip().startswith("{"):
-                raise ValueError(f"merges_txt: {path} is JSON, not a list of merges ({_SWAP_HINT})")
+            rules.require(n > 1 or not line.lstrip().startswith("{"), _FILES, "merges_txt", not_json, path)
             pair = line.split(" ")
             if len(pair) != 2:
-                shown = repr(line) if len(line) <= 60 else repr(line[:60]) + "..."
-                raise ValueError(f"merges_txt: {path}:{n}: expected two symbols separated by one space, got {shown}")
+                rules.fail(_FILES, "merges_txt", "lines of two symbols and one space", f"{path}:{n}: {line[:60]!r}")
             merges.append(tuple(pair))
     return merges
 
@@ -145,10 +141,10 @@ class GPT2Tokenizer(_Tokenizer):
         lacks = f"one that lacks {len(missing)} of the 256 byte symbols: {', '.join(missing[:10])}"
         rules.require(not missing, "GPT2Tokenizer", "vocab", "all 256 byte symbols (so that any text encodes)", lacks)
         self.merges = [tuple(m) for m in merges]
-        for rank, (a, b) in enumerate(self.merges):
-            unknown = [piece for piece in (a, b, a + b) if piece not in self.encoder][:1]
-            rules.require(not unknown, "GPT2Tokenizer", f"merge {rank} ({a!r}, {b!r})", "of vocabulary symbols",
-                          f"one that uses {unknown[0] if unknown else ''!r}, which is not in the vocabulary")
+        unknown = next(((rank, piece) for rank, (a, b) in enumerate(self.merges) for piece in (a, b, a + b)
+                        if piece not in self.encoder), None)             # the first merge that leaves the vocabulary
+        given = f"merge {unknown[0]} {self.merges[unknown[0]]}, which uses {unknown[1]!r}" if unknown else ""
+        rules.require(unknown is None, "GPT2Tokenizer", "merges", "pairs of vocabulary symbols, joined one too", given)
         self.ranks = {pair: rank for rank, pair in enumerate(self.merges)}
         if special_tokens is None:
             special_tokens = [ENDOFTEXT] if ENDOFTEXT in self.encoder else []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from .. import rules
 from .gpt2_tokenizer import GPT2Tokenizer
 from .tokenizers import BPETokenizer, CharTokenizer, WordTokenizer
 
@@ -16,16 +17,16 @@ __all__ = ["load_tokenizer", "tokenizer_from_dict"]
 def _entry(d: dict, key: str, ok) -> list:
     """``d[key]``, a list whose items pass ``ok``, or a ValueError saying what is wrong."""
     value = d.get(key)
-    shown = "is missing" if key not in d else f"is not valid ({str(value)[:60]})"
-    if not isinstance(value, list) or not all(ok(v) for v in value):
-        raise ValueError(f"the tokenizer of type {d['type']!r} needs a {key!r} list, and it {shown}")
+    shown = "none (missing)" if key not in d else str(value)[:60]
+    valid = isinstance(value, list) and all(ok(v) for v in value)
+    expected = f"a valid list for a {d['type']!r} tokenizer"
+    rules.require(valid, "tokenizer_from_dict", f"the {key!r} entry", expected, shown)
     return value
 
 
 def tokenizer_from_dict(d: dict):
     """Rebuild a tokenizer from its ``to_dict()``; a damaged dict is a ValueError that says what is wrong."""
-    if not isinstance(d, dict):
-        raise ValueError(f"a tokenizer must be a JSON object with a 'type', got {str(d)[:60]}")
+    rules.require(isinstance(d, dict), "tokenizer_from_dict", "d", "a JSON object with a 'type'", str(d)[:60])
     kind = d.get("type")
     if kind == "char":
         return CharTokenizer(_entry(d, "chars", lambda c: isinstance(c, str) and len(c) == 1))
@@ -34,8 +35,8 @@ def tokenizer_from_dict(d: dict):
     if kind == "bpe":
         merges = _entry(d, "merges", lambda m: isinstance(m, list) and len(m) == 2
                         and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in m))
-        if any(max(m) >= 256 + k for k, m in enumerate(merges)):    # a merge joins bytes or earlier merges
-            raise ValueError("the tokenizer of type 'bpe' has a merge of an id that is not defined before it")
+        late = next((k for k, m in enumerate(merges) if max(m) >= 256 + k), None)   # joins bytes or earlier merges
+        rules.require(late is None, "tokenizer_from_dict", "merges", "of ids defined before them", f"merge {late}")
         return BPETokenizer(merges)
     if kind == "gpt2":
         return GPT2Tokenizer.from_dict(d)

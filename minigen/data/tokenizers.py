@@ -20,11 +20,10 @@ from ..autograd import Tensor      # only to take the array out of a Tensor pass
 __all__ = ["CharTokenizer", "WordTokenizer", "BPETokenizer"]
 
 
-def _check_text(fn: str, text) -> str:
-    """``text`` if it is a str, else a TypeError naming ``fn`` (bytes: how to decode them first)."""
+def _check_text(fn: str, text) -> None:
+    """A TypeError naming ``fn`` unless ``text`` is a str (bytes: how to decode them first)."""
     hint = "; decode the bytes first, e.g. text.decode('utf-8')" if isinstance(text, (bytes, bytearray)) else ""
     rules.require(isinstance(text, str), fn, "text", "a str", type(text).__name__ + hint, TypeError)
-    return text
 
 
 def _short(x) -> str:
@@ -55,11 +54,8 @@ def _decode_ids(fn: str, ids, vocab_size: int) -> list:
     hint = "; encode turns text into ids" if arr.dtype.kind in "US" else ""
     integral = not arr.size or np.issubdtype(arr.dtype, np.integer)     # (empty: NumPy calls [] float64; that is fine)
     rules.require(integral, fn, "ids", expected, f"dtype {arr.dtype} ({_short(arr.tolist())}){hint}", TypeError)
-    arr = arr.reshape(-1)
-    bad = arr[(arr < 0) | (arr >= vocab_size)]
-    if bad.size:
-        raise IndexError(f"{fn}: id {int(bad[0])} is outside [0, {vocab_size})")
-    return arr.tolist()
+    arr = arr.reshape(-1).astype(np.int64)                             # integral: an empty list is float64 to NumPy
+    return rules.token_ids(fn, "ids", arr, vocab_size).tolist()       # an IndexError naming the first bad id
 
 
 class _Tokenizer:

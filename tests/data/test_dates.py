@@ -208,13 +208,14 @@ def test_bad_input():
     with pytest.raises(TypeError):
         date_pairs(3)                                                    # the seed is required
     vocab = CharVocab("ab")
-    with pytest.raises(ValueError, match="character 'c' of 'abc' is not in the vocabulary"):
+    with pytest.raises(ValueError, match="texts must be strings of the vocabulary's characters, "
+                                         "got character 'c' of 'abc'"):
         vocab.encode(["abc"])
     with pytest.raises(ValueError, match="length must be at least 3, the ids of .*, got 2"):
         vocab.encode(["ab"], eos=True, length=2)
     with pytest.raises(TypeError, match="list of strings"):
         vocab.encode("ab")
-    with pytest.raises(ValueError, match="id 9 is out of range"):
+    with pytest.raises(ValueError, match=r"ids must be ids in \[0, 5\), got id 9"):
         vocab.decode([[3, 9]])
     with pytest.raises(ValueError, match="distinct"):
         CharVocab("aa")

@@ -16,7 +16,7 @@ def test_char_round_trip_and_unknown_characters():
     assert ids.dtype == np.int64 and tok.decode(ids) == "ROME"
     with pytest.raises(ValueError, match=r"2 character\(s\) outside the vocabulary of 14: 'X', 'é'"):
         tok.encode("XROMé")
-    with pytest.raises(IndexError, match=r"id 14 is outside \[0, 14\)"):
+    with pytest.raises(IndexError, match=r"ids must be ids in \[0, 14\), got id 14"):
         tok.decode([14])
 
 
@@ -96,11 +96,13 @@ def test_word_offsets_measure_the_raw_text():
 
 def test_damaged_tokenizer_entries_say_what_is_wrong():
     from minigen.data import tokenizer_from_dict
-    with pytest.raises(ValueError, match="tokenizer of type 'char' needs a 'chars' list, and it is missing"):
+    with pytest.raises(ValueError, match=r"the 'chars' entry must be a valid list for a 'char' tokenizer, "
+                                         r"got none \(missing\)"):
         tokenizer_from_dict({"type": "char"})
-    with pytest.raises(ValueError, match="needs a 'merges' list, and it is not valid"):
+    with pytest.raises(ValueError, match=r"the 'merges' entry must be a valid list for a 'bpe' tokenizer, "
+                                         r"got \[\[1\]\]"):
         tokenizer_from_dict({"type": "bpe", "merges": [[1]]})
-    with pytest.raises(ValueError, match="a merge of an id that is not defined before it"):
+    with pytest.raises(ValueError, match="merges must be of ids defined before them, got merge 0"):
         tokenizer_from_dict({"type": "bpe", "merges": [[1, 300]]})
     with pytest.raises(ValueError, match="must be a JSON object"):
         tokenizer_from_dict(["char"])
@@ -124,7 +126,7 @@ def test_decode_takes_any_1d_integer_sequence(tok, backend):
     assert tok.decode([]) == tok.decode(np.array([])) == ""
     assert tok.decode(np.int64(3)) == tok.decode([3])                 # a single id
     name = type(tok).__name__
-    with pytest.raises(IndexError, match=rf"{name}\.decode: id -1 is outside \[0, {tok.vocab_size}\)"):
+    with pytest.raises(IndexError, match=rf"{name}\.decode: ids must be ids in \[0, {tok.vocab_size}\), got id -1"):
         tok.decode(backend.tensor(np.array([2, -1])))
 
 
