@@ -42,8 +42,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if not backend.is_array(data):
-            rules.fail("Tensor", "data", "a backend array (minigen.tensor(data) takes numbers and lists)",
-                       type(data).__name__, TypeError)
+            rules.fail("Tensor", "data", "a backend array (minigen.tensor takes lists)", type(data).__name__, TypeError)
         if requires_grad:
             _floating_for_grad(data.dtype)
         self.data = data
@@ -105,10 +104,7 @@ class Tensor:
     __hash__ = object.__hash__  # == is elementwise, so hash by identity
 
     def __bool__(self) -> bool:
-        if self.numel() != 1:
-            raise ValueError(f"the truth value of a tensor with {self.numel()} elements is ambiguous; "
-                             "use .sum(), .max() or an explicit comparison of one element")
-        return bool(self.item())
+        return bool(self.item())                  # item() refuses a tensor of several elements: its truth is ambiguous
 
     def __float__(self) -> float:
         return float(self.item())
@@ -168,8 +164,8 @@ class Tensor:
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
-        if self.numel() != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        if self.numel() != 1:                     # bool() and float() too: reduce first (.sum(), .max(), a comparison)
+            rules.fail("item", "the tensor", "of one element (several are ambiguous)", f"shape {self.shape}")
         return backend.to_numpy(self.data).reshape(()).item()
 
     def tolist(self):
@@ -203,8 +199,7 @@ def as_tensor(x):
 def _floating_for_grad(dtype) -> None:
     """Only floating-point tensors can require gradients."""
     if not backend.is_floating(dtype):
-        rules.fail("Tensor", "requires_grad", "False for a tensor of dtype " + _dtype_str(dtype) +
-                   " (only floating-point tensors can require gradients)", True)
+        rules.fail("Tensor", "requires_grad", f"False for dtype {_dtype_str(dtype)} (not floating-point)", True)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None, name: str | None = None) -> Tensor:

@@ -33,7 +33,8 @@ def test_default_dtype_is_used():
 
 
 def test_only_floats_can_require_grad():
-    with pytest.raises(ValueError, match=r"Tensor: requires_grad must be False for a tensor of dtype int64 \(only floating-point tensors can require gradients\), got True"):
+    with pytest.raises(ValueError, match=r"Tensor: requires_grad must be False for dtype int64 "
+                                         r"\(not floating-point\), got True"):
         minigen.tensor(np.arange(3), requires_grad=True)
 
 

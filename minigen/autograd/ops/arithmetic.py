@@ -59,9 +59,9 @@ def _binary(op: str, fn, a, b):
     _check_dtypes(op, a, b)
     try:
         return fn.apply(a, b)
-    except ValueError:
-        if broadcast_shapes(_shape(a), _shape(b)) is None:
-            rules.fail(op, "b", f"of a shape that broadcasts with a's {_shape(a)}", _shape(b))
+    except ValueError:                                       # the error path: say which shapes do not broadcast
+        ok = broadcast_shapes(_shape(a), _shape(b)) is not None
+        rules.require(ok, op, "b", f"of a shape that broadcasts with a's {_shape(a)}", _shape(b))
         raise
 
 

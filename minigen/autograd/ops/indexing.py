@@ -79,12 +79,11 @@ def _index_array(k, like, axis_len: int, op: str, axis: int):
         k = backend.asarray_like(backend.host_array(k, "int64"), like)
     xp = array_namespace(k)
     if not backend.is_integer(k.dtype):
-        rules.fail(op, "index", "an integer array (where()/masked_fill() take boolean masks)",
-                   _dtype_str(k.dtype), IndexError)
-    if k.size and backend.any_true((k >= axis_len) | (k < -axis_len)):
-        bad = backend.to_numpy(k)
-        rules.fail(op, "index", f"in [-{axis_len}, {axis_len}) for axis {axis}",
-                   int(bad[(bad >= axis_len) | (bad < -axis_len)][0]), IndexError)
+        rules.fail(op, "index", "an integer array (masks go to where()/masked_fill())", _dtype_str(k.dtype), IndexError)
+    outside = (k >= axis_len) | (k < -axis_len)
+    if k.size and backend.any_true(outside):
+        first = int(backend.to_numpy(k)[backend.to_numpy(outside)][0])
+        rules.fail(op, "index", f"in [-{axis_len}, {axis_len}) for axis {axis}", first, IndexError)
     return xp.where(k < 0, k + axis_len, k)
 
 
@@ -99,8 +98,9 @@ def getitem(x, key):
         return GetItem.apply(x, key=key)
     arrays = list(key[:n_arrays])
     tail = key[n_arrays:]
-    if not all(_is_index_array(k) for k in arrays) or n_arrays > x.ndim or \
-            not all(t is Ellipsis or (isinstance(t, slice) and t == slice(None)) for t in tail):
+    ok = all(_is_index_array(k) for k in arrays) and n_arrays <= x.ndim and \
+        all(t is Ellipsis or (isinstance(t, slice) and t == slice(None)) for t in tail)
+    if not ok:
         rules.fail("indexing", "key", f"integer-array indices first (at most {x.ndim}), then only ':' or '...' "
                    "(permute the axes first, or index in two steps)", repr(key), IndexError)
     idx = [_index_array(k, x.data, x.shape[i], "indexing", i) for i, k in enumerate(arrays)]
@@ -109,8 +109,7 @@ def getitem(x, key):
     bshape = shapes[0]
     for s in shapes[1:]:
         bshape = broadcast_shapes(bshape, s)
-        if bshape is None:
-            rules.fail("indexing", "key", "index arrays whose shapes broadcast together", shapes, IndexError)
+        rules.require(bshape is not None, "indexing", "key", "index arrays that broadcast", shapes, IndexError)
     flat = xp.zeros(bshape, dtype=idx[0].dtype, device=backend.device_of(idx[0]))
     for i, a in enumerate(idx):                      # row-major flat index: ((i_1 * N_2) + i_2) * N_3 + ...
         flat = flat * x.shape[i] + a
@@ -138,8 +137,7 @@ class Where(Function):
 def _mask(op, name, mask):
     m = mask.data if isinstance(mask, Tensor) else mask
     if not backend.is_array(m) or backend._dtype_name(m.dtype) != "bool":
-        rules.fail(op, name, "a boolean array", _dtype_str(m.dtype) if backend.is_array(m) else type(m).__name__,
-                   TypeError)
+        rules.fail(op, name, "a boolean array", rules.describe(m), TypeError)
     return m
 
 

@@ -11,8 +11,8 @@ def normalize_axis(op: str, axis, ndim: int) -> tuple:
     """``axis`` (None, an int or a tuple of ints, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    axes = [rules.integer(op, "axis", a, -ndim, ndim - 1 if ndim else 0) % (ndim or 1)   # (max is the op here)
-            for a in ((axis,) if not isinstance(axis, (tuple, list)) else axis)]
+    given = (axis,) if not isinstance(axis, (tuple, list)) else axis
+    axes = [rules.integer(op, "axis", a, -ndim, ndim - 1 if ndim else 0) % (ndim or 1) for a in given]
     rules.require(len(set(axes)) == len(axes), op, "axis", "distinct axes", axis)
     return tuple(sorted(axes))
 

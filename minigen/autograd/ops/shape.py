@@ -185,15 +185,14 @@ def split(x, split_size_or_sections, axis: int = 0):
     (the last may be smaller), a list gives the size of each piece."""
     axis = _axis("split", axis, x.ndim)
     n = x.shape[axis]
-    if rules.is_int(split_size_or_sections):
+    if not rules.is_int(split_size_or_sections):                     # a list: the size of each piece
+        sizes = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            rules.fail("split", "sections", f"non-negative sizes adding up to {n}, the size of axis {axis}", sizes)
+    else:                                                               # an int: pieces of that size, the last smaller
         step = rules.positive_int("split", "split_size", split_size_or_sections)
         sizes = tuple(min(step, n - s) for s in range(0, n, step)) or (0,)
-    else:
-        sizes = tuple(int(s) for s in split_size_or_sections)
-        if any(s < 0 for s in sizes) or sum(sizes) != n:
-            rules.fail("split", "sections", f"non-negative sizes adding up to {n}, the size of axis {axis}",
-                       list(sizes))
-    return Split.apply(x, sizes=sizes, axis=axis)
+    return Split.apply(x, sizes=tuple(sizes), axis=axis)
 
 
 def to(x, target):
