@@ -110,9 +110,10 @@ class LogitsProcessorList(list):
         return scores
 
     def process(self, input_ids, scores):
-        """The same chain on inputs already checked: each ``LogitsProcessor``'s ``process``, any other callable."""
+        """The same chain on inputs already checked: a ``LogitsProcessor``'s ``process``, unless it defines its own
+        ``__call__`` (as Hugging Face's subclasses do); then, as any other callable, the processor itself."""
         for processor in self:
-            step = processor.process if isinstance(processor, LogitsProcessor) else processor
+            step = processor.process if type(processor).__call__ is LogitsProcessor.__call__ else processor
             scores = step(input_ids, scores)
         return scores
 

@@ -346,3 +346,19 @@ def test_bools_and_strings_are_refused(model, name, value):
 def test_return_dict_in_generate_must_be_a_bool(model):
     with pytest.raises(ValueError, match="generate: return_dict_in_generate must be True or False, got 'yes'"):
         generate(model, np.array([[1]]), 2, return_dict_in_generate="yes")
+
+
+def test_a_processor_subclass_that_defines_call_is_used_as_called(model):
+    """A Hugging Face style subclass overrides __call__ (not process): generate and beam search call it."""
+    from minigen.sample import LogitsProcessor, beam_search
+
+    class OnlyToken(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            out = np.full_like(scores, -np.inf)
+            out[:, 4] = 0.0
+            return out
+
+    prompt = np.array([[1, 2]])
+    np.testing.assert_array_equal(generate(model, prompt, 5, logits_processor=[OnlyToken()])[:, 2:], 4)
+    np.testing.assert_array_equal(beam_search(model, prompt, num_beams=2, max_new_tokens=3,
+                                              logits_processor=[OnlyToken()]).sequences[:, 2:], 4)
