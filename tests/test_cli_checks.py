@@ -158,7 +158,7 @@ def test_damaged_checkpoints_are_one_line_naming_the_file(corpus, tmp_path, caps
     capsys.readouterr()
     assert "metadata is not valid JSON" in sample_error("json.safetensors", meta='{"config": ')
     err = sample_error("tok.safetensors", meta=json.dumps({**meta, "tokenizer": {"type": "char"}}))
-    assert "tokenizer entry cannot be read" in err and "'chars' list, and it is missing" in err
+    assert "tokenizer entry cannot be read" in err and "'chars' entry must be a valid list" in err
     err = sample_error("config.safetensors", meta=json.dumps({**meta, "config": {"model_type": "rnn_lm"}}))
     assert "config.vocab_size must be 27 (axis 0 of model.embedding.weight), got None" in err
     weights = {k: v.copy() for k, v in load_checkpoint(good).model_state.items()}
