@@ -9,6 +9,7 @@ through it, and so, on ``--resume``, do the settings saved in the checkpoint.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 import numpy as np
@@ -85,7 +86,7 @@ def check_settings(values: dict, table=None, fn: str = "", name=flag, may_be_non
 
 
 def prompt_ids(tokenizer, prompt: str, what: str):
-    """``prompt``'s token ids, (1, P); a prompt the tokenizer refuses, or one with no token, is an error naming ``what``."""
+    """``prompt``'s token ids, (1, P); one the tokenizer refuses, or with no token, is an error naming ``what``."""
     try:
         ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)
     except ValueError as e:
@@ -95,15 +96,16 @@ def prompt_ids(tokenizer, prompt: str, what: str):
     return ids
 
 
+# The names --device takes, in any case: the CPU, or CuPy on a GPU (cuda:N, the N-th).
+DEVICES = r"cpu|numpy|cuda(:\d+)?|gpu|cupy"
+CPU_NAMES = ("cpu", "numpy")
+
+
 def check_device(device: str) -> None:
     """``--device`` is cpu or cuda[:N], and CuPy and a GPU are there for cuda (checked before any work)."""
-    name = device.lower()
-    if name in ("cpu", "numpy"):
-        return
-    if name in ("cuda", "gpu", "cupy") or (name.startswith("cuda:") and name[5:].isdigit()):
+    rules.require(re.fullmatch(DEVICES, device, re.IGNORECASE), "", "--device", "cpu, cuda or cuda:N", repr(device))
+    if device.lower() not in CPU_NAMES:
         try:
             backend.get_cupy()
         except backend.CupyUnavailableError as e:
             raise ValueError(f"--device {device}: {e}") from None
-        return
-    raise ValueError(f"--device must be cpu, cuda or cuda:N, got {device!r}")

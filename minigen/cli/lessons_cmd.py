@@ -18,8 +18,7 @@ from .. import grading, rules
 
 def _check_folder(what: str, value) -> None:
     """An empty folder name would silently mean the current folder: refuse it."""
-    if value is not None and not str(value).strip():
-        raise ValueError(f"{what} is empty; give a folder name (. for the current folder)")
+    rules.require(value is None or str(value).strip(), "", what, "a folder name (. is the current folder)", repr(value))
 
 EPILOG_ASSIGN = ("Each ### BEGIN SOLUTION / ### END SOLUTION region becomes a NotImplementedError stub; the public "
                  "checks go along in DIR/checks, the hidden ones stay with you.")

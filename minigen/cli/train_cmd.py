@@ -51,9 +51,14 @@ GPT_DEFAULTS = dict(batch_size=16, seq_len=64, lr=3e-3, optimizer="adamw", weigh
 TUNABLE = ("lr", "grad_clip")
 RESUMABLE = {"steps", "time", "eval_interval", "eval_tokens", "prompt", "temperatures", "sample_length",
              "device", "progress", "out", *TUNABLE}
-# Options that only one kind of model reads: given for the other one, they are a mistake.
-ONLY_FOR = {"cell": "rnn", "embed_dim": "rnn", "hidden_size": "rnn", "num_layers": "rnn", "fresh_state_every": "rnn",
-            "n_layer": "gpt", "n_head": "gpt", "n_embd": "gpt"}
+# Options that only some values of another setting (the model, the tokenizer) read: given otherwise, a mistake.
+ONLY_FOR = {**dict.fromkeys(("cell", "embed_dim", "hidden_size", "num_layers", "fresh_state_every"),
+                            ("model", ("rnn",))),
+            **dict.fromkeys(("n_layer", "n_head", "n_embd"), ("model", ("gpt",))),
+            "vocab_size": ("tokenizer", ("word", "bpe"))}
+# The smallest --vocab-size of each tokenizer that reads it: a word tokenizer keeps padding and [UNK] besides its
+# words, and BPE starts from the 256 bytes.
+MIN_VOCAB_SIZE = {"word": 3, "bpe": 256}
 DEFAULT_TIME = 600.0
 # On --resume, the run's settings that shape the model, and the entry of the model's saved config each must equal.
 MODEL_ENTRIES = {"rnn": dict(embed_dim="embed_dim", hidden_size="hidden_size", num_layers="num_layers", cell="cell",
@@ -176,14 +181,12 @@ def _optimizer(cfg, params):
 
 def _check_fit(cfg, given) -> None:
     """Options that do not fit the model or the tokenizer of the run."""
-    for k in given:
-        model = ONLY_FOR.get(k, cfg["model"])
-        rules.require(model == cfg["model"], "", flag(k), f"left out with --model {cfg['model']} (it is for {model})",
-                      given[k])
-    if "vocab_size" in given:
-        minimum = {"char": None, "word": 3, "bpe": 256}[cfg["tokenizer"]]
-        rules.require(minimum, "", "--vocab-size", "left out with --tokenizer char (the text's characters)", "it")
-        rules.integer("", "--vocab-size", given["vocab_size"], minimum)
+    for k in sorted(given.keys() & ONLY_FOR.keys()):
+        setting, values = ONLY_FOR[k]
+        rules.require(cfg[setting] in values, "", flag(k), f"left out with --{setting} {cfg[setting]} "
+                      f"(it is for {' or '.join(values)})", rules.describe(given[k]))
+    if "vocab_size" in given:                   # for word or bpe: the loop above refused it for char
+        rules.integer("", "--vocab-size", given["vocab_size"], MIN_VOCAB_SIZE[cfg["tokenizer"]])
     if cfg["model"] == "gpt":
         rules.require(cfg["n_embd"] % cfg["n_head"] == 0, "", "--n-embd", f"divisible by --n-head {cfg['n_head']}",
                       cfg["n_embd"])
@@ -215,8 +218,8 @@ def _config(args):
         if "corpus" in given and same_corpus(given["corpus"], run.get("corpus", "")):
             given["corpus"] = run["corpus"]         # the same file, named from another folder
         for k in sorted(k for k, v in given.items() if k not in RESUMABLE and v != run.get(k)):
-            rules.fail("--resume", flag(k), f"the run's {run.get(k)!r} (it cannot change; or start a new --out)",
-                       repr(given[k]))
+            was, now = run.get(k), given[k]
+            rules.fail("--resume", flag(k), f"the run's {was!r} (it cannot change; or start a new --out)", repr(now))
         tuned = {k: (run.get(k), given[k]) for k in TUNABLE if k in given and given[k] != run.get(k)}
         cfg.update(run)
         cfg["out"] = out
@@ -274,9 +277,8 @@ def _check_model_settings(cfg, config: dict, path: str) -> None:
     """On --resume: the run's settings that shape the model agree with the model's saved config."""
     with entries_of(path) as fn:
         rules.choice(fn, "extra.run.model", cfg["model"], ({"rnn_lm": "rnn", "gpt": "gpt"}[config["model_type"]],))
-        for key, entry in MODEL_ENTRIES[cfg["model"]].items():
-            if cfg[key] != config[entry]:
-                rules.fail(fn, f"extra.run.{key}", f"{config[entry]!r}, as config.{entry}", rules.describe(cfg[key]))
+        for k, e in MODEL_ENTRIES[cfg["model"]].items():     # the run's setting k, the config's entry e
+            rules.require(cfg[k] == config[e], fn, f"extra.run.{k}", f"{config[e]!r}, as config.{e}", repr(cfg[k]))
 
 
 def _sizes(cfg) -> str:

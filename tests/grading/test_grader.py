@@ -266,9 +266,9 @@ def test_bad_grade_and_assign_input_is_one_line(tmp_path, lessons, capsys):
     (tmp_path / "empty").mkdir()
     err = one_line_error(["lessons", "copy", str(tmp_path / "x"), "--lessons", str(tmp_path / "empty")], capsys)
     assert "holds no lessons" in err
-    assert "--out is empty" in one_line_error(["assign", "01", "--out", "", "--lessons", str(lessons)], capsys)
-    assert "DIR is empty" in one_line_error(["lessons", "copy", ""], capsys)
-    assert "DIR is empty" in one_line_error(["grade", ""], capsys)
+    assert "--out must be a folder" in one_line_error(["assign", "01", "--out", "", "--lessons", str(lessons)], capsys)
+    assert "DIR must be a folder name" in one_line_error(["lessons", "copy", ""], capsys)
+    assert "DIR must be a folder name" in one_line_error(["grade", ""], capsys)
 
 
 def test_assign_all_beside_other_names(tmp_path, lessons, capsys):
