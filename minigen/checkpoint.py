@@ -30,6 +30,7 @@ import itertools
 import json
 import os
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -71,8 +72,8 @@ def save_checkpoint(path, model, optimizer=None, *, config=None, tokenizer=None,
     rules.non_negative_int(fn, "step", step)
     rules.instance(fn, "extra", extra, (dict, type(None)), "a dict (stored as JSON)")
     rules.instance(fn, "arrays", arrays, (dict, type(None)), "a dict of name -> array")
-    rules.require(tokenizer is None or callable(getattr(tokenizer, "to_dict", None)), fn, "tokenizer",
-                  "a minigen tokenizer (with a to_dict())", type(tokenizer).__name__, TypeError)
+    ok = tokenizer is None or callable(getattr(tokenizer, "to_dict", None))
+    rules.require(ok, fn, "tokenizer", "a minigen tokenizer (with a to_dict())", type(tokenizer).__name__, TypeError)
     tensors = {f"model.{k}": np.ascontiguousarray(backend.to_numpy(v)) for k, v in model.state_dict().items()}
     for name, value in (arrays or {}).items():
         data = value.data if isinstance(value, Tensor) else value
@@ -133,6 +134,8 @@ def _umask() -> int:
 
 
 _JSON_KEYS = (str, int, float, bool, type(None))       # what json.dumps takes as a dict key
+_KEYS = "str, int, float, bool or None (JSON's key types)"
+_NOT_ARRAY = "JSON (an array goes in save_checkpoint's arrays=, read back in Checkpoint.arrays; or use .tolist())"
 
 
 def _jsonable(obj, where: str):
@@ -145,8 +148,8 @@ def _jsonable(obj, where: str):
         out = {}
         for k, v in obj.items():
             key = k.item() if isinstance(k, np.generic) else k
-            if not isinstance(key, _JSON_KEYS):
-                raise TypeError(f"save_checkpoint: {where} has the key {k!r} of type {type(k).__name__} (not JSON)")
+            ok = isinstance(key, _JSON_KEYS)
+            rules.require(ok, "save_checkpoint", f"the key {k!r} in {where}", _KEYS, type(k).__name__, TypeError)
             out[key] = _jsonable(v, f"{where}[{k!r}]")
         return out
     if isinstance(obj, (list, tuple)):
@@ -156,9 +159,7 @@ def _jsonable(obj, where: str):
         obj = backend.to_numpy(data).item()                 # a NumPy scalar or 0-d array -> int, float, bool or str
     if isinstance(obj, (str, int, float, bool, type(None))):
         return obj
-    if backend.is_array(data):
-        raise TypeError(f"save_checkpoint: {where} is an array of shape {tuple(data.shape)}, not JSON; pass it in "
-                        "save_checkpoint's arrays= instead (read back in Checkpoint.arrays), or use .tolist()")
+    rules.require(not backend.is_array(data), "save_checkpoint", where, _NOT_ARRAY, rules.describe(data), TypeError)
     raise TypeError(f"save_checkpoint: {where} is {obj!r} of type {type(obj).__name__}, which the JSON metadata "
                     "cannot hold: it takes dicts, lists, strings, numbers, booleans and None")
 
@@ -216,6 +217,13 @@ def entries_of(path):
         raise CheckpointError(text if text.startswith(where) else f"{where}: {text}") from None
 
 
+# The metadata's entries, as save_checkpoint writes them: entry -> rule.
+_OBJECT = partial(rules.instance, kind=dict, expected="an object")
+_OBJECT_OR_NULL = partial(rules.instance, kind=(dict, type(None)), expected="an object or null")
+META = {"format": partial(rules.choice, options=(FORMAT,)), "step": rules.non_negative_int, "config": _OBJECT_OR_NULL,
+        "tokenizer": _OBJECT_OR_NULL, "optimizer": _OBJECT_OR_NULL, "rng_state": _OBJECT, "extra": _OBJECT}
+
+
 def load_checkpoint(path) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint`` (arrays on the host), every metadata entry checked."""
     from safetensors import safe_open
@@ -236,19 +244,14 @@ def load_checkpoint(path) -> Checkpoint:
         meta = json.loads(raw)
     except ValueError as e:
         raise CheckpointError(f"{path} is damaged: its 'minigen' metadata is not valid JSON ({e})") from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{path} is damaged: its 'minigen' metadata is not a JSON object")
-    for name, value in tensors.items():
-        # A run that diverged must never be saved; one that was anyway would sample blank text.
-        if value.dtype.kind in "fc" and not np.isfinite(value).all():
-            raise CheckpointError(f"checkpoint {path} holds non-finite values (NaN or inf) in tensor {name}")
     with entries_of(path) as fn:
-        rules.choice(fn, "format", meta.get("format"), (FORMAT,))
-        rules.non_negative_int(fn, "step", meta.get("step"))
-        for name in ("config", "tokenizer", "optimizer"):
-            rules.instance(fn, name, meta.get(name), (dict, type(None)), "an object or null")
-        for name in ("rng_state", "extra"):
-            rules.instance(fn, name, meta.get(name), dict, "an object")
+        rules.instance(fn, "its 'minigen' metadata", meta, dict, "a JSON object")
+        for name, value in tensors.items():
+            # A run that diverged must never be saved; one that was anyway would sample blank text.
+            ok = value.dtype.kind not in "fc" or np.isfinite(value).all()
+            rules.require(ok, fn, f"tensor {name}", "finite", "NaN or inf values")
+        for name, rule in META.items():
+            rule(fn, name, meta.get(name))
         try:
             np.random.PCG64().state = meta["rng_state"]           # the generator's own check, on a scratch one
         except (ValueError, TypeError, KeyError) as e:
@@ -267,9 +270,9 @@ def _optimizer_state(fn: str, saved: dict | None, tensors: dict) -> dict | None:
     """
     if saved is None:
         return None
-    groups = rules.instance(fn, "optimizer.param_groups", saved.get("param_groups"), list, "a list")
-    for i, group in enumerate(groups):
-        rules.instance(fn, f"optimizer.param_groups[{i}]", group, dict, "an object")
+    groups = saved.get("param_groups")
+    ok = isinstance(groups, list) and all(isinstance(group, dict) for group in groups)
+    rules.require(ok, fn, "optimizer.param_groups", "a list of objects", rules.describe(groups), TypeError)
     scalars = rules.instance(fn, "optimizer.scalars", saved.get("scalars"), dict, "an object")
     state = {}
     for key, value in tensors.items():

@@ -184,13 +184,14 @@ def test_damaged_metadata_and_nonfinite_weights_name_the_file(tmp_path):
                                               r"JSON \(Expecting value"):
         load_checkpoint(bad)
     bad = _rewrite(path, tmp_path / "list.safetensors", meta="[1, 2]")
-    with pytest.raises(CheckpointError, match="list.safetensors is damaged: .* not a JSON object"):
+    with pytest.raises(CheckpointError, match="list.safetensors: its 'minigen' metadata must be a JSON object, "
+                                              "got list"):
         load_checkpoint(bad)
     weight = load_checkpoint(path).model_state["embedding.weight"].copy()
     weight[0, 0] = np.inf
     bad = _rewrite(path, tmp_path / "inf.safetensors", tensors={"model.embedding.weight": weight})
-    with pytest.raises(CheckpointError, match=r"checkpoint .*inf.safetensors holds non-finite values \(NaN or inf\) "
-                                              r"in tensor model.embedding.weight"):
+    with pytest.raises(CheckpointError, match=r"checkpoint .*inf.safetensors: tensor model.embedding.weight must "
+                                              r"be finite, got NaN or inf"):
         load_checkpoint(bad)
 
 
@@ -204,13 +205,13 @@ def test_extra_takes_numpy_scalars_and_refuses_what_json_cannot_hold(tmp_path):
     assert got == {"loss": 1.5, "n": 3, "ok": True, "pair": [0.25, "a"], "zero_d": 2.0, "nested": {"lr": [0.5]}}
     assert type(got["n"]) is int and type(got["loss"]) is float
 
-    with pytest.raises(TypeError, match=r"save_checkpoint: extra\['h'\] is an array of shape \(2, 3\), .*pass it "
-                                        r"in save_checkpoint's arrays= instead"):
+    with pytest.raises(TypeError, match=r"save_checkpoint: extra\['h'\] must be JSON \(an array goes in "
+                                        r"save_checkpoint's arrays=.*\), got ndarray of shape \(2, 3\)"):
         save_checkpoint(path, model, extra={"h": np.zeros((2, 3))})
     with pytest.raises(TypeError, match=r"save_checkpoint: extra\['run'\]\['when'\]\[1\] is .* of type object, "
                                         "which the JSON metadata cannot hold"):
         save_checkpoint(path, model, extra={"run": {"when": [1, object()]}})
-    with pytest.raises(TypeError, match=r"save_checkpoint: extra has the key \(1, 2\) of type tuple"):
+    with pytest.raises(TypeError, match=r"save_checkpoint: the key \(1, 2\) in extra must be str, .*, got tuple"):
         save_checkpoint(path, model, extra={(1, 2): 3})
     with pytest.raises(TypeError, match="save_checkpoint: extra must be a dict .*, got list"):
         save_checkpoint(path, model, extra=[1, 2])
@@ -291,7 +292,7 @@ def test_load_model_refuses_weights_that_do_not_fit(tmp_path):
     (lambda m: m.update(format="other"), "format must be one of 'minigen-checkpoint-1', got 'other'"),
     (lambda m: m.update(config=[1]), "config must be an object or null, got list"),
     (lambda m: m.update(extra=None), "extra must be an object, got NoneType"),
-    (lambda m: m["optimizer"].update(param_groups={}), "optimizer.param_groups must be a list, got dict"),
+    (lambda m: m["optimizer"].update(param_groups={}), "optimizer.param_groups must be a list of objects, got {}"),
     (lambda m: m["optimizer"]["scalars"].update({"x": {"step": 1}}), "optimizer.scalars.x must be named by a "
                                                                      "parameter's index"),
     (lambda m: m["optimizer"]["scalars"].update({"0": {"step": float("nan")}}), "optimizer.scalars.0.step must be a "
