@@ -54,18 +54,18 @@ class TextGenerator(Callback):
 
     def __init__(self, tokenizer, prompt: str = "ROMEO:", temperatures=(0.2, 0.5, 1.0, 1.5), length: int = 200,
                  seed: int = 0):
-        temperatures = [rules.real("TextGenerator", "temperatures", t, 0) for t in temperatures]
-        rules.require(temperatures, "TextGenerator", "temperatures", "one temperature or more", "none")
-        length = rules.non_negative_int("TextGenerator", "length", length)
-        seed = rules.non_negative_int("TextGenerator", "seed", seed)
-        rules.require(isinstance(prompt, str) and prompt, "TextGenerator", "prompt", "a non-empty string",
-                      rules.describe(prompt))
+        fn = "TextGenerator"
+        temperatures = [rules.real(fn, "temperatures", t, 0) for t in temperatures]
+        rules.require(temperatures, fn, "temperatures", "one temperature or more", "none")
+        length = rules.non_negative_int(fn, "length", length)
+        seed = rules.non_negative_int(fn, "seed", seed)
+        rules.require(isinstance(prompt, str) and prompt, fn, "prompt", "a non-empty string", rules.describe(prompt))
         try:
             self.prompt_ids = np.asarray(tokenizer.encode(prompt))[None, :]          # (1, P)
         except ValueError as e:
-            raise ValueError(f"TextGenerator: the prompt {prompt!r} cannot be encoded: {e}") from None
+            raise ValueError(f"{fn}: the prompt {prompt!r} cannot be encoded: {e}") from None
         # a word tokenizer drops punctuation: "..." has no words
-        rules.require(self.prompt_ids.size, "TextGenerator", "prompt", "one token or more", f"{prompt!r}, no tokens")
+        rules.require(self.prompt_ids.size, fn, "prompt", "one token or more", f"{prompt!r}, no tokens")
         self.tokenizer, self.prompt, self.temperatures = tokenizer, prompt, temperatures
         self.length, self.seed = length, seed
         self.samples = []

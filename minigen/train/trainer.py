@@ -52,6 +52,7 @@ LOOP = {"step": rules.non_negative_int, "tokens_seen": rules.non_negative_int, "
         "state_is_tuple": rules.flag, "history": partial(rules.instance, kind=list, expected="a list"),
         "train_curve": partial(rules.instance, kind=list, expected="a list"),
         "batch_rng": partial(rules.instance, kind=(dict, type(None)), expected="an object or null")}
+_OPTIMIZER = "the optimizer's state (to start it afresh, resume with reset_optimizer=True, or --reset-optimizer)"
 
 
 def loop_state(ck: Checkpoint, reset_optimizer: bool = False) -> dict:
@@ -62,14 +63,13 @@ def loop_state(ck: Checkpoint, reset_optimizer: bool = False) -> dict:
     ``reset_optimizer``.
     """
     with entries_of(ck.path) as fn:
-        rules.require(ck.optimizer_state is not None or reset_optimizer, fn, "optimizer", "the optimizer's state "
-                      "(to start it afresh, resume with reset_optimizer=True, or --reset-optimizer)", "null")
+        rules.require(ck.optimizer_state is not None or reset_optimizer, fn, "optimizer", _OPTIMIZER, "null")
         loop = rules.instance(fn, "extra.trainer", ck.meta["extra"].get("trainer"), dict, "an object")
         for key, rule in LOOP.items():
             rule(fn, f"extra.trainer.{key}", loop.get(key))
         rules.integer(fn, "extra.trainer.position", loop.get("position"), 0, loop["step"], optional=True)
-        rules.require(loop["step"] == ck.meta["step"], fn, "extra.trainer.step",
-                      f"the checkpoint's step, {ck.meta['step']}", loop["step"])
+        step = ck.meta["step"]
+        rules.require(loop["step"] == step, fn, "extra.trainer.step", f"the checkpoint's step, {step}", loop["step"])
         for i, metrics in enumerate(loop["history"]):        # one dict of numbers per evaluation
             for key, value in rules.instance(fn, f"extra.trainer.history[{i}]", metrics, dict, "an object").items():
                 rules.real(fn, f"extra.trainer.history[{i}].{key}", value)
@@ -122,11 +122,11 @@ class Trainer:
                  checkpoint_dir=None, callbacks=(), device=None, progress: bool = True, seed: int = 0,
                  run_config: dict | None = None, log=None, fresh_state_every: int = 4):
         self.fresh_state_every = rules.non_negative_int("Trainer", "fresh_state_every", fresh_state_every)
-        self.batch_size = rules.positive_int("Trainer", "batch_size", batch_size)
-        self.seq_len = rules.positive_int("Trainer", "seq_len", seq_len)
+        self.batch_size, self.seq_len, self.eval_interval = rules.positive_ints(
+            "Trainer", batch_size=batch_size, seq_len=seq_len, eval_interval=eval_interval)
         self.max_steps = rules.positive_int("Trainer", "max_steps", max_steps, optional=True)
-        self.eval_interval = rules.positive_int("Trainer", "eval_interval", eval_interval)
         eval_tokens = rules.positive_int("Trainer", "eval_tokens", eval_tokens, optional=True)
+        val_chars = rules.positive_int("Trainer", "val_chars", val_chars, optional=True)
         time_budget = rules.real("Trainer", "time_budget", time_budget, 0, lo_open=True, optional=True)
         ends = self.max_steps is not None or time_budget is not None
         rules.require(ends, "Trainer", "max_steps or time_budget", "given (or both), so that training ends", "neither")
@@ -152,7 +152,7 @@ class Trainer:
         self.eval_tokens = eval_tokens
         self.chars_per_token = 1.0
         if self.val_ids is not None and val_chars is not None:
-            self.chars_per_token = rules.positive_int("Trainer", "val_chars", val_chars) / len(self.val_ids)
+            self.chars_per_token = val_chars / len(self.val_ids)
         elif tokenizer is not None and self.val_ids is not None and getattr(tokenizer, "kind", "char") != "char":
             self.chars_per_token = len(tokenizer.decode(self.val_ids)) / len(self.val_ids)
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
@@ -338,9 +338,9 @@ class Trainer:
             else:
                 self.batch_rng.bit_generator.state = loop["batch_rng"]
             like = next(iter(self.model.parameters())).data
-            saved = [ck.arrays.get(f"state.{i}") for i in range(sum(k.startswith("state.") for k in ck.arrays))]
-            states = [Tensor(backend.asarray_like(rules.floating_array(fn, f"extra.state.{i}", a), like))
-                      for i, a in enumerate(saved)]
+            n = sum(k.startswith("state.") for k in ck.arrays)
+            saved = [rules.floating_array(fn, f"extra.state.{i}", ck.arrays.get(f"state.{i}")) for i in range(n)]
+            states = [Tensor(backend.asarray_like(a, like)) for a in saved]
             self.state = (tuple(states) if loop["state_is_tuple"] else states[0]) if states else None
             if self.state is not None:          # one token with the carried state: one that does not fit fails now
                 ids = np.zeros((self.batch_size, 1), np.int64)

@@ -276,7 +276,7 @@ def test_bits_per_char_from_the_raw_validation_text(data):
     trainer = make(data, max_steps=10, val_chars=3 * len(data[2]))        # say each token stood for 3 characters
     metrics = trainer.evaluate()
     assert metrics["bits_per_char"] == pytest.approx(metrics["val_loss"] / math.log(2) / 3)
-    with pytest.raises(ValueError, match="val_chars must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="val_chars must be a positive integer or None, got 0"):
         make(data, val_chars=0)
 
 
