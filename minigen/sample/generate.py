@@ -32,6 +32,8 @@ from .step import as_array, check_decoding, check_sampling, model_step, vocab_si
 
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
 
+_DRAWABLE = "rows with a finite maximum (not all -inf, no +inf or NaN)"     # sample_next's rule for its logits
+
 
 def _decoding(fn, model, input_ids, max_new_tokens, *, do_sample, temperature, seed, eos_token_id, pad_token_id,
               stop_strings, tokenizer, report_top_k, logits_processor, **numbers):
@@ -122,14 +124,13 @@ def _pick(logits, sampling: bool, temperature: float, rng):
     top = xp.max(z, axis=-1, keepdims=True)                              # (B, 1)
     empty = ~xp.isfinite(top[:, 0])                                      # (B,): nothing to draw from
     if backend.any_true(empty):     # B flags to the host; generate copies the drawn tokens right after anyway
-        row = int(host.flatnonzero(backend.to_numpy(empty))[0])
-        rules.fail("sample_next", "logits", "rows with a finite maximum (not all -inf, no +inf or NaN)", f"row {row}")
+        rules.fail("sample_next", "logits", _DRAWABLE, f"row {int(backend.to_numpy(empty).argmax())}")   # the first
     p = xp.exp(z - top)                                                  # (B, V), unnormalised
     cdf = xp.cumulative_sum(p, axis=-1)                                  # (B, V)
     rng = rng if rng is not None else backend.get_rng()
     u = backend.asarray_like(rng.random(logits.shape[0]).astype(host.float64), cdf) * cdf[:, -1]   # (B,)
     index = xp.sum(xp.astype(cdf <= u[:, None], xp.int64), axis=-1)      # first index with cdf > u
-    return xp.minimum(index, logits.shape[-1] - 1)                      # u rounding up to the total; clip is ~15x slower
+    return xp.minimum(index, logits.shape[-1] - 1)                      # u rounding up to the total (clip: ~15x slower)
 
 
 @dataclass

@@ -63,7 +63,16 @@ def _is_id(t) -> bool:
     return rules.is_int(t) and t >= 0
 
 
-class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
+class _Penalty(LogitsProcessor):
+    """The constructor the three penalties share: ``penalty`` a finite number within the class's ``bounds``."""
+
+    bounds = (-math.inf, math.inf)
+
+    def __init__(self, penalty: float):
+        self.penalty = rules.real(type(self).__name__, "penalty", penalty, *self.bounds)
+
+
+class RepetitionPenaltyLogitsProcessor(_Penalty):
     """CTRL's repetition penalty: make every token that occurs in ``input_ids`` less likely.
 
     For a token seen at least once (however often): ``s / penalty`` if ``s > 0``, else
@@ -75,8 +84,7 @@ class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
     [[1.0, 1.0, -4.0]]
     """
 
-    def __init__(self, penalty: float):
-        self.penalty = rules.real("RepetitionPenaltyLogitsProcessor", "penalty", penalty, *SCALE)
+    bounds = SCALE
 
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
@@ -85,7 +93,7 @@ class RepetitionPenaltyLogitsProcessor(LogitsProcessor):
         return xp.where(seen, penalised, scores)
 
 
-class FrequencyPenaltyLogitsProcessor(LogitsProcessor):
+class FrequencyPenaltyLogitsProcessor(_Penalty):
     """OpenAI's frequency penalty: ``scores - penalty * count``, count = occurrences of the token in ``input_ids``.
 
     The more often a token was used, the lower its score. A negative ``penalty``
@@ -96,25 +104,17 @@ class FrequencyPenaltyLogitsProcessor(LogitsProcessor):
     [[0.0, -1.0, -0.5, 0.0]]
     """
 
-    def __init__(self, penalty: float):
-        penalty = rules.real("FrequencyPenaltyLogitsProcessor", "penalty", penalty)
-        self.penalty = float(penalty)
-
     def process(self, input_ids, scores):
         return scores - self.penalty * _token_counts(input_ids, scores.shape[-1], scores.dtype)
 
 
-class PresencePenaltyLogitsProcessor(LogitsProcessor):
+class PresencePenaltyLogitsProcessor(_Penalty):
     """OpenAI's presence penalty: ``scores - penalty * [count > 0]``, once for every token seen in ``input_ids``.
 
     >>> import numpy as np
     >>> PresencePenaltyLogitsProcessor(0.5)(np.array([[1, 1, 2]]), np.zeros((1, 4))).tolist()
     [[0.0, -0.5, -0.5, 0.0]]
     """
-
-    def __init__(self, penalty: float):
-        penalty = rules.real("PresencePenaltyLogitsProcessor", "penalty", penalty)
-        self.penalty = float(penalty)
 
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
@@ -143,8 +143,7 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
         xp = array_namespace(scores)
         (B, T), V, n = input_ids.shape, scores.shape[-1], self.ngram_size
         ids = backend.to_numpy(input_ids)                                      # (B, T) on the host
-        low = int(ids.min()) if ids.size else 0                                # ids >= V are skipped, as in HF
-        rules.require(low >= 0, "NoRepeatNGramLogitsProcessor", "input_ids", "ids >= 0", f"id {low}", IndexError)
+        rules.token_ids("NoRepeatNGramLogitsProcessor", "input_ids", ids)      # >= 0; ids >= V are skipped, as in HF
         banned = backend.host_full((B, V), False, dtype="bool")                # (B, V) on the host
         for b, tokens in enumerate(ids.tolist()):
             prefix = tokens[T - n + 1:]                                        # the last n-1 tokens
@@ -201,8 +200,9 @@ class NoBadWordsLogitsProcessor(LogitsProcessor):
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
         (B, T), V = input_ids.shape, scores.shape[-1]
-        too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})
-        rules.require(not too_large, "NoBadWordsLogitsProcessor", "bad_words_ids", f"ids in [0, {V})", too_large)
+        too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})     # V is known only now
+        if too_large:
+            rules.fail("NoBadWordsLogitsProcessor", "bad_words_ids", f"ids in [0, {V})", too_large)
         singles = [seq[0] for seq in self.bad_words_ids if len(seq) == 1]
         banned = xp.broadcast_to(_token_mask(singles, V, scores), (B, V))      # (B, V)
         vocab = xp.arange(V, device=device_of(scores))                         # (V,)

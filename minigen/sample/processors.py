@@ -35,6 +35,8 @@ __all__ = ["LogitsProcessor", "LogitsProcessorList", "TemperatureLogitsWarper", 
 # Temperature and repetition penalty are scales: outside [1e-4, 1e4] they overflow the scores (the CLI's bounds too).
 SCALE = (1e-4, 1e4)
 
+_SAME_BATCH = "a (batch, length) array with the batch of scores {}"      # formatted only when the rule fails
+
 
 def _filter_options(fn: str, filter_value, min_tokens_to_keep) -> tuple[float, int]:
     """The two options as Python numbers: a NumPy scalar is no Python scalar to array-API arithmetic."""
@@ -81,8 +83,7 @@ class LogitsProcessor:
         if not (backend.is_array(input_ids) and backend.is_integer(input_ids.dtype)):
             rules.fail(fn, "input_ids", "an integer (batch, length) array of ids", _describe(input_ids), TypeError)
         if input_ids.ndim != 2 or input_ids.shape[0] != scores.shape[0]:
-            rules.fail(fn, "input_ids", f"a (batch, length) array with the batch of scores {tuple(scores.shape)}",
-                       f"shape {tuple(input_ids.shape)}")
+            rules.fail(fn, "input_ids", _SAME_BATCH.format(tuple(scores.shape)), f"shape {tuple(input_ids.shape)}")
         rules.same_device(fn, input_ids=input_ids, scores=scores)
         return self.process(input_ids, scores)
 
@@ -182,7 +183,8 @@ class TopPLogitsWarper(LogitsProcessor):
     def __init__(self, top_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
         top_p = rules.real("TopPLogitsWarper", "top_p", top_p, 0, 1, lo_open=True)
         self.top_p = float(top_p)
-        self.filter_value, self.min_tokens_to_keep = _filter_options("TopPLogitsWarper", filter_value, min_tokens_to_keep)
+        self.filter_value, self.min_tokens_to_keep = _filter_options(type(self).__name__, filter_value,
+                                                                     min_tokens_to_keep)
 
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
@@ -211,7 +213,8 @@ class MinPLogitsWarper(LogitsProcessor):
     def __init__(self, min_p: float, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
         min_p = rules.probability("MinPLogitsWarper", "min_p", min_p)
         self.min_p = float(min_p)
-        self.filter_value, self.min_tokens_to_keep = _filter_options("MinPLogitsWarper", filter_value, min_tokens_to_keep)
+        self.filter_value, self.min_tokens_to_keep = _filter_options(type(self).__name__, filter_value,
+                                                                     min_tokens_to_keep)
 
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
@@ -242,7 +245,8 @@ class TypicalLogitsWarper(LogitsProcessor):
     def __init__(self, mass: float = 0.9, filter_value: float = -math.inf, min_tokens_to_keep: int = 1):
         mass = rules.real("TypicalLogitsWarper", "mass", mass, 0, 1, lo_open=True, hi_open=True)
         self.mass = float(mass)
-        self.filter_value, self.min_tokens_to_keep = _filter_options("TypicalLogitsWarper", filter_value, min_tokens_to_keep)
+        self.filter_value, self.min_tokens_to_keep = _filter_options(type(self).__name__, filter_value,
+                                                                     min_tokens_to_keep)
 
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
