@@ -79,11 +79,16 @@ _SWAP_HINT = "did you swap vocab_json and merges_txt?"
 _FILES = "GPT2Tokenizer.from_files"
 
 
+def _existing(name: str, file, expected: str) -> str:
+    """``file`` as a path; a FileNotFoundError naming the argument ``name`` when there is no such file."""
+    path = os.fspath(file)
+    rules.require(os.path.isfile(path), _FILES, name, expected, f"{path} (not found)", FileNotFoundError)
+    return path
+
+
 def _read_vocab(vocab_json) -> dict:
     """``vocab.json``: one JSON object, token -> id."""
-    path = os.fspath(vocab_json)
-    found = os.path.isfile(path)
-    rules.require(found, _FILES, "vocab_json", "GPT-2's vocab.json", f"{path} (not found)", FileNotFoundError)
+    path = _existing("vocab_json", vocab_json, "GPT-2's vocab.json")
     try:
         with open(path, encoding="utf-8") as f:
             vocab = json.load(f)
@@ -96,9 +101,7 @@ def _read_vocab(vocab_json) -> dict:
 
 def _read_merges(merges_txt) -> list:
     """``merges.txt``: an optional ``#version`` line, then one ``a b`` pair per line, best first."""
-    path = os.fspath(merges_txt)
-    found = os.path.isfile(path)
-    rules.require(found, _FILES, "merges_txt", "GPT-2's merges.txt", f"{path} (not found)", FileNotFoundError)
+    path = _existing("merges_txt", merges_txt, "GPT-2's merges.txt")
     merges, not_json = [], f"a list of merges, not JSON ({_SWAP_HINT})"
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
@@ -132,9 +135,11 @@ class GPT2Tokenizer(_Tokenizer):
     def __init__(self, vocab, merges, special_tokens=None):
         tokens = sorted(vocab, key=vocab.get) if isinstance(vocab, dict) else list(vocab)
         self.encoder = {t: i for i, t in enumerate(tokens)}
-        dense = not isinstance(vocab, dict) or sorted(vocab.values()) == list(range(len(vocab)))
-        rules.require(dense, "GPT2Tokenizer", "the vocabulary's ids", f"0..{len(vocab) - 1}, each once", "others")
-        rules.require(len(self.encoder) == len(tokens), "GPT2Tokenizer", "vocab", "distinct tokens", "duplicates")
+        if isinstance(vocab, dict):                  # its tokens are distinct; its ids must be 0..n-1
+            ok, got = sorted(vocab.values()) == list(range(len(tokens))), "other ids"
+        else:                                        # its ids are 0..n-1; its tokens must be distinct
+            ok, got = len(self.encoder) == len(tokens), "duplicate tokens"
+        rules.require(ok, "GPT2Tokenizer", "vocab", f"distinct tokens with the ids 0..{len(tokens) - 1}", got)
         self.tokens = tokens
         byte_symbols = bytes_to_unicode()
         missing = [f"{s!r} (byte {b})" for b, s in byte_symbols.items() if s not in self.encoder]

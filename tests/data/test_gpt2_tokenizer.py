@@ -117,7 +117,7 @@ def test_bad_files_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"merges must be pairs of vocabulary symbols, joined one too, "
                                          r"got merge 0 \('a', 'b'\), which uses 'ab'"):
         GPT2Tokenizer(symbols, [("a", "b")])
-    with pytest.raises(ValueError, match=r"ids must be 0\.\.255"):
+    with pytest.raises(ValueError, match=r"vocab must be distinct tokens with the ids 0\.\.255, got other ids"):
         GPT2Tokenizer({s: i + 1 for i, s in enumerate(symbols)}, [])
     (tmp_path / "vocab.json").write_text(json.dumps({s: i for i, s in enumerate(symbols)}), encoding="utf-8")
     (tmp_path / "merges.txt").write_text("#version: 0.2\na b c\n", encoding="utf-8")
