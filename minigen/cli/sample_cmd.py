@@ -62,8 +62,9 @@ def _check_options(args) -> None:
     """Every option, before the checkpoint is read or anything is printed."""
     check_settings(vars(args), OPTIONS, may_be_none=OPTIONS)
     n, beams = args.num_return_sequences, args.num_beams
-    for name in (k for k in SAMPLING if beams > 1 and vars(args)[k] is not None):   # beam search would ignore them
-        rules.fail("", flag(name), f"left out with --num-beams {beams} (beam search does not sample)", vars(args)[name])
+    for name in SAMPLING if beams > 1 else ():      # beam search is deterministic: these would be ignored
+        rules.require(getattr(args, name) is None, "", flag(name), f"left out with --num-beams {beams} "
+                      "(beam search does not sample)", getattr(args, name))
     rules.require(beams == 1 or n <= beams, "", "--num-return-sequences", "<= --num-beams", f"{n} > {beams}")
     check_device(args.device)
 
