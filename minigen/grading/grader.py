@@ -64,8 +64,10 @@ def _lost(why, worker, what, timeout):
         return (f"stopped after {timeout:g} s without finishing: an endless loop, or far too slow (the limit is "
                 f"{timeout:g} s {what})")
     if str(why) == "died":
-        code = worker.proc.poll()
+        code = worker.exit_status()
         words = worker.last_words()
+        if code is None:
+            return "the checking process closed its connection while running it and did not exit"
         return (f"the checking process died while running it (exit status {code})"
                 + (f"; its last words: {words!r}" if words else ""))
     return f"the checking process {why}; nothing it sent was used"

@@ -184,6 +184,13 @@ class Worker:
             return False
         return not select.select([self.conn.peer.sock], [], [], 0)[0]
 
+    def exit_status(self, grace: float = 5.0):
+        """The worker's exit status; its socket closes a moment before the exit is reported, so wait a little."""
+        try:
+            return self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            return None
+
     def last_words(self) -> str:
         self.log.seek(0, os.SEEK_END)
         self.log.seek(max(0, self.log.tell() - 2000))

@@ -274,3 +274,19 @@ def test_bad_grade_and_assign_input_is_one_line(tmp_path, lessons, capsys):
 def test_assign_all_beside_other_names(tmp_path, lessons, capsys):
     assert main(["assign", "all", "01", "--out", str(tmp_path / "h"), "--lessons", str(lessons)]) == 0
     assert json.loads((tmp_path / "h" / "assignment.json").read_text())["lessons"] == ["01_toy"]
+
+
+def test_the_exit_status_of_a_dead_worker_is_read_after_its_late_exit():
+    """The socket closes a moment before the exit is reported: the diagnosis waits for the status."""
+    import subprocess
+    import sys
+    import types
+
+    from minigen.grading.grader import _lost
+    from minigen.grading.session import Worker
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time, os; time.sleep(0.5); os._exit(7)"])
+    worker = types.SimpleNamespace(proc=proc, last_words=lambda: "")
+    worker.exit_status = lambda: Worker.exit_status(worker)
+    assert proc.poll() is None
+    assert _lost("died", worker, "", 3) == "the checking process died while running it (exit status 7)"
