@@ -272,9 +272,9 @@ def token_id(fn: str, name: str, value, vocab_size: int | None = None, *, option
     return int(value)
 
 
-def positive_ints(fn: str, **values) -> list[int]:
+def positive_ints(fn: str, *, optional: bool = False, **values) -> list[int]:
     """Each keyword's value as ``positive_int`` returns it, in order: ``c, h = positive_ints("GRU", c=c, h=h)``."""
-    return [positive_int(fn, name, value) for name, value in values.items()]
+    return [positive_int(fn, name, value, optional=optional) for name, value in values.items()]
 
 
 def flags(fn: str, **values) -> list[bool]:
