@@ -75,15 +75,12 @@ class Seq2Seq(nn.Module):
                  pad_id: int = 0, bos_id: int = 1, eos_id: int = 2, device=None, dtype=None):
         super().__init__()
         cell = rules.choice("Seq2Seq", "cell", cell, tuple(sorted(_CELLS)))
-        V_src = rules.positive_int("Seq2Seq", "src_vocab", src_vocab)
-        V = rules.positive_int("Seq2Seq", "tgt_vocab", tgt_vocab)
-        E = rules.positive_int("Seq2Seq", "embed_dim", embed_dim)
-        H = rules.positive_int("Seq2Seq", "hidden_size", hidden_size)
+        V_src, V, E, H = rules.positive_ints("Seq2Seq", src_vocab=src_vocab, tgt_vocab=tgt_vocab, embed_dim=embed_dim,
+                                             hidden_size=hidden_size)
         A = rules.positive_int("Seq2Seq", "attn_dim", attn_dim, optional=True) or H
         bidirectional = rules.flag("Seq2Seq", "bidirectional", bidirectional)
-        pad_id = rules.integer("Seq2Seq", "pad_id", pad_id, 0, min(V_src, V) - 1)    # an id in both vocabularies
-        bos_id = rules.integer("Seq2Seq", "bos_id", bos_id, 0, min(V_src, V) - 1)
-        eos_id = rules.integer("Seq2Seq", "eos_id", eos_id, 0, min(V_src, V) - 1)
+        pad_id, bos_id, eos_id = [rules.integer("Seq2Seq", name, i, 0, min(V_src, V) - 1)   # ids in both vocabularies
+                                  for name, i in dict(pad_id=pad_id, bos_id=bos_id, eos_id=eos_id).items()]
         self.config = dict(model_type="seq2seq", src_vocab=V_src, tgt_vocab=V, embed_dim=E, hidden_size=H, cell=cell,
                            dropout=dropout, bidirectional=bool(bidirectional), attn_dim=A, pad_id=pad_id,
                            bos_id=bos_id, eos_id=eos_id)

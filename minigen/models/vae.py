@@ -165,10 +165,8 @@ class TextVAE(nn.Module):
                  word_dropout: float = 0.25, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2, unk_id: int = 3,
                  concat_z: bool = True, device=None, dtype=None):
         super().__init__()
-        vocab_size = rules.positive_int("TextVAE", "vocab_size", vocab_size)
-        embed_dim = rules.positive_int("TextVAE", "embed_dim", embed_dim)
-        hidden_size = rules.positive_int("TextVAE", "hidden_size", hidden_size)
-        latent_dim = rules.positive_int("TextVAE", "latent_dim", latent_dim)
+        vocab_size, embed_dim, hidden_size, latent_dim = rules.positive_ints(
+            "TextVAE", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size, latent_dim=latent_dim)
         word_dropout = rules.probability("TextVAE", "word_dropout", word_dropout)
         concat_z = rules.flag("TextVAE", "concat_z", concat_z)
         specials = {arg: rules.integer("TextVAE", arg, value, 0, vocab_size - 1) for arg, value in
