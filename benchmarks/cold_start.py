@@ -2,12 +2,12 @@
 
     python benchmarks/cold_start.py runs/shakespeare-lstm [--positions 400] [--span 20] [--warmup 256]
 
-Generation always starts from a zero state. Training carries the state from batch to
-batch, so a model trained that way may hardly ever have seen one, and the first
-characters after a prompt then come out as garbage. This measures it on held-out text:
-at random positions p of the run's validation split, the mean NLL (nats per token) of
-the ``span`` tokens after p,
-- cold: read from a zero state, starting at p;
+Generation starts from the model's initial state (zeros, or a learned one). Training
+carries the state from batch to batch, so a model trained that way may hardly ever have
+started from it, and the first characters after a prompt then come out as garbage. This
+measures it on held-out text: at random positions p of the run's validation split, the
+mean NLL (nats per token) of the ``span`` tokens after p,
+- cold: read from the initial state (``state=None``), starting at p;
 - warm: the same tokens, after first reading the ``warmup`` tokens before p.
 The cost of the cold start is ``cold / warm - 1`` (target: at most 0.10).
 

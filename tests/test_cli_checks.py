@@ -40,6 +40,7 @@ def corpus(tmp_path):
     (["--n-layer", "2"], "--n-layer must be left out with --model rnn (it is for gpt)"),
     (["--fresh-state-every", "-1"], "--fresh-state-every must be a non-negative integer, got -1"),
     (["--model", "gpt", "--fresh-state-every", "2"], "--fresh-state-every must be left out with --model gpt (it is for rnn)"),
+    (["--model", "gpt", "--learn-initial-state"], "--learn-initial-state must be left out with --model gpt (it is for rnn)"),
     (["--vocab-size", "100"], "--vocab-size must be left out with --tokenizer char"),
     (["--tokenizer", "bpe", "--vocab-size", "100"], "--vocab-size must be an integer >= 256, got 100"),
     (["--tokenizer", "word", "--vocab-size", "2"], "--vocab-size must be an integer >= 3, got 2"),
@@ -69,7 +70,7 @@ def test_a_corpus_too_short_for_the_batch(tmp_path, capsys):
     path = tmp_path / "short.txt"
     path.write_text("To be, or not to be.\n" * 10, encoding="utf-8")
     err = error_of(["train", "--corpus", str(path), "--out", str(tmp_path / "run"), "--steps", "2"], capsys)
-    assert "--corpus must be a text of 4,160 training tokens or more for --batch-size 64 and --seq-len 64, got 189" in err
+    assert "--corpus must be a text of 4,165 training tokens or more for --batch-size 85 and --seq-len 48, got 189" in err
 
 
 def test_cuda_without_cupy_is_one_line_before_the_corpus(tmp_path, capsys):
@@ -332,7 +333,7 @@ DAMAGE = {                  # name: (what changes, the message, the commands tha
     "more layers": (dict(change=_set("config", "num_layers", value=10**6)), "config.num_layers must be 2 (the "
                     "number of model.rnn.weight_hh_l<k> in the weights), got 1000000", BOTH),
     "changed cell": (dict(change=_set("config", "cell", value="gru")), "its weights do not fit its config: "
-                     "model.rnn.weight_ih_l0 has shape (96, 8), the config's model (72, 8) (and 7 more)", BOTH),
+                     "model.initial_c is not in the model (and 8 more)", BOTH),     # a GRU has no c, and other sizes
     "unknown cell": (dict(change=_set("config", "cell", value="xyz")), "cell", BOTH),
     "unknown model": (dict(change=_set("config", "model_type", value="vae")),
                       "config.model_type must be one of 'rnn_lm', 'gpt', got 'vae'", BOTH),
@@ -402,6 +403,21 @@ def test_reset_optimizer(saved_run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "--reset-optimizer" in capsys.readouterr().out
+
+
+def test_a_run_saved_before_learned_initial_states_resumes_as_it_was(corpus, tmp_path, capsys):
+    """Such a run's settings and model config lack learn_initial_state (and its model has no initial_h)."""
+    assert train(corpus, tmp_path / "new", "--steps", "2", "--no-learn-initial-state") == 0
+
+    def older(meta):
+        del meta["config"]["learn_initial_state"], meta["extra"]["run"]["learn_initial_state"]
+    path = _damaged_copy(tmp_path / "new" / "checkpoint.safetensors", tmp_path / "run", change=older)
+    assert main(["train", "--resume", "--out", str(path.parent), "--steps", "4", "--no-progress"]) == 0
+    ck = load_checkpoint(path)
+    assert ck.meta["step"] == 4 and ck.meta["config"]["learn_initial_state"] is False
+    assert ck.meta["extra"]["run"]["learn_initial_state"] is False and "model.initial_h" not in ck.arrays
+    assert "--learn-initial-state must be the run's False" in error_of(
+        ["train", "--resume", "--out", str(path.parent), "--steps", "6", "--learn-initial-state"], capsys)
 
 
 @pytest.mark.parametrize("option,value,message", [

@@ -69,7 +69,7 @@ TRAIN_SETTINGS = {
     "temperatures": temperatures,
     **dict.fromkeys(("corpus", "out", "device", "prompt"), text),
     **{key: partial(rules.choice, options=options) for key, options in CHOICES.items()},
-    "progress": rules.flag,
+    **dict.fromkeys(("progress", "learn_initial_state"), rules.flag),
 }
 
 

@@ -8,6 +8,7 @@ evaluation and writing ``runs/shakespeare-lstm/checkpoint.safetensors`` and
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -29,15 +30,19 @@ from ._resume import BUILTIN_CORPORA, nothing_left, plan, same_corpus, saved_run
 
 # Every option, with its default. On --resume the run's saved values are used, and
 # only the options in RESUMABLE may be changed; the rest fix the model and the data.
-# lr: a 10-minute run on 2 CPU cores is about 1,750 steps, and over so short a cosine
-# decay a high peak rate learns most (validation loss after 1,750 steps: 1.5007 at
-# 4e-3, 1.4799 at 8e-3, 1.4719 at 1e-2, 1.4708 at 1.2e-2; see benchmarks/README.md).
+# lr: over so short a cosine decay (10 minutes on 2 CPU cores) a high peak rate learns most.
+# batch_size x seq_len (85 x 48, about 4,096 tokens a step), fresh_state_every=1 and the learned
+# initial state: every row starts each step from the state generation starts from, every 48
+# characters, so that samples start cleanly. Reading from the initial state then costs the 20
+# characters after it about 9% more than reading them after 256 others (12.7% with rows 64
+# long, one in 4 restarted), and the validation loss stays under 1.50 (benchmarks/cold_start.py).
 DEFAULTS = dict(
     corpus="shakespeare", tokenizer="char", vocab_size=None, val_fraction=0.1,
     model="rnn", cell="lstm", embed_dim=64, hidden_size=256, num_layers=2, dropout=0.0,
     n_layer=4, n_head=4, n_embd=128,
-    optimizer="adam", lr=1e-2, weight_decay=0.0, batch_size=64, seq_len=64, grad_clip=1.0,
-    warmup_steps=100, lr_schedule="cosine", min_lr_ratio=0.05, fresh_state_every=4,
+    optimizer="adam", lr=1e-2, weight_decay=0.0, batch_size=85, seq_len=48, grad_clip=1.0,
+    warmup_steps=100, lr_schedule="cosine", min_lr_ratio=0.05, fresh_state_every=1,
+    learn_initial_state=True,
     steps=None, time=None, eval_interval=250, eval_tokens=65536,
     out=None, prompt=None, temperatures=[0.2, 0.5, 1.0, 1.5], sample_length=200,
     seed=0, device="cpu", dtype="float32", progress=True,
@@ -52,7 +57,8 @@ TUNABLE = ("lr", "grad_clip")
 RESUMABLE = {"steps", "time", "eval_interval", "eval_tokens", "prompt", "temperatures", "sample_length",
              "device", "progress", "out", *TUNABLE}
 # Options that only some values of another setting (the model, the tokenizer) read: given otherwise, a mistake.
-ONLY_FOR = {**dict.fromkeys(("cell", "embed_dim", "hidden_size", "num_layers", "fresh_state_every"),
+ONLY_FOR = {**dict.fromkeys(("cell", "embed_dim", "hidden_size", "num_layers", "fresh_state_every",
+                             "learn_initial_state"),
                             ("model", ("rnn",))),
             **dict.fromkeys(("n_layer", "n_head", "n_embd"), ("model", ("gpt",))),
             "vocab_size": ("tokenizer", ("word", "bpe"))}
@@ -62,9 +68,13 @@ MIN_VOCAB_SIZE = {"word": 3, "bpe": 256}
 DEFAULT_TIME = 600.0
 # On --resume, the run's settings that shape the model, and the entry of the model's saved config each must equal.
 MODEL_ENTRIES = {"rnn": dict(embed_dim="embed_dim", hidden_size="hidden_size", num_layers="num_layers", cell="cell",
-                             dropout="dropout"),
+                             dropout="dropout", learn_initial_state="learn_initial_state"),
                  "gpt": dict(n_layer="n_layer", n_head="n_head", n_embd="n_embd", seq_len="block_size",
                              dropout="dropout")}
+
+
+# Settings added after runs were saved without them, with the value that such a run had.
+OLDER_RUNS = dict(learn_initial_state=False)
 
 
 def parse_duration(text: str) -> float:
@@ -96,6 +106,8 @@ def add_parser(sub) -> None:
     g.add_argument("--hidden-size", type=int, help=f"--model rnn (default {d['hidden_size']})")
     g.add_argument("--num-layers", type=int, help=f"--model rnn (default {d['num_layers']})")
     g.add_argument("--dropout", type=float, help=f"default {d['dropout']}")
+    g.add_argument("--learn-initial-state", action=argparse.BooleanOptionalAction, help="--model rnn: start "
+                   "each sequence from a learned state rather than zeros (default: learned)")
     g.add_argument("--n-layer", type=int, help=f"--model gpt: blocks (default {d['n_layer']})")
     g.add_argument("--n-head", type=int, help=f"--model gpt: attention heads (default {d['n_head']})")
     g.add_argument("--n-embd", type=int, help=f"--model gpt: width (default {d['n_embd']}); --seq-len is the "
@@ -111,8 +123,8 @@ def add_parser(sub) -> None:
     g.add_argument("--warmup-steps", type=int, help=both("warmup_steps"))
     g.add_argument("--lr-schedule", choices=CHOICES["lr_schedule"], help="default cosine")
     g.add_argument("--min-lr-ratio", type=float, help=f"cosine floor, times the peak (default {d['min_lr_ratio']})")
-    g.add_argument("--fresh-state-every", type=int, metavar="K", help="--model rnn: each row starts again from a "
-                   f"zero state every K steps, as generation does; 0: never (default {d['fresh_state_every']})")
+    g.add_argument("--fresh-state-every", type=int, metavar="K", help="--model rnn: each row starts again from the "
+                   f"initial state every K steps, as generation does; 0: never (default {d['fresh_state_every']})")
     g = p.add_argument_group("run")
     g.add_argument("--steps", type=int, help="stop after this many steps")
     g.add_argument("--time", help="stop after this long: 600, 90s, 10m, 1.5h (default 10m when --steps is not given)")
@@ -221,7 +233,7 @@ def _config(args):
             was, now = run.get(k), given[k]
             rules.fail("--resume", flag(k), f"the run's {was!r} (it cannot change; or start a new --out)", repr(now))
         tuned = {k: (run.get(k), given[k]) for k in TUNABLE if k in given and given[k] != run.get(k)}
-        cfg.update(run)
+        cfg.update({**OLDER_RUNS, **run})
         cfg["out"] = out
         # an older checkpoint keeps the corpus path as it was typed, relative to the folder the run started in
         typed = cfg["corpus"] not in BUILTIN_CORPORA and not os.path.isabs(cfg["corpus"]) and "corpus" not in given
@@ -268,7 +280,8 @@ def _build_model(cfg, vocab_size):
             return GPT(GPTConfig(vocab_size=vocab_size, block_size=cfg["seq_len"], n_layer=cfg["n_layer"],
                                  n_head=cfg["n_head"], n_embd=cfg["n_embd"], dropout=cfg["dropout"]))
         return RNNLanguageModel(vocab_size, cfg["embed_dim"], cfg["hidden_size"], cfg["num_layers"],
-                                cell=cfg["cell"], dropout=cfg["dropout"])
+                                cell=cfg["cell"], dropout=cfg["dropout"],
+                                learn_initial_state=cfg["learn_initial_state"])
     except MemoryError:
         raise ValueError(f"out of memory building the model; lower {_sizes(cfg)}") from None
 
@@ -278,7 +291,8 @@ def _check_model_settings(cfg, config: dict, path: str) -> None:
     with entries_of(path) as fn:
         rules.choice(fn, "extra.run.model", cfg["model"], ({"rnn_lm": "rnn", "gpt": "gpt"}[config["model_type"]],))
         for k, e in MODEL_ENTRIES[cfg["model"]].items():     # the run's setting k, the config's entry e
-            rules.require(cfg[k] == config[e], fn, f"extra.run.{k}", f"{config[e]!r}, as config.{e}", repr(cfg[k]))
+            want = config.get(e, OLDER_RUNS.get(k))                 # an older model's config lacks newer entries
+            rules.require(cfg[k] == want, fn, f"extra.run.{k}", f"{want!r}, as config.{e}", repr(cfg[k]))
 
 
 def _sizes(cfg) -> str:

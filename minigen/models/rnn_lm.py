@@ -3,7 +3,10 @@
     ids (B, T) -> Embedding -> RNN/LSTM/GRU stack -> Dropout -> Linear -> logits (B, T, V)
 
 ``forward(ids, state=None)`` returns ``(logits, state)``; feed the state back in to
-continue a sequence (truncated BPTT in training).
+continue a sequence (truncated BPTT in training). With ``learn_initial_state=True`` a
+sequence without a state starts from a learned one (``initial_h``, and ``initial_c``
+for the LSTM, each (num_layers, 1, H)) instead of zeros: the state at a start is not
+the state of any text, and a learned one costs the first characters less.
 
 Generation (``generation_step``) reads the prompt with ``forward`` (the fast sequence
 kernel), then runs each new token through the cell kernels on plain arrays, with no
@@ -52,26 +55,45 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256, num_layers: int = 2,
-                 cell: str = "lstm", dropout: float = 0.0, device=None, dtype=None):
+                 cell: str = "lstm", dropout: float = 0.0, learn_initial_state: bool = False, device=None,
+                 dtype=None):
         super().__init__()
         sizes = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size, num_layers=num_layers)
         for name, value in sizes.items():
             rules.positive_int("RNNLanguageModel", name, value)
         rules.choice("RNNLanguageModel", "cell", cell, tuple(_CELLS))
         dropout = rules.probability("RNNLanguageModel", "dropout", dropout)
+        learn_initial_state = rules.flag("RNNLanguageModel", "learn_initial_state", learn_initial_state)
         nn.init.check_dtype("RNNLanguageModel", dtype)
         self.config = dict(model_type="rnn_lm", vocab_size=vocab_size, embed_dim=embed_dim, hidden_size=hidden_size,
-                           num_layers=num_layers, cell=cell, dropout=dropout)
+                           num_layers=num_layers, cell=cell, dropout=dropout, learn_initial_state=learn_initial_state)
         self.embedding = nn.Embedding(vocab_size, embed_dim, device=device, dtype=dtype)
         self.rnn = _CELLS[cell](embed_dim, hidden_size, num_layers=num_layers, batch_first=True,
                                 dropout=dropout if num_layers > 1 else 0.0, device=device, dtype=dtype)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size, device=device, dtype=dtype)
+        if learn_initial_state:
+            for name in ("initial_h", "initial_c") if cell == "lstm" else ("initial_h",):
+                setattr(self, name, nn.Parameter(nn.init.place(nn.init.zeros((num_layers, 1, hidden_size), dtype),
+                                                               device)))
+
+    def initial_state(self, batch_size: int):
+        """The state a sequence starts from, (num_layers, B, H) (a pair for the LSTM), in the graph;
+        None when it is zeros (``learn_initial_state=False``)."""
+        if not self.config["learn_initial_state"]:
+            return None
+        h = self.initial_h
+        zeros = Tensor(backend.array_namespace(h.data).zeros((h.shape[0], batch_size, h.shape[2]), dtype=h.dtype,
+                                                             device=backend.device_of(h.data)))
+        starts = tuple(s + zeros for s in ((h, self.initial_c) if self.config["cell"] == "lstm" else (h,)))
+        return starts if len(starts) == 2 else starts[0]
 
     def forward(self, ids, state=None):
         """ids (B, T) integer -> ``(logits (B, T, V), state)``; ``state`` as the RNN returns it."""
         ids = self._ids(ids)                                       # checked here: the RNN sees it as (T, B, E)
         x = self.embedding(ids)                                    # (B, T, E)
+        if state is None:
+            state = self.initial_state(ids.shape[0])               # None: the RNN starts from zeros
         out, state = self.rnn(x, state)                            # (B, T, H)
         return self.head(self.drop(out)), state                    # (B, T, V)
 

@@ -10,8 +10,9 @@ norm and lets the optimizer update the weights:
 
 A recurrent model (one with ``detach_state``) reads the training ids as B contiguous
 streams and carries its hidden state from batch to batch, cut from the graph; each
-step a few rows start again from a zero state (``fresh_state_every``), because
-generation starts from one. Any other model gets windows at random offsets.
+step some rows start again from the model's initial state (``fresh_state_every``),
+because generation starts from it: zeros, or a learned state that the step trains.
+Any other model gets windows at random offsets.
 
 Every ``eval_interval`` steps the trainer measures the validation loss (with its
 perplexity ``e^loss`` and bits per character), writes a checkpoint atomically, and
@@ -109,9 +110,10 @@ class Trainer:
         progress: show a tqdm progress bar.
         seed: seeds the random windows of non-recurrent models.
         run_config: a dict saved in the checkpoint (the CLI keeps its arguments there).
-        fresh_state_every: K; a recurrent model's row b restarts from a zero state after
-            the steps where (step + b) % K == 0, so one row in K does at each step (0: never).
-            Without it the model never learns to start from zero, and samples begin with garbage.
+        fresh_state_every: K; a recurrent model's row b restarts from its initial state after
+            the steps where (step + b) % K == 0, so one row in K does at each step (0: never;
+            1: every row, every step). Without it the model never learns to start, and samples
+            begin with garbage.
     """
 
     def __init__(self, model, optimizer, train_ids, val_ids=None, *, tokenizer=None, val_chars: int | None = None,
@@ -124,9 +126,8 @@ class Trainer:
         self.fresh_state_every = rules.non_negative_int("Trainer", "fresh_state_every", fresh_state_every)
         self.batch_size, self.seq_len, self.eval_interval = rules.positive_ints(
             "Trainer", batch_size=batch_size, seq_len=seq_len, eval_interval=eval_interval)
-        self.max_steps = rules.positive_int("Trainer", "max_steps", max_steps, optional=True)
-        eval_tokens = rules.positive_int("Trainer", "eval_tokens", eval_tokens, optional=True)
-        val_chars = rules.positive_int("Trainer", "val_chars", val_chars, optional=True)
+        self.max_steps, eval_tokens, val_chars = rules.positive_ints(
+            "Trainer", max_steps=max_steps, eval_tokens=eval_tokens, val_chars=val_chars, optional=True)
         time_budget = rules.real("Trainer", "time_budget", time_budget, 0, lo_open=True, optional=True)
         ends = self.max_steps is not None or time_budget is not None
         rules.require(ends, "Trainer", "max_steps or time_budget", "given (or both), so that training ends", "neither")
@@ -206,10 +207,10 @@ class Trainer:
         if self.stateful:
             x, y = self.batcher.next_batch()
             if self.batcher.new_epoch:
-                self.state = None                                    # a new pass starts from zeros
+                self.state = None                                    # a new pass starts afresh
         else:
             x, y = random_windows(self.train_ids, self.batch_size, self.seq_len, self.batch_rng)
-        loss, state = self._loss(x, y, self.state)
+        loss, state = self._loss(x, y, self._started(self.state))
         value = float(loss.item())
         if not math.isfinite(value):
             self._fail(self.step + 1, f"the loss is {value}")
@@ -227,8 +228,9 @@ class Trainer:
     def _fresh_rows(self, state):
         """The carried state with some rows set to zero: row b starts afresh at steps where (step + b) % K == 0.
 
-        Generation starts from a zero state, but a state carried from batch to batch is
-        almost never zero, so without this the model never learns to start: the first
+        Generation starts from the initial state (zeros, or the model's learned one:
+        ``_started`` puts it in these rows), but a state carried from batch to batch is
+        almost never that, so without this the model never learns to start: the first
         characters after a prompt come out as garbage. With K = ``fresh_state_every``,
         each row reads K batches of context between fresh starts, and a resumed run
         resets the same rows (the rule depends on the step only). A recurrent state is
@@ -243,6 +245,23 @@ class Trainer:
         keep = backend.array_namespace(like).astype(backend.asarray_like(~restart[None, :, None], like), like.dtype)
         fresh = tuple(Tensor(s.data * keep) for s in states)
         return fresh if isinstance(state, tuple) else fresh[0]
+
+    def _started(self, state):
+        """The carried state with the rows that ``_fresh_rows`` restarted after the last step set to
+        the model's learned initial state, in the graph, so that the step trains it too (a model
+        with ``initial_state(B)`` returning None starts from the zeros already there)."""
+        K, start = self.fresh_state_every, getattr(self.model, "initial_state", None)
+        if not K or state is None or self.step == 0 or start is None:
+            return state
+        states = state if isinstance(state, tuple) else (state,)
+        starts = start(states[0].shape[1])
+        if starts is None:
+            return state
+        restarted = (np.arange(states[0].shape[1]) + self.step - 1) % K == 0            # as _fresh_rows chose
+        like = states[0].data
+        rows = backend.array_namespace(like).astype(backend.asarray_like(restarted[None, :, None], like), like.dtype)
+        mixed = tuple(s + a * Tensor(rows) for s, a in zip(states, starts if isinstance(starts, tuple) else (starts,)))
+        return mixed if isinstance(state, tuple) else mixed[0]
 
     def _fail(self, step: int, what: str):
         """Raise ``TrainingError`` for ``step`` (the one being taken, or the one just evaluated)."""

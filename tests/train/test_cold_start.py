@@ -79,3 +79,82 @@ def test_cold_warm_nll_scores_the_same_tokens_from_two_states():
     expect_warm = np.mean([nll(ids[p - 1:p + 5], ids[p - 31:p - 1]) for p in positions])
     np.testing.assert_allclose([cold, warm], [expect_cold, expect_warm], rtol=1e-5)
     assert cold != warm
+
+
+# ---------------------------------------------------------------- a learned initial state
+
+def learned(cell, dtype="float64", seed=0):
+    """A small model whose learned initial state is random (not its zeros at construction)."""
+    minigen.manual_seed(seed)
+    model = RNNLanguageModel(11, 4, 8, num_layers=2, cell=cell, learn_initial_state=True, dtype=dtype)
+    rng = np.random.default_rng(seed)
+    for name, p in model.named_parameters():
+        if name.startswith("initial_"):                      # initial_h, initial_c: (L, 1, H)
+            p.data[...] = rng.normal(size=p.shape)
+    return model
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_a_sequence_without_a_state_starts_from_the_learned_one(cell):
+    model = learned(cell)
+    ids = np.random.default_rng(1).integers(0, 11, (3, 5))
+    starts = [model.initial_h] + ([model.initial_c] if cell == "lstm" else [])
+    given = tuple(minigen.Tensor(np.repeat(s.data, 3, axis=1)) for s in starts)
+    zeros = tuple(minigen.Tensor(np.zeros_like(s.data)) for s in given)
+    with minigen.no_grad():
+        cold, _ = model(ids)
+        same, _ = model(ids, given if cell == "lstm" else given[0])
+        zero, _ = model(ids, zeros if cell == "lstm" else zeros[0])
+    np.testing.assert_array_equal(minigen.to_numpy(cold.data), minigen.to_numpy(same.data))
+    assert not np.allclose(minigen.to_numpy(cold.data), minigen.to_numpy(zero.data))
+    assert model.config["learn_initial_state"] and "initial_h" in model.state_dict()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_learned_initial_state_gets_its_gradient(cell):
+    model = learned(cell)
+    ids = np.random.default_rng(2).integers(0, 11, (2, 4))
+    weights = np.random.default_rng(3).normal(size=(2, 4, 11))      # a random upstream gradient
+    starts = {"initial_h": model.initial_h, **({"initial_c": model.initial_c} if cell == "lstm" else {})}
+
+    def loss(**values):
+        for name, value in values.items():
+            setattr(model, name, value)
+        return (model(ids)[0] * minigen.Tensor(weights)).sum()
+
+    assert minigen.gradcheck(loss, {k: minigen.Tensor(v.data.copy(), requires_grad=True) for k, v in starts.items()})
+
+
+def test_restarted_rows_start_from_the_learned_state_and_train_it(data):
+    trainer = make(data, batch_size=6, fresh_state_every=4, max_steps=6, learn_initial_state=True)
+    model = trainer.model
+    model.initial_h.data[...] = 0.5
+    model.initial_c.data[...] = -0.25
+    trainer.train_step()                                     # step 0 restarts rows 0 and 4 for step 1
+    started = trainer._started(trainer.state)
+    for s, start in zip(started, (model.initial_h, model.initial_c)):
+        s, start = minigen.to_numpy(s.data), minigen.to_numpy(start.data)[:, 0]    # (L, B, H), (L, H)
+        assert abs(start - (0.5 if start.mean() > 0 else -0.25)).max() < 0.05       # one small step from them
+        assert all(np.array_equal(s[:, b], start) == (b in (0, 4)) for b in range(6))
+    before = minigen.to_numpy(model.initial_h.data).copy()
+    trainer.train_step()
+    assert not np.array_equal(minigen.to_numpy(model.initial_h.data), before)
+
+
+def test_a_resumed_run_with_a_learned_state_is_exact(data, tmp_path):
+    from .test_trainer import StopAt, params
+    whole = make(data, fresh_state_every=3, learn_initial_state=True)
+    whole.fit()
+    first = make(data, fresh_state_every=3, learn_initial_state=True, checkpoint_dir=tmp_path, callbacks=[StopAt(17)])
+    first.fit()
+    second = make(data, fresh_state_every=3, learn_initial_state=True, seed=5, checkpoint_dir=tmp_path)
+    second.resume()
+    second.fit()
+    for name, value in params(whole).items():
+        np.testing.assert_array_equal(params(second)[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_bad_learn_initial_state(value):
+    with pytest.raises(ValueError, match=f"RNNLanguageModel: learn_initial_state must be True or False, got "):
+        RNNLanguageModel(11, learn_initial_state=value)

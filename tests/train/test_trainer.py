@@ -25,10 +25,11 @@ def data():
     return tok, train, val
 
 
-def make(data, *, cell="lstm", dropout=0.0, seed=0, device=None, **kw):
+def make(data, *, cell="lstm", dropout=0.0, seed=0, device=None, learn_initial_state=False, **kw):
     tok, train, val = data
     minigen.manual_seed(seed)
-    model = RNNLanguageModel(tok.vocab_size, 8, 32, num_layers=2, cell=cell, dropout=dropout)
+    model = RNNLanguageModel(tok.vocab_size, 8, 32, num_layers=2, cell=cell, dropout=dropout,
+                             learn_initial_state=learn_initial_state)
     if device is not None:
         model.to(device)
     opt = minigen.optim.Adam(model.parameters(), lr=1e-2)
