@@ -27,6 +27,8 @@ import numpy as np
 from . import backend, rules
 from .autograd import Tensor, no_grad
 
+_FLOAT64 = "float64 (gradient checks lose half the digits: x.double())"
+
 __all__ = ["gradcheck", "gradcheck_kernel", "GradcheckError"]
 
 
@@ -67,8 +69,7 @@ def _kinds(fn, names, arrays):
     for name, a in zip(names, arrays):
         rules.require(backend.is_array(a), fn, name, "a Tensor or an array", type(a).__name__, TypeError)
         if backend.is_floating(a.dtype) and backend._dtype_name(a.dtype) != "float64":
-            rules.fail(fn, name, "float64 (gradient checks lose half the digits: x.double())",
-                       backend._dtype_name(a.dtype))
+            rules.fail(fn, name, _FLOAT64, backend._dtype_name(a.dtype))
     kinds = ["float" if backend.is_floating(a.dtype) else "int" for a in arrays]
     rules.require("float" in kinds, fn, "inputs", "at least one floating-point array to check", "none")
     return kinds

@@ -81,8 +81,7 @@ def gpt2_config(hf: dict) -> GPTConfig:
         unsupported.append("scale_attn_weights=false (GPT divides the scores by sqrt(head size))")
     if hf.get("scale_attn_by_inverse_layer_idx", False):
         unsupported.append("scale_attn_by_inverse_layer_idx=true")
-    rules.require(not unsupported, "load_gpt2", "config.json", "a GPT-2 that minigen's GPT builds",
-                  "; ".join(unsupported))
+    rules.require(not unsupported, "load_gpt2", "config.json", "a GPT-2 minigen's GPT builds", "; ".join(unsupported))
     # one dropout rate for minigen's three places (embeddings, attention, residual); GPT-2 uses 0.1 for all
     # three. It only acts in training mode, and the loaded model is returned in eval mode.
     dropout = hf.get("resid_pdrop", 0.1)

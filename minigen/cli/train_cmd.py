@@ -75,6 +75,8 @@ MODEL_ENTRIES = {"rnn": dict(embed_dim="embed_dim", hidden_size="hidden_size", n
 
 # Settings added after runs were saved without them, with the value that such a run had.
 OLDER_RUNS = dict(learn_initial_state=False)
+# An older run kept a corpus path as it was typed, relative to the folder the run started in.
+_RELATIVE = "given: the run's corpus is relative to the folder it started in"
 
 
 def parse_duration(text: str) -> float:
@@ -235,10 +237,9 @@ def _config(args):
         tuned = {k: (run.get(k), given[k]) for k in TUNABLE if k in given and given[k] != run.get(k)}
         cfg.update({**OLDER_RUNS, **run})
         cfg["out"] = out
-        # an older checkpoint keeps the corpus path as it was typed, relative to the folder the run started in
-        typed = cfg["corpus"] not in BUILTIN_CORPORA and not os.path.isabs(cfg["corpus"]) and "corpus" not in given
-        rules.require(not typed or os.path.exists(cfg["corpus"]), "--resume", "--corpus", "given: the run's corpus "
-                      "is relative to the folder it started in", repr(cfg["corpus"]))
+        corpus = cfg["corpus"]            # an older checkpoint keeps the path as it was typed (_RELATIVE)
+        typed = corpus not in BUILTIN_CORPORA and not os.path.isabs(corpus) and "corpus" not in given
+        rules.require(not typed or os.path.exists(corpus), "--resume", "--corpus", _RELATIVE, repr(corpus))
     cfg.update(given)
     if not saved:
         _check_fit(cfg, given)

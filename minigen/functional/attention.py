@@ -27,6 +27,9 @@ from ..kernels import attention as K
 from .activation import apply_dropout
 from .linear import Linear
 
+_CAUSAL_OR_MASK = "False when attn_mask is given (as torch; fold the causal mask into it)"
+_SELF_ATTENTION_ONLY = "None unless query, key and value are one tensor (self-attention)"
+
 
 class ScaledDotProductAttention(Function):
     """Wraps ``kernels.attention``: out = softmax(q k^T * scale + M) v, and the weights P."""
@@ -85,8 +88,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     scores_shape = batch + (query.shape[-2], key.shape[-2])
     mask = None
     if attn_mask is not None:
-        rules.require(not rules.flag(fn, "is_causal", is_causal), fn, "is_causal",
-                      "False when attn_mask is given (as torch; fold the causal mask into it)", True)
+        rules.require(not rules.flag(fn, "is_causal", is_causal), fn, "is_causal", _CAUSAL_OR_MASK, True)
         mask = _mask_array(fn, "attn_mask", attn_mask, query)
         ok = broadcast_shapes(tuple(mask.shape), scores_shape) == scores_shape
         rules.require(ok, fn, "attn_mask", f"of a shape that broadcasts to the scores' {scores_shape}", mask.shape)
@@ -152,8 +154,7 @@ def mha_masks(fn, query, key, value, embed_dim, num_heads, key_padding_mask, att
     rules.require(ok, fn, "key and value", f"of query's batch size {B} and of one length", (key.shape, value.shape))
     rules.same_dtype(fn, query=query, key=key, value=value)
     if kv_cache is not None:
-        rules.require(query is key is value, fn, "kv_cache", "None unless query, key and value are one tensor "
-                      "(self-attention)", "a cache")
+        rules.require(query is key is value, fn, "kv_cache", _SELF_ATTENTION_ONLY, "a cache")
         S = len(kv_cache) + L                                  # the new positions join the cached ones
     am = kpm = None
     if attn_mask is not None:

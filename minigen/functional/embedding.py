@@ -90,7 +90,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     if padding_idx is not None:
         padding_idx = rules.integer("embedding", "padding_idx", padding_idx, -V, V - 1) % V
     max_norm, norm_type = embedding_options("embedding", max_norm, norm_type, sparse)
+    scale_grad_by_freq = rules.flag("embedding", "scale_grad_by_freq", scale_grad_by_freq)   # before renorm writes
     if max_norm is not None:
         embedding_renorm_(weight, ids, max_norm, norm_type)
-    return Embedding.apply(ids, weight, padding_idx=padding_idx,
-                           scale_grad_by_freq=rules.flag("embedding", "scale_grad_by_freq", scale_grad_by_freq))
+    return Embedding.apply(ids, weight, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backend
+from .. import backend, rules
 from ..gradcheck import GradcheckError, _flatten, gradcheck, gradcheck_kernel
 from .rpc import Remote, call_many
 from .worker import lookup
@@ -42,8 +42,7 @@ class CheckFailure(AssertionError):
 
 def check(function: str, points: float = 1):
     """Mark a function of a check file as a check of exercise ``function``, worth ``points``."""
-    if not isinstance(points, (int, float)) or points <= 0:
-        raise ValueError(f"check: points must be a positive number, got {points!r}")
+    points = rules.real("check", "points", points, 0, lo_open=True)
 
     def mark(fn):
         fn.__minigen_check__ = (function, points)

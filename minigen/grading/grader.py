@@ -18,11 +18,11 @@ student checks their work before handing it in.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from pathlib import Path
 
+from .. import rules
 from .checks import CheckFailure, load_checks
 from .lessons import MANIFEST, _NAME, check_files, lessons_dir, list_lessons, read_manifest
 from .session import SandboxError, StudentProxy, Worker, WorkerLost, describe_exception
@@ -122,8 +122,7 @@ def _lessons_to_grade(folder, root):
         names = sorted(p.stem for p in folder.glob("*.py") if _NAME.match(p.name))
     unknown = [n for n in names if n not in source]
     if unknown:
-        raise ValueError(f"{folder}: {unknown[0]}.py is not a lesson of {root} "
-                         f"(known: {', '.join(source)})")
+        raise ValueError(f"{folder}: {unknown[0]}.py is not a lesson of {root} (known: {', '.join(source)})")
     graded = [source[n] for n in names if source[n].exercises()]
     if not graded:
         raise ValueError(f"no lesson with exercises found in {folder}: expected files such as 05_lstm.py, "
@@ -141,8 +140,7 @@ def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 3
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise FileNotFoundError(f"grade: {str(folder)!r} {what}; give the folder that holds the lesson files")
-    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"grade: timeout must be a positive, finite number of seconds, got {timeout!r}")
+    timeout = rules.real("grade", "timeout", timeout, 0, lo_open=True)                   # seconds
     root = lessons_dir(lessons)
     report, sandbox = [], {}
     for lesson in _lessons_to_grade(folder, root):

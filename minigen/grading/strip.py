@@ -36,6 +36,8 @@ __all__ = ["BEGIN", "END", "MarkerError", "Region", "Exercise", "find_regions", 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 _NEAR_MISS = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
+_OUTSIDE_A_FUNCTION = ("a solution region must sit inside a function or method "
+                       "(the grader calls functions, it does not run the lesson)")
 
 
 class MarkerError(ValueError):
@@ -136,8 +138,7 @@ def find_exercises(text: str, lesson: str, path: str = "<lesson>") -> list:
     for r in regions:
         owner = [f for f in functions if f[1] < r.begin and r.end <= f[2]]
         if not owner:
-            raise MarkerError(path, r.begin, "a solution region must sit inside a function or method "
-                                             "(the grader calls functions, it does not run the lesson)")
+            raise MarkerError(path, r.begin, _OUTSIDE_A_FUNCTION)
         name, lineno, _ = owner[0]
         if name not in exercises:
             exercises[name] = Exercise(f"L{lesson}.{len(exercises) + 1}", name, lineno)

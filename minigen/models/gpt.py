@@ -59,8 +59,7 @@ class GPTConfig:
         self.dropout = rules.real("GPTConfig", "dropout", self.dropout, 0, 1, hi_open=True)
         eps = self.layer_norm_epsilon
         self.layer_norm_epsilon = rules.real("GPTConfig", "layer_norm_epsilon", eps, 0, lo_open=True)
-        self.bias = rules.flag("GPTConfig", "bias", self.bias)
-        self.tie_weights = rules.flag("GPTConfig", "tie_weights", self.tie_weights)
+        self.bias, self.tie_weights = rules.flags("GPTConfig", bias=self.bias, tie_weights=self.tie_weights)
         rules.choice("GPTConfig", "gelu_approximate", self.gelu_approximate, ("tanh", "none"))
 
 

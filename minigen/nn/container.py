@@ -51,8 +51,8 @@ class ModuleList(Module):
 
     def extend(self, modules) -> ModuleList:
         """Append every module of an iterable (each is checked before any is added)."""
-        modules = [self._module("extend", m) for m in
-                   rules.instance("ModuleList.extend", "modules", modules, Iterable, "an iterable of Modules")]
+        rules.instance("ModuleList.extend", "modules", modules, Iterable, "an iterable of Modules")
+        modules = [self._module("extend", m) for m in modules]
         for m in modules:
             self._modules[str(len(self))] = m
         return self

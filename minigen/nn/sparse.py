@@ -68,8 +68,8 @@ class Embedding(Module):
         """
         fn = "Embedding.from_pretrained"
         freeze = rules.flag(fn, "freeze", freeze)
-        rows, cols = rules.array_of(rules.floating_array(fn, "embeddings", embeddings,
-                                                         ("num_embeddings", "embedding_dim"))).shape
+        rules.floating_array(fn, "embeddings", embeddings, ("num_embeddings", "embedding_dim"))
+        rows, cols = rules.array_of(embeddings).shape
         return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
                    _freeze=freeze)
 

@@ -9,6 +9,8 @@ from .. import backend, rules
 from ..autograd import Tensor
 from ..backend import array_namespace
 
+_PARAMETERS = "a Tensor or an iterable of Tensors (e.g. model.parameters())"
+
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False):
     """Scale all gradients in place so that their joint norm is at most ``max_norm``.
@@ -30,8 +32,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     fn = "clip_grad_norm_"
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    parameters = list(rules.instance(fn, "parameters", parameters, Iterable,
-                                     "a Tensor or an iterable of Tensors (e.g. model.parameters())"))
+    parameters = list(rules.instance(fn, "parameters", parameters, Iterable, _PARAMETERS))
     for i, p in enumerate(parameters):
         rules.instance(fn, f"parameters[{i}]", p, Tensor, "a Tensor")
     ok = rules.is_real(max_norm) and max_norm >= 0                          # inf is allowed: measure, never clip
