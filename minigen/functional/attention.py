@@ -138,10 +138,9 @@ def merge_heads(x):
 # ---------------------------------------------------------------------------- multi-head attention
 
 def mha_masks(fn, query, key, value, embed_dim, num_heads, key_padding_mask, attn_mask, batch_first, kv_cache):
-    """The rules of multi-head attention's inputs (at its edge); returns the masks as arrays (or None)."""
+    """The rules of multi-head attention's inputs (at its edge; ``num_heads`` is already checked);
+    returns the masks as arrays (or None)."""
     E = embed_dim
-    ok = rules.is_int(num_heads) and num_heads > 0 and E % num_heads == 0
-    rules.require(ok, fn, "num_heads", f"a positive divisor of embed_dim {E}", rules.describe(num_heads))
     unbatched = query.ndim == 2
     layout = (("seq",) if unbatched else ("batch", "seq") if batch_first else ("seq", "batch")) + (E,)
     for name, t in (("query", query), ("key", key), ("value", value)):
@@ -301,6 +300,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if bias_k is not None or bias_v is not None or add_zero_attn:
         rules.fail(fn, "bias_k, bias_v and add_zero_attn", "None, None and False", "others", NotImplementedError)
     E = rules.positive_int(fn, "embed_dim_to_check", embed_dim_to_check)
+    ok = rules.is_int(num_heads) and num_heads > 0 and E % num_heads == 0
+    rules.require(ok, fn, "num_heads", f"a positive divisor of embed_dim {E}", rules.describe(num_heads))
     W, b = as_tensor(in_proj_weight), as_tensor(in_proj_bias)
     rules.floating_array(fn, "in_proj_weight", W, (3 * E, E))
     dropout_p = rules.probability(fn, "dropout_p", dropout_p)
