@@ -28,6 +28,7 @@ from . import backend, rules
 from .autograd import Tensor, no_grad
 
 _FLOAT64 = "float64 (gradient checks lose half the digits: x.double())"
+_OUT_AND_CACHE = "a function that returns (out, cache)"
 
 __all__ = ["gradcheck", "gradcheck_kernel", "GradcheckError"]
 
@@ -364,6 +365,5 @@ def _wrong_gradient(name, gname, a, g, kind):
 def _run_forward(forward, arrays):
     result = forward(*arrays)
     if not isinstance(result, tuple) or len(result) != 2:
-        rules.fail("gradcheck_kernel", "forward", "a function that returns (out, cache)", type(result).__name__,
-                   TypeError)
+        rules.fail("gradcheck_kernel", "forward", _OUT_AND_CACHE, type(result).__name__, TypeError)
     return result

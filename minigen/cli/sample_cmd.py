@@ -45,6 +45,7 @@ def add_parser(sub) -> None:
 
 # The sampling options, None on the command line so that one given with --num-beams is seen.
 SAMPLING = dict(temperature=0.8, top_k=0, top_p=1.0, min_p=None, typical_p=1.0, seed=None)
+_NOT_WITH_BEAMS = "left out with --num-beams {} (beam search does not sample)"
 # Each option's rule (checked before the checkpoint is read); an option left out (None) passes.
 OPTIONS = {
     **dict.fromkeys(("num_beams", "num_return_sequences"), rules.positive_int),
@@ -63,8 +64,7 @@ def _check_options(args) -> None:
     check_settings(vars(args), OPTIONS, may_be_none=OPTIONS)
     n, beams = args.num_return_sequences, args.num_beams
     for name in SAMPLING if beams > 1 else ():      # beam search is deterministic: these would be ignored
-        rules.require(getattr(args, name) is None, "", flag(name), f"left out with --num-beams {beams} "
-                      "(beam search does not sample)", getattr(args, name))
+        rules.require(getattr(args, name) is None, "", flag(name), _NOT_WITH_BEAMS.format(beams), getattr(args, name))
     rules.require(beams == 1 or n <= beams, "", "--num-return-sequences", "<= --num-beams", f"{n} > {beams}")
     check_device(args.device)
 

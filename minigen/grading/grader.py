@@ -29,6 +29,8 @@ from .session import SandboxError, StudentProxy, Worker, WorkerLost, describe_ex
 
 __all__ = ["grade", "format_report"]
 
+_ASSIGNED = "expected files such as 05_lstm.py, as written by `minigen assign`"
+
 
 def _resolve(student, qualname):
     obj = student
@@ -125,8 +127,7 @@ def _lessons_to_grade(folder, root):
         raise ValueError(f"{folder}: {unknown[0]}.py is not a lesson of {root} (known: {', '.join(source)})")
     graded = [source[n] for n in names if source[n].exercises()]
     if not graded:
-        raise ValueError(f"no lesson with exercises found in {folder}: expected files such as 05_lstm.py, "
-                         "as written by `minigen assign`")
+        raise ValueError(f"no lesson with exercises found in {folder}: {_ASSIGNED}")
     return graded
 
 

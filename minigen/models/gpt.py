@@ -28,6 +28,10 @@ from ..nn import init
 from .generation import GenerationMixin
 from .gpt_infer import InferenceWeights, infer
 
+_ALONE = "given alone, not with keyword sizes (to change a field, write GPT(dataclasses.replace(config, ...)))"
+_AT_MOST_A_BLOCK = ("at most block_size={} positions long (crop the input to the last block_size tokens; "
+                    "generate() does this itself)")
+
 __all__ = ["GPT", "GPTConfig", "GPTState"]
 
 
@@ -122,9 +126,7 @@ class GPT(GenerationMixin, nn.Module):
         (as ``build_model`` passes them), not both; ``dtype`` is the parameters' dtype."""
         super().__init__()
         rules.instance("GPT", "config", config, (GPTConfig, type(None)), "a GPTConfig (for a dict d, write GPT(**d))")
-        rules.require(config is None or not kwargs, "GPT", "config", "given alone, not with keyword sizes (to change "
-                      "a field, write GPT(dataclasses.replace(config, ...)))", f"a config and {', '.join(kwargs)}",
-                      TypeError)
+        rules.require(not (config and kwargs), "GPT", "config", _ALONE, f"a config and {', '.join(kwargs)}", TypeError)
         config = GPTConfig(**kwargs) if config is None else config    # an unknown keyword is GPTConfig's TypeError
         init.check_dtype("GPT", dtype)
         self.gpt_config = config
@@ -162,8 +164,7 @@ class GPT(GenerationMixin, nn.Module):
         """ids (B, T) integer, T <= block_size -> logits (B, T, V)."""
         ids, block_size = self._ids(ids), self.gpt_config.block_size
         T = ids.shape[1]
-        rules.require(T <= block_size, "GPT", "ids", f"at most block_size={block_size} positions long (crop the input "
-                      "to the last block_size tokens; generate() does this itself)", f"{T} positions")
+        rules.require(T <= block_size, "GPT", "ids", _AT_MOST_A_BLOCK.format(block_size), f"{T} positions")
         pos = backend.asarray_like(backend.host_array(list(range(T)), "int64"), ids)    # (T,)
         x = self.drop(self.wte(ids) + self.wpe(pos))                  # (B, T, E)
         for block in self.h:

@@ -25,6 +25,7 @@ from . import init
 from .module import Module, Parameter
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_NOT_YET = "(False, 0) (others not supported yet)"
 
 
 class RNNBase(Module):
@@ -44,8 +45,7 @@ class RNNBase(Module):
         dropout = rules.probability(name, "dropout", dropout)
         bias, batch_first = rules.flags(name, bias=bias, batch_first=batch_first)
         extras = rules.flag(name, "bidirectional", bidirectional), rules.non_negative_int(name, "proj_size", proj_size)
-        rules.require(extras == (False, 0), name, "(bidirectional, proj_size)", "(False, 0) (others not supported yet)",
-                      extras, NotImplementedError)
+        rules.require(extras == (False, 0), name, "(bidirectional, proj_size)", _NOT_YET, extras, NotImplementedError)
         init.check_dtype(name, dtype)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first, self.dropout = num_layers, bias, batch_first, dropout

@@ -19,6 +19,9 @@ from ..function import Function, unbroadcast
 from ..tensor import Tensor, _dtype_str
 from .arithmetic import _check_dtypes, _operand, broadcast_shapes
 
+_ADVANCED_KEY = ("integer-array indices first (at most {}), then only ':' or '...' "
+                 "(permute the axes first, or index in two steps)")
+
 
 class GetItem(Function):
     """out = x[key] for a basic key;  dx = zeros with dx[key] = dout."""
@@ -101,8 +104,7 @@ def getitem(x, key):
     ok = all(_is_index_array(k) for k in arrays) and n_arrays <= x.ndim and \
         all(t is Ellipsis or (isinstance(t, slice) and t == slice(None)) for t in tail)
     if not ok:
-        rules.fail("indexing", "key", f"integer-array indices first (at most {x.ndim}), then only ':' or '...' "
-                   "(permute the axes first, or index in two steps)", repr(key), IndexError)
+        rules.fail("indexing", "key", _ADVANCED_KEY.format(x.ndim), repr(key), IndexError)
     idx = [_index_array(k, x.data, x.shape[i], "indexing", i) for i, k in enumerate(arrays)]
     xp = array_namespace(idx[0])
     shapes = [tuple(i.shape) for i in idx]
