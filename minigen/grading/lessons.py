@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import rules
 from .strip import find_exercises, strip_solutions
 
 __all__ = ["Lesson", "lessons_dir", "list_lessons", "find_lesson", "check_files", "copy_lessons",
@@ -164,8 +165,7 @@ def assign(specs, out, root=None, force: bool = False) -> list:
         found = ([lesson for lesson in list_lessons(root) if lesson.exercises()] if str(s).lower() == "all"
                  else [find_lesson(s, root)])
         lessons += [lesson for lesson in found if lesson.name not in {x.name for x in lessons}]
-    if not lessons:
-        raise ValueError("assign: name at least one lesson (a number such as 05, or 'all')")
+    rules.require(lessons, "assign", "lessons", "at least one lesson (a number such as 05, or 'all')", "none")
     texts = {}
     for lesson in lessons:
         text = lesson.path.read_text(encoding="utf-8")
