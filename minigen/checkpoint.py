@@ -183,6 +183,11 @@ def _read_header(path: str, size: int):
     return head, n, end
 
 
+_PICKLE = ("looks like a pickle (or a zipped torch.save file), not a safetensors checkpoint; minigen never unpickles "
+           "files (that can run any code): convert it with safetensors")
+_NOT_JSON = "is not a valid safetensors checkpoint (truncated or corrupt): its header is not valid JSON"
+
+
 def _check_header(path: str) -> None:
     """Refuse anything that is not a safetensors file, before a parser sees it.
 
@@ -192,11 +197,9 @@ def _check_header(path: str) -> None:
     size = os.path.getsize(path)
     head, n, end = _read_header(path, size)
     if end is None and (head[:1] == b"\x80" or head[:2] == b"PK"):
-        raise CheckpointError(f"{path} looks like a pickle (or a zipped torch.save file), not a safetensors checkpoint"
-                              "; minigen never unpickles files (that can run any code): convert it with safetensors")
+        raise CheckpointError(f"{path} {_PICKLE}")
     if end is None:
-        raise CheckpointError(f"{path} is not a valid safetensors checkpoint (truncated or corrupt): its header is "
-                              f"not valid JSON ({n} bytes announced, the file has {size})")
+        raise CheckpointError(f"{path} {_NOT_JSON} ({n} bytes announced, the file has {size})")
     if end > size:
         raise CheckpointError(f"{path} is truncated: its header announces {end} bytes, the file has {size}")
 
