@@ -60,6 +60,7 @@ class CupyUnavailableError(RuntimeError):
 # --------------------------------------------------------------------------- namespaces
 
 _PY_SCALARS = (int, float, bool, complex)
+_MOVE = "move them to one device first with minigen.backend.to_device"
 
 
 def _numpy_namespace():
@@ -122,8 +123,7 @@ def array_namespace(*arrays):
         if xp is None:
             xp = ns
         elif ns is not xp:
-            raise TypeError(f"arrays from two array libraries were mixed: {xp.__name__} and {ns.__name__}; "
-                            "move them to one device first with minigen.backend.to_device")
+            raise TypeError(f"arrays from two array libraries were mixed: {xp.__name__} and {ns.__name__}; {_MOVE}")
     if xp is None:
         raise TypeError("array_namespace needs at least one array, got only Python scalars or None")
     return xp
@@ -466,9 +466,8 @@ _seed = 0
 def manual_seed(seed: int) -> None:
     """Seed minigen's one host random generator (dropout masks, initialisation, sampling)."""
     global _rng, _seed
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
-    _seed = int(seed)
+    from . import rules                                  # imported here: rules imports backend
+    _seed = rules.non_negative_int("manual_seed", "seed", seed)
     _rng = np.random.default_rng(_seed)
 
 
