@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from ..backend import array_namespace
 
+_NO_MASK = ("dropout_forward: p={} needs a keep-mask of shape {}; the kernel draws no random numbers "
+            "(draw it as rng.random(shape) >= p)")
+
 
 def dropout_forward(x, p: float, mask=None):
     """Inverted dropout of ``x`` with drop probability ``p`` and keep-mask ``mask`` (bool or 0/1).
@@ -26,8 +29,7 @@ def dropout_forward(x, p: float, mask=None):
     xp = array_namespace(x)
     if mask is None:
         if p != 0:
-            raise ValueError(f"dropout_forward: p={p} needs a keep-mask of shape {tuple(x.shape)}; the kernel "
-                             "draws no random numbers (draw it as rng.random(shape) >= p)")
+            raise ValueError(_NO_MASK.format(p, tuple(x.shape)))
         return x, None
     if tuple(mask.shape) != tuple(x.shape):
         raise ValueError(f"dropout_forward: mask of shape {tuple(mask.shape)} does not match x of shape {tuple(x.shape)}")
