@@ -69,8 +69,8 @@ def _kinds(fn, names, arrays):
     """
     for name, a in zip(names, arrays):
         rules.require(backend.is_array(a), fn, name, "a Tensor or an array", type(a).__name__, TypeError)
-        if backend.is_floating(a.dtype) and backend._dtype_name(a.dtype) != "float64":
-            rules.fail(fn, name, _FLOAT64, backend._dtype_name(a.dtype))
+        dtype = backend._dtype_name(a.dtype)
+        rules.require(dtype == "float64" or not backend.is_floating(a.dtype), fn, name, _FLOAT64, dtype)
     kinds = ["float" if backend.is_floating(a.dtype) else "int" for a in arrays]
     rules.require("float" in kinds, fn, "inputs", "at least one floating-point array to check", "none")
     return kinds
