@@ -466,8 +466,9 @@ _seed = 0
 def manual_seed(seed: int) -> None:
     """Seed minigen's one host random generator (dropout masks, initialisation, sampling)."""
     global _rng, _seed
-    from . import rules                                  # imported here: rules imports backend
-    _seed = rules.non_negative_int("manual_seed", "seed", seed)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:     # rules imports backend
+        raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+    _seed = int(seed)
     _rng = np.random.default_rng(_seed)
 
 
