@@ -77,6 +77,7 @@ def bytes_to_unicode() -> dict:
 
 _SWAP_HINT = "did you swap vocab_json and merges_txt?"
 _FILES = "GPT2Tokenizer.from_files"
+_PAIR_LINES = "lines of two symbols and one space"
 
 
 def _existing(name: str, file, expected: str) -> str:
@@ -110,8 +111,7 @@ def _read_merges(merges_txt) -> list:
                 continue
             rules.require(n > 1 or not line.lstrip().startswith("{"), _FILES, "merges_txt", not_json, path)
             pair = line.split(" ")
-            if len(pair) != 2:
-                rules.fail(_FILES, "merges_txt", "lines of two symbols and one space", f"{path}:{n}: {line[:60]!r}")
+            rules.require(len(pair) == 2, _FILES, "merges_txt", _PAIR_LINES, f"{path}:{n}: {line[:60]!r}")
             merges.append(tuple(pair))
     return merges
 
