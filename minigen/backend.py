@@ -77,9 +77,7 @@ def _numpy_namespace():
     ns.__dict__.update({k: v for k, v in vars(compat).items() if k not in ("__name__", "__doc__")})
 
     def matrix_transpose(x, /):
-        if x.ndim < 2:
-            raise ValueError(f"matrix_transpose: x must have at least 2 dimensions, got shape {x.shape}")
-        return x.mT
+        return x.mT                                    # NumPy refuses a 1-D x: "matrix transpose with ndim < 2 ..."
 
     ns.matrix_transpose = matrix_transpose
     return ns
