@@ -201,9 +201,8 @@ def _check_fit(cfg, given) -> None:
                       f"(it is for {' or '.join(values)})", rules.describe(given[k]))
     if "vocab_size" in given:                   # for word or bpe: the loop above refused it for char
         rules.integer("", "--vocab-size", given["vocab_size"], MIN_VOCAB_SIZE[cfg["tokenizer"]])
-    if cfg["model"] == "gpt":
-        rules.require(cfg["n_embd"] % cfg["n_head"] == 0, "", "--n-embd", f"divisible by --n-head {cfg['n_head']}",
-                      cfg["n_embd"])
+    width, heads = cfg["n_embd"], cfg["n_head"]     # a GPT's; an RNN run cannot set them (the loop above)
+    rules.require(width % heads == 0, "", "--n-embd", f"divisible by --n-head {heads}", width)
 
 
 def _config(args):
