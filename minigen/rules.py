@@ -217,14 +217,12 @@ def same_device(fn: str, **values) -> None:
     Without this rule, arrays from two backends fail deep inside the array library,
     far from the call that mixed them. A mismatch is a TypeError naming both.
     """
-    named = [(name, array_of(v)) for name, v in values.items() if v is not None]
-    named = [(name, a) for name, a in named if backend.is_array(a)]
+    named = [(name, a) for name, v in values.items() if backend.is_array(a := array_of(v))]
     if len(named) < 2 or backend.same_device([a for _, a in named]):
         return
     first_name, first = named[0]
-    where = (backend.array_namespace(first), backend.device_of(first))
     for name, a in named[1:]:
-        if backend.array_namespace(a) is not where[0] or backend.device_of(a) != where[1]:
+        if not backend.same_device([first, a]):
             fail(fn, name, f"on {first_name}'s device {device_name(first)} (move both with .to(device))",
                  device_name(a), TypeError)
 
