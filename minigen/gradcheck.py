@@ -93,8 +93,9 @@ def _unflatten(leaves, like):
     return build(like)
 
 
-def _random_douts(outs, rng):
-    """A standard-normal upstream gradient for each floating output (None for the others)."""
+def _random_douts(outs, rng, fn: str = "gradcheck", name: str = "fn"):
+    """A standard-normal upstream gradient for each floating output (None for the others);
+    ``fn`` and ``name`` name the caller and its function argument when there is none."""
     douts = []
     for o in outs:
         if o is None or not backend.is_floating(o.dtype):
@@ -102,7 +103,7 @@ def _random_douts(outs, rng):
         else:
             d = rng.standard_normal(tuple(o.shape)).astype(backend._dtype_name(o.dtype))
             douts.append(backend.asarray_like(d, o))
-    rules.require(any(d is not None for d in douts), "gradcheck", "fn", "a function with a floating output", "none")
+    rules.require(any(d is not None for d in douts), fn, name, "a function with a floating output", "none")
     return douts
 
 
@@ -310,7 +311,7 @@ def gradcheck_kernel(forward, backward, inputs, *, eps: float = 1e-6, atol: floa
         # must not move the point we differentiate at
         out, cache = _run_forward(forward, [backend.array_namespace(a).asarray(a, copy=True) for a in arrays])
         outs = _flatten(out)
-        douts = _random_douts(outs, rng)
+        douts = _random_douts(outs, rng, "gradcheck_kernel", "forward")
         # backward gets copies: one that writes into its dout must not change the loss we differentiate
         dout_arg = _unflatten([None if d is None else backend.array_namespace(d).asarray(d, copy=True)
                                for d in douts], out)

@@ -249,3 +249,9 @@ def test_gradcheck_kernel_contract_errors():
         minigen.gradcheck_kernel(lambda a: (a * 2, a), lambda d, c: d[:1], [x])
     with pytest.raises(TypeError, match=r"gradcheck_kernel: forward must be a function that returns \(out, cache\)"):
         minigen.gradcheck_kernel(lambda a: a * 2, lambda d, c: d, [x])
+
+
+def test_a_kernel_without_a_floating_output_is_named_as_gradcheck_kernel_forward():
+    forward = lambda x: (np.zeros(3, np.int64), None)            # noqa: E731
+    with pytest.raises(ValueError, match="gradcheck_kernel: forward must be a function with a floating output"):
+        minigen.gradcheck_kernel(forward, lambda dout, cache: None, [np.ones(3)])
