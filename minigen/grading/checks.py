@@ -42,7 +42,7 @@ class CheckFailure(AssertionError):
 
 def check(function: str, points: float = 1):
     """Mark a function of a check file as a check of exercise ``function``, worth ``points``."""
-    points = rules.real("check", "points", points, 0, lo_open=True)
+    rules.real("check", "points", points, 0, lo_open=True)          # kept as given: 2 stays 2 in reports
 
     def mark(fn):
         fn.__minigen_check__ = (function, points)
