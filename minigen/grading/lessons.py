@@ -27,6 +27,9 @@ __all__ = ["Lesson", "lessons_dir", "list_lessons", "find_lesson", "check_files"
 
 MANIFEST = "assignment.json"
 _NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
+_NO_LESSONS = "the lessons folder (--lessons) {!r} holds no lessons (files such as 05_lstm.py)"
+_DAMAGED = '{} is damaged: expected an object such as {{"lessons": ["05_lstm"]}}; fix it or delete it'
+_EXISTS = "{} already exists; pass --force to overwrite ({} file(s) would be replaced)"
 
 
 @dataclass
@@ -48,8 +51,7 @@ def lessons_dir(override=None) -> Path:
             what = "is not a folder" if root.exists() else "does not exist"
             raise FileNotFoundError(f"the lessons folder (--lessons) {str(root)!r} {what}")
         if not any(_NAME.match(p.name) for p in root.glob("*.py")):
-            raise FileNotFoundError(f"the lessons folder (--lessons) {str(root)!r} holds no lessons "
-                                    "(files such as 05_lstm.py)")
+            raise FileNotFoundError(_NO_LESSONS.format(str(root)))
         return root
     candidates = [Path(__file__).resolve().parents[2] / "lessons",       # a checkout / editable install
                   Path(sys.prefix) / "share" / "minigen" / "lessons"]    # a wheel's data files
@@ -105,16 +107,14 @@ def read_manifest(path: Path) -> dict:
         raise ValueError(f"{path} is not valid JSON ({e}); fix it or delete it") from None
     lessons = manifest.get("lessons", []) if isinstance(manifest, dict) else None
     if not isinstance(lessons, list) or not all(isinstance(n, str) for n in lessons):
-        raise ValueError(f"{path} is damaged: expected an object such as {{\"lessons\": [\"05_lstm\"]}}; "
-                         "fix it or delete it")
+        raise ValueError(_DAMAGED.format(path))
     return {**manifest, "lessons": lessons}
 
 
 def _refuse_overwrite(paths, force):
     existing = [p for p in paths if p.exists()]
     if existing and not force:
-        raise FileExistsError(f"{existing[0]} already exists; pass --force to overwrite "
-                              f"({len(existing)} file(s) would be replaced)")
+        raise FileExistsError(_EXISTS.format(existing[0], len(existing)))
 
 
 def copy_lessons(dest, root=None, force: bool = False) -> list:

@@ -36,6 +36,9 @@ __all__ = ["BEGIN", "END", "MarkerError", "Region", "Exercise", "find_regions", 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 _NEAR_MISS = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
+_NESTED = "{!r} inside the region opened at line {}; regions do not nest (close it with {!r} first)"
+_INDENTED = "{!r} is indented differently from its {!r} at line {}; put both markers at the same indentation"
+_MALFORMED = "malformed marker {!r}; write exactly {!r} or {!r} on a line of its own"
 _OUTSIDE_A_FUNCTION = ("a solution region must sit inside a function or method "
                        "(the grader calls functions, it does not run the lesson)")
 
@@ -71,20 +74,17 @@ def find_regions(text: str, path: str = "<lesson>") -> list:
         indent = line[:len(line) - len(line.lstrip())]
         if stripped == BEGIN:
             if open_at is not None:
-                raise MarkerError(path, n, f"{BEGIN!r} inside the region opened at line {open_at}; "
-                                           "regions do not nest (close it with "f"{END!r} first)")
+                raise MarkerError(path, n, _NESTED.format(BEGIN, open_at, END))
             open_at, open_indent = n, indent
         elif stripped == END:
             if open_at is None:
                 raise MarkerError(path, n, f"{END!r} without a {BEGIN!r} before it")
             if indent != open_indent:
-                raise MarkerError(path, n, f"{END!r} is indented differently from its {BEGIN!r} at line "
-                                           f"{open_at}; put both markers at the same indentation")
+                raise MarkerError(path, n, _INDENTED.format(END, BEGIN, open_at))
             regions.append(Region(open_at, n, open_indent))
             open_at = None
         elif stripped.startswith("#") and _NEAR_MISS.match(stripped):
-            raise MarkerError(path, n, f"malformed marker {stripped!r}; write exactly {BEGIN!r} or {END!r} "
-                                       "on a line of its own")
+            raise MarkerError(path, n, _MALFORMED.format(stripped, BEGIN, END))
     if open_at is not None:
         raise MarkerError(path, open_at, f"{BEGIN!r} has no matching {END!r}")
     return regions

@@ -10,6 +10,8 @@ import math
 
 from .. import backend, rules
 
+_FLOATING = "a floating dtype (float16/float32/float64)"
+
 
 def check_dtype(owner: str, dtype) -> None:
     """A module's ``dtype=`` argument: None (the default dtype) or a floating dtype, since parameters are trained.
@@ -18,8 +20,7 @@ def check_dtype(owner: str, dtype) -> None:
     named here rather than failing later in ``Parameter``.
     """
     if dtype is not None and not (backend.is_dtype(dtype) and backend.is_floating(dtype)):
-        rules.fail(owner, "dtype", "a floating dtype (float16/float32/float64)",
-                   backend._dtype_name(dtype) if backend.is_dtype(dtype) else repr(dtype))
+        rules.fail(owner, "dtype", _FLOATING, backend._dtype_name(dtype) if backend.is_dtype(dtype) else repr(dtype))
 
 
 def _dtype(dtype) -> str:

@@ -14,6 +14,8 @@ import math
 from .. import backend, rules
 from ..autograd import Tensor
 
+_GRAD_LIKE = "{}.step: the .grad of parameter {} of group {} must be like the parameter, {}, got {}"
+
 
 class Optimizer:
     """Base class: subclasses define ``defaults`` through ``__init__`` and implement ``_update``.
@@ -94,8 +96,7 @@ class Optimizer:
                     continue
                 # cheap comparisons; without them a wrong gradient fails inside the array library, or broadcasts
                 if type(grad) is not type(p.data) or grad.shape != p.data.shape or grad.dtype != p.data.dtype:
-                    raise ValueError(f"{type(self).__name__}.step: the .grad of parameter {i} of group {g} must be "
-                                     f"like the parameter, {_describe(p.data)}, got {_describe(grad)}")
+                    raise ValueError(_GRAD_LIKE.format(type(self).__name__, i, g, _describe(p.data), _describe(grad)))
                 state = self.state.setdefault(p, {})
                 self._update(p.data, grad, state, group)
 
