@@ -335,6 +335,10 @@ DAMAGE = {                  # name: (what changes, the message, the commands tha
     "changed cell": (dict(change=_set("config", "cell", value="gru")), "its weights do not fit its config: "
                      "model.initial_c is not in the model (and 8 more)", BOTH),     # a GRU has no c, and other sizes
     "unknown cell": (dict(change=_set("config", "cell", value="xyz")), "cell", BOTH),
+    "learned state not a flag": (dict(change=_set("config", "learn_initial_state", value="yes")),
+                                 "learn_initial_state must be True or False, got 'yes'", BOTH),
+    "learned state dropped": (dict(change=_set("config", "learn_initial_state", value=False)),
+                              "its weights do not fit its config: model.initial_c is not in the model", BOTH),
     "unknown model": (dict(change=_set("config", "model_type", value="vae")),
                       "config.model_type must be one of 'rnn_lm', 'gpt', got 'vae'", BOTH),
     "missing tensor": (dict(drop=["model.head.bias"]), "its weights do not fit its config: model.head.bias is missing",
