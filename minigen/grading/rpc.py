@@ -201,7 +201,10 @@ class Connection:
             if kind == "req":
                 self.serve(header, blobs)
                 continue
-            if header.get("id") != k or kind not in ("ok", "err"):
+            answered = header.get("id")
+            if kind in ("ok", "err") and type(answered) is int and 0 < answered < k:
+                continue    # a second answer to an earlier question (one came early): stale, whenever it arrives
+            if answered != k or kind not in ("ok", "err"):
                 raise WireError("an answer to a question that was not asked")
             warned = header.get("warn", [])
             if not (isinstance(warned, list) and all(isinstance(w, list) and len(w) == 2 for w in warned)):

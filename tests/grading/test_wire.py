@@ -981,3 +981,15 @@ def test_walk_tap_and_the_many_attribute_helpers_each_take_one_question(tmp_path
         assert getattrs(nodes, "done") == [True, False, False, True] and nodes[0].name == "root"
     finally:
         p.close()
+
+
+def test_a_late_second_answer_to_an_earlier_question_is_skipped(sockets):
+    """A worker that answered question 1 early sends its real answer too: whenever that arrives,
+    even during a later question, it is stale and skipped, not taken for the later answer."""
+    a, b = sockets
+    conn = Connection(a, GraderPolicy())
+    conn.peer.deadline = time.monotonic() + 10
+    conn.next_call = 3                                       # questions 1 and 2 were asked and answered
+    Peer(b).send({"k": "ok", "id": 1, "v": [-1, None], "rel": []})
+    Peer(b).send({"k": "ok", "id": 3, "v": [5, None], "rel": []})
+    assert conn.request("call", target=None, args=(1,)) == 5
