@@ -30,7 +30,7 @@ LAYERS = [
     {"nn", "optim"},
     {"sample", "metrics", "data"},
     {"models", "pretrained", "checkpoint"},
-    {"train"},
+    {"train", "rl"},
     {"grading"},
     {"cli", "__init__", "__main__"},
 ]
