@@ -3,14 +3,16 @@
 - ``sequence_log_probs``, ``completion_mask``: the log-probability of sampled sequences, token by token;
 - ``reinforce_loss`` with a baseline (``MovingAverageBaseline``, or GRPO's ``group_advantages``);
 - ``kl_penalty``: a per-token KL estimate to a frozen reference model;
-- rewards are Python callables on token ids (``text_reward`` for decoded text), checked by
-  ``call_reward``; ``rollout_rewards``: SeqGAN's Monte-Carlo rewards of partial sequences.
+- rewards are Python callables on token ids (``text_reward`` for decoded text), checked where
+  they are called (``call_reward``); ``rollout_rewards``: SeqGAN's Monte-Carlo rewards of partial sequences.
 
-One step of REINFORCE fine-tuning::
+One step of REINFORCE fine-tuning (``top_k=0``: sample the model's own distribution;
+``generate``'s default top-k of 50 would sample another one), with ``b = MovingAverageBaseline()``
+made once before the loop::
 
-    ids = generate(model, prompts, n, do_sample=True, top_k=0)            # sample (no graph)
+    ids = generate(model, prompts, n, do_sample=True, top_k=0)            # (B, P + n), no graph
     log_probs = sequence_log_probs(model, ids, P)                        # (B, n), in the graph
-    loss = reinforce_loss(log_probs, call_reward(..., reward, ids), baseline=b)
+    loss = reinforce_loss(log_probs, reward(ids), baseline=b)
     loss.backward(); optimizer.step()
 """
 

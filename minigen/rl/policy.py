@@ -76,7 +76,7 @@ def _baseline(fn: str, baseline, R, m, like):
         return rules.real(fn, "baseline", baseline)
     rules.require(backend.is_array(rules.array_of(baseline)), fn, "baseline", _BASELINE, rules.describe(baseline),
                   TypeError)
-    b = as_numbers(fn, "baseline", baseline, like, [tuple(R.shape), (R.shape[0],)], like.dtype)
+    b = as_numbers(fn, "baseline", baseline, like, [tuple(R.shape), (R.shape[0],)], like.dtype, like_name="log_probs")
     return b[:, None] if b.ndim < R.ndim else b                       # (B,) against per-token rewards
 
 
@@ -115,7 +115,7 @@ def reinforce_loss(log_probs, rewards, baseline=None, mask=None):
     log_probs = as_tensor(rules.floating_array(fn, "log_probs", log_probs, ("B", "T")))
     like = log_probs.data
     B, T = log_probs.shape
-    R = as_numbers(fn, "rewards", rewards, like, [(B,), (B, T)], like.dtype)
+    R = as_numbers(fn, "rewards", rewards, like, [(B,), (B, T)], like.dtype, like_name="log_probs")
     m = None
     if mask is not None:
         m = rules.array_of(mask)
@@ -184,7 +184,7 @@ def kl_penalty(log_probs, ref_log_probs, kind: str = "k3"):
     fn = "kl_penalty"
     log_probs = as_tensor(rules.floating_array(fn, "log_probs", log_probs, ("B", "T")))
     like = log_probs.data
-    ref = as_numbers(fn, "ref_log_probs", ref_log_probs, like, [tuple(like.shape)], like.dtype)
+    ref = as_numbers(fn, "ref_log_probs", ref_log_probs, like, [tuple(like.shape)], like.dtype, like_name="log_probs")
     rules.choice(fn, "kind", kind, _KINDS)
     if kind == "k1":
         return log_probs - ref                                       # log p / p_ref

@@ -21,12 +21,14 @@ _REWARD = "a function ids (B, T) -> (B,) numbers"
 _NUMBERS = "real numbers (booleans: convert them with float)"
 
 
-def as_numbers(fn: str, name: str, value, like, shapes, dtype=None, returned: bool = False):
-    """``value`` (numbers, a list, an array or a Tensor) as a finite floating array on ``like``'s device.
+def as_numbers(fn: str, name: str, value, like, shapes, dtype=None, returned: str = "", like_name: str = "input"):
+    """``value`` (numbers, a list, an array or a Tensor) as a finite floating array on ``like``'s device
+    (``like_name``'s, in the message when they differ).
 
-    Its shape must be one of ``shapes`` (tuples of sizes; a name such as "B" matches any size); its dtype becomes ``dtype`` (default float64).
+    Its shape must be one of ``shapes`` (tuples of sizes; a name such as "B" matches any size);
+    its dtype becomes ``dtype`` (default float64).
     A non-number is a TypeError, a wrong shape or a NaN/inf a ValueError, each naming ``name``
-    (``returned``: ``name`` is a function, and ``value`` what it returned).
+    (``returned``: ``name`` is a function, ``value`` what it returned, and ``returned`` the shape rule in words).
     """
     what = "a function returning " if returned else ""
     value = rules.array_of(value)
@@ -35,13 +37,13 @@ def as_numbers(fn: str, name: str, value, like, shapes, dtype=None, returned: bo
             value = host.asarray(value)
         except (TypeError, ValueError):                     # ragged lists
             rules.fail(fn, name, what + "real numbers", rules.describe(value), TypeError)
-    ok = backend._dtype_name(value.dtype) != "bool" and (backend.is_floating(value.dtype) or backend.is_integer(value.dtype))
+    ok = backend.is_floating(value.dtype) or backend.is_integer(value.dtype)      # not bool, str or object
     rules.require(ok, fn, name, what + _NUMBERS, rules.describe(value), TypeError)
     if backend.is_numpy(value) and not backend.is_numpy(like):
         value = backend.asarray_like(value, like)           # host numbers move to the device; device arrays must match
-    rules.same_device(fn, **{name: value, "input": like})
+    rules.same_device(fn, **{like_name: like, name: value})
     listed = " or ".join(rules.shape_text(s) for s in shapes)
-    expected = f"{what}shape {listed}" if returned else f"of shape {listed}"
+    expected = what + returned if returned else f"of shape {listed}"
     ok = any(len(s) == value.ndim and all(not rules.is_int(k) or k == n for k, n in zip(s, value.shape))
              for s in shapes)
     rules.require(ok, fn, name, expected, f"shape {tuple(value.shape)}")
@@ -57,8 +59,8 @@ def as_numbers(fn: str, name: str, value, like, shapes, dtype=None, returned: bo
 
 def call_reward(fn: str, reward, ids):
     """``reward(ids)`` as a float64 array (B,) on the ids' device, or one error naming ``reward`` (public ``fn``)."""
-    B, T = ids.shape
-    return as_numbers(fn, "reward", reward(ids), ids, [(B,)], returned=True)
+    rows = f"one number per row of ids of shape {tuple(ids.shape)}"
+    return as_numbers(fn, "reward", reward(ids), ids, [(ids.shape[0],)], returned=rows, like_name="input_ids")
 
 
 def text_reward(fn, tokenizer, prompt_length: int = 0):

@@ -69,7 +69,8 @@ def test_the_batch_mean_of_the_current_sample_is_not_a_fair_baseline():
 
 def test_the_gradient_is_minus_the_advantage_over_the_batch(backend):
     lp = backend.tensor(np.log(np.full((2, 3), 0.5)), requires_grad=True)
-    rewards, mask = backend.asarray([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), backend.asarray([[True] * 3, [True, False, False]])
+    rewards = backend.asarray([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    mask = backend.asarray([[True, True, True], [True, False, False]])
     reinforce_loss(lp, rewards, baseline=backend.asarray([1.0, 2.0]), mask=mask).backward()
     np.testing.assert_allclose(backend.numpy(lp.grad), -np.array([[0.0, 1.0, 2.0], [2.0, 0.0, 0.0]]) / 2)
     lp.grad = None
@@ -101,6 +102,14 @@ def test_the_moving_average_is_read_before_it_learns_the_batch():
     masked = MovingAverageBaseline(decay=0.5)                            # per-token rewards: mean over real tokens
     reinforce_loss(lp, np.array([[1.0], [9.0]]), baseline=masked, mask=np.array([[True], [False]]))
     assert masked.value == 1.0
+
+
+def test_rewards_on_another_device_are_one_line_naming_them(backend):
+    if backend.name == "numpy":
+        pytest.skip("needs a second device")
+    lp = minigen.tensor(np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="reinforce_loss: rewards must be on log_probs's device cpu"):
+        reinforce_loss(lp, backend.asarray([1.0, 2.0]))
 
 
 def test_group_advantages_standardise_each_group(backend):
@@ -141,7 +150,7 @@ def test_kl_penalty_is_zero_against_the_model_itself():
 
 def test_bad_input_is_one_line_naming_the_argument():
     lp = minigen.tensor(np.zeros((2, 3)), requires_grad=True)
-    with pytest.raises(ValueError, match=r"reinforce_loss: rewards must be of shape \(2,\) or \(2, 3\), got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"reinforce_loss: rewards must be of shape \(2,\) or \(2, 3\), got shape"):
         reinforce_loss(lp, [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="reinforce_loss: rewards must be finite numbers, got nan at position 1"):
         reinforce_loss(lp, [1.0, float("nan")])

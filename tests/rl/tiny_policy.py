@@ -14,7 +14,7 @@ V, T_NEW, PROMPT = 3, 3, 0
 
 
 def tiny_model(seed=0, cell="lstm"):
-    """An RNNLanguageModel over 3 tokens, float64, with weights scaled up so that its distributions are far from uniform."""
+    """An RNNLanguageModel over 3 tokens, float64, its weights doubled (distributions far from uniform)."""
     minigen.manual_seed(seed)
     model = RNNLanguageModel(V, embed_dim=3, hidden_size=4, num_layers=1, cell=cell, dtype="float64")
     for p in model.parameters():
