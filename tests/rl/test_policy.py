@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 import minigen
-from minigen.rl import MovingAverageBaseline, group_advantages, kl_penalty, reinforce_loss, sequence_log_probs
+from minigen.rl import (
+    MovingAverageBaseline, group_advantages, kl_penalty, reinforce_loss, rollout_rewards, sequence_log_probs,
+)
 
 from .tiny_policy import all_sequences, flat_grad, index_of, sample, sequence_probabilities, tiny_model
 
@@ -35,7 +37,7 @@ def test_the_score_function_estimator_is_unbiased_and_a_baseline_lowers_its_vari
     """Per parameter, the mean of M batch estimates is within 5 standard errors of the exact gradient."""
     model = tiny_model()
     exact = _exact_gradient(model)
-    M, B = 1000, 4
+    M, B = 600, 4
     ids = sample(model, M * B, seed=1)
     for baseline in (None, MovingAverageBaseline(decay=0.9)):
         est = _estimates(model, ids, B, baseline)
@@ -47,6 +49,23 @@ def test_the_score_function_estimator_is_unbiased_and_a_baseline_lowers_its_vari
             plain_variance = est.var(axis=0, ddof=1).sum()
         else:
             assert est.var(axis=0, ddof=1).sum() < 0.5 * plain_variance
+
+
+def test_per_token_rollout_rewards_are_unbiased_too():
+    """SeqGAN's sum_t Q_t grad log p(y_t | y_<t), Q from rollout_rewards with 2 rollouts: E[Q_t | y_<=t] = E[R | y_<=t]."""
+    model = tiny_model()
+    exact = _exact_gradient(model)
+    M, B = 600, 4
+    ids = sample(model, M * B, seed=8)
+    Q = rollout_rewards(model, lambda ids: REWARD[index_of(ids)], ids, 1, num_rollouts=2, seed=9)    # (M*B, 3)
+    est = []
+    for start in range(0, M * B, B):
+        model.zero_grad()
+        reinforce_loss(sequence_log_probs(model, ids[start:start + B], 1), Q[start:start + B]).backward()
+        est.append(-flat_grad(model))
+    est = np.array(est)
+    se = est.std(axis=0, ddof=1) / np.sqrt(M)
+    assert (np.abs(est.mean(axis=0) - exact) <= 5 * se + 1e-12).all()
 
 
 def test_the_batch_mean_of_the_current_sample_is_not_a_fair_baseline():
