@@ -2,11 +2,13 @@
 
 from .. import rules
 from .gpt import GPT, GPTConfig
+from .oracle import oracle_lm, oracle_samples
 from .rnn_lm import RNNLanguageModel
 from .seq2seq import Seq2Seq
 from .vae import TextVAE
 
-__all__ = ["RNNLanguageModel", "GPT", "GPTConfig", "Seq2Seq", "TextVAE", "build_model", "MODEL_TYPES"]
+__all__ = ["RNNLanguageModel", "GPT", "GPTConfig", "Seq2Seq", "TextVAE", "build_model", "MODEL_TYPES",
+           "oracle_lm", "oracle_samples"]
 
 MODEL_TYPES = {"rnn_lm": RNNLanguageModel, "gpt": GPT, "seq2seq": Seq2Seq, "text_vae": TextVAE}
 
