@@ -66,11 +66,10 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     fn = "conv1d"
     input, weight, bias = as_tensor(input), as_tensor(weight), as_tensor(bias)
     rules.floating_array(fn, "input", input)
-    rules.require(input.ndim in (2, 3), fn, "input", _INPUT, f"shape {input.shape}")
     rules.floating_array(fn, "weight", weight, ("out_channels", "in_channels", "kernel_size"))
     O, C, Kw = weight.shape
-    shape = f"shape {input.shape}"
-    rules.require(input.shape[-2] == C, fn, "input", f"{_INPUT} with in_channels={C} (weight's)", shape)
+    ok = input.ndim in (2, 3) and input.shape[-2] == C
+    rules.require(ok, fn, "input", f"{_INPUT}, in_channels={C} (weight's)", f"shape {input.shape}")
     rules.require(Kw > 0, fn, "weight", "of a kernel_size >= 1", f"shape {weight.shape}")
     if bias is not None:
         rules.floating_array(fn, "bias", bias, (O,))

@@ -138,8 +138,9 @@ def test_unbatched_conv1d_and_max_over_time_match_torch():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda x, W: F.conv1d(x[0, 0], W), ValueError,
-     r"conv1d: input must be of shape \(batch, in_channels, length\) or \(in_channels, length\), got shape \(9,\)"),
-    (lambda x, W: F.conv1d(x, W[:, :2]), ValueError, r"conv1d: input must be .* with in_channels=2 \(weight's\), "
+     r"conv1d: input must be of shape \(batch, in_channels, length\) or \(in_channels, length\), in_channels=3 "
+     r"\(weight's\), got shape \(9,\)"),
+    (lambda x, W: F.conv1d(x, W[:, :2]), ValueError, r"conv1d: input must be .*, in_channels=2 \(weight's\), "
                                                      r"got shape \(2, 3, 9\)"),
     (lambda x, W: F.conv1d(x, W[0]), ValueError, r"conv1d: weight must be of shape \(out_channels, in_channels, "
                                                  r"kernel_size\), got shape \(3, 3\)"),

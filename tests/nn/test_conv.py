@@ -132,7 +132,7 @@ def test_constructors_name_the_bad_argument(make, error, message):
 
 
 def test_forward_names_the_bad_input():
-    with pytest.raises(ValueError, match=r"^conv1d: input must be .* with in_channels=4 \(weight's\), got shape"):
+    with pytest.raises(ValueError, match=r"^conv1d: input must be .*, in_channels=4 \(weight's\), got shape"):
         nn.Conv1d(4, 2, 3)(np.zeros((2, 3, 8), np.float32))
     with pytest.raises(ValueError, match=r"^conv1d: input must be at least as long as the dilated kernel"):
         nn.Conv1d(4, 2, 5)(np.zeros((2, 4, 3), np.float32))
