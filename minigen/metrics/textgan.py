@@ -54,7 +54,7 @@ _EPSILON = 0.1                              # Chen and Cherry's method 1 (nltk's
 
 # --------------------------------------------------------------------------- NLL under a model
 
-def nll_oracle(oracle, samples, *, start_token: int = 0, batch_size: int = 500) -> float:
+def nll_oracle(oracle, samples, *, start_token: int = 0, batch_size: int = 200) -> float:
     """NLL-oracle: a generator's ``samples`` (N, T) scored by the ``oracle``, mean NLL per token in nats.
 
     ``samples`` is an integer array (host or device) of ids in the oracle's vocabulary.
@@ -62,14 +62,15 @@ def nll_oracle(oracle, samples, *, start_token: int = 0, batch_size: int = 500) 
     >>> import numpy as np
     >>> from minigen.models import RNNLanguageModel
     >>> model = RNNLanguageModel(vocab_size=7, embed_dim=4, hidden_size=4, num_layers=1)
-    >>> model.head.weight.data[...] = 0; model.head.bias.data[...] = 0      # uniform over 7 tokens
+    >>> model.head.weight.data[...] = 0                  # zero logits: uniform over the 7 tokens
+    >>> model.head.bias.data[...] = 0
     >>> round(nll_oracle(model, np.array([[1, 2, 3]])), 6) == round(math.log(7), 6)
     True
     """
     return _mean_nll("nll_oracle", "oracle", oracle, "samples", samples, start_token, batch_size)
 
 
-def nll_test(generator, data, *, start_token: int = 0, batch_size: int = 500) -> float:
+def nll_test(generator, data, *, start_token: int = 0, batch_size: int = 200) -> float:
     """NLL-test: held-out oracle ``data`` (N, T) scored by the ``generator``, mean NLL per token in nats.
 
     The same computation as ``nll_oracle`` with the roles swapped: the generator is the
