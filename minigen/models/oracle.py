@@ -7,8 +7,8 @@ generated sequence can be scored exactly under it (NLL-oracle, ``minigen.metrics
 The set-up followed here:
 
 - a one-layer LSTM language model, vocabulary V = 5,000, embedding and hidden
-  size 32, every parameter drawn from N(0, 1) (the large weights make the oracle's
-  next-token distributions peaked and its sequences long-range dependent);
+  size 32, every parameter drawn from N(0, 1) (weights this large make the oracle's
+  next-token distributions peaked, far from uniform);
 - sequences of length T = 20 drawn at temperature 1: feed a start token (SeqGAN
   uses id 0, an ordinary token of the vocabulary) from a zero state, draw x_1
   from the softmax, feed x_1, draw x_2, ... The start token is not part of the
