@@ -4,11 +4,12 @@ from .. import rules
 from .gpt import GPT, GPTConfig
 from .oracle import oracle_lm, oracle_samples
 from .rnn_lm import RNNLanguageModel
+from .text_cnn import TextCNNDiscriminator
 from .seq2seq import Seq2Seq
 from .vae import TextVAE
 
 __all__ = ["RNNLanguageModel", "GPT", "GPTConfig", "Seq2Seq", "TextVAE", "build_model", "MODEL_TYPES",
-           "oracle_lm", "oracle_samples"]
+           "oracle_lm", "oracle_samples", "TextCNNDiscriminator"]
 
 MODEL_TYPES = {"rnn_lm": RNNLanguageModel, "gpt": GPT, "seq2seq": Seq2Seq, "text_vae": TextVAE}
 

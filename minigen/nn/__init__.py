@@ -14,5 +14,5 @@ from .rnn import GRU, LSTM, RNN
 from .rnn_cell import GRUCell, LSTMCell, RNNCell
 from .sparse import Embedding
 
-__all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "utils", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
-           "LayerNorm", "Embedding", "Dropout", "GELU", "ModuleList", "Conv1d", "MaxOverTime", "Highway"]
+__all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "utils", "RNN", "LSTM", "GRU",
+           "RNNCell", "LSTMCell", "GRUCell", "LayerNorm", "Embedding", "Dropout", "GELU", "ModuleList", "Conv1d", "MaxOverTime", "Highway"]
