@@ -15,4 +15,5 @@ from .rnn_cell import GRUCell, LSTMCell, RNNCell
 from .sparse import Embedding
 
 __all__ = ["MultiheadAttention", "KVCache", "Module", "Parameter", "Linear", "init", "utils", "RNN", "LSTM", "GRU",
-           "RNNCell", "LSTMCell", "GRUCell", "LayerNorm", "Embedding", "Dropout", "GELU", "ModuleList", "Conv1d", "MaxOverTime", "Highway"]
+           "RNNCell", "LSTMCell", "GRUCell", "LayerNorm", "Embedding", "Dropout", "GELU", "ModuleList", "Conv1d",
+           "MaxOverTime", "Highway"]
