@@ -30,7 +30,7 @@ LAYERS = [
     {"nn", "optim"},
     {"sample", "metrics", "data"},
     {"models", "pretrained", "checkpoint"},
-    {"train", "rl"},
+    {"train", "rl", "gan"},
     {"grading"},
     {"cli", "__init__", "__main__"},
 ]
