@@ -1,0 +1,10 @@
+"""``minigen.gan``: text GANs built on minigen's language models.
+
+- ``mle_pretrain``, ``pretrain_discriminator``: the pretraining phases every text GAN starts from;
+- ``SeqGAN``: the generator trained by REINFORCE on Monte-Carlo rollout rewards from a
+  ``TextCNNDiscriminator`` (Yu et al., AAAI 2017); ``update_rollout_policy``: its delayed copy.
+"""
+
+from .mle import mle_pretrain, pretrain_discriminator
+
+__all__ = ["mle_pretrain", "pretrain_discriminator"]
