@@ -6,5 +6,6 @@
 """
 
 from .mle import mle_pretrain, pretrain_discriminator
+from .seqgan import SeqGAN, update_rollout_policy
 
-__all__ = ["mle_pretrain", "pretrain_discriminator"]
+__all__ = ["mle_pretrain", "pretrain_discriminator", "SeqGAN", "update_rollout_policy"]

@@ -1,4 +1,4 @@
-"""The two pretraining phases of a text GAN: the generator by maximum likelihood, the discriminator on real vs generated.
+"""The pretraining of a text GAN: the generator by maximum likelihood, the discriminator on real vs generated.
 
 Both read sequences as the oracle draws them (``minigen.models.oracle_samples``) and the
 metrics score them (``minigen.metrics.nll_test``): each row x_1..x_T starts from a start
@@ -41,7 +41,7 @@ _DISCRIMINATOR = "a discriminator with config['vocab_size'] and real_probability
 def language_model(fn: str, name: str, model) -> int:
     """The vocabulary size of ``model``, a minigen language model, or one error naming ``name``."""
     V = vocab_size_of(model)
-    rules.require(isinstance(model, GenerationMixin) and V is not None, fn, name, _GENERATOR, rules.describe(model),
+    rules.require(isinstance(model, GenerationMixin) and V is not None, fn, name, _GENERATOR, type(model).__name__,
                   TypeError)
     return V
 
@@ -49,7 +49,7 @@ def language_model(fn: str, name: str, model) -> int:
 def discriminator_for(fn: str, discriminator, V: int) -> None:
     """Check that ``discriminator`` scores sequences over the generator's vocabulary of ``V`` tokens."""
     ok = callable(getattr(discriminator, "real_probability", None)) and vocab_size_of(discriminator) is not None
-    rules.require(ok, fn, "discriminator", _DISCRIMINATOR, rules.describe(discriminator), TypeError)
+    rules.require(ok, fn, "discriminator", _DISCRIMINATOR, type(discriminator).__name__, TypeError)
     Vd = vocab_size_of(discriminator)
     rules.require(Vd == V, fn, "discriminator", f"a discriminator over the generator's {V} tokens",
                   f"vocab_size {Vd}")
@@ -77,7 +77,7 @@ def _like(model):
     return next(model.parameters()).data
 
 
-def _step(model, optimizer, loss, max_grad_norm) -> float:
+def optimizer_step(model, optimizer, loss, max_grad_norm) -> float:
     """One optimizer step on ``loss``; its value."""
     optimizer.zero_grad()
     loss.backward()
@@ -129,7 +129,7 @@ def mle_pretrain(generator, data, epochs: int = 1, *, steps: int | None = None, 
         for s in range(0, N, batch_size):
             batch = backend.asarray_like(ids[order[s:s + batch_size]], like)  # (B, 1+T) on the model's device
             loss = -sequence_log_probs(generator, batch, 1).mean()             # teacher forcing: NLL per token
-            losses.append(_step(generator, optimizer, loss, max_grad_norm))
+            losses.append(optimizer_step(generator, optimizer, loss, max_grad_norm))
             if len(losses) == total:
                 break
     return losses
@@ -190,5 +190,5 @@ def pretrain_discriminator(discriminator, generator, real_data, rounds: int = 1,
                 rows = order[s:s + batch_size]
                 logits = discriminator(backend.asarray_like(x[rows], like))                       # (B, 2)
                 loss = cross_entropy(logits, backend.asarray_like(y[rows], like))
-                losses.append(_step(discriminator, optimizer, loss, max_grad_norm))
+                losses.append(optimizer_step(discriminator, optimizer, loss, max_grad_norm))
     return losses
