@@ -70,17 +70,20 @@ def nll_oracle(oracle, samples, *, start_token: int = 0, batch_size: int = 200) 
     return _mean_nll("nll_oracle", "oracle", oracle, "samples", samples, start_token, batch_size)
 
 
-def nll_test(generator, data, *, start_token: int = 0, batch_size: int = 200) -> float:
+def nll_test(generator, data, *, start_token: int = 0, batch_size: int = 200, temperature: float = 1.0) -> float:
     """NLL-test: held-out oracle ``data`` (N, T) scored by the ``generator``, mean NLL per token in nats.
 
     The same computation as ``nll_oracle`` with the roles swapped: the generator is the
-    model, the oracle's samples are the data.
+    model, the oracle's samples are the data. ``temperature`` scores with softmax(logits / t),
+    the distribution that sampling at that temperature draws from: the diversity axis of
+    the quality-diversity curve (Caccia et al., "Language GANs Falling Short", 2020).
     """
-    return _mean_nll("nll_test", "generator", generator, "data", data, start_token, batch_size)
+    temperature = rules.real("nll_test", "temperature", temperature, 0, lo_open=True)
+    return _mean_nll("nll_test", "generator", generator, "data", data, start_token, batch_size, temperature)
 
 
-def _mean_nll(fn: str, model_name: str, model, ids_name: str, ids, start_token, batch_size) -> float:
-    """-(1 / NT) sum log p_model(ids) with each row read from ``start_token`` and a zero state."""
+def _mean_nll(fn: str, model_name: str, model, ids_name: str, ids, start_token, batch_size, temperature=1.0):
+    """-(1 / NT) sum log softmax(logits / temperature)(ids), each row read from ``start_token`` and a zero state."""
     V = vocab_size_of(model)
     ok = V is not None and callable(model) and hasattr(model, "parameters")
     rules.require(ok, fn, model_name, "a minigen language model (with config['vocab_size'])", type(model).__name__,
@@ -100,6 +103,7 @@ def _mean_nll(fn: str, model_name: str, model, ids_name: str, ids, start_token, 
                 x = backend.asarray_like(inputs[s:s + batch_size], like)             # (B, T)
                 y = backend.asarray_like(ids[s:s + batch_size].reshape(-1), like)    # (B*T,)
                 logits, _ = model(x)                                                 # (B, T, V)
+                logits = logits / temperature if temperature != 1.0 else logits
                 loss = cross_entropy(logits.reshape(-1, V), y, reduction="sum")      # sum over B*T tokens
                 total += float(backend.to_numpy(loss.data))
     finally:

@@ -28,6 +28,18 @@ def log_probs(model, ids, start=0):
 
 # --------------------------------------------------------------------------- NLL
 
+def test_nll_test_at_a_temperature_scores_with_the_tempered_softmax(oracle):
+    x = oracle_samples(oracle, 50, seq_len=6, seed=2)
+    inputs = np.concatenate([np.zeros((len(x), 1), np.int64), x[:, :-1]], axis=1)
+    for t in (0.5, 1.0, 1.7):
+        z = oracle(inputs)[0].numpy() / t
+        logp = z - np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)) - z.max(-1, keepdims=True)
+        want = -np.take_along_axis(logp, x[..., None], -1).mean()
+        assert nll_test(oracle, x, temperature=t) == pytest.approx(want, rel=1e-10)
+    with pytest.raises(ValueError, match=r"nll_test: temperature must be a finite number > 0, got 0"):
+        nll_test(oracle, x, temperature=0)
+
+
 def test_nll_oracle_of_the_oracles_samples_estimates_its_entropy(oracle):
     # E[-log p(x)] over x ~ p is the entropy: per sequence, the NLL and the sum of the exact per-step
     # entropies along its prefixes have the same mean, so their difference is 0 within its standard error
