@@ -27,7 +27,8 @@ from .autograd.ops import (
 from .backend import get_default_dtype, manual_seed, set_default_dtype, to_device, to_numpy
 from .gradcheck import GradcheckError, gradcheck, gradcheck_kernel
 from . import functional, models, nn, optim, sample  # noqa: E402  (after the core they build on)
-from . import checkpoint, data, metrics, rl, train  # noqa: E402  (host-side: corpora, tokenizers, metrics, the loop)
+from . import checkpoint, data, metrics, train  # noqa: E402  (host-side: corpora, tokenizers, metrics, the loop)
+from . import gan, rl  # noqa: E402  (reinforcement learning and text GANs, on the models and the sampling)
 from .functional import dropout, embedding, gelu  # noqa: E402  (kernels, as functions of tensors)
 
 __version__ = "0.1.0"
