@@ -42,4 +42,5 @@ __all__ = [
     "gradcheck", "gradcheck_kernel", "GradcheckError",
     "manual_seed", "get_default_dtype", "set_default_dtype", "to_device", "to_numpy", "backend",
     "functional", "nn", "optim", "models", "sample", "data", "train", "checkpoint", "metrics",
+    "rl", "gan",
 ]

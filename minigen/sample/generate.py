@@ -129,7 +129,7 @@ def _pick(logits, sampling: bool, temperature: float, rng):
     cdf = xp.cumulative_sum(p, axis=-1)                                  # (B, V)
     rng = rng if rng is not None else backend.get_rng()
     u = backend.asarray_like(rng.random(logits.shape[0]).astype(host.float64), cdf) * cdf[:, -1]   # (B,)
-    index = xp.sum(xp.astype(cdf <= u[:, None], xp.int64), axis=-1)      # first index with cdf > u
+    index = xp.count_nonzero(cdf <= u[:, None], axis=-1)                 # first index with cdf > u
     return xp.minimum(index, logits.shape[-1] - 1)                      # u rounding up to the total (clip: ~15x slower)
 
 
