@@ -4,7 +4,10 @@
 - ``reinforce_loss`` with a baseline (``MovingAverageBaseline``, or GRPO's ``group_advantages``);
 - ``kl_penalty``: a per-token KL estimate to a frozen reference model;
 - rewards are Python callables on token ids (``text_reward`` for decoded text), checked where
-  they are called (``call_reward``); ``rollout_rewards``: SeqGAN's Monte-Carlo rewards of partial sequences.
+  they are called (``call_reward``); ``rollout_rewards``: SeqGAN's Monte-Carlo rewards of partial sequences;
+- ``Finetuner``: REINFORCE fine-tuning of a trained model toward a reward, with a KL penalty to the
+  original, checkpoints and exact resume (``minigen finetune``); its built-in rewards ``Lipogram``,
+  ``IncludeWord`` and ``DiscriminatorReward`` (with ``train_discriminator``).
 
 One step of REINFORCE fine-tuning (``top_k=0``: sample the model's own distribution;
 ``generate``'s default top-k of 50 would sample another one), with ``b = MovingAverageBaseline()``
@@ -16,9 +19,12 @@ made once before the loop::
     loss.backward(); optimizer.step()
 """
 
+from .builtin_rewards import DiscriminatorReward, IncludeWord, Lipogram, train_discriminator
+from .finetune import Finetuner
 from .log_probs import completion_mask, sequence_log_probs
 from .policy import MovingAverageBaseline, group_advantages, kl_penalty, reinforce_loss
 from .rewards import call_reward, rollout_rewards, text_reward
 
 __all__ = ["sequence_log_probs", "completion_mask", "reinforce_loss", "MovingAverageBaseline", "group_advantages",
-           "kl_penalty", "call_reward", "text_reward", "rollout_rewards"]
+           "kl_penalty", "call_reward", "text_reward", "rollout_rewards", "Finetuner", "Lipogram", "IncludeWord",
+           "DiscriminatorReward", "train_discriminator"]
