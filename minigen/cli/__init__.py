@@ -5,6 +5,8 @@ Commands:
 - ``train``: train a language model; with no options, minigen's main job (a
   character LSTM on Shakespeare for 10 minutes);
 - ``sample``: continue a prompt with a trained checkpoint;
+- ``finetune``: fine-tune a trained checkpoint toward a reward (a lipogram, a word to
+  include, a discriminator's verdict) by REINFORCE with a KL penalty;
 - ``gradcheck``: gradient checking on a small network, and why the check must use
   a random upstream gradient;
 - ``lessons``: list the numbered lessons, copy them out, or run one;
@@ -25,7 +27,7 @@ from ..backend import CupyUnavailableError
 from ..checkpoint import CheckpointError
 from ..data import CorpusError
 from ..train import TrainingError
-from . import gradcheck_demo, lessons_cmd, sample_cmd, train_cmd
+from . import finetune_cmd, gradcheck_demo, lessons_cmd, sample_cmd, train_cmd
 
 USER_ERRORS = (CorpusError, CheckpointError, TrainingError, CupyUnavailableError, ValueError, IndexError, OSError)
 
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train_cmd.add_parser(sub)
     sample_cmd.add_parser(sub)
+    finetune_cmd.add_parser(sub)
     gradcheck_demo.add_parser(sub)
     lessons_cmd.add_parsers(sub)
     return parser

@@ -39,7 +39,7 @@ class Lipogram:
     For a character tokenizer that is -1 on every banned character and 0 elsewhere.
 
     >>> from minigen.data import CharTokenizer
-    >>> no_e = Lipogram(CharTokenizer("the cat"), "e")
+    >>> no_e = Lipogram(CharTokenizer("the ca"), "e")          # ids 0..5: t h e space c a
     >>> no_e(host.asarray([[0, 1, 2], [3, 4, 5]])).tolist()      # 'the', ' ca'
     [[0.0, 0.0, -1.0], [0.0, 0.0, 0.0]]
     """
@@ -52,7 +52,7 @@ class Lipogram:
         texts = [tokenizer.decode(host.asarray([i])) for i in range(tokenizer.vocab_size)]
         counts = host.asarray([sum(text.count(c) for c in banned) for text in texts], dtype=host.float64)   # (V,)
         rules.require(counts.any(), fn, "letter", "a letter that some token of the tokenizer holds", repr(letter))
-        self.letter, self.penalty = letter, -counts
+        self.letter, self.penalty = letter, 0.0 - counts             # (V,); not -counts, which holds -0.0
 
     def __call__(self, completions):
         return self.penalty[completions]                                 # (B, T)
@@ -66,7 +66,7 @@ class IncludeWord:
     or digit: "the" is not found in "then"), else 0; one number per sequence.
 
     >>> from minigen.data import CharTokenizer
-    >>> tok = CharTokenizer("the cat sat")
+    >>> tok = CharTokenizer.train("the cat sat")
     >>> IncludeWord(tok, "cat")(host.asarray([tok.encode("a cat"), tok.encode("cats ")])).tolist()
     [1.0, 0.0]
     """
