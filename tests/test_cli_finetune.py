@@ -73,6 +73,23 @@ def test_the_other_rewards_run(run, tmp_path, capsys):
     assert finetune(run, tmp_path / "w", "--steps", "2", "--reward", "include:be") == 0
 
 
+def test_a_reward_of_your_own(run, tmp_path, capsys, monkeypatch):
+    (tmp_path / "my_rewards.py").write_text("def short_lines(text):\n    return -max(map(len, text.split('\\n')))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "own"
+    assert finetune(run, out, "--steps", "2", "--reward", "my_rewards:short_lines") == 0
+    history = load_checkpoint(out / "checkpoint.safetensors").meta["extra"]["finetuner"]["history"]
+    assert all(-16 <= h["reward"] < 0 for h in history)
+    assert main(["finetune", "--resume", "--out", str(out), "--steps", "3", "--no-progress"]) == 0
+    assert "--reward must be MODULE:FUNCTION, a function in an importable module, got 'no_such_module:f' (No " \
+        "module named 'no_such_module')" in error_of(["finetune", "--checkpoint", str(run), "--out", str(out / "x"),
+                                                     "--reward", "no_such_module:f"], capsys)
+    assert "--reward must be MODULE:FUNCTION, a function in an importable module, got 'my_rewards:nothing'" in \
+        error_of(["finetune", "--checkpoint", str(run), "--out", str(out / "x"), "--reward", "my_rewards:nothing"],
+                 capsys)
+    assert not (out / "x").exists()
+
+
 def error_of(argv, capsys) -> str:
     """Run the CLI, expect exit status 1 and one line on stderr; return that line."""
     capsys.readouterr()
@@ -83,7 +100,7 @@ def error_of(argv, capsys) -> str:
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--reward", "happy"], "--reward must be one of lipogram:LETTER, include:WORD or discriminator, got 'happy'"),
+    (["--reward", "happy"], "--reward must be one of lipogram:LETTER, include:WORD, discriminator or MODULE:FUNCTION, got 'happy'"),
     (["--reward", "lipogram:"], "--reward must be lipogram:LETTER, one letter (lipogram:e), got 'lipogram:'"),
     (["--reward", "lipogram:ab"], "--reward must be lipogram:LETTER, one letter"),
     (["--reward", "lipogram:z"], "--reward 'lipogram:z': Lipogram: letter must be a letter that some token"),

@@ -4,16 +4,18 @@
 
 The prompts are random windows of the corpus the run trained on (read as ``train``
 reads it); the reward is ``lipogram:LETTER`` (write without the letter, in either
-case), ``include:WORD`` (write the word) or ``discriminator`` (write text that a
+case), ``include:WORD`` (write the word), ``discriminator`` (write text that a
 text-CNN, trained first on corpus windows against the model's own samples, takes
-for real). The new run in ``--out`` reads with ``minigen sample --checkpoint OUT``;
+for real) or ``MODULE:FUNCTION``, your own function of a completion's text. The new run in ``--out`` reads with ``minigen sample --checkpoint OUT``;
 ``--resume`` continues it exactly.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import os
+import re
 import shlex
 import zlib
 from functools import partial
@@ -25,7 +27,7 @@ from minigen import backend, rules
 from minigen.checkpoint import entries_of, load_checkpoint, load_model
 from minigen.data import train_val_split
 from minigen.models import TextCNNDiscriminator
-from minigen.rl import DiscriminatorReward, Finetuner, IncludeWord, Lipogram, train_discriminator
+from minigen.rl import DiscriminatorReward, Finetuner, IncludeWord, Lipogram, text_reward, train_discriminator
 from minigen.rl.builtin_rewards import DISCRIMINATOR_SIZES
 from minigen.train import CHECKPOINT_NAME
 
@@ -48,7 +50,8 @@ SETTINGS = {
     "time": partial(rules.real, lo=0, lo_open=True), "progress": rules.flag,
     **dict.fromkeys(("checkpoint", "reward", "out"), text),
 }
-REWARDS = "lipogram:LETTER, include:WORD or discriminator"
+REWARDS = "lipogram:LETTER, include:WORD, discriminator or MODULE:FUNCTION"
+BUILTIN = ("lipogram", "include", "discriminator")
 
 
 def add_parser(sub) -> None:
@@ -78,14 +81,18 @@ def parse_reward(spec: str) -> tuple[str, str]:
     """``"lipogram:e"`` -> ``("lipogram", "e")``, checked for its form (not yet against a tokenizer)."""
     kind, _, arg = spec.partition(":")
     ok = (kind == "lipogram" and len(arg) == 1 and not arg.isspace()) or (kind == "include" and arg.strip()) \
-        or spec == "discriminator"
+        or spec == "discriminator" or (kind not in BUILTIN and re.fullmatch(r"[\w.]+:\w+", spec))
     expected = {"lipogram": "lipogram:LETTER, one letter (lipogram:e)", "include": "include:WORD (include:love)"}
     rules.require(ok, "", "--reward", expected.get(kind, f"one of {REWARDS}"), repr(spec))
     return kind, arg
 
 
 def build_reward(spec: str, tokenizer):
-    """The reward ``spec`` names, over ``tokenizer``'s vocabulary (a discriminator: untrained)."""
+    """The reward ``spec`` names, over ``tokenizer``'s vocabulary (a discriminator: untrained).
+
+    ``MODULE:FUNCTION`` is ``FUNCTION(text) -> number`` in an importable module (the current
+    folder's ``MODULE.py``, say), called on each completion's text.
+    """
     kind, arg = parse_reward(spec)
     try:
         if kind == "lipogram":
@@ -94,7 +101,15 @@ def build_reward(spec: str, tokenizer):
             return IncludeWord(tokenizer, arg)
     except ValueError as e:
         raise ValueError(f"--reward {spec!r}: {e}") from None
-    return DiscriminatorReward(TextCNNDiscriminator(tokenizer.vocab_size, **DISCRIMINATOR_SIZES))
+    if kind == "discriminator":
+        return DiscriminatorReward(TextCNNDiscriminator(tokenizer.vocab_size, **DISCRIMINATOR_SIZES))
+    try:
+        fn = getattr(importlib.import_module(kind), arg)
+    except (ImportError, AttributeError) as e:
+        rules.fail("", "--reward", "MODULE:FUNCTION, a function in an importable module", f"{spec!r} ({e})")
+    rules.require(callable(fn), "", "--reward", "MODULE:FUNCTION, a function text -> number", f"{spec!r}, a "
+                  f"{type(fn).__name__}")
+    return text_reward(fn, tokenizer)
 
 
 def _checkpoint_file(path: str) -> str:
