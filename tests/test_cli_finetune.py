@@ -100,7 +100,8 @@ def error_of(argv, capsys) -> str:
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--reward", "happy"], "--reward must be one of lipogram:LETTER, include:WORD, discriminator or MODULE:FUNCTION, got 'happy'"),
+    (["--reward", "happy"], "--reward must be one of lipogram:LETTER, include:WORD, discriminator or MODULE:FUNCTION, "
+                            "got 'happy'"),
     (["--reward", "lipogram:"], "--reward must be lipogram:LETTER, one letter (lipogram:e), got 'lipogram:'"),
     (["--reward", "lipogram:ab"], "--reward must be lipogram:LETTER, one letter"),
     (["--reward", "lipogram:z"], "--reward 'lipogram:z': Lipogram: letter must be a letter that some token"),

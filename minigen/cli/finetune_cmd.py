@@ -6,8 +6,9 @@ The prompts are random windows of the corpus the run trained on (read as ``train
 reads it); the reward is ``lipogram:LETTER`` (write without the letter, in either
 case), ``include:WORD`` (write the word), ``discriminator`` (write text that a
 text-CNN, trained first on corpus windows against the model's own samples, takes
-for real) or ``MODULE:FUNCTION``, your own function of a completion's text. The new run in ``--out`` reads with ``minigen sample --checkpoint OUT``;
-``--resume`` continues it exactly.
+for real) or ``MODULE:FUNCTION``, your own function of a completion's text. The
+new run in ``--out`` reads with ``minigen sample --checkpoint OUT``; ``--resume``
+continues it exactly.
 """
 
 from __future__ import annotations
