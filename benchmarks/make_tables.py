@@ -3,8 +3,9 @@
     python benchmarks/make_tables.py           # rewrite both tables
     python benchmarks/make_tables.py --check   # exit 1 if either README is out of date
 
-Both READMEs take their figures from here, between ``<!-- figures:begin -->`` and
-``<!-- figures:end -->``, so they cannot disagree. A result that has not been
+Both READMEs take their figures from here, between ``<!-- NAME:begin -->`` and
+``<!-- NAME:end -->`` markers (``figures``, and ``textgan`` and ``finetune`` for the
+text-GAN table and the fine-tuning sample), so they cannot disagree. A result that has not been
 measured shows as "not measured", never as a remembered figure.
 """
 
@@ -18,7 +19,6 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
-BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 
 
 def load(name: str):
@@ -143,6 +143,29 @@ def speed_rows():
                  f"{cold['val_loss']:.4f} at step {cold['step']:,}" if cold and cold.get("val_loss") else
                  "not measured", "target 1.50", "", cold["date"] if cold else "",
                  "python -m minigen train --out runs/main"))
+    roll = load("rollout")
+    r = row(roll, "rollouts")
+    rows.append(("SeqGAN's Monte-Carlo rollouts (batch 64, 20 tokens, 16 per prefix, V 5,000), vs PyTorch CPU",
+                 f"{r['minigen_ms'] / 1e3:.2f} s" if r else "not measured",
+                 f"{r['torch_ms'] / 1e3:.2f} s tuned, {r['torch_untuned_ms'] / 1e3:.2f} s untuned" if r else "",
+                 ratios(r), when(roll), "python benchmarks/bench_rollout.py"))
+    ft = load("finetune_lipogram")
+    b, a = (ft or {}).get("before"), (ft or {}).get("after")
+    rows.append(("Fine-tuning the main job's model to avoid 'e' (`minigen finetune --reward lipogram:e`): "
+                 "rate of e/E, NLL/char under the original, words found in the corpus, time",
+                 f"{100 * a['e_rate']:.2f}%, {a['nll_per_char']:.3f} ({100 * ft['nll_rise']:+.0f}%), "
+                 f"{100 * a['words_in_corpus']:.1f}%, {ft['finetune_seconds']:.0f} s" if ft else "not measured",
+                 f"before: {100 * b['e_rate']:.2f}%, {b['nll_per_char']:.3f}, {100 * b['words_in_corpus']:.1f}%; "
+                 "targets < 1%, <= +50%, >= 90%, <= 600 s" if ft else "", "", when(ft),
+                 "python benchmarks/finetune_lipogram.py runs/main"))
+    gan = load("textgan")
+    for name in ("MLE", "SeqGAN", "Gumbel-GAN"):
+        t = (gan or {}).get("table", {}).get(name)
+        paper = (gan or {}).get("paper", {}).get(name)
+        rows.append((f"Oracle benchmark (V 5,000, T 20): NLL-oracle of the {name} generator, mean ± sd over seeds",
+                     f"{t['nll_oracle'][0]:.3f} ± {t['nll_oracle'][1]:.3f}" if t else "not measured",
+                     f"SeqGAN paper: {paper:.3f} (its own oracle)" if paper else "", "", when(gan),
+                     "python benchmarks/bench_textgan.py"))
     rows.append(("Cold start: NLL of 20 characters read from the initial state vs after 256 others",
                  f"{cold['cold_nll']:.3f} vs {cold['warm_nll']:.3f} ({100 * cold['cost']:+.1f}%)" if cold
                  else "not measured", "target +10%", "", cold["date"] if cold else "",
@@ -161,7 +184,7 @@ def full_table() -> str:
 
 def headline() -> str:
     keep = ("W1 char-LSTM", "W3 GPT training", "GPT generation", "char-LSTM generation, batch 1, greedy",
-            "Main job", "Cold start")
+            "Main job", "Cold start", "Fine-tuning")
     lines = ["| measure | minigen | reference | ratio | machine, date |", "| --- | ---: | ---: | ---: | --- |"]
     for what, mine, theirs, r, machine, _ in speed_rows():
         if what.startswith(keep):
@@ -170,7 +193,35 @@ def headline() -> str:
     return "\n".join(lines)
 
 
-def replace(text: str, table: str, path: str) -> str:
+def textgan_table() -> str:
+    """The oracle benchmark: every metric per generator (mean ± sd over the seeds), the paper's NLL-oracle beside."""
+    gan = load("textgan")
+    if not gan:
+        return "Not measured yet: `python benchmarks/bench_textgan.py`."
+    lines = [f"Seeds {', '.join(map(str, gan['seeds']))}; {when(gan)}; {gan['wall_seconds'] / 60:.1f} minutes in all. "
+             f"Paper: {gan['paper']['source']}.", "",
+             "| generator | NLL-oracle | NLL-test | BLEU-4 | Self-BLEU-4 | paper NLL-oracle |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, t in gan["table"].items():
+        cells = [f"{t[k][0]:.3f} ± {t[k][1]:.3f}" for k in ("nll_oracle", "nll_test", "bleu4", "self_bleu4")]
+        paper = gan["paper"].get(name)
+        lines.append(f"| {name} | {' | '.join(cells)} | {f'{paper:.3f}' if paper else ''} |")
+    return "\n".join(lines)
+
+
+def finetune_sample() -> str:
+    """The main job's model continuing one prompt before and after ``minigen finetune --reward lipogram:e``."""
+    ft = load("finetune_lipogram")
+    if not ft:
+        return "Not measured yet: `python benchmarks/finetune_lipogram.py runs/main`."
+    quote = lambda text: "\n".join("    " + line for line in (ft["sample_prompt"] + text).splitlines())  # noqa: E731
+    return (f"Prompt {ft['sample_prompt']!r}, temperature {ft['temperature']:g} ({when(ft)}). Before:\n\n"
+            f"{quote(ft['sample_before'])}\n\nAfter {ft['finetune']['steps']} steps ({ft['finetune_seconds']:.0f} s):"
+            f"\n\n{quote(ft['sample_after'])}")
+
+
+def replace(text: str, table: str, path: str, name: str = "figures") -> str:
+    BEGIN, END = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{path}: no {BEGIN} ... {END} markers")
     head, rest = text.split(BEGIN, 1)
@@ -183,11 +234,14 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a README's figures are out of date")
     args = parser.parse_args(argv)
     stale = []
-    for path, table in ((os.path.join(ROOT, "README.md"), headline()),
-                        (os.path.join(HERE, "README.md"), full_table())):
+    blocks = {os.path.join(ROOT, "README.md"): {"figures": headline(), "finetune": finetune_sample()},
+              os.path.join(HERE, "README.md"): {"figures": full_table(), "textgan": textgan_table()}}
+    for path, tables in blocks.items():
         with open(path) as f:
             text = f.read()
-        new = replace(text, table, path)
+        new = text
+        for name, table in tables.items():
+            new = replace(new, table, path, name)
         if new != text:
             stale.append(os.path.relpath(path, ROOT))
             if not args.check:
