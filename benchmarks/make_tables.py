@@ -214,10 +214,11 @@ def finetune_sample() -> str:
     ft = load("finetune_lipogram")
     if not ft:
         return "Not measured yet: `python benchmarks/finetune_lipogram.py runs/main`."
-    quote = lambda text: "\n".join("    " + line for line in (ft["sample_prompt"] + text).splitlines())  # noqa: E731
-    return (f"Prompt {ft['sample_prompt']!r}, temperature {ft['temperature']:g} ({when(ft)}). Before:\n\n"
-            f"{quote(ft['sample_before'])}\n\nAfter {ft['finetune']['steps']} steps ({ft['finetune_seconds']:.0f} s):"
-            f"\n\n{quote(ft['sample_after'])}")
+    def line(text):                                            # one line: newlines as " / "
+        return " / ".join(part.strip() for part in (ft["sample_prompt"] + text).splitlines() if part.strip())
+    return (f"| {ft['finetune']['steps']} steps, {ft['finetune_seconds']:.0f} s; temperature {ft['temperature']:g} "
+            f"| {when(ft)} |\n| --- | --- |\n| before | {line(ft['sample_before'])} |\n"
+            f"| after | {line(ft['sample_after'])} |")
 
 
 def replace(text: str, table: str, path: str, name: str = "figures") -> str:

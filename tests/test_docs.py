@@ -69,6 +69,12 @@ def test_every_row_reads_its_result(tmp_path, monkeypatch):
         "check_share": {"share": 0.08, "check_lines": 8, "code_lines": 100, "date": "2026-01-02"},
         "cold_start": {"val_loss": 1.5, "step": 1000, "cold_nll": 1.1, "warm_nll": 1.0, "cost": 0.1,
                        "date": "2026-01-02"},
+        "rollout": {"rows": [dict(timed, name="rollouts: LSTM")]},
+        "finetune_lipogram": {"before": {"e_rate": 0.09, "nll_per_char": 1.1, "words_in_corpus": 0.95},
+                              "after": {"e_rate": 0.001, "nll_per_char": 1.3, "words_in_corpus": 0.92},
+                              "nll_rise": 0.18, "finetune_seconds": 60.0},
+        "textgan": {"paper": {"MLE": 9.038, "SeqGAN": 8.736},
+                    "table": {name: {"nll_oracle": [9.0, 0.1]} for name in ("MLE", "SeqGAN", "Gumbel-GAN")}},
     }
     for name, result in results.items():
         result.setdefault("machine", machine)
