@@ -93,6 +93,13 @@ ZEROS = {
         "gaussian_kl_backward": "dmu, dlogvar = np.zeros_like(mu), np.zeros_like(logvar)",
         "kl_weight": "return 0.0",
     },
+    "15": {
+        "reinforce_surrogate": "return 0.0",
+        "leave_one_out_baseline": "return np.zeros(np.shape(rewards))",
+        "group_advantages": "return np.zeros(np.shape(rewards))",
+        "returns_to_go": "return np.zeros(np.shape(rewards))",
+        "kl_k3": "return np.zeros(np.shape(log_probs))",
+    },
 }
 
 # Exercises solved with minigen's own answer: (exercise, the minigen function the diagnosis must name, body).
@@ -259,6 +266,16 @@ CHEATS = {
         """),
         ("kl_weight", "minigen.models.vae.kl_weight",
          "return vae.kl_weight(step, 'linear', warmup=warmup_steps) if warmup_steps > 0 else 1.0"),
+    ]],
+    "15": [[
+        ("reinforce_surrogate", "minigen.rl.policy.reinforce_loss",
+         "return rl.reinforce_loss(minigen.tensor(log_probs), np.asarray(rewards, dtype=np.float64), baseline).item()"),
+        ("group_advantages", "minigen.rl.policy.group_advantages",
+         "return rl.group_advantages(np.asarray(rewards, dtype=np.float64), group_size, eps=eps)"),
+        ("kl_k3", "minigen.rl.policy.kl_penalty", """
+            row = rl.kl_penalty(minigen.tensor(np.reshape(log_probs, (1, -1))), np.reshape(ref_log_probs, (1, -1)))
+            return row.numpy().reshape(np.shape(log_probs))
+        """),
     ]],
 }
 

@@ -22,8 +22,10 @@ def lesson_id(lesson):
     return lesson.name
 
 
-def test_the_thirteen_lessons_are_there():
-    assert [lesson.number for lesson in LESSONS] == [f"{n:02d}" for n in range(1, 14)]
+def test_the_lessons_are_there():
+    numbers = [lesson.number for lesson in LESSONS]
+    # 14 (text GANs) is written after 15; once it is in, every number from 01 to 15 is there
+    assert numbers == [f"{n:02d}" for n in range(1, 16) if n != 14 or "14" in numbers]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
@@ -83,6 +85,20 @@ PLANTED = [
     ("11", "e = np.where(mask, e, -np.inf)", "e = np.where(mask, e, 0.0)", "L11.1", ["padding", "-inf"], []),
     ("11", "coins = rng.random(targets.shape) < p", "coins = rng.random(targets.shape[:1])[:, None] < p", "L11.3",
      ["one coin per position"], []),
+    ("15", "return float(-np.mean(advantages * np.sum(log_probs, axis=1)))",
+     "return float(np.mean(advantages * np.sum(log_probs, axis=1)))", "L15.1", ["opposite sign", "'numeric'"], []),
+    ("15", "return float(-np.mean(advantages * np.sum(log_probs, axis=1)))",
+     "return float(-np.mean(advantages * np.mean(log_probs, axis=1)))", "L15.1", ["mean over tokens"], []),
+    ("15", "advantages = np.asarray(rewards, dtype=np.float64) - baseline",
+     "advantages = np.asarray(rewards, dtype=np.float64) - np.mean(rewards)", "L15.1", ["batch's mean reward"], []),
+    ("15", "return (rewards.sum() - rewards) / (rewards.shape[0] - 1)", "return np.full(rewards.shape, rewards.mean())",
+     "L15.2", ["must not depend on its own reward"], []),
+    ("15", "groups.std(axis=1, ddof=1, keepdims=True)", "groups.std(axis=1, keepdims=True)", "L15.3",
+     ["population standard deviation"], []),
+    ("15", "for t in reversed(range(rewards.shape[1])):", "for t in range(rewards.shape[1]):", "L15.4",
+     ["BEFORE each token", "27 sequences"], []),
+    ("15", "r = ref_log_probs - log_probs  ", "r = log_probs - ref_log_probs  ", "L15.5",
+     ["wrong way round", "KL(p || p_ref)"], []),
 ]
 
 
