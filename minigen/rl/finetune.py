@@ -35,8 +35,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import signal
-import threading
 import time
 
 from .. import backend, rules
@@ -47,7 +45,7 @@ from ..data.batching import random_windows
 from ..nn.utils import clip_grad_norm_
 from ..optim import Adam
 from ..sample.generate import generate
-from ..train.trainer import CHECKPOINT_NAME, TrainingError
+from ..train.trainer import CHECKPOINT_NAME, TrainingError, catch_sigint
 from .log_probs import sequence_log_probs
 from .policy import reinforce_loss
 from .rewards import as_numbers
@@ -216,7 +214,7 @@ class Finetuner:
         previous_log = self.log
         if self.progress:
             self.log = lambda text: tqdm.write(text)
-        restore_sigint = self._catch_sigint()
+        restore_sigint = catch_sigint(self)
         start = time.perf_counter() - self.elapsed
         try:
             while not self._done() and not self.should_stop:
@@ -238,19 +236,6 @@ class Finetuner:
             restore_sigint()
             self.log = previous_log
         return self.history
-
-    def _catch_sigint(self):
-        """Ctrl-C sets a flag that the loop checks after each step; returns the undo."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def handler(signum, frame):
-            if self.should_stop:
-                raise KeyboardInterrupt
-            self.should_stop = self.interrupted = True
-            self.log("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to stop at once)")
-        previous = signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def log_line(history: list, step: int, elapsed: float, every: int) -> str:

@@ -393,7 +393,7 @@ class Trainer:
         previous_log = self.log
         if self.progress:
             self.log = lambda text: tqdm.write(text)
-        restore_sigint = self._catch_sigint()
+        restore_sigint = catch_sigint(self)
         for cb in self.callbacks:
             cb.on_train_begin(self)
         start = time.perf_counter() - self.elapsed
@@ -432,19 +432,6 @@ class Trainer:
             cb.on_train_end(self)
         return metrics
 
-    def _catch_sigint(self):
-        """Ctrl-C sets a flag that the loop checks after each step; returns the undo."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def handler(signum, frame):
-            if self.should_stop:
-                raise KeyboardInterrupt
-            self.should_stop = self.interrupted = True
-            self.log("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to stop at once)")
-        previous = signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
-
 
 def _log(text: str) -> None:
     print(text, flush=True)
@@ -453,3 +440,18 @@ def _log(text: str) -> None:
 def _clock(seconds: float) -> str:
     m, s = divmod(int(seconds), 60)
     return f"{m:>3}:{s:02d}"
+
+
+def catch_sigint(loop):
+    """Ctrl-C sets ``loop.should_stop`` (and ``interrupted``), which the loop checks after each step; a second
+    Ctrl-C stops at once. Returns the undo. For ``Trainer`` and ``minigen.rl.Finetuner`` alike."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        if loop.should_stop:
+            raise KeyboardInterrupt
+        loop.should_stop = loop.interrupted = True
+        loop.log("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to stop at once)")
+    previous = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
