@@ -1,4 +1,4 @@
-"""A text GAN trained through the Gumbel-softmax relaxation (Kusner and Hernández-Lobato 2016; RelGAN, Nie et al. 2019).
+"""A text GAN trained through the Gumbel-softmax relaxation (Kusner and Hernández-Lobato 2016; RelGAN, 2019).
 
 SeqGAN cannot backpropagate through a sampled token, so it estimates the gradient with
 REINFORCE. The Gumbel-softmax trick instead relaxes each sample. At step t the
@@ -124,7 +124,7 @@ class GumbelGAN:
             gumbels = backend.asarray_like(self.rng.gumbel(size=(B, T, V)).astype(backend._dtype_name(like.dtype)),
                                            like)
         ids = backend.asarray_like(host.full((B, 1), self.start_token, dtype=host.int64), like)   # (B, 1)
-        state, tokens, soft = None, [], []
+        state, soft = None, []
         for t in range(T):
             if isinstance(G, RNNLanguageModel):                      # the state carries the graph
                 logits, state = G(ids[:, -1:], state)
@@ -134,7 +134,6 @@ class GumbelGAN:
             g = gumbels[:, t, :]                                     # (B, V)
             soft.append(F.gumbel_softmax(o, tau=tau, gumbels=g))     # softmax((o + g) / tau), (B, V)
             y = xp.argmax(o.data + g, axis=-1)                       # (B,): a sample from softmax(o)
-            tokens.append(y)
             ids = xp.concat([ids, y[:, None]], axis=1)
         return ids[:, 1:], stack(soft, axis=1)                       # (B, T), (B, T, V)
 
@@ -149,7 +148,7 @@ class GumbelGAN:
         return _neg_log_sigmoid(s_real) + _neg_log_sigmoid(-s_fake), _neg_log_sigmoid(s_fake)
 
     def step(self) -> dict:
-        """One adversarial step: a relaxed batch, the discriminator's update, the generator's. Returns its history entry."""
+        """One adversarial step: a relaxed batch, the discriminator's update, the generator's; its history entry."""
         t0 = time.perf_counter()
         G, D = self.generator, self.discriminator
         tau = self.temperature()

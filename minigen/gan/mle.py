@@ -175,7 +175,15 @@ def pretrain_discriminator(discriminator, generator, real_data, rounds: int = 1,
     rules.non_negative_int(fn, "seed", seed, optional=True)
     optimizer = optimizer if optimizer is not None else Adam(discriminator.parameters(),
                                                              lr=rules.real(fn, "lr", lr, 0))
-    rng, like = _rng(seed), _like(discriminator)
+    return discriminator_rounds(discriminator, generator, real, rounds, epochs, n, batch_size, optimizer,
+                                max_grad_norm, start_token, temperature, _rng(seed))
+
+
+def discriminator_rounds(discriminator, generator, real, rounds, epochs, n, batch_size, optimizer, max_grad_norm,
+                         start_token, temperature, rng) -> list[float]:
+    """``pretrain_discriminator``'s loop on checked arguments: ``real`` a host (N, T) id array, ``n`` <= N rows a
+    round, ``rng`` a NumPy generator. ``SeqGAN`` calls it after every adversarial step."""
+    like = _like(discriminator)
     losses = []
     for _ in range(rounds):
         pos = real if n == real.shape[0] else real[rng.choice(real.shape[0], n, replace=False)]        # (n, T)

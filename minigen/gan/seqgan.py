@@ -58,7 +58,8 @@ from ..optim import Adam
 from ..rl import reinforce_loss, rollout_rewards, sequence_log_probs
 from ..sample.generate import generate
 from .mle import (
-    discriminator_for, language_model, mle_pretrain, optimizer_step, pretrain_discriminator, sequences,
+    discriminator_for, discriminator_rounds, language_model, mle_pretrain, optimizer_step, pretrain_discriminator,
+    sequences,
 )
 
 __all__ = ["SeqGAN", "update_rollout_policy"]
@@ -179,14 +180,11 @@ class SeqGAN:
                                num_samples: int | None = None) -> list[float]:
         """Pretraining of the discriminator (``minigen.gan.pretrain_discriminator``): ``rounds`` rounds of fresh
         negatives, ``epochs`` epochs each, on ``num_samples`` real rows (None: all); per-batch losses."""
-        losses = self._train_discriminator(rounds, epochs, num_samples)
+        losses = pretrain_discriminator(self.discriminator, self.generator, self.real_data, rounds, epochs,
+                                        num_samples=num_samples, batch_size=self.batch_size,
+                                        optimizer=self.d_optimizer, start_token=self.start_token, seed=self._seed())
         self.history["d_pretrain_loss"] += losses
         return losses
-
-    def _train_discriminator(self, rounds, epochs, num_samples):
-        return pretrain_discriminator(self.discriminator, self.generator, self.real_data, rounds, epochs,
-                                      num_samples=num_samples, batch_size=self.batch_size,
-                                      optimizer=self.d_optimizer, start_token=self.start_token, seed=self._seed())
 
     def reward(self, ids):
         """The discriminator's P(real) (B,) of rows ``ids`` (B, 1 + T) that start with the start token (no graph)."""
@@ -214,7 +212,9 @@ class SeqGAN:
             rewards.append(float(backend.to_numpy(backend.array_namespace(Q).mean(Q[:, -1]))))   # D(Y_1:T)
         if self.rollout is not None:
             update_rollout_policy(self.rollout, G, self.rollout_update_rate)
-        d_losses = self._train_discriminator(self.d_rounds, self.d_epochs, self.d_samples) if self.d_rounds else []
+        d_losses = discriminator_rounds(                                   # settings checked in __init__
+            D, G, self.real_data, self.d_rounds, self.d_epochs, self.d_samples, self.batch_size, self.d_optimizer,
+            None, self.start_token, 1.0, host.random.default_rng(self._seed())) if self.d_rounds else []
         G.train()
         self.steps += 1
         entry = dict(g_loss=sum(g_losses) / len(g_losses), reward=sum(rewards) / len(rewards),
