@@ -93,6 +93,14 @@ ZEROS = {
         "gaussian_kl_backward": "dmu, dlogvar = np.zeros_like(mu), np.zeros_like(logvar)",
         "kl_weight": "return 0.0",
     },
+    "14": {
+        "gumbel_softmax": "return np.zeros_like(logits)",
+        "gumbel_softmax_backward": "return np.zeros_like(dy)",
+        "conv1d_forward": "return np.zeros((x.shape[0], W.shape[0], x.shape[2] - W.shape[2] + 1)), (x, W, b)",
+        "conv1d_backward": "return tuple(np.zeros_like(a) for a in cache)",
+        "max_over_time_backward": "return np.zeros_like(x)",
+        "rollout_rewards": "return np.zeros(ids.shape)",
+    },
     "15": {
         "reinforce_surrogate": "return 0.0",
         "leave_one_out_baseline": "return np.zeros(np.shape(rewards))",
@@ -102,7 +110,8 @@ ZEROS = {
     },
 }
 
-# Exercises solved with minigen's own answer: (exercise, the minigen function the diagnosis must name, body).
+# Exercises solved with minigen's own answer (14's rollout_rewards has none: minigen.rl.rollout_rewards rolls out a
+# minigen model, not the function that the exercise is given): (exercise, the minigen function the diagnosis must name, body).
 # A forward keeps the reference's cache and a backward reads it, so that each cheat passes on its own
 # when nothing is forbidden. Each round holds cheats whose checks do not call one another.
 CHEATS = {
@@ -266,6 +275,31 @@ CHEATS = {
         """),
         ("kl_weight", "minigen.models.vae.kl_weight",
          "return vae.kl_weight(step, 'linear', warmup=warmup_steps) if warmup_steps > 0 else 1.0"),
+    ]],
+    "14": [[
+        ("gumbel_softmax", "minigen.kernels.gumbel.gumbel_softmax_forward",
+         "return F.gumbel_softmax(minigen.tensor(logits), tau=tau, hard=hard, gumbels=gumbels).numpy()"),
+        ("gumbel_softmax_backward", "minigen.kernels.softmax.softmax_backward", """
+            from minigen.kernels.softmax import softmax_backward
+            return softmax_backward(dy, (y_soft, -1)) / tau
+        """),
+        ("conv1d_forward", "minigen.kernels.conv.conv1d_forward", """
+            y = F.conv1d(minigen.tensor(x), minigen.tensor(W), minigen.tensor(b)).numpy()
+            return y, (x, W, b)
+        """),
+        ("max_over_time_backward", "minigen.kernels.conv.max_over_time_backward", """
+            from minigen.kernels.conv import max_over_time_backward as kernel
+            return kernel(dy, (np.argmax(x, axis=2)[:, :, None], x.shape[2]))
+        """),
+    ], [
+        ("conv1d_backward", "minigen.autograd.engine.backward", """
+            x, W, b = cache
+            xt, Wt, bt = (minigen.tensor(a, requires_grad=True) for a in (x, W, b))
+            T_out = dy.shape[2]
+            y = sum(Wt[:, :, k] @ xt[:, :, k:k + T_out] for k in range(W.shape[2])) + bt.reshape(-1, 1)
+            (y * minigen.tensor(dy)).sum().backward()
+            return xt.grad, Wt.grad, bt.grad
+        """),
     ]],
     "15": [[
         ("reinforce_surrogate", "minigen.rl.policy.reinforce_loss",

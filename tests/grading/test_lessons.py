@@ -24,8 +24,7 @@ def lesson_id(lesson):
 
 def test_the_lessons_are_there():
     numbers = [lesson.number for lesson in LESSONS]
-    # 14 (text GANs) is written after 15; once it is in, every number from 01 to 15 is there
-    assert numbers == [f"{n:02d}" for n in range(1, 16) if n != 14 or "14" in numbers]
+    assert numbers == [f"{n:02d}" for n in range(1, 16)]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
@@ -85,6 +84,17 @@ PLANTED = [
     ("11", "e = np.where(mask, e, -np.inf)", "e = np.where(mask, e, 0.0)", "L11.1", ["padding", "-inf"], []),
     ("11", "coins = rng.random(targets.shape) < p", "coins = rng.random(targets.shape[:1])[:, None] < p", "L11.3",
      ["one coin per position"], []),
+    ("14", "scaled = (logits + gumbels) / tau", "scaled = logits / tau + gumbels", "L14.1",
+     ["noise belongs to the logits"], []),
+    ("14", "keepdims=True)) / tau\n", "keepdims=True))\n", "L14.2", ["1 / tau"], []),
+    ("14", "y += W[:, :, k] @ x", "y += W[:, :, K - 1 - k] @ x", "L14.3", ["flips the kernel"], ["L14.4"]),
+    ("14", "dx[:, :, k:k + T_out] += W", "dx[:, :, k:k + T_out] = W", "L14.4", ["wrong dx", "Right: dW, db"], []),
+    ("14", "np.put_along_axis(dx, winner, dy[:, :, None], axis=2)",
+     "dx[:] = np.where(x == x.max(axis=2, keepdims=True), dy[:, :, None], 0.0)", "L14.5", ["at a tie"], []),
+    ("14", "np.repeat(ids[:, :t + 1], num_rollouts, axis=0)", "np.repeat(ids[:, :t], num_rollouts, axis=0)", "L14.6",
+     ["the token at t is the action"], []),
+    ("14", "np.repeat(ids[:, :t + 1], num_rollouts, axis=0)", "np.tile(ids[:, :t + 1], (num_rollouts, 1))", "L14.6",
+     ["np.tile", "np.repeat"], []),
     ("15", "return float(-np.mean(advantages * np.sum(log_probs, axis=1)))",
      "return float(np.mean(advantages * np.sum(log_probs, axis=1)))", "L15.1", ["opposite sign", "'numeric'"], []),
     ("15", "return float(-np.mean(advantages * np.sum(log_probs, axis=1)))",
