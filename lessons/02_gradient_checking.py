@@ -106,10 +106,13 @@ print("max |numeric - analytic| =", np.abs(numeric - analytic).max())
 # In the central difference the `f(x)` and `eps^2/2 f''(x)` terms cancel, so its
 # *truncation* error is `O(eps^2)`: it falls twice as fast (in orders of magnitude)
 # as the one-sided error when `eps` shrinks. But there is a second error. Each value
-# of `f` is rounded to the float format's precision `u` (about `1e-16` in float64,
-# `6e-8` in float32), and the difference of two nearly equal numbers keeps only the
-# rounding noise, about `u |f|`, which the division by `eps` then *amplifies*: a
-# *round-off* error of about `u |f| / eps`, which grows as `eps` shrinks.
+# of `f` is rounded to the float format's precision, the unit roundoff `u`
+# (`2^-53`, about `1.1e-16`, in float64; `2^-24`, about `6e-8`, in float32; NumPy's
+# `np.finfo(dtype).eps` is the gap between 1 and the next number, which is `2u`). The
+# difference of two nearly equal values still holds the signal, about `2 eps f'(x)`,
+# but the two roundings leave an *error* in it of about `u |f|`, and the division by
+# `eps` then *amplifies* that error: a *round-off* error of about `u |f| / eps` in the
+# slope, which grows as `eps` shrinks.
 #
 # The total error is V-shaped in `eps`. Below we measure it for `f = tanh` at 200
 # points (the median relative error) in both precisions.
@@ -171,6 +174,24 @@ try:
     minigen.gradcheck(lambda x: x.tanh(), [minigen.tensor(np.ones(3, dtype=np.float32))])
 except ValueError as err:
     print(err)
+
+# %% [markdown]
+# **A third error: the step itself is rounded.** The model above says the relative
+# error is the same at every `x`. It is not, because `x + eps` and `x - eps` are
+# rounded to the float grid too: near `x` the grid's spacing is about `2u |x|`, so the
+# step actually taken differs from `2 eps` by up to about `u |x|`, a relative error of
+# about `u |x| / eps` in the slope. For `x` near 1 that is below the other errors; for
+# `f = exp` at `x = 20` it is twenty times larger and dominates. Dividing by the step
+# actually taken, `(x + eps) - (x - eps)`, removes it:
+
+# %%
+for lo, hi in ((0.0, 1.0), (19.5, 20.5)):
+    xs = np.random.default_rng(1).uniform(lo, hi, 1000)
+    rise = np.exp(xs + 1e-6) - np.exp(xs - 1e-6)
+    nominal = np.median(np.abs(rise / 2e-6 / np.exp(xs) - 1))
+    taken = np.median(np.abs(rise / ((xs + 1e-6) - (xs - 1e-6)) / np.exp(xs) - 1))
+    print(f"exp on [{lo:4}, {hi:4}], eps = 1e-6: median relative error {nominal:.1e} dividing by 2 eps, "
+          f"{taken:.1e} dividing by the step taken")
 
 # %% [markdown]
 # ## Exercise 2.2: a softmax that never overflows
@@ -435,7 +456,8 @@ print("inputs away from the kink:", minigen.gradcheck(lambda x: x.relu(), {"x": 
 #    public checks.
 # 2. Measure where the bottom of the V lies for one-sided and central differences
 #    in float32 and float64, and compare with `u^(1/2)` and `u^(1/3)`
-#    (`np.finfo(np.float32).eps`). Why does `f = exp` near `x = 20` need a larger eps?
+#    (`u = np.finfo(dtype).eps / 2`). Where does it lie for `f = exp` near `x = 20`,
+#    and why (the rounded step above)?
 # 3. Write `log_softmax` and its backward (`dx = dout - s * sum(dout)`) and check
 #    them with `minigen.gradcheck_kernel`. Is `sum(log_softmax(x))` constant, as
 #    the sum of a softmax is? Would a sum check catch a backward that forgets the

@@ -37,8 +37,9 @@
 #    time** (BPTT). A loss at step t reaches every earlier step, and because the
 #    weights are shared, their gradients are *sums* over the time steps.
 # 2. **Vanishing and exploding gradients.** Going back one step multiplies the
-#    gradient by `diag(1 - h_t^2) W_hh`. Over many steps that product shrinks or
-#    grows geometrically, and the spectral radius of `W_hh` decides which.
+#    gradient by `diag(1 - h_t^2) W_hh`. Over many steps that product can shrink or
+#    grow geometrically. The largest singular value of `W_hh` bounds it: below 1 the
+#    gradient must vanish; above 1 it may explode, or be held back by the tanh.
 # 3. **Truncated BPTT.** A corpus is millions of characters long. We cut it into
 #    chunks, carry the hidden state from one chunk to the next, but cut the
 #    gradient at the chunk boundary.
@@ -369,7 +370,7 @@ except ImportError:                     # the plot is optional: pip install matp
 if plt is not None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for rho, n in curves.items():
-        ax.semilogy(np.arange(1, len(n) + 1), n, label=f"spectral radius {rho}")
+        ax.semilogy(np.arange(1, len(n) + 1), n, label=f"singular values {rho}")
     ax.set_xlabel("sequence length T (steps between the loss and h_0)")
     ax.set_ylabel("|dL/dh_0|")
     ax.set_title("BPTT: the gradient vanishes or explodes geometrically")

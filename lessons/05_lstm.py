@@ -45,6 +45,7 @@
 # %%
 import os
 import sys
+import warnings
 
 import minigen  # first: minigen tunes OpenBLAS's threads, which must happen before NumPy loads
 import numpy as np
@@ -55,22 +56,60 @@ QUICK = os.environ.get("MINIGEN_QUICK") == "1" or "--quick" in sys.argv
 rng = np.random.default_rng(0)
 
 # %% [markdown]
-# ## Exercise 5.1: a sigmoid that never overflows
+# ## Exercise 5.1: a sigmoid without overflow
 #
-# `1 / (1 + np.exp(-x))` overflows for `x = -1000` (NumPy warns, and the `inf`
-# poisons what follows). Write a sigmoid that is exact and finite everywhere.
-# Hint: `sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5`, or treat the two signs apart.
+# The textbook formula `1 / (1 + np.exp(-x))` still gives the right value at
+# `x = -1000`: `np.exp(1000)` overflows to `inf`, and `1 / (1 + inf)` is exactly `0.0`.
+# But NumPy warns about the overflow, and the `inf` does damage as soon as it is
+# reused: the derivative written as `np.exp(-x) / (1 + np.exp(-x))**2` is
+# `inf / inf = nan` there. Write a sigmoid in which no `exp` overflows. Two ways:
+#
+# - `0.5 * np.tanh(0.5 * x) + 0.5` (the same function; `tanh` never overflows). It is
+#   finite everywhere, with an absolute error of about 1e-16, but it is not exact in
+#   relative terms for very negative `x`: `tanh(0.5 x)` rounds to -1 below about
+#   x = -38, so the result is 0 there, and at x = -20 its relative error is about 9e-9.
+#   For a gate, which multiplies other numbers, an absolute error of 1e-16 does no harm.
+# - Treat the two signs apart: `1 / (1 + exp(-x))` for `x >= 0` and
+#   `exp(x) / (1 + exp(x))` for `x < 0`, so that `exp` only ever sees numbers <= 0.
+#   This is exact to rounding everywhere. Beware of
+#   `np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))`: `np.where`
+#   evaluates **both** branches on every element, so `np.exp(-x)` still overflows and
+#   warns at x = -1000. Compute `np.exp(-np.abs(x))` once and build both branches from it.
+#
+# The checks feed your sigmoid x = +-1000 and count a RuntimeWarning as a failure.
 
 
 # %%
 def sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), elementwise, finite for any finite x."""
+    """The logistic function 1 / (1 + exp(-x)), elementwise, finite for any finite x, without overflow warnings."""
     ### BEGIN SOLUTION
     return 0.5 * np.tanh(0.5 * x) + 0.5
     ### END SOLUTION
 
 
 print(sigmoid(np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])))
+
+# %% [markdown]
+# The claims above, measured: the naive formula (its warnings counted), the tanh form,
+# and the two-branch form, which is exact to rounding.
+
+# %%
+def sigmoid_two_branches(x):
+    e = np.exp(-np.abs(x))                                   # exp of a number <= 0: at most 1
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    x = np.array(-1000.0)
+    naive, naive_slope = 1 / (1 + np.exp(-x)), np.exp(-x) / (1 + np.exp(-x)) ** 2
+print(f"naive at x = -1000: {naive}, its slope written with exp(-x): {naive_slope}, {len(caught)} warnings")
+xs = np.linspace(-800, 800, 160_001)
+tanh_form = 0.5 * np.tanh(0.5 * xs) + 0.5
+print(f"tanh form: largest absolute error {np.abs(tanh_form - sigmoid_two_branches(xs)).max():.1e}; "
+      f"relative error at x = -20: {abs(0.5 * np.tanh(-10.0) + 0.5) / sigmoid_two_branches(-20.0) - 1:.1e}; "
+      f"it is 0 for x <= {xs[np.argmax(tanh_form > 0)] - 0.01:.2f} (steps of 0.01), "
+      f"where the true value is {sigmoid_two_branches(-38.0):.1e} at x = -38")
 
 # %% [markdown]
 # ## Exercise 5.2: one step forward
@@ -110,9 +149,16 @@ def lstm_step_forward(x, h_prev, c_prev, W_ih, W_hh, b):
 #
 # - forward was `h = o * tanh(c)`, so `do = dh * tanh(c)`, and `c` gets a second
 #   gradient on top of `dc`: `dc_total = dc + dh * o * (1 - tanh(c)^2)`;
-# - forward was `c = f * c_prev + i * g`, so `df = dc_total * c_prev`, ...;
-# - forward was `f = sigmoid(a_f)`, so `da_f = df * f * (1 - f)`, ...;
-# - forward was `a = x W_ih^T + h_prev W_hh^T + b`, so `dW_ih = da^T x`, ...
+# - forward was `c = f * c_prev + i * g`, so `di = dc_total * g`,
+#   `df = dc_total * c_prev`, `dg = dc_total * i` and `dc_prev = dc_total * f`;
+# - forward was `i = sigmoid(a_i)`, so `da_i = di * i * (1 - i)`; likewise
+#   `da_f = df * f * (1 - f)` and `da_o = do * o * (1 - o)`, while `g = tanh(a_g)` gives
+#   `da_g = dg * (1 - g^2)`;
+# - `da` (B, 4H) is the four side by side, in the forward's order **i, f, g, o**:
+#   `da = [da_i, da_f, da_g, da_o]`;
+# - forward was `a = x W_ih^T + h_prev W_hh^T + b`, so `dx = da W_ih`,
+#   `dh_prev = da W_hh`, `dW_ih = da^T x`, `dW_hh = da^T h_prev` and `db` is `da`
+#   summed over the batch.
 
 
 # %%
@@ -185,18 +231,21 @@ for name, a, r in zip(["dx", "dh_prev", "dc_prev", "dW_ih", "dW_hh", "db"], mine
 #
 # Run 100 steps with random inputs and push a gradient back from the last cell
 # state. Along the cell path it is multiplied by `f` at every step; a forget gate
-# biased open (a common trick: `b_f = 1`) keeps more of it.
+# biased open (a common trick: `b_f = 1`) keeps more of it. Both runs use the same
+# weights and inputs (the function draws them from its own seeded generator), so the
+# forget bias is the only difference.
 
 # %%
-def gradient_norms(forget_bias, T=100):
+def gradient_norms(forget_bias, T=100, seed=1):
+    r_ = np.random.default_rng(seed)          # the same weights and inputs for every forget bias
     H = 8
-    W_ih = rng.standard_normal((4 * H, 1)) * 0.3
-    W_hh = rng.standard_normal((4 * H, H)) * 0.3
+    W_ih = r_.standard_normal((4 * H, 1)) * 0.3
+    W_hh = r_.standard_normal((4 * H, H)) * 0.3
     b = np.zeros(4 * H)
     b[H:2 * H] = forget_bias
     h, c, caches = np.zeros((1, H)), np.zeros((1, H)), []
     for t in range(T):
-        h, c, cache = lstm_step_forward(rng.standard_normal((1, 1)), h, c, W_ih, W_hh, b)
+        h, c, cache = lstm_step_forward(r_.standard_normal((1, 1)), h, c, W_ih, W_hh, b)
         caches.append(cache)
     dh, dc, norms = np.zeros((1, H)), np.ones((1, H)), []
     for cache in reversed(caches):

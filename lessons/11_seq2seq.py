@@ -107,7 +107,8 @@ print("tgt_in[0] =", tgt_in[0].tolist(), "  tgt_out[0] =", tgt_out[0].tolist())
 # %% [markdown]
 # ## The encoder, the decoder, and the bottleneck
 #
-# minigen's `Seq2Seq` (read `minigen/models/seq2seq.py`) is the model of Bahdanau et al.:
+# minigen's `Seq2Seq` (read `minigen/models/seq2seq.py`) is a simplified form of the
+# model of Bahdanau et al.:
 #
 #     enc_out = [GRU_fwd(src); GRU_bwd(src)]                    (B, S, D)  one vector per source character
 #     s_0     = tanh(W_init [h_fwd(last); h_bwd(first)])        (B, H)     the decoder's first state
@@ -120,6 +121,10 @@ print("tgt_in[0] =", tgt_in[0].tolist(), "  tgt_out[0] =", tgt_out[0].tolist())
 # one vector of `H` numbers, and the decoder could not look back. With attention, each
 # step computes its own weighted average of the encoder states, with weights that say
 # which source characters matter *now*: to write the year, look at the year.
+#
+# Where Bahdanau et al. differ: their `s_0` comes from the backward encoder's first
+# state only (`tanh(W_s h_bwd(first))`), and their output layer is a maxout layer
+# that reads `s_{i-1}`, `y_{i-1}` and `c_i`, not `s_i` and `c_i`.
 #
 # ## Exercise 11.1: additive (Bahdanau) attention
 #
@@ -304,7 +309,10 @@ print("free running acc.   " + "".join(f"{a:6.2f}" for a in acc_free))
 
 # %%
 def teacher_forcing_prob(step, k):
-    """k / (k + exp(step / k)) for a step >= 0 and k >= 1, as a float in (0, 1], finite for any step."""
+    """k / (k + exp(step / k)) for a step >= 0 and k >= 1: a float in [0, k / (k + 1)], finite for any step.
+
+    The largest value, k / (k + 1) < 1, is at step 0; for large steps the value underflows, and 0.0 is right.
+    """
     ### BEGIN SOLUTION
     x = np.log(k) - step / k
     return float(0.5 * np.tanh(0.5 * x) + 0.5)

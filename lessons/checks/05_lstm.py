@@ -1,8 +1,10 @@
 """Public checks for lesson 05 (the LSTM). Run them with `python -m minigen grade . --public-only`."""
 
+import warnings
+
 import numpy as np
 
-from minigen.grading import LSTM_GATES, check, expect_close, expect_gradients, kernel_forward
+from minigen.grading import LSTM_GATES, check, expect_close, expect_gradients, expect_true, kernel_forward
 from minigen.kernels.lstm import lstm_cell_forward
 
 # What each exercise may not take from minigen: its sigmoids (Tensor.sigmoid calls the first two, the LSTM and
@@ -47,9 +49,17 @@ def check_lstm_backward(student, inputs, seed=0):
 
 @check("sigmoid", points=1)
 def sigmoid_values(student):
-    """sigmoid agrees with 1 / (1 + exp(-x)) on moderate inputs"""
+    """sigmoid agrees with 1 / (1 + exp(-x)) on moderate inputs, and at x = +-1000 without overflow warnings"""
     x = np.linspace(-8, 8, 17)
     expect_close("sigmoid", "sigmoid(x)", student.sigmoid(x), 1 / (1 + np.exp(-x)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            y = student.sigmoid(np.array([-1000.0, 1000.0]))
+        except RuntimeWarning as w:
+            expect_true(False, f"sigmoid warns at x = +-1000 ({w}): an exp() overflowed. No exp() may see a large "
+                               "positive number; note that np.where evaluates both of its branches everywhere.")
+    expect_close("sigmoid", "sigmoid([-1000, 1000])", y, np.array([0.0, 1.0]), atol=1e-12, rtol=1e-9)
 
 
 @check("lstm_step_forward", points=2)

@@ -4,6 +4,7 @@ The planted bugs are the classic ones: each must be caught with a diagnosis that
 names the right gradient.
 """
 
+import ast
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import sys
 import pytest
 
 from minigen.cli import main
+from minigen.data import WordTokenizer, shakespeare
+from minigen.data.tokenizers import standardize
 from minigen.grading import assign, grade, lessons_dir, list_lessons
 from minigen.grading.checks import load_checks
 
@@ -159,3 +162,17 @@ def test_lessons_run_runs_one_in_quick_mode(capfd):
     assert "Value" in capfd.readouterr().out
     assert main(["lessons", "run", "99"]) == 1
     assert "no lesson '99'" in capfd.readouterr().err
+
+
+def test_the_vae_lessons_line_count_is_the_benchmarks():
+    """Lesson 13 quotes how many Shakespeare lines benchmarks/quality_vae.py keeps: its own data code, run here."""
+    path = ROOT.parent / "benchmarks" / "quality_vae.py"
+    tree = ast.parse(path.read_text())
+    keep = [n for n in tree.body if (isinstance(n, ast.FunctionDef) and n.name == "shakespeare_sentences")
+            or (isinstance(n, ast.Assign) and "MIN_WORDS" in ast.unparse(n.targets[0]))]
+    namespace = {"WordTokenizer": WordTokenizer, "shakespeare": shakespeare, "standardize": standardize}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), str(path), "exec"), namespace)
+    _, sentences = namespace["shakespeare_sentences"](3000, 0)          # the benchmark's defaults: --vocab, --max-unk
+    kept, train = len(sentences), len(sentences) - namespace["VAL_LINES"]
+    text = (ROOT / "13_vae.py").read_text()
+    assert f"{train:,} short Shakespeare lines" in text and f"of the {kept:,} it keeps" in text, (kept, train)
