@@ -112,7 +112,7 @@ print("dL/db ~", round((L_of(2, -3 + h, 10, -2) - L_of(2, -3 - h, 10, -2)) / (2 
 #
 #     out = a + b       da += dout                  db += dout
 #     out = a * b       da += b * dout              db += a * dout
-#     out = a ** k      da += k * a**(k-1) * dout   (k a constant)
+#     out = a ** k      da += k * a**(k-1) * dout   （k 为常数）
 #     out = exp(a)      da += out * dout
 #     out = tanh(a)     da += (1 - out**2) * dout
 #
@@ -375,7 +375,7 @@ draw(o, {o: "o=tanh", n: "n", x1: "x1", x2: "x2", w1: "w1", w2: "w2", bias: "b"}
 # 平方误差上用梯度下降拟合四个点：
 #
 #     loss = sum_n (pred_n - y_n)^2
-#     for every parameter p:   p.data -= lr * p.grad
+#     对每个参数 p：   p.data -= lr * p.grad
 #
 # 有两个细节。每次 `backward()` 之前都必须把梯度重置为 0，因为它们会累加（又是
 # 那个 `+=`）。而且每个训练步都会构建一张新的图：前向传播*本身*就是记录的过程。
