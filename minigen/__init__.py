@@ -17,6 +17,13 @@ import os as _os
 # work stops. This only takes effect when minigen is imported before NumPy, as
 # `python -m minigen` does; set the variable yourself to override it.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "24")
+# Under mpiexec, the ranks on one machine share its cores: each gets its share of BLAS
+# threads (MPICH's MPI_LOCALNRANKS, Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE) rather than all
+# of them each, which would make N ranks fight over the cores. Set OPENBLAS_NUM_THREADS
+# yourself to override it.
+_local_ranks = int(_os.environ.get("MPI_LOCALNRANKS") or _os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or 1)
+if _local_ranks > 1:
+    _os.environ.setdefault("OPENBLAS_NUM_THREADS", str(max(1, (_os.cpu_count() or 1) // _local_ranks)))
 
 from . import backend  # noqa: E402
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor

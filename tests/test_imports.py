@@ -19,7 +19,7 @@ PACKAGE = os.path.join(ROOT, "minigen")
 
 # Optional packages that may be imported lazily, inside the function that needs them.
 OPTIONAL = {"cupy", "cupyx", "matplotlib", "tqdm", "safetensors", "regex", "landlock", "array_api_strict", "jupytext",
-            "ctypes", "types", "resource", "threadpoolctl", "nltk"}
+            "ctypes", "types", "resource", "threadpoolctl", "nltk", "mpi4py"}
 
 # The one-way order of the layers: a module may import from its own layer or a lower one.
 LAYERS = [
@@ -27,7 +27,7 @@ LAYERS = [
     {"rules"},
     {"kernels", "autograd"},
     {"functional", "gradcheck"},
-    {"nn", "optim"},
+    {"nn", "optim", "distributed"},
     {"sample", "metrics", "data"},
     {"models", "pretrained", "checkpoint"},
     {"train", "rl", "gan"},

@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 
+from .. import distributed
 from ..backend import CupyUnavailableError
 from ..checkpoint import CheckpointError
 from ..data import CorpusError
@@ -54,7 +55,8 @@ def main(argv=None) -> int:
     except USER_ERRORS as e:
         if os.environ.get("MINIGEN_DEBUG"):
             raise
-        print(f"minigen {args.command}: error: {e}", file=sys.stderr)
+        if distributed.rank() == 0:          # under mpiexec every rank meets the same error: one says it
+            print(f"minigen {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"minigen {args.command}: interrupted", file=sys.stderr)

@@ -12,13 +12,14 @@ import argparse
 import os
 import re
 import shlex
+import sys
 import tempfile
 import zlib
 
 import numpy as np
 
 import minigen
-from minigen import backend, rules
+from minigen import backend, distributed, rules
 from minigen.checkpoint import entries_of, load_checkpoint, load_model
 from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text, python_source, shakespeare,
                           train_val_split)
@@ -145,6 +146,9 @@ def add_parser(sub) -> None:
     g.add_argument("--device", help="cpu or cuda (default cpu)")
     g.add_argument("--dtype", choices=CHOICES["dtype"], help="default float32")
     g.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
+    g.add_argument("--distributed", action="store_true", help="train data-parallel on the ranks that mpiexec "
+                   "started (mpiexec -n 2 python -m minigen train --distributed): --batch-size is the global batch, "
+                   "split evenly among them; rank 0 prints and saves. Needs the distributed extra")
     p.set_defaults(func=cmd_train)
 
 
@@ -313,9 +317,33 @@ def _val_chars(tokenizer, text: str, n_train: int):
     return len(text) - int(starts[n_train]) if n_train < len(starts) else None
 
 
+def _silent(*args, **kwargs) -> None:
+    """The prints of ranks other than 0."""
+
+
+def _fit(trainer, group):
+    """``trainer.fit()``; under mpiexec, an error on one rank stops every rank (they would wait for it forever)."""
+    try:
+        return trainer.fit()
+    except Exception as e:
+        if group is not None and group.world_size > 1:
+            where = "" if group.is_main else f" (rank {group.rank})"
+            print(f"minigen train: error{where}: {e}", file=sys.stderr, flush=True)
+            group.abort(1)
+        raise
+
+
 def cmd_train(args) -> int:
     backend.tune_malloc()
+    group = distributed.init() if args.distributed else None
+    say = print if group is None or group.is_main else _silent      # rank 0 speaks for all
     cfg, saved, tuned = _config(args)
+    ranks = group.world_size if group is not None else 1
+    if cfg["batch_size"] % ranks and args.batch_size is None and not saved:   # the default, made to split evenly
+        cfg["batch_size"] -= cfg["batch_size"] % ranks
+        say(f"--batch-size {cfg['batch_size']}: the default, rounded down to a multiple of the {ranks} ranks")
+    rules.require(cfg["batch_size"] % ranks == 0, "", "--batch-size", f"a multiple of the {ranks} ranks (each takes "
+                  "an equal share of every batch)", cfg["batch_size"])
     ckpt = os.path.join(cfg["out"], CHECKPOINT_NAME)
     rules.require(saved or not os.path.exists(ckpt), "", "--out", "a new folder, or given with --resume", repr(ckpt))
     if saved:
@@ -368,28 +396,29 @@ def cmd_train(args) -> int:
                       eval_interval=cfg["eval_interval"], eval_tokens=cfg["eval_tokens"],
                       fresh_state_every=cfg["fresh_state_every"],
                       checkpoint_dir=cfg["out"], callbacks=callbacks, device=None if cfg["device"] == "cpu"
-                      else cfg["device"], progress=cfg["progress"], seed=cfg["seed"], run_config=cfg)
+                      else cfg["device"], progress=cfg["progress"], seed=cfg["seed"], run_config=cfg, group=group)
     n_params = sum(p.numel() for p in model.parameters())
     shape = (f"GPT, {cfg['n_layer']} layers, {cfg['n_head']} heads, width {cfg['n_embd']}, context {cfg['seq_len']}"
              if cfg["model"] == "gpt" else f"{cfg['num_layers']}-layer {cfg['cell'].upper()}, hidden "
              f"{cfg['hidden_size']}, embedding {cfg['embed_dim']}")
     if saved:
         trainer.resume(saved, reset_optimizer=args.reset_optimizer)
-        print(f"resuming {ckpt} at step {trainer.step} ({trainer.elapsed:.0f} s trained)")
+        say(f"resuming {ckpt} at step {trainer.step} ({trainer.elapsed:.0f} s trained)")
         if tuned:
-            print(f"changed on resume, from step {trainer.step + 1} on: "
+            say(f"changed on resume, from step {trainer.step + 1} on: "
                   + ", ".join(f"{flag(k)} {old!r} -> {new!r}" for k, (old, new) in tuned.items()))
-    print(f"corpus {cfg['corpus']}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer.kind} tokenizer, "
+    say(f"corpus {cfg['corpus']}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer.kind} tokenizer, "
           f"vocabulary {tokenizer.vocab_size}); {len(train_ids):,} for training, {len(val_ids):,} for validation")
-    print(f"model: {shape}: {n_params:,} parameters; batch {cfg['batch_size']} x {cfg['seq_len']}; "
+    say(f"model: {shape}: {n_params:,} parameters; batch {cfg['batch_size']} x {cfg['seq_len']}; "
           f"{cfg['optimizer']} lr {cfg['lr']:g}; training {plan(cfg, trainer.step, trainer.elapsed)}; saving to "
           f"{cfg['out']}", flush=True)
     if len(val_ids) == 0:
-        print(f"validation is off (--val-fraction {cfg['val_fraction']:g} leaves no validation text): no "
+        say(f"validation is off (--val-fraction {cfg['val_fraction']:g} leaves no validation text): no "
               "validation loss will be reported")
-    _make_out(cfg["out"])
+    if group is None or group.is_main:
+        _make_out(cfg["out"])
     try:
-        metrics = trainer.fit()
+        metrics = _fit(trainer, group)
     except MemoryError:
         saved_at = f"; the checkpoint of step {trainer.last_checkpoint[1]} is intact" if trainer.last_checkpoint \
             else ""
@@ -399,8 +428,8 @@ def cmd_train(args) -> int:
            if metrics.get("val_loss") is not None else "")
     out = shlex.quote(cfg["out"])
     if trainer.interrupted:                     # the trainer said where it stopped and saved
-        print(f"resume with:  python -m minigen train --resume --out {out}")
+        say(f"resume with:  python -m minigen train --resume --out {out}")
         return 130
-    print(f"done: step {trainer.step}{val} after {trainer.elapsed:.0f} s")
-    print(f"continue it:  python -m minigen sample --checkpoint {out} --prompt {shlex.quote(prompt)}")
+    say(f"done: step {trainer.step}{val} after {trainer.elapsed:.0f} s")
+    say(f"continue it:  python -m minigen sample --checkpoint {out} --prompt {shlex.quote(prompt)}")
     return 0

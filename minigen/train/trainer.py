@@ -37,6 +37,7 @@ from .. import backend, functional as F, rules
 from ..autograd import Tensor, no_grad
 from ..checkpoint import Checkpoint, CheckpointError, entries_of, load_checkpoint, save_checkpoint
 from ..data.batching import StreamBatcher, random_windows
+from ..distributed import SINGLE
 from ..nn.utils import clip_grad_norm_
 
 __all__ = ["Trainer", "TrainingError", "loop_state"]
@@ -114,6 +115,10 @@ class Trainer:
             the steps where (step + b) % K == 0, so one row in K does at each step (0: never;
             1: every row, every step). Without it the model never learns to start, and samples
             begin with garbage.
+        group: a ``minigen.distributed.Group`` (from ``minigen.distributed.init()`` under
+            ``mpiexec``) to train data-parallel: every rank takes its ``batch_size / N`` rows of
+            each global batch of ``batch_size`` rows, the gradients are averaged over the ranks,
+            and rank 0 alone prints, runs the callbacks and writes checkpoints. None: one process.
     """
 
     def __init__(self, model, optimizer, train_ids, val_ids=None, *, tokenizer=None, val_chars: int | None = None,
@@ -122,7 +127,7 @@ class Trainer:
                  warmup_steps: int = 100, lr_schedule: str = "cosine", min_lr_ratio: float = 0.1,
                  grad_clip: float | None = 1.0, eval_interval: int = 250, eval_tokens: int | None = 131072,
                  checkpoint_dir=None, callbacks=(), device=None, progress: bool = True, seed: int = 0,
-                 run_config: dict | None = None, log=None, fresh_state_every: int = 4):
+                 run_config: dict | None = None, log=None, fresh_state_every: int = 4, group=None):
         self.fresh_state_every = rules.non_negative_int("Trainer", "fresh_state_every", fresh_state_every)
         self.batch_size, self.seq_len, self.eval_interval = rules.positive_ints(
             "Trainer", batch_size=batch_size, seq_len=seq_len, eval_interval=eval_interval)
@@ -136,12 +141,18 @@ class Trainer:
         warmup_steps = rules.non_negative_int("Trainer", "warmup_steps", warmup_steps)
         grad_clip = rules.real("Trainer", "grad_clip", grad_clip, 0, lo_open=True, optional=True)
         progress, seed = rules.flag("Trainer", "progress", progress), rules.non_negative_int("Trainer", "seed", seed)
+        self.group = group or SINGLE
+        N = self.group.world_size
+        rules.require(self.batch_size % N == 0, "Trainer", "batch_size", f"a multiple of the {N} ranks (each "
+                      "takes an equal share of every batch)", self.batch_size)
         self.model, self.optimizer, self.tokenizer = model, optimizer, tokenizer
         self.time_budget, self.warmup_steps = time_budget, warmup_steps
         self.lr_schedule, self.min_lr_ratio, self.grad_clip = lr_schedule, min_lr_ratio, grad_clip
-        self.callbacks, self.device, self.progress = list(callbacks), device, progress
+        main = self.group.is_main                                  # rank 0 prints and saves; the others train
+        self.callbacks, self.device, self.progress = list(callbacks) if main else [], device, progress and main
         self.run_config = dict(run_config or {})
-        self.log = log or _log
+        self.log = (log or _log) if main else _quiet
+        self.group.broadcast_parameters(model.parameters())       # every rank starts from rank 0's weights
         self.stateful = hasattr(model, "detach_state")
         self.train_ids = np.asarray(train_ids)
         if self.stateful:
@@ -210,12 +221,14 @@ class Trainer:
                 self.state = None                                    # a new pass starts afresh
         else:
             x, y = random_windows(self.train_ids, self.batch_size, self.seq_len, self.batch_rng)
-        loss, state = self._loss(x, y, self._started(self.state))
-        value = float(loss.item())
+        rows = self.group.rows(len(x))                              # this rank's share of the global batch
+        loss, state = self._loss(x[rows], y[rows], self._started(self.state))
+        value = self.group.mean(float(loss.item()))                # the global batch's loss, on every rank
         if not math.isfinite(value):
             self._fail(self.step + 1, f"the loss is {value}")
         self.optimizer.zero_grad()
         loss.backward()
+        self.group.all_reduce_gradients(self.model.parameters())   # the global batch's gradient, on every rank
         norm = float(clip_grad_norm_(self.model.parameters(), self.grad_clip or math.inf).item())
         if not math.isfinite(norm):
             self._fail(self.step + 1, f"the gradient norm is {norm}")
@@ -241,7 +254,7 @@ class Trainer:
             return state
         states = state if isinstance(state, tuple) else (state,)
         like = states[0].data
-        restart = (np.arange(like.shape[1]) + self.step) % K == 0          # (B,)
+        restart = (self._row_numbers(like.shape[1]) + self.step) % K == 0  # (B,)
         keep = backend.array_namespace(like).astype(backend.asarray_like(~restart[None, :, None], like), like.dtype)
         fresh = tuple(Tensor(s.data * keep) for s in states)
         return fresh if isinstance(state, tuple) else fresh[0]
@@ -257,11 +270,15 @@ class Trainer:
         starts = start(states[0].shape[1])
         if starts is None:
             return state
-        restarted = (np.arange(states[0].shape[1]) + self.step - 1) % K == 0            # as _fresh_rows chose
+        restarted = (self._row_numbers(states[0].shape[1]) + self.step - 1) % K == 0    # as _fresh_rows chose
         like = states[0].data
         rows = backend.array_namespace(like).astype(backend.asarray_like(restarted[None, :, None], like), like.dtype)
         mixed = tuple(s + a * Tensor(rows) for s, a in zip(states, starts if isinstance(starts, tuple) else (starts,)))
         return mixed if isinstance(state, tuple) else mixed[0]
+
+    def _row_numbers(self, B: int):
+        """The numbers of this rank's B rows in the global batch (0..B-1 in one process)."""
+        return np.arange(B) + self.group.rows(self.batch_size).start
 
     def _fail(self, step: int, what: str):
         """Raise ``TrainingError`` for ``step`` (the one being taken, or the one just evaluated)."""
@@ -293,13 +310,15 @@ class Trainer:
         total, count, state = 0.0, 0, None
         try:
             with no_grad():
-                for _ in range(batches):
+                rows = self.group.rows(B)                           # this rank's streams
+                for _ in range(batches if rows.stop > rows.start else 0):
                     x, y = batcher.next_batch()
-                    loss, state = self._loss(x, y, state if self.stateful else None)
-                    total += float(loss.item()) * y.size
-                    count += y.size
+                    loss, state = self._loss(x[rows], y[rows], state if self.stateful else None)
+                    total += float(loss.item()) * y[rows].size
+                    count += y[rows].size
         finally:
             self.model.train(was_training)
+        total, count = self.group.sum([total, count])              # over the ranks' streams
         loss = total / count
         return {"val_loss": loss, "perplexity": math.exp(min(loss, 700.0)),
                 "bits_per_char": loss / math.log(2) / self.chars_per_token}
@@ -329,14 +348,16 @@ class Trainer:
         arrays, state = {}, self.state
         if state is not None:
             for i, s in enumerate(state if isinstance(state, tuple) else (state,)):
-                arrays[f"state.{i}"] = s.data
+                arrays[f"state.{i}"] = self.group.gather_rows(s.data)   # every rank's rows, on rank 0
+        self.last_checkpoint = (path, self.step)
+        if not self.group.is_main:
+            return
         loop = {"step": self.step, "elapsed": self.elapsed, "tokens_seen": self.tokens_seen,
                 "state_is_tuple": isinstance(state, tuple), "history": self.history, "train_curve": self.train_curve,
                 "position": self.batcher.position if self.stateful else None,
                 "batch_rng": self.batch_rng.bit_generator.state if not self.stateful else None}
         save_checkpoint(path, self.model, self.optimizer, tokenizer=self.tokenizer, step=self.step,
                         extra={"trainer": loop, "run": self.run_config}, arrays=arrays)
-        self.last_checkpoint = (path, self.step)
 
     def resume(self, checkpoint=None, *, reset_optimizer: bool = False) -> None:
         """Load a checkpoint written by this trainer (default: ``checkpoint_dir``'s) and continue from it.
@@ -359,10 +380,11 @@ class Trainer:
             like = next(iter(self.model.parameters())).data
             n = sum(k.startswith("state.") for k in ck.arrays)
             saved = [rules.floating_array(fn, f"extra.state.{i}", ck.arrays.get(f"state.{i}")) for i in range(n)]
-            states = [Tensor(backend.asarray_like(a, like)) for a in saved]
+            rows = self.group.rows(self.batch_size)                 # the global batch's state: this rank's rows
+            states = [Tensor(backend.asarray_like(a[:, rows], like)) for a in saved]
             self.state = (tuple(states) if loop["state_is_tuple"] else states[0]) if states else None
             if self.state is not None:          # one token with the carried state: one that does not fit fails now
-                ids = np.zeros((self.batch_size, 1), np.int64)
+                ids = np.zeros((rows.stop - rows.start, 1), np.int64)
                 try:
                     with no_grad():
                         self._loss(ids, ids, self.state)
@@ -400,7 +422,10 @@ class Trainer:
         window, shown_tokens, shown_time = [], self.tokens_seen, time.perf_counter()
         metrics = self.history[-1] if self.history else {}
         try:
-            while not self._done() and not self.should_stop:
+            while True:
+                stop, done = self.group.agree(self.should_stop, self._done())    # the same on every rank
+                if stop or done:
+                    break
                 loss = self.train_step()
                 self.elapsed = time.perf_counter() - start
                 window.append(loss)
@@ -408,18 +433,19 @@ class Trainer:
                     cb.on_step_end(self, loss)
                 if self.step % 10 == 0:
                     self.train_curve.append([self.step, sum(window[-10:]) / len(window[-10:])])
+                last = self.group.agree(False, self._done())[1]      # the run's last step
                 now = time.perf_counter()
-                if now - shown_time > 0.5 or self._done():
+                if now - shown_time > 0.5 or last:
                     rate = (self.tokens_seen - shown_tokens) / (now - shown_time)
                     bar.set_postfix_str(f"loss {sum(window[-20:]) / len(window[-20:]):.3f}, "
                                         f"{rate / 1000:.1f}k tok/s, lr {self.optimizer.param_groups[0]['lr']:.1e}",
                                         refresh=False)
                     bar.update((self.step if by_steps else int(self.elapsed)) - bar.n)
                     shown_tokens, shown_time = self.tokens_seen, now
-                if self.step % self.eval_interval == 0 or self._done():
-                    metrics = self._evaluate_and_save(sum(window) / len(window), final=self._done())
+                if self.step % self.eval_interval == 0 or last:
+                    metrics = self._evaluate_and_save(sum(window) / len(window), final=last)
                     window = []
-            if self.should_stop:                               # Ctrl-C or a callback: save where we are
+            if stop:                                           # Ctrl-C or a callback: save where we are
                 if window:
                     metrics = self._evaluate_and_save(sum(window) / len(window))
                 self.log(f"stopped at step {self.step}"
@@ -435,6 +461,10 @@ class Trainer:
 
 def _log(text: str) -> None:
     print(text, flush=True)
+
+
+def _quiet(text: str) -> None:
+    """The log of ranks other than 0: rank 0 speaks for all."""
 
 
 def _clock(seconds: float) -> str:
