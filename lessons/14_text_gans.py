@@ -213,7 +213,7 @@ print("the backward against central differences:", minigen.gradcheck_kernel(
 # %% [markdown]
 # ### Bias and variance, measured
 #
-# Back to `E[D] = E[(c . y)^2]`. Four estimators of its gradient, each from one sample:
+# Back to `E[D] = E[(c . y)^2]`. Three estimators of its gradient, each from one sample:
 #
 # - REINFORCE: `f_k (onehot(k) - p)`;
 # - soft Gumbel: the gradient of `D(y_soft)`, `dy = 2 (c . y_soft) c` through your backward;

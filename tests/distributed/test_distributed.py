@@ -212,3 +212,14 @@ def test_the_cli_trains_on_two_ranks(tmp_path):
     assert odd.returncode != 0
     assert odd.stderr.count("--batch-size must be a multiple of the 2 ranks") == 1
 
+
+
+@mpi
+def test_lesson_16_runs_on_two_ranks(tmp_path):
+    lesson = os.path.join(os.path.dirname(os.path.dirname(HERE)), "lessons", "16_data_parallel.py")
+    env = dict(os.environ, MINIGEN_QUICK="1", MPLBACKEND="Agg")
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, lesson], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "on 2 MPI ranks: your ring equals MPI's Allreduce on every rank: True" in done.stdout
+    assert "fitted to MPI's Allreduce" in done.stdout and "Traceback" not in done.stderr

@@ -27,7 +27,7 @@ def lesson_id(lesson):
 
 def test_the_lessons_are_there():
     numbers = [lesson.number for lesson in LESSONS]
-    assert numbers == [f"{n:02d}" for n in range(1, 16)]
+    assert numbers == [f"{n:02d}" for n in range(1, 17)]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
@@ -112,6 +112,16 @@ PLANTED = [
      ["BEFORE each token", "27 sequences"], []),
     ("15", "r = ref_log_probs - log_probs  ", "r = log_probs - ref_log_probs  ", "L15.5",
      ["wrong way round", "KL(p || p_ref)"], []),
+    ("16", "np.reshape(a, -1) for a in arrays", "np.reshape(a, -1, order='F') for a in arrays", "L16.1",
+     ["column-major"], []),
+    ("16", "sendrecv(chunks[(rank - s) % size], right, left)", "sendrecv(chunks[(rank + s) % size], right, left)",
+     "L16.3", ["reduce-scatter step 1", "(r - s) % N"], []),
+    ("16", "right, left = (rank + 1) % size, (rank - 1) % size", "right, left = (rank - 1) % size, (rank + 1) % size",
+     "L16.3", ["right neighbour"], []),
+    ("16", "all_reduce_sum(float(np.sum(chunk * chunk)))", "all_reduce_sum(float(np.linalg.norm(chunk)))", "L16.4",
+     ["SQUARE"], []),
+    ("16", "coef = min(1.0, max_norm / (total + 1e-6))", "coef = max_norm / (total + 1e-6)", "L16.4",
+     ["scales up"], []),
 ]
 
 
