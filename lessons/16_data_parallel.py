@@ -360,7 +360,7 @@ say(f"|g| = {np.linalg.norm(g):.4f}; every shard says {norms[0]:.4f}; the clippe
 #     mpiexec -n 2 python -m minigen train --distributed
 #
 # and its tests check that 2 ranks of 16 rows take exactly (to 1e-12 in float64) the
-# steps of one process with 32. Here, one step of it on this lesson's ranks:
+# steps of one process with 32. Here, three steps of it on this lesson's ranks:
 
 # %%
 trainer_ids = rng.integers(0, V, 3000)
