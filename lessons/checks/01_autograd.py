@@ -27,6 +27,16 @@ def fmt(v):
     return f"{v:.6g}" if isinstance(v, (int, float)) else repr(v)
 
 
+def slope(f, x, h=1e-6):
+    """The central difference (f(x + h) - f(x - h)) / (2h)."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def versus(name, got, numeric, by="your _backward"):
+    """'a.grad: analytic 4 (your _backward), numeric -2 (central differences)'."""
+    return f"{name}: analytic {fmt(got)} ({by}), numeric {fmt(numeric)} (central differences)"
+
+
 # ---------------------------------------------------------------------------- Value.__mul__
 
 def check_mul(student, a_val, b_val, g):
@@ -39,6 +49,9 @@ def check_mul(student, a_val, b_val, g):
     want_a, want_b = b_val * g, a_val * g
     if close(a.grad, want_a) and close(b.grad, want_b):
         return
+    wrong = "; ".join(versus(name, got, slope(f, x) * g) for name, got, want, f, x in
+                      (("a.grad", a.grad, want_a, lambda t: t * b_val, a_val),
+                       ("b.grad", b.grad, want_b, lambda t: a_val * t, b_val)) if not close(got, want))
     hint = ""
     if close(a.grad, want_b) and close(b.grad, want_a):
         hint = " The two are swapped: the derivative of a*b with respect to a is b (other.data for self)."
@@ -47,7 +60,7 @@ def check_mul(student, a_val, b_val, g):
                 "dL/da = dL/dc * dc/da).")
     expect_true(False, f"Value.__mul__: for c = a * b with a = {fmt(a_val)}, b = {fmt(b_val)} and c.grad = {fmt(g)}, "
                        f"c._backward() should give a.grad = b * c.grad = {fmt(want_a)} and b.grad = a * c.grad = "
-                       f"{fmt(want_b)}; it gave a.grad = {fmt(a.grad)}, b.grad = {fmt(b.grad)}.{hint}")
+                       f"{fmt(want_b)}; it gave a.grad = {fmt(a.grad)}, b.grad = {fmt(b.grad)} ({wrong}).{hint}")
 
 
 def check_square(student, a_val, g):
@@ -59,6 +72,7 @@ def check_square(student, a_val, g):
     want = 2 * a_val * g
     if close(a.grad, want):
         return
+    wrong = versus("a.grad", a.grad, slope(lambda t: t * t, a_val) * g)
     hint = ""
     if close(a.grad, a_val * g):
         hint = (" That is half of it: in c = a * a both lines of _backward write to a.grad (self and other are "
@@ -66,7 +80,7 @@ def check_square(student, a_val, g):
                 "both contributions (the multivariate chain rule): accumulate with `self.grad += ...` and "
                 "`other.grad += ...`, never `=`.")
     expect_true(False, f"Value.__mul__: for c = a * a with a = {fmt(a_val)} and c.grad = {fmt(g)}, c._backward() "
-                       f"should give a.grad = 2 * a * c.grad = {fmt(want)}; it gave {fmt(a.grad)}.{hint}")
+                       f"should give a.grad = 2 * a * c.grad = {fmt(want)}; it gave {fmt(a.grad)} ({wrong}).{hint}")
 
 
 def check_mul_accumulates(student, a_val, b_val, g, a_before, b_before):
@@ -80,6 +94,9 @@ def check_mul_accumulates(student, a_val, b_val, g, a_before, b_before):
     want_a, want_b = a_before + b_val * g, b_before + a_val * g
     if close(a.grad, want_a) and close(b.grad, want_b):
         return
+    wrong = "; ".join(versus(name, got, before + slope(f, x) * g) for name, got, want, before, f, x in
+                      (("a.grad", a.grad, want_a, a_before, lambda t: t * b_val, a_val),
+                       ("b.grad", b.grad, want_b, b_before, lambda t: a_val * t, b_val)) if not close(got, want))
     lost = [f"{n}.grad" for n, got, share, before in (("a", a.grad, b_val * g, a_before),
                                                        ("b", b.grad, a_val * g, b_before))
             if before != 0 and close(got, share)]
@@ -91,7 +108,7 @@ def check_mul_accumulates(student, a_val, b_val, g, a_before, b_before):
     expect_true(False, f"Value.__mul__: with a.grad = {fmt(a_before)} and b.grad = {fmt(b_before)} already set "
                        f"(contributions from other uses of a and b), c = a * b with a = {fmt(a_val)}, "
                        f"b = {fmt(b_val)}, c.grad = {fmt(g)} should leave a.grad = {fmt(want_a)} and "
-                       f"b.grad = {fmt(want_b)}; got {fmt(a.grad)} and {fmt(b.grad)}.{hint}")
+                       f"b.grad = {fmt(want_b)}; got {fmt(a.grad)} and {fmt(b.grad)} ({wrong}).{hint}")
 
 
 @check("Value.__mul__", points=1)
@@ -134,8 +151,7 @@ def check_tanh(student, x_val, g=0.8, before=0.0):
     x.grad = before
     y.grad = g
     y._backward()
-    h = 1e-6
-    numeric = (math.tanh(x_val + h) - math.tanh(x_val - h)) / (2 * h) * g
+    numeric = slope(math.tanh, x_val) * g
     want = before + (1 - math.tanh(x_val) ** 2) * g
     if close(x.grad, want, 1e-6):
         return
@@ -148,8 +164,10 @@ def check_tanh(student, x_val, g=0.8, before=0.0):
         hint = " Multiply by out.grad (the chain rule)."
     expect_true(False, f"Value.tanh: for y = tanh(x) at x = {fmt(x_val)} with y.grad = {fmt(g)}"
                        + (f" and x.grad = {fmt(before)} already" if before else "")
-                       + f", y._backward() should leave x.grad = {fmt(want)} (central differences: "
-                       f"{fmt(before + numeric)}); got {fmt(x.grad)}.{hint}")
+                       + f", y._backward() should leave x.grad = (1 - tanh(x)^2) * y.grad"
+                       + (" + the earlier x.grad" if before else "")
+                       + f" = {fmt(want)}; it gave {fmt(x.grad)} ({versus('x.grad', x.grad, before + numeric)})."
+                       + hint)
 
 
 @check("Value.tanh", points=1)
@@ -195,44 +213,58 @@ def check_graph(student, build, values, tol=1e-5):
     log = tap(nodes, "_backward")                    # each node's _backward now notes the node when it runs
     root.backward()
     calls = log.calls
-    expect_true(close(root.grad, 1.0, 1e-12),
-                f"Value.backward: after L.backward(), L.grad should be 1 (dL/dL = 1: the seed of the backward "
-                f"pass), got {fmt(root.grad)}. Set self.grad = 1.0 before calling the _backward functions.")
+    # the gradients against central differences of the same formula on floats: the final verdict, and what a
+    # wrong order or a missing seed did to them
+    at = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+    wrong = []
+    for name in values:
+        numeric = slope(lambda t: build(exp=math.exp, **{**values, name: t}), values[name])
+        got = leaves[name].grad
+        if not close(got, numeric, tol):
+            wrong.append((abs(got - numeric) if isinstance(got, (int, float)) else math.inf, name, got, numeric))
+    wrong.sort(key=lambda w: -w[0])
+    effect = ""
+    if wrong:
+        effect = f" The result: wrong {_and_also(wrong)} (at {at})."
+
+    def fail(message):
+        expect_true(False, message + effect)
+    if not close(root.grad, 1.0, 1e-12):
+        fail(f"Value.backward: after L.backward(), L.grad should be 1 (dL/dL = 1: the seed of the backward "
+             f"pass), got {fmt(root.grad)}. Set self.grad = 1.0 before calling the _backward functions.")
     # each inner node passes its gradient on exactly once, after every node that uses it
     inner_nodes = [v for v in nodes if children[id(v)]]
     for v in inner_nodes:
         n = sum(1 for c in calls if c is v)
         if n == 0:
-            expect_true(False, f"Value.backward never called the _backward of {describe(v, leaves)}, so its inputs "
-                               "got no gradient from it. Visit every node reachable through _prev.")
+            fail(f"Value.backward never called the _backward of {describe(v, leaves)}, so its inputs got no "
+                 "gradient from it. Visit every node reachable through _prev.")
         if n > 1:
-            expect_true(False, f"Value.backward called the _backward of {describe(v, leaves)} {n} times; its inputs "
-                               f"then receive its gradient {n} times over. Call each node's _backward exactly once: "
-                               "keep a `visited` set while building the order.")
+            fail(f"Value.backward called the _backward of {describe(v, leaves)} {n} times; its inputs then receive "
+                 f"its gradient {n} times over. Call each node's _backward exactly once: keep a `visited` set "
+                 "while building the order.")
     position = {}
     for k, v in enumerate(calls):
         position.setdefault(id(v), k)
     for v in inner_nodes:
         for child in children[id(v)]:
             if children[id(child)] and position[id(child)] < position[id(v)]:
-                expect_true(False, f"Value.backward called the _backward of {describe(child, leaves)} before that of "
-                                   f"{describe(v, leaves)}, which uses it: at that moment its .grad was not complete "
-                                   "yet, so it passed on too little. Call _backward in reverse topological order "
-                                   "(a node only after every node computed from it).")
-    # and the gradients agree with central differences of the same formula on floats
-    h = 1e-6
-    for name in values:
-        up, down = dict(values), dict(values)
-        up[name] += h
-        down[name] -= h
-        numeric = (build(exp=math.exp, **up) - build(exp=math.exp, **down)) / (2 * h)
-        got = leaves[name].grad
-        expect_true(close(got, numeric, tol),
-                    f"Value.backward: d{name} = {fmt(got)}, but central differences give {fmt(numeric)} "
-                    f"(at {', '.join(f'{k} = {v:g}' for k, v in values.items())}). backward() seeded the output "
-                    "with 1 and called every _backward once, in a valid order, so look at the _backward closures "
-                    "of the operations this graph uses (+, -, ** and exp): each must ADD its share to the "
-                    "inputs' .grad (+=); a value used more than once gets the sum of all its uses.")
+                fail(f"Value.backward called the _backward of {describe(child, leaves)} before that of "
+                     f"{describe(v, leaves)}, which uses it: at that moment its .grad was not complete yet, so it "
+                     "passed on too little. Call _backward in reverse topological order (a node only after every "
+                     "node computed from it).")
+    if wrong:
+        expect_true(False, f"Value.backward computes a wrong {_and_also(wrong)} (at {at}). backward() seeded the "
+                           "output with 1 and called every _backward once, in a valid order, so look at the "
+                           "_backward closures of the operations this graph uses (+, -, ** and exp): each must ADD "
+                           "its share to the inputs' .grad (+=); a value used more than once gets the sum of all "
+                           "its uses.")
+
+
+def _and_also(wrong):
+    """'dx: analytic 1 (your backward), numeric 2 (central differences); also dy: ...', the worst first."""
+    said = [versus(f"d{name}", got, numeric, by="your backward") for _, name, got, numeric in wrong]
+    return said[0] + "".join(f"; also {w}" for w in said[1:])
 
 
 def diamond(x, y, exp):

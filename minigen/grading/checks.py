@@ -199,17 +199,22 @@ def _where(name, index, blocks):
     return f" (in the {labels[k]} block)"
 
 
-def _diagnose(function, e: GradcheckError, names, shapes, blocks, against="your forward"):
+def _element(f, where=""):
+    """'dW_hh[6, 1] (in the forget gate f block): analytic 0.1, numeric -0.2, relative error 1.5' for one failure."""
+    idx = f["index"]
+    at = f"{f['input']}[{', '.join(map(str, idx))}]" if idx else f"{f['input']} (along a random direction)"
+    return (f"{at}{where}: analytic {f['analytic']:.6g}, numeric {f['numeric']:.6g}, "
+            f"relative error {f['rel_error']:.2g}")
+
+
+def _diagnose(function, e: GradcheckError, names, shapes, blocks, against="your forward", gates=None):
     if not e.failures:                       # a structural problem: a missing gradient, a wrong shape
         return f"{function}: {str(e).split(': ', 1)[-1]}"
     sized = {k: (axis, labels, shapes.get(k, (0,))[axis]) for k, (axis, labels) in (blocks or {}).items()
              if k in shapes}
 
     def one(f):
-        idx = f["index"]
-        at = f"{f['input']}[{', '.join(map(str, idx))}]" if idx else f"{f['input']} (along a random direction)"
-        return (f"{at}{_where(f['input'], idx, sized)}: analytic {f['analytic']:.6g}, numeric "
-                f"{f['numeric']:.6g}, relative error {f['rel_error']:.2g}")
+        return _element(f, _where(f["input"], f["index"], sized))
     wrong = [f["input"] for f in e.failures]
     right = [f"d{n}" for n in names if f"d{n}" not in wrong]
     lines = [f"{function} computes a wrong {wrong[0]}. Worst element {one(e.failures[0])}."]
@@ -217,6 +222,8 @@ def _diagnose(function, e: GradcheckError, names, shapes, blocks, against="your 
         lines.append("Also wrong: " + "; ".join(one(f) for f in e.failures[1:]) + ".")
     if right:
         lines.append(f"Right: {', '.join(right)}.")
+    if gates:
+        lines.append(_by_gate(gates))
     lines.append(f"(Checked against central differences of {against}, in float64, with a random "
                  "upstream gradient.)")
     return " ".join(lines)
@@ -291,7 +298,9 @@ def expect_gradients(function: str, forward, backward, inputs: dict, *, referenc
     ``minigen.gradcheck_kernel``; ``inputs`` is a dict of float64 arrays whose keys name
     the gradients (``{"W_hh": ...}`` -> ``dW_hh``). ``blocks`` maps a parameter name to
     ``(axis, labels)`` when its rows pack several gates, so that the diagnosis can say
-    which gate the worst element belongs to (``LSTM_GATES``, ``GRU_GATES``).
+    which gate the worst element belongs to (``LSTM_GATES``, ``GRU_GATES``); when a packed
+    gradient is wrong, the check runs again with each gate block as an input of its own
+    and the diagnosis lists the wrong blocks, each with its worst element, and the right ones.
 
     ``reference(*inputs) -> (out, cache)`` is the correct forward (minigen's kernel, or
     a closed form). With it the backward earns the check only where ``forward`` matches
@@ -321,7 +330,88 @@ def _gradcheck(function, forward, backward, inputs, forward_many, blocks, option
     except GradcheckError as e:
         shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
         floats = [k for k, v in inputs.items() if not hasattr(v, "dtype") or backend.is_floating(v.dtype)]
-        raise CheckFailure(_diagnose(function, e, floats, shapes, blocks, against)) from None
+        gates = None
+        if blocks and not options["fast"] and any(f["input"][1:] in blocks for f in e.failures):
+            gates = _gate_failures(forward, backward, inputs, forward_many, blocks, options)
+        raise CheckFailure(_diagnose(function, e, floats, shapes, blocks, against, gates)) from None
+
+
+# ---------------------------------------------------------------------------- which gate is wrong
+
+def _gate_pieces(inputs, blocks):
+    """The inputs with each packed parameter split into its gate blocks, and {piece: (param, axis, start, label)}."""
+    pieces, where = {}, {}
+    for name, value in inputs.items():
+        axis, labels = blocks.get(name, (None, None))
+        if axis is None or np.shape(value)[axis] % len(labels):
+            pieces[name] = value
+            continue
+        size = np.shape(value)[axis] // len(labels)
+        for k, label in enumerate(labels):
+            piece = f"{name}:{k}"
+            pieces[piece] = np.ascontiguousarray(np.take(value, range(k * size, (k + 1) * size), axis=axis))
+            where[piece] = (name, axis, k * size, label)
+    return pieces, where
+
+
+def _gate_failures(forward, backward, inputs, forward_many, blocks, options):
+    """The same gradient check with every packed parameter split into its gate blocks (the same seed, so the
+    same upstream gradient): every wrong block shows, not only the one that holds the worst element.
+
+    Returns ``{"wrong": {label: [failure, ...]}, "labels": [every label]}``, each failure indexed in the
+    whole parameter, the worst first; or None where the split check cannot tell (it passes, or fails for
+    another reason).
+    """
+    pieces, where = _gate_pieces(inputs, blocks)
+    names, packed = list(inputs), {name for name, *_ in where.values()}
+
+    def join(arrays):
+        """The whole inputs again: the blocks of each packed parameter concatenated."""
+        parts = {}
+        for piece, a in zip(pieces, arrays):
+            parts.setdefault(where[piece][0] if piece in where else piece, []).append(a)
+        return [np.concatenate(parts[n], axis=blocks[n][0]) if n in packed else parts[n][0] for n in names]
+
+    def split(grads):
+        """The gradients of the pieces: the gradient of each packed parameter cut into its blocks."""
+        grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
+        out = []
+        for name, g in zip(names, grads):
+            out.extend(np.split(_host(g), len(blocks[name][1]), axis=blocks[name][0]) if name in packed else [g])
+        return tuple(out)
+    many = None if forward_many is None else (lambda arglists: forward_many([join(a) for a in arglists]))
+    try:
+        gradcheck_kernel(lambda *a: forward(*join(a)), lambda dout, cache: split(backward(dout, cache)),
+                         pieces, forward_many=many, **options)
+    except GradcheckError as e:
+        found = {}
+        for f in e.failures:
+            piece = f["input"][1:]
+            if piece in where and f["index"] is not None:
+                name, axis, start, label = where[piece]
+                index = list(f["index"])
+                index[axis] += start
+                found.setdefault(label, []).append(dict(f, input=f"d{name}", index=tuple(index)))
+        labels = list(dict.fromkeys(label for _, labels in blocks.values() for label in labels))
+        return {"wrong": found, "labels": labels} if found else None
+    except Exception:   # noqa: BLE001 - the student's code failed on the second run: the first diagnosis stands
+        return None
+    return None
+
+
+def _and(items):
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _by_gate(gates):
+    """'By gate block: wrong in the forget gate f block (worst dW_hh[6, 1]: ...); right in the ... blocks.'"""
+    wrong = [label for label in gates["labels"] if label in gates["wrong"]]
+    right = [label for label in gates["labels"] if label not in gates["wrong"]]
+    text = "By gate block: wrong " + _and([f"in the {label} block (worst {_element(gates['wrong'][label][0])})"
+                                          for label in wrong])
+    if right:
+        text += f"; right in the {_and(right)} block{'s' if len(right) > 1 else ''}"
+    return text + "."
 
 
 def expect_autograd_gradients(function: str, fn, inputs: dict, *, eps: float = 1e-6, atol: float = 1e-6,
