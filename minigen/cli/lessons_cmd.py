@@ -4,6 +4,7 @@
     python -m minigen lessons copy DIR              # copy them out, for a student
     python -m minigen assign 05 --out handout/      # the student version of lesson 05
     python -m minigen grade handout/ [--json]       # grade what comes back, offline
+    python -m minigen grade --class submissions/    # a whole class: a gradebook and feedback per student
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 
 from .. import grading, rules
+from . import grade_class_cmd
 
 
 def _check_folder(what: str, value) -> None:
@@ -51,17 +53,18 @@ def add_parsers(sub):
     p.add_argument("--lessons", metavar="DIR", help="your own lessons folder (solutions and hidden checks)")
     p.set_defaults(func=assign_cmd)
 
-    p = sub.add_parser("grade", help="grade a student's folder offline",
+    p = sub.add_parser("grade", help="grade a student's folder, or a whole class, offline",
                        description="Grade the lesson files in DIR: points per exercise, with a diagnosis for "
                                    "every failure. Uses the public and hidden checks of the lessons folder, "
                                    "never the checks inside DIR (unless --public-only).")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", nargs="?", help="a student's folder (or give --class SUBMISSIONS)")
     p.add_argument("--json", action="store_true", help="print one JSON object (score, max_score, exercises)")
     p.add_argument("--public-only", action="store_true",
                    help="use only the public checks that came with the handout (what a student can run)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="time limit per exercise, in seconds (default 30)")
     p.add_argument("--lessons", metavar="DIR", help="your own lessons folder (solutions and hidden checks)")
+    grade_class_cmd.add_arguments(p)
     p.set_defaults(func=grade_cmd)
 
 
@@ -103,8 +106,12 @@ def assign_cmd(args):
 
 
 def grade_cmd(args):
-    _check_folder("DIR", args.dir)
     _check_folder("--lessons", args.lessons)
+    if args.class_dir is not None:
+        return grade_class_cmd.run(args)
+    grade_class_cmd.check_single(args)
+    rules.require(args.dir is not None, "", "DIR", "a student's folder, or --class SUBMISSIONS", "neither")
+    _check_folder("DIR", args.dir)
     rules.real("", "--timeout", args.timeout, 0, lo_open=True)
     report = grading.grade(args.dir, lessons=args.lessons, public_only=args.public_only, timeout=args.timeout)
     if args.json:
