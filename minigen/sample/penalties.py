@@ -26,6 +26,7 @@ import math
 
 from .. import backend, rules
 from ..backend import array_namespace, device_of
+from ..kernels.softmax import log_softmax_forward
 from .processors import SCALE, LogitsProcessor
 
 __all__ = ["RepetitionPenaltyLogitsProcessor", "FrequencyPenaltyLogitsProcessor", "PresencePenaltyLogitsProcessor",
@@ -77,20 +78,57 @@ class RepetitionPenaltyLogitsProcessor(_Penalty):
 
     For a token seen at least once (however often): ``s / penalty`` if ``s > 0``, else
     ``s * penalty``; both lower the score when ``penalty > 1`` and raise it when
-    ``penalty < 1``. The prompt counts too.
+    ``penalty < 1``. The prompt counts too, unless:
+
+    - ``prompt_ignore_length=n``: the first n ids of every row are not counted (pass
+      the prompt's length to penalise only what the model generated); a list of ints
+      gives one n per row (prompts of different lengths).
+    - ``normalize=True``: penalise log-probabilities instead of logits. The scores
+      become ``log p = log_softmax(scores)``, and a seen token's ``log p`` becomes
+      ``penalty * log p``. As ``log p <= 0``, ``penalty > 1`` lowers every seen token
+      whatever the sign of its logit (the plain rule's two cases become one). The
+      result is left unnormalised, as in Hugging Face.
 
     >>> import numpy as np
-    >>> RepetitionPenaltyLogitsProcessor(2.0)(np.array([[1, 2]]), np.array([[1.0, 2.0, -2.0]])).tolist()
+    >>> ids, scores = np.array([[1, 2]]), np.array([[1.0, 2.0, -2.0]])
+    >>> RepetitionPenaltyLogitsProcessor(2.0)(ids, scores).tolist()
     [[1.0, 1.0, -4.0]]
+    >>> RepetitionPenaltyLogitsProcessor(2.0, prompt_ignore_length=1)(ids, scores).tolist()
+    [[1.0, 2.0, -4.0]]
     """
 
     bounds = SCALE
 
+    def __init__(self, penalty: float, prompt_ignore_length=None, normalize: bool = False):
+        super().__init__(penalty)
+        fn = type(self).__name__
+        n = prompt_ignore_length
+        n = backend.to_numpy(n).tolist() if backend.is_array(n) and n.ndim == 1 else n    # a 1-D array: per row
+        ok = n is None or _is_id(n) or isinstance(n, (list, tuple)) and len(n) > 0 and all(map(_is_id, n))
+        rules.require(ok, fn, "prompt_ignore_length", "None, an integer >= 0, or a list of them (one per row)",
+                      rules.describe(prompt_ignore_length))
+        self.prompt_ignore_length = int(n) if _is_id(n) else n if n is None else [int(k) for k in n]
+        self.normalize = rules.flag(fn, "normalize", normalize)
+
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
-        seen = _token_counts(input_ids, scores.shape[-1], scores.dtype) > 0   # (B, V)
+        seen = _token_counts(self._counted(input_ids), scores.shape[-1], scores.dtype) > 0   # (B, V)
+        if self.normalize:
+            log_p = log_softmax_forward(scores, axis=-1)[0]                   # (B, V)
+            return xp.where(seen, log_p * self.penalty, log_p)
         penalised = xp.where(scores < 0, scores * self.penalty, scores / self.penalty)
         return xp.where(seen, penalised, scores)
+
+    def _counted(self, input_ids):
+        """``input_ids`` without the first ``prompt_ignore_length`` ids of each row (those become -1: not counted)."""
+        n = self.prompt_ignore_length
+        if n is None or isinstance(n, int):
+            return input_ids[:, n or 0:]                                       # (B, T - n)
+        (B, T), xp = input_ids.shape, array_namespace(input_ids)
+        rules.require(len(n) == B, type(self).__name__, "prompt_ignore_length", f"{B} lengths, one per row", len(n))
+        position = xp.arange(T, device=device_of(input_ids))                   # (T,)
+        ignored = position[None, :] < backend.asarray_like(n, input_ids)[:, None]    # (B, T)
+        return xp.where(ignored, -1, input_ids)
 
 
 class FrequencyPenaltyLogitsProcessor(_Penalty):

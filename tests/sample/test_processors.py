@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -47,6 +48,8 @@ PROCESSORS = [
     MinPLogitsWarper(0.5, min_tokens_to_keep=2), TypicalLogitsWarper(0.9),
     TypicalLogitsWarper(0.3, min_tokens_to_keep=2),
     RepetitionPenaltyLogitsProcessor(1.5), FrequencyPenaltyLogitsProcessor(0.4), PresencePenaltyLogitsProcessor(-0.6),
+    RepetitionPenaltyLogitsProcessor(1.5, prompt_ignore_length=2),
+    RepetitionPenaltyLogitsProcessor(1.5, normalize=True),
     NoRepeatNGramLogitsProcessor(1), NoRepeatNGramLogitsProcessor(2), SuppressTokensLogitsProcessor([0, 1, 40]),
     NoBadWordsLogitsProcessor([[1], [0, 1], [1, 1, 0]]),
     LogitsProcessorList([RepetitionPenaltyLogitsProcessor(1.2), TemperatureLogitsWarper(0.8), TopPLogitsWarper(0.9)]),
@@ -415,3 +418,148 @@ def test_numpy_scalar_options_work_on_the_backends(backend):
         expected = make(int(arg) if make is TopKLogitsWarper else float(arg), filter_value=-50.0, min_tokens_to_keep=2)
         out = processor(backend.asarray(ids), backend.asarray(scores))
         np.testing.assert_array_equal(backend.numpy(out), expected(ids, scores))
+
+
+# --------------------------------------------------------------------------- repetition penalty's options
+
+def _hf_uniform(rows, vocab):
+    """HF's _get_uniform_logits(rows, vocab) with the two special values of its repetition-penalty tests."""
+    scores = np.full((rows, vocab), 1 / vocab, dtype=np.float32)
+    scores[0, 0] = -(1 / vocab)
+    scores[1 % rows, 5] = 4 / vocab
+    return scores
+
+
+def test_prompt_ignore_length_hugging_face_expectations():
+    """From HF's test_repetition_penalty_dist_process_exclusion_no_new_input_ids and ..._with_new_input_ids."""
+    ids, scores = np.array([[0, 1], [5, 0]]), _hf_uniform(2, 10)
+    out = RepetitionPenaltyLogitsProcessor(2.0, prompt_ignore_length=ids.shape[-1])(ids, scores)
+    np.testing.assert_array_equal(out, scores)                    # only the prompt so far: nothing is penalised
+    later = np.array([[0, 1, 0, 1], [5, 0, 5, 0]])
+    out = RepetitionPenaltyLogitsProcessor(2.0, prompt_ignore_length=ids.shape[-1])(later, scores)
+    np.testing.assert_allclose([out[0, 0], out[0, 1], out[1, 0], out[1, 5]], [-0.1 * 2, 0.1 / 2, 0.1 / 2, 0.4 / 2],
+                               rtol=1e-6)
+    assert not (out == scores).all()
+
+
+def _log_softmax(x):
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+def test_normalize_hugging_face_expectations():
+    """From HF's test_repetition_penalty_normalized and test_repetition_penalty_normalized_reward (HF main;
+    the installed transformers may predate ``normalize``)."""
+    ids, scores = np.array([[0, 1], [5, 0]]), _hf_uniform(2, 10)
+    out = RepetitionPenaltyLogitsProcessor(2.0, normalize=True)(ids, scores)
+    log_p = _log_softmax(scores.astype(np.float64))
+    np.testing.assert_allclose([out[0, 0], out[0, 1], out[1, 5]], [2 * log_p[0, 0], 2 * log_p[0, 1], 2 * log_p[1, 5]],
+                               atol=1e-4)
+    np.testing.assert_allclose(out[0, 2], log_p[0, 2], atol=1e-4)    # unseen tokens keep their log-probability
+    scores = np.full((1, 10), 0.1, dtype=np.float32)
+    scores[0, 0] = 0.5
+    out = RepetitionPenaltyLogitsProcessor(0.5, normalize=True)(np.array([[0, 1]]), scores)
+    log_p = _log_softmax(scores.astype(np.float64))
+    np.testing.assert_allclose(out[0, :2], 0.5 * log_p[0, :2], atol=1e-4)
+    assert out[0, 0] > log_p[0, 0]                                   # a reward moves log p toward 0
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kwargs", [dict(penalty=1.3, prompt_ignore_length=0),
+                                    dict(penalty=1.3, prompt_ignore_length=5),
+                                    dict(penalty=0.7, prompt_ignore_length=20), dict(penalty=2.0, normalize=True),
+                                    dict(penalty=0.5, prompt_ignore_length=4, normalize=True)],
+                         ids=lambda k: "-".join(f"{n}={v}" for n, v in k.items()))
+def test_repetition_penalty_options_parity_with_hugging_face(kwargs, dtype):
+    torch = pytest.importorskip("torch")
+    hf = pytest.importorskip("transformers.generation.logits_process")
+    accepted = inspect.signature(hf.RepetitionPenaltyLogitsProcessor).parameters
+    if any(name not in accepted for name in kwargs):
+        pytest.skip(f"the installed transformers has no {[n for n in kwargs if n not in accepted]}")
+    ours, theirs = RepetitionPenaltyLogitsProcessor(**kwargs), hf.RepetitionPenaltyLogitsProcessor(**kwargs)
+    for seed in range(3):
+        ids, scores = _batch(seed, dtype)
+        ids[3, 5] = 2                                                # HF main drops its guard for ids >= V
+        expected = theirs(torch.from_numpy(ids), torch.from_numpy(scores.copy())).numpy()
+        tolerance = dict(rtol=0, atol=0) if not kwargs.get("normalize") else dict(rtol=1e-6, atol=1e-5)
+        np.testing.assert_allclose(ours(ids, scores), expected, **tolerance)
+
+
+@pytest.mark.reference
+def test_prompt_ignore_length_per_row_parity_with_hugging_face():
+    """The installed transformers takes a 1-D tensor of lengths, one per row; minigen a list (or a 1-D array)."""
+    torch = pytest.importorskip("torch")
+    hf = pytest.importorskip("transformers.generation.logits_process")
+    lengths = [0, 3, 7, 12]
+    try:
+        theirs = hf.RepetitionPenaltyLogitsProcessor(1.4, prompt_ignore_length=torch.tensor(lengths))
+        theirs(torch.zeros((4, 1), dtype=torch.long), torch.zeros((4, 3)))
+    except (TypeError, ValueError):
+        pytest.skip("the installed transformers takes an int prompt_ignore_length only")
+    ids, scores = _batch(1)
+    expected = theirs(torch.from_numpy(ids), torch.from_numpy(scores.copy())).numpy()
+    np.testing.assert_array_equal(RepetitionPenaltyLogitsProcessor(1.4, prompt_ignore_length=lengths)(ids, scores),
+                                  expected)
+    np.testing.assert_array_equal(RepetitionPenaltyLogitsProcessor(1.4, prompt_ignore_length=np.array(lengths))(
+        ids, scores), expected)
+
+
+def test_prompt_ignore_length_counts_only_the_later_ids():
+    ids, scores = _batch(2)
+    for n in (0, 3, 11, 12, 50):                                     # T = 12: the last two count nothing
+        expected = RepetitionPenaltyLogitsProcessor(1.7)(ids[:, n:], scores) if n < ids.shape[1] else scores
+        np.testing.assert_array_equal(RepetitionPenaltyLogitsProcessor(1.7, prompt_ignore_length=n)(ids, scores),
+                                      expected)
+    per_row = RepetitionPenaltyLogitsProcessor(1.7, prompt_ignore_length=[0, 2, 5, 12])(ids, scores)
+    for b, n in enumerate([0, 2, 5, 12]):
+        row = RepetitionPenaltyLogitsProcessor(1.7, prompt_ignore_length=n)(ids[b:b + 1], scores[b:b + 1])
+        np.testing.assert_array_equal(per_row[b:b + 1], row)
+
+
+def test_normalize_is_the_penalty_on_log_probabilities():
+    """log p for every token, penalty * log p for the tokens seen: one rule whatever the sign of the logit."""
+    ids, scores = _batch(3)
+    log_p = _log_softmax(scores)
+    seen = _counts(ids, V) > 0
+    out = RepetitionPenaltyLogitsProcessor(1.8, normalize=True)(ids, scores)
+    np.testing.assert_allclose(out, np.where(seen, 1.8 * log_p, log_p), rtol=1e-13, atol=1e-13)
+    assert (out[seen] <= log_p[seen]).all()
+
+
+@pytest.mark.parametrize("kwargs", [dict(prompt_ignore_length=3), dict(prompt_ignore_length=[0, 1, 4, 20]),
+                                    dict(normalize=True), dict(prompt_ignore_length=2, normalize=True)])
+def test_repetition_penalty_options_on_the_backends(backend, kwargs):
+    ids, scores = _batch(6)
+    processor = RepetitionPenaltyLogitsProcessor(1.3, **kwargs)
+    ids_copy, scores_copy = ids.copy(), scores.copy()
+    expected = processor(ids, scores)
+    np.testing.assert_array_equal(ids, ids_copy)
+    np.testing.assert_array_equal(scores, scores_copy)
+    np.testing.assert_allclose(backend.numpy(processor(backend.asarray(ids), backend.asarray(scores))), expected,
+                               rtol=1e-13, atol=0)
+
+
+REPETITION_OPTIONS_BAD = [
+    (dict(prompt_ignore_length=-1), "prompt_ignore_length must be None, an integer >= 0, or a list .*, got -1"),
+    (dict(prompt_ignore_length=2.0), "prompt_ignore_length must be .*, got 2.0"),
+    (dict(prompt_ignore_length=True), "prompt_ignore_length must be .*, got True"),
+    (dict(prompt_ignore_length=[1, -2]), r"prompt_ignore_length must be .*, got \[1, -2\]"),
+    (dict(prompt_ignore_length=[]), r"prompt_ignore_length must be .*, got \[\]"),
+    (dict(normalize="yes"), "RepetitionPenaltyLogitsProcessor: normalize must be True or False, got 'yes'"),
+    (dict(normalize=1), "normalize must be True or False, got 1"),
+]
+
+
+@pytest.mark.parametrize("kwargs,match", REPETITION_OPTIONS_BAD, ids=[str(k) for k, _ in REPETITION_OPTIONS_BAD])
+def test_repetition_penalty_options_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RepetitionPenaltyLogitsProcessor(1.2, **kwargs)
+
+
+def test_prompt_ignore_length_per_row_needs_one_length_per_row():
+    processor = RepetitionPenaltyLogitsProcessor(1.2, prompt_ignore_length=[1, 2])
+    with pytest.raises(ValueError, match=r"RepetitionPenaltyLogitsProcessor: prompt_ignore_length must be 3 lengths, "
+                                         r"one per row, got 2"):
+        processor(np.zeros((3, 2), dtype=np.int64), np.zeros((3, 4)))
+
