@@ -6,6 +6,7 @@
   ``reweight_distribution``;
 - ``beam_search`` with its search tree, ``plot_beam_tree``;
 - ``speculative_generate``: a draft model proposes, the target verifies.
+- ``WatermarkLogitsProcessor`` / ``WatermarkDetector``: green-list watermarking and its z-test.
 """
 
 from .beam import BeamSearchOutput, beam_search, plot_beam_tree
@@ -15,6 +16,8 @@ from .penalties import __all__ as _penalties
 from .processors import *  # noqa: F403  (the processor classes, as listed in processors.__all__)
 from .processors import __all__ as _processors
 from .speculative import speculative_generate
+from .watermark import WatermarkDetector, WatermarkDetectorOutput, WatermarkLogitsProcessor
 
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor",
-           "beam_search", "BeamSearchOutput", "plot_beam_tree", "speculative_generate", *_processors, *_penalties]
+           "beam_search", "BeamSearchOutput", "plot_beam_tree", "speculative_generate", *_processors, *_penalties,
+           "WatermarkLogitsProcessor", "WatermarkDetector", "WatermarkDetectorOutput"]
