@@ -14,10 +14,18 @@ The checks come from the instructor's lessons folder (public and hidden), never
 from the folder being graded, which a student could have edited. With
 ``public_only=True`` the folder's own ``checks/`` are used instead: that is how a
 student checks their work before handing it in.
+
+A lesson comes back as ``05_lstm.py`` or as a notebook, ``05_lstm.ipynb`` (not both).
+The notebook's code cells that parse become one private ``.py`` for the worker
+(``notebooks``); a cell that does not parse costs only the exercises it defines, and
+every line number in a diagnosis is told as the notebook's cell and line.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -25,11 +33,13 @@ from pathlib import Path
 from .. import rules
 from .checks import CheckFailure, load_checks
 from .lessons import MANIFEST, _NAME, check_files, lessons_dir, list_lessons, read_manifest
+from .notebooks import NotebookError, Source, read_code_cells, to_source
 from .session import SandboxError, StudentProxy, Worker, WorkerLost, describe_exception
 
 __all__ = ["grade", "format_report"]
 
-_ASSIGNED = "expected files such as 05_lstm.py, as written by `minigen assign`"
+_ASSIGNED = "expected files such as 05_lstm.py or 05_lstm.ipynb, as written by `minigen assign`"
+_BOTH = "{} holds both {}.py and {}.ipynb: one of them must go (the grader reads one file per lesson)"
 
 
 def _resolve(student, qualname):
@@ -121,21 +131,85 @@ def _lessons_to_grade(folder, root):
     if manifest.is_file():
         names = read_manifest(manifest)["lessons"]
     else:
-        names = sorted(p.stem for p in folder.glob("*.py") if _NAME.match(p.name))
+        names = sorted({p.stem for p in folder.glob("*.py") if _NAME.match(p.name)}
+                       | {p.stem for p in folder.glob("*.ipynb") if _NAME.match(p.stem + ".py")})
     unknown = [n for n in names if n not in source]
     if unknown:
         raise ValueError(f"{folder}: {unknown[0]}.py is not a lesson of {root} (known: {', '.join(source)})")
     graded = [source[n] for n in names if source[n].exercises()]
     if not graded:
         raise ValueError(f"no lesson with exercises found in {folder}: {_ASSIGNED}")
+    for lesson in graded:
+        if all(_exists(folder / f"{lesson.name}{suffix}") for suffix in (".py", ".ipynb")):
+            raise ValueError(_BOTH.format(folder, lesson.name, lesson.name))
     return graded
+
+
+def _exists(path):
+    return path.is_symlink() or path.exists()
+
+
+def _in_cells(text, source: Source, py_name, nb_name):
+    """A diagnosis about the generated file, told in the notebook's cells: '05_lstm.ipynb, cell 7, line 3'.
+
+    A definition that is missing because its cell does not parse gets that cell's syntax error.
+    """
+    if text is None:
+        return None
+
+    def cell(m):
+        number, line = source.cell_of(int(m.group(2)))
+        return f"{nb_name}, cell {number}" + (f", line {line}" if line else "")
+
+    def syntax(m):
+        number, line = source.cell_of(int(m.group(1)))
+        return f"{nb_name}: cell {number} has a syntax error at line {line}"
+    text = re.sub(rf"({re.escape(py_name)}|your file), line (\d+)", cell, text)
+    text = re.sub(rf"{re.escape(py_name)} has a syntax error at line (\d+)", syntax, text)
+    text = text.replace(py_name, nb_name)
+    missing = re.search(r"defines no `([\w.]+)`|name '(\w+)' is not defined", text)
+    if missing and source.broken:
+        hidden = source.syntax_error((missing.group(1) or missing.group(2)).split(".")[0])
+        if hidden:
+            text += f" ({hidden}, so the grader left that cell out)"
+        elif missing.group(1):
+            text += f" (the grader left out the cells that do not parse: {source.broken_cells()})"
+    return text
+
+
+def _run_notebook(notebook: Path, checks, forbidden, exercises, timeout, load_timeout, sandbox):
+    """_run_lesson for a notebook: its code cells that parse, as a private .py; a broken cell costs its exercises."""
+    try:
+        source = to_source(read_code_cells(notebook))
+    except NotebookError as e:
+        return {x["id"]: (0, [], str(e)) for x in exercises}
+    done = {}
+    for x in exercises:
+        error = source.syntax_error(x["function"].split(".")[0])
+        if error:
+            done[x["id"]] = (0, [], f"{notebook.name}: {error} (the cell that defines {x['function']}; "
+                                    "the grader left it out)")
+    folder = Path(tempfile.mkdtemp(prefix="minigen-notebook-"))       # only this file goes to the worker
+    py_file = folder / f"{notebook.stem}.py"
+    try:
+        py_file.write_text(source.text, encoding="utf-8")
+        results = _run_lesson(py_file, checks, forbidden, [x for x in exercises if x["id"] not in done],
+                              timeout, load_timeout, sandbox)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    names = (source, py_file.name, notebook.name)
+    for key, (points, checks_run, diagnosis) in results.items():
+        checks_run = [{**c, "diagnosis": _in_cells(c["diagnosis"], *names)} for c in checks_run]
+        done[key] = (points, checks_run, _in_cells(diagnosis, *names))
+    return done
 
 
 def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 30.0) -> dict:
     """Grade the lesson files in ``folder``; returns the report as a dict.
 
     The report is ``{"score", "max_score", "exercises": [{"id", "lesson", "function",
-    "points", "max_points", "diagnosis", "checks"}]}``; ``diagnosis`` is None for full marks.
+    "points", "max_points", "diagnosis", "checks", "file"}]}``; ``diagnosis`` is None for full marks,
+    ``file`` is the lesson file graded (``05_lstm.py`` or ``05_lstm.ipynb``).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -152,11 +226,18 @@ def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 3
         max_points = {e["id"]: sum(c.__minigen_check__[1] for c in checks
                                    if c.__minigen_check__[0] == e["function"]) for e in exercises}
         student_file = folder.resolve() / f"{lesson.name}.py"          # the file itself: a link is not followed
+        notebook = student_file.with_suffix(".ipynb")
+        if _exists(notebook) and not _exists(student_file):
+            student_file = notebook
         if student_file.is_symlink():
-            results = {e["id"]: (0, [], f"{lesson.name}.py in {folder} is a symbolic link, not a file: hand in "
+            results = {e["id"]: (0, [], f"{student_file.name} in {folder} is a symbolic link, not a file: hand in "
                                         "the file itself") for e in exercises}
         elif not student_file.is_file():
-            results = {e["id"]: (0, [], f"{lesson.name}.py is missing from {folder}") for e in exercises}
+            missing = f"{lesson.name}.py is missing from {folder} (so is {lesson.name}.ipynb)"
+            results = {e["id"]: (0, [], missing) for e in exercises}
+        elif student_file == notebook:
+            results = _run_notebook(notebook, checks, forbidden, exercises, timeout,
+                                    load_timeout=max(timeout, 60.0), sandbox=sandbox)
         else:
             results = _run_lesson(student_file, checks, forbidden, exercises, timeout,
                                   load_timeout=max(timeout, 60.0), sandbox=sandbox)
@@ -168,7 +249,8 @@ def grade(folder, *, lessons=None, public_only: bool = False, timeout: float = 3
             if max_points[e["id"]] == 0:
                 diagnosis = diagnosis or "no checks for this exercise (nothing to grade)"
             report.append(dict(id=e["id"], lesson=lesson.name, function=e["function"], points=points,
-                               max_points=max_points[e["id"]], diagnosis=diagnosis, checks=checks_run))
+                               max_points=max_points[e["id"]], diagnosis=diagnosis, checks=checks_run,
+                               file=student_file.name))
     return dict(score=sum(r["points"] for r in report), max_score=sum(r["max_points"] for r in report),
                 checks="public" if public_only else "public and hidden", lessons=str(root),
                 sandbox=[f"{k}: {v}" for k, v in sorted(sandbox.items())], exercises=report)
@@ -189,7 +271,7 @@ def format_report(report: dict, folder) -> str:
         if e["lesson"] != lesson:
             lesson = e["lesson"]
             mine = [x for x in report["exercises"] if x["lesson"] == lesson]
-            lines.append(f"{lesson}.py: {_num(sum(x['points'] for x in mine))}/"
+            lines.append(f"{e.get('file', lesson + '.py')}: {_num(sum(x['points'] for x in mine))}/"
                          f"{_num(sum(x['max_points'] for x in mine))}")
         mark = "ok" if e["points"] == e["max_points"] else "--"
         lines.append(f"  {mark} {e['id']:<7} {e['function']:<{width}}  {_num(e['points'])}/{_num(e['max_points'])}")
