@@ -12,8 +12,6 @@
 from .beam import BeamSearchOutput, beam_search, plot_beam_tree
 from .constraints import *  # noqa: F403  (length, forcing and hygiene processors, as in constraints.__all__)
 from .constraints import __all__ as _constraints
-from .constraints import *  # noqa: F403  (length, forcing and hygiene processors, as in constraints.__all__)
-from .constraints import __all__ as _constraints
 from .encoder_penalties import EncoderNoRepeatNGramLogitsProcessor, EncoderRepetitionPenaltyLogitsProcessor
 from .generate import GenerateOutput, build_logits_processor, generate, sample_next, stream_generate
 from .guidance import UnbatchedClassifierFreeGuidanceLogitsProcessor
@@ -27,7 +25,6 @@ from .watermark import WatermarkDetector, WatermarkDetectorOutput, WatermarkLogi
 
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor",
            "beam_search", "BeamSearchOutput", "plot_beam_tree", "speculative_generate", *_processors, *_penalties,
-           *_constraints,
            *_constraints,
            "EpsilonLogitsWarper", "EtaLogitsWarper", "EncoderRepetitionPenaltyLogitsProcessor",
            "EncoderNoRepeatNGramLogitsProcessor", "UnbatchedClassifierFreeGuidanceLogitsProcessor",
