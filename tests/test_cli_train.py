@@ -240,3 +240,24 @@ def test_sample_options(corpus, tmp_path, capsys):
     assert "stopped after" in captured.err and "--no-repeat-ngram-size 1 may have banned every next token" in captured.err
     assert "--num-return-sequences must be <= --num-beams, got 3 > 2" in error_of(
         ["sample", "--checkpoint", str(out), "--num-beams", "2", "--num-return-sequences", "3"], capsys)
+
+
+def test_sample_decoding_toolbox(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(corpus, out, "--steps", "30") == 0
+    capsys.readouterr()
+
+    def sample(*args):
+        assert main(["sample", "--checkpoint", str(out), "--length", "80", "--prompt", "To be", *args]) == 0
+        return capsys.readouterr().out
+
+    marked = sample("--seed", "3", "--temperature", "1.5", "--watermark")
+    assert "watermark: z = " in marked and "over 80 tokens" in marked
+    kw = ["--seed", "4", "--eta-cutoff", "0.02", "--epsilon-cutoff", "0.001", "--guidance-scale", "1.5",
+          "--negative-prompt", "Or to"]
+    assert sample(*kw) == sample(*kw)
+    bad = {("--eta-cutoff", "1"): "--eta-cutoff must be a number in (0, 1), got 1.0",
+           ("--negative-prompt", "x"): "--negative-prompt must be given with --guidance-scale, got 'x'",
+           ("--guidance-scale", "2", "--num-beams", "2"): "--guidance-scale must be left out with --num-beams 2"}
+    for args, message in bad.items():
+        assert message in error_of(["sample", "--checkpoint", str(out), *args], capsys)

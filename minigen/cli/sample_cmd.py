@@ -10,7 +10,7 @@ import numpy as np
 
 from minigen import backend, rules
 from minigen.checkpoint import load_model
-from minigen.sample import generate, stream_generate
+from minigen.sample import WatermarkDetector, generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
 
 from ._checks import SCALE_RANGE, check_device, check_settings, flag, prompt_ids, temperature, text
@@ -37,6 +37,15 @@ def add_parser(sub) -> None:
     p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: exponent of the length norm, "
                    "within -10 to 10 (default 1)")
     p.add_argument("--num-return-sequences", type=int, default=1, help="continuations to print (default 1)")
+    p.add_argument("--epsilon-cutoff", type=float, help="epsilon sampling: drop tokens below this probability, in "
+                   "(0, 1) (default: off)")
+    p.add_argument("--eta-cutoff", type=float, help="eta sampling: drop tokens below min(eta, sqrt(eta) exp(-entropy)),"
+                   " eta in (0, 1) (default: off)")
+    p.add_argument("--guidance-scale", type=float, help="classifier-free guidance: the scores become uncond + "
+                   "scale * (cond - uncond), uncond read from --negative-prompt (default: the prompt's last token)")
+    p.add_argument("--negative-prompt", metavar="TEXT", help="with --guidance-scale: the text to steer away from")
+    p.add_argument("--watermark", action="store_true", help="add a green-list watermark (Kirchenbauer et al. 2023, "
+                   "Hugging Face's defaults) and print the detector's z-score of the continuation")
     p.add_argument("--stop", action="append", default=None, metavar="TEXT",
                    help="stop a continuation once it ends with TEXT, kept in the output (repeatable)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -44,7 +53,8 @@ def add_parser(sub) -> None:
 
 
 # The sampling options, None on the command line so that one given with --num-beams is seen.
-SAMPLING = dict(temperature=0.8, top_k=0, top_p=1.0, min_p=None, typical_p=1.0, seed=None)
+SAMPLING = dict(temperature=0.8, top_k=0, top_p=1.0, min_p=None, typical_p=1.0, seed=None, epsilon_cutoff=None,
+                eta_cutoff=None)
 _NOT_WITH_BEAMS = "left out with --num-beams {} (beam search does not sample)"
 # Each option's rule (checked before the checkpoint is read); an option left out (None) passes.
 OPTIONS = {
@@ -54,6 +64,8 @@ OPTIONS = {
     "length_penalty": partial(rules.real, lo=-10, hi=10),          # a score is divided by length ** length_penalty
     **dict.fromkeys(("top_p", "typical_p"), partial(rules.real, lo=0, hi=1, lo_open=True)),
     "min_p": partial(rules.real, lo=0, hi=1),
+    **dict.fromkeys(("epsilon_cutoff", "eta_cutoff"), partial(rules.real, lo=0, hi=1, lo_open=True, hi_open=True)),
+    "guidance_scale": rules.real, "negative_prompt": text,
     "repetition_penalty": partial(rules.real, lo=SCALE_RANGE[0], hi=SCALE_RANGE[1]),
     "prompt": text, "stop": lambda fn, name, stops: [text(fn, name, s) for s in stops],
 }
@@ -66,6 +78,10 @@ def _check_options(args) -> None:
     for name in SAMPLING if beams > 1 else ():      # beam search is deterministic: these would be ignored
         rules.require(getattr(args, name) is None, "", flag(name), _NOT_WITH_BEAMS.format(beams), getattr(args, name))
     rules.require(beams == 1 or n <= beams, "", "--num-return-sequences", "<= --num-beams", f"{n} > {beams}")
+    rules.require(beams == 1 or args.guidance_scale is None, "", "--guidance-scale", _NOT_WITH_BEAMS.format(beams),
+                  args.guidance_scale)
+    rules.require(args.negative_prompt is None or args.guidance_scale is not None, "", "--negative-prompt",
+                  "given with --guidance-scale", repr(args.negative_prompt))
     check_device(args.device)
 
 
@@ -97,7 +113,12 @@ def cmd_sample(args) -> int:
     options = dict(do_sample=args.temperature > 0, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                    min_p=args.min_p, typical_p=args.typical_p, repetition_penalty=args.repetition_penalty,
                    no_repeat_ngram_size=args.no_repeat_ngram_size, stop_strings=args.stop, tokenizer=tokenizer,
-                   seed=seed)
+                   seed=seed, epsilon_cutoff=args.epsilon_cutoff, eta_cutoff=args.eta_cutoff,
+                   watermarking_config={} if args.watermark else None)
+    if args.guidance_scale is not None:
+        negative = (prompt_ids(tokenizer, args.negative_prompt, "--negative-prompt")
+                    if args.negative_prompt is not None else None)
+        options.update(guidance_scale=args.guidance_scale, negative_prompt_ids=negative)
     if args.num_beams > 1 or args.num_return_sequences > 1:        # whole continuations, printed at the end
         out = generate(model, ids, args.length, num_beams=args.num_beams, length_penalty=args.length_penalty,
                        num_return_sequences=args.num_return_sequences, **options)
@@ -107,6 +128,7 @@ def cmd_sample(args) -> int:
                 print(f"----- {k + 1}")
             print(tokenizer.decode(row[:P]) + (" " if tokenizer.kind == "word" else "")
                   + _cut_at_stop(tokenizer.decode(row[P:]), args.stop))
+            _report_watermark(args, tokenizer, row[P - 1:])
         return 0
     tokens = stream_generate(model, ids, args.length, **options)   # checks its options before the prompt shows
     sys.stdout.write(prompt + (" " if tokenizer.kind == "word" else ""))   # one continuation, printed as it comes
@@ -126,4 +148,13 @@ def cmd_sample(args) -> int:
                 if args.no_repeat_ngram_size else "")
         raise ValueError(f"stopped after {len(new)} new tokens: {e}{hint}") from None
     sys.stdout.write(tokenizer.decode(np.array(new))[len(shown):] + "\n")
+    _report_watermark(args, tokenizer, np.array([int(backend.to_numpy(ids)[0, -1])] + new))
     return 0
+
+
+def _report_watermark(args, tokenizer, ids) -> None:
+    """With --watermark: the detector's z-score of the new tokens (the prompt's last token seeds the first)."""
+    if args.watermark and len(ids) > 1:
+        out = WatermarkDetector(tokenizer.vocab_size)(np.asarray(ids)[None, :], return_dict=True)
+        print(f"watermark: z = {float(out.z_score[0]):.2f} over {int(out.num_tokens_scored[0])} tokens, "
+              f"green fraction {float(out.green_fraction[0]):.2f} (0.25 expected without a watermark)")

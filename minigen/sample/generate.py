@@ -23,11 +23,8 @@ from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import array_namespace, host
 from .beam import search_beams
-from .penalties import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
-from .processors import (
-    LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
-    TypicalLogitsWarper, check_scores,
-)
+from .build import build_logits_processor, processors
+from .processors import check_scores
 from .step import as_array, check_decoding, check_sampling, model_step, vocab_size_of
 
 __all__ = ["generate", "stream_generate", "sample_next", "GenerateOutput", "build_logits_processor"]
@@ -36,7 +33,7 @@ _DRAWABLE = "rows with a finite maximum (not all -inf, no +inf or NaN)"     # sa
 
 
 def _decoding(fn, model, input_ids, max_new_tokens, *, do_sample, temperature, seed, eos_token_id, pad_token_id,
-              stop_strings, tokenizer, report_top_k, logits_processor, **numbers):
+              stop_strings, tokenizer, report_top_k, logits_processor, num_return_sequences=1, **options):
     """The rules ``generate`` and ``stream_generate`` share, checked once; returns ``_stream``'s arguments."""
     input_ids = as_array(input_ids)
     check_sampling(fn, do_sample, temperature, seed)
@@ -44,54 +41,14 @@ def _decoding(fn, model, input_ids, max_new_tokens, *, do_sample, temperature, s
     rules.require(tokenizer is not None or not stop_strings, fn, "tokenizer", "given with stop_strings", None)
     stop_strings = [stop_strings] if isinstance(stop_strings, str) else stop_strings
     sampling = bool(do_sample and temperature != 0)                  # a Python bool, also from NumPy's
-    procs = _processors(fn, do_sample=sampling, temperature=temperature, logits_processor=logits_processor, **numbers)
+    context = dict(prompt=input_ids, max_length=input_ids.shape[1] + max_new_tokens, eos_token_id=eos_token_id,
+                   num_beams=num_return_sequences, model=model, vocab_size=vocab_size_of(model))   # rows per prompt
+    procs = processors(fn, do_sample=sampling, temperature=temperature, logits_processor=logits_processor,
+                       context=context, **options)
     rng = host.random.default_rng(seed) if seed is not None else None
     pad = pad_token_id if pad_token_id is not None else (eos_token_id if eos_token_id is not None else 0)
     return model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings, tokenizer, \
         report_top_k
-
-
-def build_logits_processor(*, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
-                           repetition_penalty=1.0, no_repeat_ngram_size=0, logits_processor=None):
-    """The processors ``generate`` applies, in Hugging Face's order (penalties first, then the warpers).
-
-    The warpers (temperature, top-k, top-p, min-p, typical) only apply when sampling;
-    values that change nothing (``top_k=0``, ``top_p=1``, ``repetition_penalty=1``, ...)
-    add no processor.
-
-    >>> [type(p).__name__ for p in build_logits_processor(do_sample=True, temperature=0.7, top_k=5)]
-    ['TemperatureLogitsWarper', 'TopKLogitsWarper']
-    """
-    return _processors("build_logits_processor", do_sample=do_sample, temperature=temperature, top_k=top_k,
-                       top_p=top_p, min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
-                       no_repeat_ngram_size=no_repeat_ngram_size, logits_processor=logits_processor)
-
-
-def _processors(fn, *, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min_p=None, typical_p=1.0,
-                repetition_penalty=1.0, no_repeat_ngram_size=0, logits_processor=None):
-    """``build_logits_processor`` for the public function ``fn`` (``generate``'s errors name ``generate``)."""
-    numbers = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
-                   repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
-    for name, value in numbers.items():     # the processors check ranges; this catches top_p=True, which adds none
-        rules.require(value is None or rules.is_real(value), fn, name, "a number or None", rules.describe(value))
-    procs = LogitsProcessorList()
-    if repetition_penalty is not None and repetition_penalty != 1.0:
-        procs.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
-    if no_repeat_ngram_size:
-        procs.append(NoRepeatNGramLogitsProcessor(no_repeat_ngram_size))
-    procs.extend(logits_processor or [])
-    if do_sample:
-        if temperature != 1.0:
-            procs.append(TemperatureLogitsWarper(temperature))
-        if top_k is not None and top_k != 0:
-            procs.append(TopKLogitsWarper(top_k))
-        if top_p is not None and top_p != 1.0:
-            procs.append(TopPLogitsWarper(top_p))
-        if min_p is not None:
-            procs.append(MinPLogitsWarper(min_p))
-        if typical_p is not None and typical_p != 1.0:
-            procs.append(TypicalLogitsWarper(typical_p))
-    return procs
 
 
 def sample_next(logits, *, do_sample: bool = True, temperature: float = 1.0, rng: host.random.Generator | None = None):
@@ -164,7 +121,7 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
                     min_p: float | None = None, typical_p: float | None = 1.0, repetition_penalty: float = 1.0,
                     no_repeat_ngram_size: int = 0, logits_processor=None, eos_token_id: int | None = None,
                     pad_token_id: int | None = None, stop_strings=None, tokenizer=None, seed: int | None = None,
-                    report_top_k: int | None = None):
+                    report_top_k: int | None = None, **constraints):
     """Yield the new tokens (B,) one step at a time; see ``generate`` for the arguments.
 
     With ``report_top_k`` it yields ``(tokens, scores, report)`` instead, where
@@ -176,7 +133,7 @@ def stream_generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bo
                               pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer,
                               report_top_k=report_top_k, logits_processor=logits_processor, top_k=top_k,
                               top_p=top_p, min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
-                              no_repeat_ngram_size=no_repeat_ngram_size))
+                              no_repeat_ngram_size=no_repeat_ngram_size, **constraints))
 
 
 def _stream(model, input_ids, max_new_tokens, procs, sampling, rng, eos_token_id, pad, stop_strings, tokenizer,
@@ -219,7 +176,7 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
              num_beams: int = 1, length_penalty: float = 1.0, early_stopping=False, num_return_sequences: int = 1,
              eos_token_id: int | None = None, pad_token_id: int | None = None, stop_strings=None, tokenizer=None,
              logits_processor=None, seed: int | None = None, return_dict_in_generate: bool = False,
-             report_top_k: int = 5):
+             report_top_k: int = 5, **constraints):
     """The prompts followed by up to ``max_new_tokens`` generated ids: (B * num_return_sequences, P + new).
 
     ``model(ids, state)`` must return ``(logits, state)``, as ``RNNLanguageModel`` does.
@@ -231,6 +188,16 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
       draws come from a generator seeded with ``seed`` (or minigen's global one).
     - Penalties, for any mode: ``repetition_penalty``, ``no_repeat_ngram_size``,
       and any extra ``logits_processor`` list.
+    - Hugging Face's other keywords, in any mode unless said (``minigen.sample.build``):
+      ``min_length`` and ``min_new_tokens`` (EOS held back; need ``eos_token_id``),
+      ``forced_bos_token_id``, ``forced_eos_token_id`` (at the last position),
+      ``exponential_decay_length_penalty`` ((start, factor): EOS made likelier),
+      ``sequence_bias``, ``prefix_allowed_tokens_fn(batch_id, ids)``,
+      ``encoder_repetition_penalty`` and ``encoder_no_repeat_ngram_size`` (against the
+      prompt), ``remove_invalid_values``, ``renormalize_logits``; when sampling,
+      ``epsilon_cutoff`` and ``eta_cutoff``; classifier-free ``guidance_scale`` with an
+      optional ``negative_prompt_ids`` (not with beams); ``watermarking_config`` (a dict
+      of ``WatermarkLogitsProcessor``'s options, detected by ``WatermarkDetector``).
     - Stopping: ``eos_token_id``; ``stop_strings`` (with ``tokenizer``), the stop
       string kept in the output; finished rows are padded with ``pad_token_id``
       (default: the EOS id, or 0).
@@ -256,10 +223,13 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
         eos_token_id=eos_token_id, pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer,
         report_top_k=report_top_k if return_dict_in_generate else None, logits_processor=logits_processor,
         top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p, repetition_penalty=repetition_penalty,
-        no_repeat_ngram_size=no_repeat_ngram_size)
+        no_repeat_ngram_size=no_repeat_ngram_size, num_return_sequences=1 if num_beams > 1 else num_return_sequences,
+        **constraints)
     if num_beams > 1:             # the rules beam_search shares with generate passed; search_beams checks the rest
-        procs = _processors(fn, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                            logits_processor=logits_processor)
+        context = dict(prompt=input_ids, max_length=input_ids.shape[1] + max_new_tokens, eos_token_id=eos_token_id,
+                       num_beams=num_beams, vocab_size=vocab_size_of(model))
+        procs = processors(fn, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+                           logits_processor=logits_processor, context=context, **constraints)
         out = search_beams(fn, model, input_ids, num_beams, max_new_tokens, length_penalty=length_penalty,
                            early_stopping=early_stopping, num_return_sequences=num_return_sequences,
                            eos_token_id=eos_token_id, pad_token_id=pad_token_id, logits_processor=procs or None)
