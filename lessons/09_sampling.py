@@ -62,9 +62,10 @@ from minigen import sample
 from minigen.data import CharTokenizer, shakespeare, train_val_split
 from minigen.kernels.softmax import softmax_forward
 from minigen.models import RNNLanguageModel
+from minigen import rl
 from minigen.sample import (
-    FrequencyPenaltyLogitsProcessor, LogitsProcessor, MinPLogitsWarper, PresencePenaltyLogitsProcessor,
-    RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper,
+    EpsilonLogitsWarper, EtaLogitsWarper, FrequencyPenaltyLogitsProcessor, LogitsProcessor, MinPLogitsWarper,
+    PresencePenaltyLogitsProcessor, RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper,
 )
 from minigen.train import Trainer
 
@@ -383,6 +384,33 @@ if plt is not None:
     plt.show()
 
 # %% [markdown]
+# **Epsilon and eta sampling** (Hewitt, Manning and Liang, 2022, "Truncation Sampling
+# as Language Model Desmoothing") start from a different view of the tail: a model
+# trained by maximum likelihood spreads a little probability over every token, a
+# *smoothing* that no real next token deserves, so the tail is mostly noise whatever
+# the shape of the distribution.
+#
+# - **epsilon sampling** drops every token with `p < epsilon`, an absolute cut
+#   (`generate(..., epsilon_cutoff=3e-4)`, `EpsilonLogitsWarper`);
+# - **eta sampling** makes the cut depend on the entropy `H` of the step:
+#   `p < min(eta, sqrt(eta) * exp(-H))`. A confident step (small `H`) cuts at up to
+#   `eta`; an unsure one (large `H`) cuts lower, keeping more of a wide distribution
+#   (`eta_cutoff`, `EtaLogitsWarper`).
+#
+# Both always keep the likeliest token. On the two steps above, with their entropies:
+
+# %%
+for context in contexts:
+    p_step = step_probs[context]
+    H = -np.sum(p_step * np.log(p_step))
+    scores_step = np.log(p_step)[None, :]
+    eps = EpsilonLogitsWarper(3e-3)(ids_so_far[:1], scores_step)[0]
+    eta = EtaLogitsWarper(3e-3)(ids_so_far[:1], scores_step)[0]
+    print(f"after {context[7:]!r:10s} entropy {H:.2f} nats: epsilon = 3e-3 keeps {np.isfinite(eps).sum():2d}, "
+          f"eta = 3e-3 keeps {np.isfinite(eta).sum():2d} (its cut-off {min(3e-3, np.sqrt(3e-3) * np.exp(-H)):.1e})")
+show(model.generate(prompt, max_new_tokens=150, do_sample=True, top_k=0, eta_cutoff=3e-3, seed=3), width=160)
+
+# %% [markdown]
 # ## 7. Penalties: discouraging repetition
 #
 # The filters above look only at the current distribution. **Penalties** look at
@@ -457,7 +485,49 @@ show(model.generate(prompt, max_new_tokens=150, do_sample=True, top_k=0, tempera
      width=160)
 
 # %% [markdown]
-# ## 8. The trade-off, measured
+# ## 8. Steering with a second prompt: classifier-free guidance
+#
+# A prompt *conditions* the model: `log p(y | prompt)`. **Classifier-free guidance**
+# (Ho and Salimans, 2022, for images; Sanchez et al., 2023, "Stay on Topic with
+# Classifier-Free Guidance", for language models) exaggerates the condition. Run the
+# model twice per step, on the prompt and on an "unconditional" context (a negative
+# prompt, or almost nothing), and move the log-probabilities away from the second:
+#
+#     scores = log p(y_t | uncond) + gamma * (log p(y_t | prompt) - log p(y_t | uncond))
+#
+# `gamma = 1` is plain decoding; `gamma > 1` favours the tokens that the prompt makes
+# likelier *than they would be anyway*; with a negative prompt it steers away from
+# what that prompt would write. It costs a second forward pass per token.
+# `generate(..., guidance_scale=gamma, negative_prompt_ids=...)` does it with
+# `UnbatchedClassifierFreeGuidanceLogitsProcessor`.
+#
+# Measured: continuations of "ROMEO:" guided away from "JULIET:". For each we take
+# how much likelier the prompt makes them than the negative prompt does, per
+# character: `log p(y | ROMEO:) - log p(y | JULIET:)`, averaged over 16 samples of 20
+# characters (a character model's memory of the speaker fades within a line or two).
+
+# %%
+negative = np.array([tokenizer.encode("JULIET:\n")])
+P_neg = negative.shape[1]
+for gamma in (1.0, 3.0, 6.0):
+    ids = model.generate(np.repeat(prompt, 16, axis=0), max_new_tokens=20, do_sample=True, top_k=0, seed=6,
+                         guidance_scale=gamma, negative_prompt_ids=negative)
+    continuation = ids[:, prompt.shape[1]:]
+    with minigen.no_grad():
+        on_prompt = rl.sequence_log_probs(model, ids, prompt.shape[1]).numpy()
+        on_negative = rl.sequence_log_probs(model, np.concatenate([np.repeat(negative, 16, axis=0), continuation],
+                                                                    axis=1), P_neg).numpy()
+    print(f"gamma = {gamma}: log p(y | ROMEO:) - log p(y | JULIET:) = {np.mean(on_prompt - on_negative):+.4f} "
+          f"nats per character")
+    show(ids[:2])
+
+# %% [markdown]
+# The gap grows with `gamma`: the guided samples are ones that "ROMEO:" explains and
+# "JULIET:" does not. Too large a `gamma` also pushes the text off the model's usual
+# path (watch the samples at 6). On a small character model the effect on the text is
+# subtle; on large models guidance is a cheap way to make a prompt stick.
+#
+# ## 9. The trade-off, measured
 #
 # How much variety does each temperature buy, and at what cost? Two cheap
 # measures on samples of the same length:
@@ -532,7 +602,8 @@ if plt is not None:
 #    `temperature=1.5, top_p=0.9` and build the two orders by hand with
 #    `LogitsProcessorList`. Which one keeps more tokens, and why?
 # 4. Train the model longer (run without quick mode) and redraw the trade-off
-#    plot. Does the best temperature move? Add min-p (`min_p=0.1`) as a third curve.
+#    plot. Does the best temperature move? Add min-p (`min_p=0.1`) and eta sampling
+#    (`eta_cutoff=3e-4`) as more curves.
 # 5. Typical sampling (`typical_p`, `TypicalLogitsWarper`) keeps the tokens whose
 #    surprisal `-log p` is closest to the entropy, and can drop the most likely
 #    token. Find a step where it does, using `return_dict_in_generate=True`.
