@@ -4,8 +4,8 @@
     python benchmarks/make_tables.py --check   # exit 1 if either README is out of date
 
 Both READMEs take their figures from here, between ``<!-- NAME:begin -->`` and
-``<!-- NAME:end -->`` markers (``figures``, and ``textgan`` and ``finetune`` for the
-text-GAN table and the fine-tuning sample), so they cannot disagree. A result that has not been
+``<!-- NAME:end -->`` markers (``figures``, and ``textgan``, ``distributed`` and ``finetune``
+for the text-GAN table, the data-parallel forecast and the fine-tuning sample), so they cannot disagree. A result that has not been
 measured shows as "not measured", never as a remembered figure.
 """
 
@@ -166,6 +166,18 @@ def speed_rows():
                      f"{t['nll_oracle'][0]:.3f} ± {t['nll_oracle'][1]:.3f}" if t else "not measured",
                      f"SeqGAN paper: {paper:.3f} (its own oracle)" if paper else "", "", when(gan),
                      "python benchmarks/bench_textgan.py"))
+    klass = load("grade_class")
+    r = (klass or {}).get("rows", [None])[0]
+    rows.append(("Grading a class: `minigen grade --class` on 100 copies of lesson 05's reference solution, "
+                 "--jobs 2 (public and hidden checks)",
+                 f"{r['wall_s']:.0f} s ({r['per_student_s']:.2f} s a student)" if r else "not measured", "", "",
+                 when(klass), "python benchmarks/bench_grade_class.py"))
+    dist = load("distributed")
+    rows.append(("Data parallel, the main job's step (global batch 84 x 48): 2 ranks x 1 thread over 1 rank x 2 "
+                 "threads, tokens/s; the all-reduce's share of the 2-rank step",
+                 f"{dist['speed_two_ranks_over_one']:.2f}x, {100 * dist['allreduce_share_two_ranks']:.1f}%" if dist
+                 else "not measured", "targets >= 0.90x, <= 10%", "", when(dist),
+                 "python benchmarks/bench_distributed.py"))
     rows.append(("Cold start: NLL of 20 characters read from the initial state vs after 256 others",
                  f"{cold['cold_nll']:.3f} vs {cold['warm_nll']:.3f} ({100 * cold['cost']:+.1f}%)" if cold
                  else "not measured", "target +10%", "", cold["date"] if cold else "",
@@ -209,6 +221,34 @@ def textgan_table() -> str:
     return "\n".join(lines)
 
 
+def distributed_table() -> str:
+    """The 2-rank measurement, MPI's all-reduce fitted on this machine, and the model's forecast for a cluster."""
+    d = load("distributed")
+    if not d:
+        return "Not measured yet: `python benchmarks/bench_distributed.py` (needs the distributed extra)."
+    med, sweep, net = d["median"], d["allreduce_sweep_two_ranks"], d["network"]
+    one, two = med["one_rank_two_threads"], med["two_ranks_one_thread"]
+    lines = [f"{when(d)}; medians of {d['rounds']} alternating launches of {d['steps']} steps each.", "",
+             f"- 1 rank x 2 threads: {one['tokens_per_s']:,.0f} tokens/s ({1e3 * one['step_s']:.1f} ms a step); "
+             f"2 ranks x 1 thread: {two['tokens_per_s']:,.0f} tokens/s ({d['speed_two_ranks_over_one']:.2f}x), "
+             f"the all-reduce {1e3 * two['allreduce_s']:.2f} ms of {1e3 * two['step_s']:.1f} ms "
+             f"({100 * d['allreduce_share_two_ranks']:.1f}%).",
+             f"- MPI's Allreduce between 2 ranks here, fitted to 2(N-1) alpha + 2(N-1)/N M/beta: alpha "
+             f"{1e6 * sweep['alpha_s']:.1f} us, beta {sweep['beta_bytes_per_s'] / 1e9:.2f} GB/s (memory copies).",
+             f"- The forecast on a network of {net['bandwidth_bytes_per_s'] * 8 / 1e9:.0f} Gbit/s, "
+             f"{1e6 * net['latency_s']:.0f} us per message ({net['note'].split('; ', 1)[1]}), the global batch "
+             "fixed so that each machine computes 1/N of the step:", "",
+             "| gradients | size | compute, 1 machine | 8 machines: all-reduce / compute | "
+             "64 machines: all-reduce / compute | communication dominates from |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, p in (("main job's char-LSTM", d["predictions"]["main_job"]), ("W3 GPT", d["predictions"]["w3_gpt"])):
+        by = p["by_machines"]
+        cells = [f"{1e3 * by[n]['allreduce_s']:.1f} ms / {1e3 * by[n]['compute_s']:.1f} ms" for n in ("8", "64")]
+        lines.append(f"| {name} | {p['gradient_bytes'] / 1e6:.1f} MB | {1e3 * p['step_s_one_machine']:.0f} ms | "
+                     f"{cells[0]} | {cells[1]} | {p['communication_dominates_from']} machines |")
+    return "\n".join(lines)
+
+
 def finetune_sample() -> str:
     """The main job's model continuing one prompt before and after ``minigen finetune --reward lipogram:e``."""
     ft = load("finetune_lipogram")
@@ -236,7 +276,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     stale = []
     blocks = {os.path.join(ROOT, "README.md"): {"figures": headline(), "finetune": finetune_sample()},
-              os.path.join(HERE, "README.md"): {"figures": full_table(), "textgan": textgan_table()}}
+              os.path.join(HERE, "README.md"): {"figures": full_table(), "textgan": textgan_table(),
+                                                "distributed": distributed_table()}}
     for path, tables in blocks.items():
         with open(path) as f:
             text = f.read()

@@ -73,6 +73,8 @@ def test_every_row_reads_its_result(tmp_path, monkeypatch):
         "finetune_lipogram": {"before": {"e_rate": 0.09, "nll_per_char": 1.1, "words_in_corpus": 0.95},
                               "after": {"e_rate": 0.001, "nll_per_char": 1.3, "words_in_corpus": 0.92},
                               "nll_rise": 0.18, "finetune_seconds": 60.0},
+        "grade_class": {"rows": [{"wall_s": 37.0, "per_student_s": 0.37}]},
+        "distributed": {"speed_two_ranks_over_one": 0.95, "allreduce_share_two_ranks": 0.03},
         "textgan": {"paper": {"MLE": 9.038, "SeqGAN": 8.736},
                     "table": {name: {"nll_oracle": [9.0, 0.1]} for name in ("MLE", "SeqGAN", "Gumbel-GAN")}},
     }
