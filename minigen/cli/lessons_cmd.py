@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 from .. import grading, rules
+from ..grading import notebooks
 from . import grade_class_cmd
 
 
@@ -22,6 +23,8 @@ def _check_folder(what: str, value) -> None:
     """An empty folder name would silently mean the current folder: refuse it."""
     rules.require(value is None or str(value).strip(), "", what, "a folder name (. is the current folder)", repr(value))
 
+FORMAT_HELP = ("py (default: jupytext percent files, which run as scripts) or ipynb (notebooks, each exercise in "
+               "a code cell of its own; needs jupytext); the checks stay .py")
 EPILOG_ASSIGN = ("Each ### BEGIN SOLUTION / ### END SOLUTION region becomes a NotImplementedError stub; the public "
                  "checks go along in DIR/checks, the hidden ones stay with you.")
 
@@ -32,16 +35,23 @@ def add_parsers(sub):
     lsub = lessons.add_subparsers(dest="lessons_command", metavar="ACTION")
     q = lsub.add_parser("list", help="list the lessons and their exercises")
     q.add_argument("--lessons", metavar="DIR", help="a lessons folder other than minigen's own")
+    q.add_argument("--lang", choices=grading.LANGUAGES, default="en", help="the edition: en (English) or zh "
+                   "(Simplified Chinese: the same code and checks)")
     q.set_defaults(func=list_cmd)
     q = lsub.add_parser("copy", help="copy the lessons (with solutions) and the public checks to DIR")
     q.add_argument("dir", metavar="DIR")
     q.add_argument("--force", action="store_true", help="overwrite files that exist")
     q.add_argument("--lessons", metavar="DIR", help="a lessons folder other than minigen's own")
+    q.add_argument("--lang", choices=grading.LANGUAGES, default="en", help="the edition: en (English) or zh "
+                   "(Simplified Chinese: the same code and checks)")
+    q.add_argument("--format", default="py", metavar="FMT", help=FORMAT_HELP)
     q.set_defaults(func=copy_cmd)
     q = lsub.add_parser("run", help="run a lesson as a script")
     q.add_argument("lesson", metavar="LESSON", help="a number (05) or a name (lstm)")
     q.add_argument("--quick", action="store_true", help="quick mode: short training (MINIGEN_QUICK=1)")
     q.add_argument("--lessons", metavar="DIR", help="a lessons folder other than minigen's own")
+    q.add_argument("--lang", choices=grading.LANGUAGES, default="en", help="the edition: en (English) or zh "
+                   "(Simplified Chinese: the same code and checks)")
     q.set_defaults(func=run_cmd)
     lessons.set_defaults(func=lambda args: (lessons.print_help(), 2)[1])
 
@@ -51,6 +61,9 @@ def add_parsers(sub):
     p.add_argument("--out", required=True, metavar="DIR", help="the handout folder to write")
     p.add_argument("--force", action="store_true", help="overwrite files that exist in DIR")
     p.add_argument("--lessons", metavar="DIR", help="your own lessons folder (solutions and hidden checks)")
+    p.add_argument("--lang", choices=grading.LANGUAGES, default="en", help="the edition: en (English) or zh "
+                   "(Simplified Chinese: the same code and checks)")
+    p.add_argument("--format", default="py", metavar="FMT", help=FORMAT_HELP)
     p.set_defaults(func=assign_cmd)
 
     p = sub.add_parser("grade", help="grade a student's folder, or a whole class, offline",
@@ -70,7 +83,7 @@ def add_parsers(sub):
 
 def list_cmd(args):
     _check_folder("--lessons", args.lessons)
-    for lesson in grading.list_lessons(args.lessons):
+    for lesson in grading.list_lessons(grading.edition(args.lessons, args.lang)):
         exercises = lesson.exercises()
         extra = f"  ({len(exercises)} exercise{'s' * (len(exercises) != 1)})" if exercises else ""
         print(f"{lesson.number}  {lesson.name + '.py':<28} {lesson.title}{extra}")
@@ -80,15 +93,17 @@ def list_cmd(args):
 def copy_cmd(args):
     _check_folder("DIR", args.dir)
     _check_folder("--lessons", args.lessons)
-    written = grading.copy_lessons(args.dir, args.lessons, force=args.force)
-    print(f"copied {len(written)} files to {args.dir}; run a lesson with `python {written[0].name}` "
-          "or open it as a notebook with jupytext")
+    fmt = notebooks.check_format("", "--format", args.format)
+    written = grading.copy_lessons(args.dir, args.lessons, force=args.force, lang=args.lang, fmt=fmt)
+    how = (f"open {written[0].name} in Jupyter" if fmt == "ipynb"
+           else f"run a lesson with `python {written[0].name}` or open it as a notebook with jupytext")
+    print(f"copied {len(written)} files to {args.dir}; {how}")
     return 0
 
 
 def run_cmd(args):
     _check_folder("--lessons", args.lessons)
-    lesson = grading.find_lesson(args.lesson, args.lessons)
+    lesson = grading.find_lesson(args.lesson, grading.edition(args.lessons, args.lang))
     env = dict(os.environ)
     if args.quick:
         env["MINIGEN_QUICK"] = "1"
@@ -98,7 +113,8 @@ def run_cmd(args):
 def assign_cmd(args):
     _check_folder("--out", args.out)
     _check_folder("--lessons", args.lessons)
-    written = grading.assign(args.lesson, args.out, args.lessons, force=args.force)
+    fmt = notebooks.check_format("", "--format", args.format)
+    written = grading.assign(args.lesson, args.out, args.lessons, force=args.force, lang=args.lang, fmt=fmt)
     for path in written:
         print(path)
     print(f"hand out {args.out}; grade what comes back with `python -m minigen grade {args.out}`")

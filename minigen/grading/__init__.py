@@ -20,12 +20,12 @@ from .checks import (
 from .grader import format_report, grade
 from .classroom import grade_class
 from .rpc import getattrs, setattrs, tap, walk
-from .lessons import Lesson, assign, copy_lessons, find_lesson, lessons_dir, list_lessons
+from .lessons import LANGUAGES, Lesson, assign, copy_lessons, edition, find_lesson, lessons_dir, list_lessons
 from .strip import BEGIN, END, MarkerError, find_exercises, strip_solutions
 
 __all__ = [
     "check", "case", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients", "expect_true",
     "gate_blocks", "public_checks", "load_module", "load_checks", "kernel_forward", "LSTM_GATES", "GRU_GATES", "SOFTMAXES",
     "walk", "tap", "getattrs", "setattrs", "grade", "grade_class", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir", "list_lessons", "Lesson",
-    "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END",
+    "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END", "edition", "LANGUAGES",
 ]

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import rules
+from .notebooks import check_format, to_notebook
 from .strip import find_exercises, strip_solutions
 
-__all__ = ["Lesson", "lessons_dir", "list_lessons", "find_lesson", "check_files", "copy_lessons",
-           "assign", "read_manifest", "MANIFEST"]
+__all__ = ["Lesson", "lessons_dir", "edition", "list_lessons", "find_lesson", "check_files", "copy_lessons",
+           "assign", "read_manifest", "MANIFEST", "LANGUAGES"]
 
 MANIFEST = "assignment.json"
+LANGUAGES = ("en", "zh")           # English (the lessons folder itself) and Simplified Chinese (its zh/ folder)
 _NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
 _NO_LESSONS = "the lessons folder (--lessons) {!r} holds no lessons (files such as 05_lstm.py)"
 _DAMAGED = '{} is damaged: expected an object such as {{"lessons": ["05_lstm"]}}; fix it or delete it'
@@ -60,6 +62,20 @@ def lessons_dir(override=None) -> Path:
             return root
     raise FileNotFoundError("minigen's lessons were not found (looked in "
                             + ", ".join(str(c) for c in candidates) + "); pass --lessons DIR")
+
+
+def edition(root=None, lang: str = "en") -> Path:
+    """The folder of one language's lesson files: the lessons folder for ``"en"``, its ``zh/`` for ``"zh"``.
+
+    The Chinese edition holds the same code, cell for cell (``tests/grading/test_zh.py``), so
+    both share the lessons folder's checks; only prose, comments and docstrings differ.
+    """
+    lang = rules.choice("lessons", "--lang", lang, LANGUAGES)
+    root = lessons_dir(root)
+    folder = root if lang == "en" else root / lang
+    if not any(_NAME.match(p.name) for p in folder.glob("*.py")):
+        raise FileNotFoundError(f"the lessons folder {str(root)!r} has no {lang!r} edition (no lessons in {folder})")
+    return folder
 
 
 def _title(path: Path) -> str:
@@ -117,18 +133,28 @@ def _refuse_overwrite(paths, force):
         raise FileExistsError(_EXISTS.format(existing[0], len(existing)))
 
 
-def copy_lessons(dest, root=None, force: bool = False) -> list:
-    """Copy the lessons (with their solutions) and the public checks to ``dest``, for self-study."""
+def copy_lessons(dest, root=None, force: bool = False, lang: str = "en", fmt: str = "py") -> list:
+    """Copy the lessons of edition ``lang`` (with their solutions) and the public checks to ``dest``, for self-study.
+
+    With ``fmt="ipynb"`` the lessons are written as notebooks (jupytext); the checks stay ``.py``.
+    """
+    fmt = check_format("lessons", "fmt", fmt)
+    folder = edition(root, lang)
     root = lessons_dir(root)
     dest = Path(dest)
-    pairs = [(lesson.path, dest / lesson.path.name) for lesson in list_lessons(root)]
+    pairs = [(lesson.path, dest / f"{lesson.name}.{fmt}") for lesson in list_lessons(folder)]
     pairs += [(p, dest / "checks" / p.name) for p in sorted((root / "checks").glob("*.py"))]
-    if (root / "README.md").is_file():
-        pairs.append((root / "README.md", dest / "README.md"))
+    if (folder / "README.md").is_file():
+        pairs.append((folder / "README.md", dest / "README.md"))
     _refuse_overwrite([d for _, d in pairs], force)
     for src, dst in pairs:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+        if dst.suffix == ".ipynb":
+            text = src.read_text(encoding="utf-8")
+            exercises = find_exercises(text, dst.stem[:2], str(src))
+            dst.write_text(to_notebook(text, [e.function for e in exercises]), encoding="utf-8")
+        else:
+            shutil.copyfile(src, dst)
     return [d for _, d in pairs]
 
 
@@ -151,19 +177,50 @@ general, not just for the public checks' inputs.
 """
 
 
-def assign(specs, out, root=None, force: bool = False) -> list:
-    """Write the student version of the lessons ``specs`` to ``out``, with their public checks.
+HANDOUT_README_ZH = """# 你的作业
+
+这里的每个课程文件都可以作为笔记本打开（需要 jupytext），也可以作为脚本运行。
+凡是函数体写着
+
+    # YOUR CODE HERE
+    raise NotImplementedError("L05.3: implement lstm_step_backward")
+
+的地方，请写出函数体，不要改动函数名和参数。
+
+随时可以离线地用 `checks/` 中的公开检查来检验你的代码：
+
+    python -m minigen grade . --public-only
+
+老师评分时用到的检查比这些更多，所以请让代码在一般情况下都正确，而不只是通过公开检查的输入。
+"""
+
+
+NOTEBOOK_NOTE = {
+    "en": "\nHand back the `.ipynb` files. The grader reads their code cells only (not their outputs):\n"
+          "you may add cells and move them, and a cell that does not parse costs only the exercises\n"
+          "defined in it (the report names the cell, counting from 1 at the top, markdown included).\n",
+    "zh": "\n请交回 `.ipynb` 文件。评分只读取其中的代码单元（不读输出）：你可以添加、移动单元；\n"
+          "某个单元有语法错误时，只影响其中定义的练习\n"
+          "（报告会给出单元序号，从顶部的 1 数起，Markdown 单元也计数）。\n",
+}
+
+
+def assign(specs, out, root=None, force: bool = False, lang: str = "en", fmt: str = "py") -> list:
+    """Write the student version of the lessons ``specs`` (edition ``lang``) to ``out``, with their public checks.
 
     Each solution region becomes a ``NotImplementedError`` stub. Hidden checks are
     not copied. ``out/assignment.json`` records which lessons were assigned, so that
-    the grader notices a lesson file that is missing from what comes back.
+    the grader notices a lesson file that is missing from what comes back. With
+    ``fmt="ipynb"`` the lessons are notebooks (jupytext), each exercise in a code cell of its own.
     """
+    fmt = check_format("assign", "fmt", fmt)
+    folder = edition(root, lang)
     root = lessons_dir(root)
     out = Path(out)
     lessons = []
     for s in specs:                 # 'all': every lesson with exercises, alone or beside others
-        found = ([lesson for lesson in list_lessons(root) if lesson.exercises()] if str(s).lower() == "all"
-                 else [find_lesson(s, root)])
+        found = ([lesson for lesson in list_lessons(folder) if lesson.exercises()] if str(s).lower() == "all"
+                 else [find_lesson(s, folder)])
         lessons += [lesson for lesson in found if lesson.name not in {x.name for x in lessons}]
     rules.require(lessons, "assign", "lessons", "at least one lesson (a number such as 05, or 'all')", "none")
     texts = {}
@@ -172,16 +229,26 @@ def assign(specs, out, root=None, force: bool = False) -> list:
         if not find_exercises(text, lesson.number, str(lesson.path)):
             raise ValueError(f"lesson {lesson.name} has no exercises to assign (no ### BEGIN SOLUTION regions)")
         texts[lesson.name] = strip_solutions(text, lesson.number, str(lesson.path))
-    writes = {out / f"{name}.py": text for name, text in texts.items()}
+        if fmt == "ipynb":
+            texts[lesson.name] = to_notebook(texts[lesson.name], [e.function for e in lesson.exercises()])
+    writes = {out / f"{name}.{fmt}": text for name, text in texts.items()}
     for lesson in lessons:
         for f in check_files(root, lesson.name, hidden=False):
             writes[out / "checks" / f.name] = f.read_text(encoding="utf-8")
+    other = "py" if fmt == "ipynb" else "ipynb"           # the grader takes one file per lesson, .py or .ipynb
+    stale = [out / f"{name}.{other}" for name in texts if (out / f"{name}.{other}").exists()]
+    if stale and not force:
+        raise FileExistsError(f"{stale[0]} is already there, and the grader takes one file per lesson; delete it, "
+                              f"or pass --force to replace it with the .{fmt}")
     _refuse_overwrite(list(writes), force)
+    for path in stale:
+        path.unlink()
     manifest_path = out / MANIFEST
     manifest = read_manifest(manifest_path) if manifest_path.is_file() else {"lessons": []}
     manifest["lessons"] = sorted(set(manifest["lessons"]) | set(texts))
     writes[manifest_path] = json.dumps(manifest, indent=2) + "\n"
-    writes.setdefault(out / "README.md", HANDOUT_README)
+    writes.setdefault(out / "README.md", (HANDOUT_README_ZH if lang == "zh" else HANDOUT_README)
+                      + (NOTEBOOK_NOTE[lang] if fmt == "ipynb" else ""))
     for path, text in writes.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

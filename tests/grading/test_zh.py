@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from minigen.grading import lessons_dir, list_lessons
+from minigen.cli import main
+from minigen.grading import assign, grade, lessons_dir, list_lessons
 from minigen.grading.strip import find_exercises, strip_solutions
 
 ROOT = lessons_dir()
@@ -74,3 +75,31 @@ def test_the_comparison_catches_changed_code():
         same_code(english, "# %% [markdown]\n# # 第 1 课：x\n\n# %%\nx = 2\n", "demo")
     with pytest.raises(AssertionError, match="markers"):
         same_code(english, "# %% [markdown]\n# # 第 1 课：x\n", "demo")
+
+
+@pytest.mark.parametrize("number", ["05", "14"])
+def test_a_chinese_handout_grades_like_the_english_one(tmp_path, number):
+    if not any(p.name.startswith(number) for p in ZH.glob("*.py")):
+        pytest.skip(f"lesson {number} has no Chinese edition yet")
+    assign([number], tmp_path / "handout", lang="zh")
+    name = next(p.name for p in ZH.glob(f"{number}_*.py"))
+    assert (tmp_path / "handout" / name).read_text(encoding="utf-8").count("课") > 0
+    assert "你的作业" in (tmp_path / "handout" / "README.md").read_text(encoding="utf-8")
+    untouched = grade(tmp_path / "handout", public_only=True)
+    assert untouched["score"] == 0 and untouched["max_score"] > 0
+    (tmp_path / "solved").mkdir()
+    (tmp_path / "solved" / name).write_text((ZH / name).read_text(encoding="utf-8"), encoding="utf-8")
+    solved = grade(tmp_path / "solved")
+    assert solved["score"] == solved["max_score"] > 0, [e["diagnosis"] for e in solved["exercises"]]
+
+
+def test_the_cli_speaks_both_editions(tmp_path, capsys):
+    assert main(["lessons", "list", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "第 1 课：" in out and "Lesson 01" not in out
+    assert main(["lessons", "copy", str(tmp_path / "zh"), "--lang", "zh"]) == 0
+    copied = sorted(p.name for p in (tmp_path / "zh").glob("*.py"))
+    assert copied == sorted(p.name for p in ZH.glob("[0-9][0-9]_*.py")) and (tmp_path / "zh" / "checks").is_dir()
+    with pytest.raises(SystemExit):
+        main(["lessons", "list", "--lang", "fr"])
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
