@@ -114,6 +114,11 @@ ZEROS = {
         "ring_all_reduce": "return np.zeros_like(buffer)",
         "clip_sharded": "return np.zeros_like(chunk), 0.0",
     },
+    "17": {
+        "green_list": "return np.zeros(int(vocab_size * gamma), dtype=np.int64)",
+        "z_score": "return np.zeros(np.broadcast(np.asarray(num_green), np.asarray(num_tokens)).shape)",
+        "count_green": "return 0",
+    },
 }
 
 # Exercises solved with minigen's own answer (14's rollout_rewards has none: minigen.rl.rollout_rewards rolls out a
@@ -318,6 +323,24 @@ CHEATS = {
         """),
     ]],
     "16": [],                      # minigen has no function a student could call for these (see the check file)
+    "17": [[
+        ("green_list", "minigen.sample.watermark.WatermarkLogitsProcessor.greenlist_ids",
+         "return WatermarkLogitsProcessor(vocab_size, gamma, hashing_key=key).greenlist_ids([previous_token])"),
+        ("z_score", "minigen.sample.watermark.WatermarkDetector.__call__", """
+            class Counts(WatermarkDetector):                    # a row (T, T_g): the detector does the rest
+                def _score_row(self, row):
+                    return row[0], row[1]
+            T, T_g = np.broadcast_arrays(np.asarray(num_tokens, dtype=np.int64), np.asarray(num_green, dtype=np.int64))
+            rows = np.stack([T.reshape(-1), T_g.reshape(-1)], axis=1)
+            return Counts(1, dict(greenlist_ratio=gamma))(rows, return_dict=True).z_score.reshape(T.shape)
+        """),
+        ("count_green", "minigen.sample.watermark.WatermarkDetector.__call__", """
+            if len(ids) < 2:
+                return 0
+            detector = WatermarkDetector(vocab_size, dict(greenlist_ratio=gamma, hashing_key=key))
+            return int(detector(np.asarray(ids)[None], return_dict=True).num_green_tokens[0])
+        """),
+    ]],
 }
 
 

@@ -27,7 +27,7 @@ def lesson_id(lesson):
 
 def test_the_lessons_are_there():
     numbers = [lesson.number for lesson in LESSONS]
-    assert numbers == [f"{n:02d}" for n in range(1, 17)]
+    assert numbers == [f"{n:02d}" for n in range(1, 18)]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
@@ -122,6 +122,14 @@ PLANTED = [
      ["SQUARE"], []),
     ("16", "coef = min(1.0, max_norm / (total + 1e-6))", "coef = max_norm / (total + 1e-6)", "L16.4",
      ["scales up"], []),
+    ("17", "permutation(seed, vocab_size)[:int(vocab_size * gamma)]",
+     "permutation(seed, vocab_size)[int(vocab_size * gamma):]", "L17.1", ["red list", "FIRST int(V * gamma)"],
+     ["L17.3"]),                                   # count_green calls the student's green_list
+    ("17", "seed = key * int(previous_token)", "seed = int(previous_token)", "L17.1", ["previous token alone"],
+     ["L17.3"]),
+    ("17", "/ np.sqrt(num_tokens * gamma * (1 - gamma))", "/ (num_tokens * gamma * (1 - gamma))", "L17.2",
+     ["square root"], []),
+    ("17", "zip(ids[:-1], ids[1:])", "zip(ids[1:], ids[1:])", "L17.3", ["OWN green list", "PREVIOUS token"], []),
 ]
 
 
