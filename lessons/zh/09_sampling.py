@@ -59,9 +59,10 @@ from minigen import sample
 from minigen.data import CharTokenizer, shakespeare, train_val_split
 from minigen.kernels.softmax import softmax_forward
 from minigen.models import RNNLanguageModel
+from minigen import rl
 from minigen.sample import (
-    FrequencyPenaltyLogitsProcessor, LogitsProcessor, MinPLogitsWarper, PresencePenaltyLogitsProcessor,
-    RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper,
+    EpsilonLogitsWarper, EtaLogitsWarper, FrequencyPenaltyLogitsProcessor, LogitsProcessor, MinPLogitsWarper,
+    PresencePenaltyLogitsProcessor, RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper,
 )
 from minigen.train import Trainer
 
@@ -365,6 +366,32 @@ if plt is not None:
     plt.show()
 
 # %% [markdown]
+# **epsilon 采样和 eta 采样**（Hewitt, Manning and Liang, 2022, "Truncation Sampling
+# as Language Model Desmoothing"）从另一个角度看待尾部：用最大似然训练的模型会给
+# 每个词元都分一点概率，这是一种*平滑*，没有哪个真实的下一个词元当得起这份概率；
+# 所以无论分布是什么形状，尾部大多是噪声。
+#
+# - **epsilon 采样**去掉所有 `p < epsilon` 的词元，这是一个绝对的截断阈值
+#   （`generate(..., epsilon_cutoff=3e-4)`，`EpsilonLogitsWarper`）；
+# - **eta 采样**让截断阈值取决于这一步的熵 `H`：去掉满足
+#   `p < min(eta, sqrt(eta) * exp(-H))` 的词元。有把握的一步（`H` 小）的阈值最高
+#   可达 `eta`；没把握的一步（`H` 大）的阈值更低，从而保留宽分布中更多的词元
+#   （`eta_cutoff`，`EtaLogitsWarper`）。
+#
+# 两者都总会保留最可能的词元。下面是它们在上面那两步上的效果，并附上这两步的熵：
+
+# %%
+for context in contexts:
+    p_step = step_probs[context]
+    H = -np.sum(p_step * np.log(p_step))
+    scores_step = np.log(p_step)[None, :]
+    eps = EpsilonLogitsWarper(3e-3)(ids_so_far[:1], scores_step)[0]
+    eta = EtaLogitsWarper(3e-3)(ids_so_far[:1], scores_step)[0]
+    print(f"after {context[7:]!r:10s} entropy {H:.2f} nats: epsilon = 3e-3 keeps {np.isfinite(eps).sum():2d}, "
+          f"eta = 3e-3 keeps {np.isfinite(eta).sum():2d} (its cut-off {min(3e-3, np.sqrt(3e-3) * np.exp(-H)):.1e})")
+show(model.generate(prompt, max_new_tokens=150, do_sample=True, top_k=0, eta_cutoff=3e-3, seed=3), width=160)
+
+# %% [markdown]
 # ## 7. 惩罚：抑制重复
 #
 # 上面的过滤器只看当前的分布。**惩罚**则查看到目前为止生成的词元（`input_ids`），
@@ -435,7 +462,47 @@ show(model.generate(prompt, max_new_tokens=150, do_sample=True, top_k=0, tempera
      width=160)
 
 # %% [markdown]
-# ## 8. 权衡的度量
+# ## 8. 用第二个提示来引导：无分类器引导
+#
+# 提示给模型加上了*条件*：`log p(y | prompt)`。**无分类器引导**（classifier-free
+# guidance；Ho and Salimans, 2022，用于图像；Sanchez et al., 2023, "Stay on Topic with
+# Classifier-Free Guidance"，用于语言模型）会夸大这个条件的作用。每一步运行模型两次，
+# 一次在提示上，一次在一个“无条件”的上下文上（一个负向提示，或者几乎什么都没有），
+# 然后让对数概率朝远离后者的方向移动：
+#
+#     scores = log p(y_t | uncond) + gamma * (log p(y_t | prompt) - log p(y_t | uncond))
+#
+# `gamma = 1` 就是普通的解码；`gamma > 1` 偏向那些因提示而变得*比原本更*可能的
+# 词元；配合负向提示，它会引导文本远离那个提示会写出的内容。代价是每个词元多一次
+# 前向传播。`generate(..., guidance_scale=gamma, negative_prompt_ids=...)` 借助
+# `UnbatchedClassifierFreeGuidanceLogitsProcessor` 来实现它。
+#
+# 下面来度量：由 "ROMEO:" 续写、并被引导远离 "JULIET:" 的文本。对每个续写，我们计算
+# 提示比负向提示让它的可能性高出多少，按每个字符计：`log p(y | ROMEO:) - log p(y | JULIET:)`，
+# 在 16 个长为 20 个字符的样本上取平均（字符模型对说话人的记忆在一两行之内就会消退）。
+
+# %%
+negative = np.array([tokenizer.encode("JULIET:\n")])
+P_neg = negative.shape[1]
+for gamma in (1.0, 3.0, 6.0):
+    ids = model.generate(np.repeat(prompt, 16, axis=0), max_new_tokens=20, do_sample=True, top_k=0, seed=6,
+                         guidance_scale=gamma, negative_prompt_ids=negative)
+    continuation = ids[:, prompt.shape[1]:]
+    with minigen.no_grad():
+        on_prompt = rl.sequence_log_probs(model, ids, prompt.shape[1]).numpy()
+        on_negative = rl.sequence_log_probs(model, np.concatenate([np.repeat(negative, 16, axis=0), continuation],
+                                                                    axis=1), P_neg).numpy()
+    print(f"gamma = {gamma}: log p(y | ROMEO:) - log p(y | JULIET:) = {np.mean(on_prompt - on_negative):+.4f} "
+          f"nats per character")
+    show(ids[:2])
+
+# %% [markdown]
+# 差距随 `gamma` 增大：被引导的样本正是那些 "ROMEO:" 能够解释而 "JULIET:" 不能
+# 解释的文本。`gamma` 过大还会把文本推离模型惯常的路径（留意 6 时的样本）。在小小的
+# 字符模型上，它对文本的影响并不明显；在大模型上，引导是让模型紧扣提示的一种代价
+# 很低的办法。
+#
+# ## 9. 权衡的度量
 #
 # 每个温度能换来多少多样性，代价又是什么？在长度相同的样本上，用两个计算代价很低的
 # 指标来衡量：
@@ -508,7 +575,7 @@ if plt is not None:
 #    `temperature=1.5, top_p=0.9` 采样，并用 `LogitsProcessorList` 手工构建这两种
 #    顺序。哪一种保留的词元更多？为什么？
 # 4. 把模型训练得更久一些（不用快速模式运行），重新画出权衡图。最佳温度移动了吗？
-#    再加上 min-p（`min_p=0.1`）作为第三条曲线。
+#    再把 min-p（`min_p=0.1`）和 eta 采样（`eta_cutoff=3e-4`）各作为一条曲线加上。
 # 5. 典型采样（`typical_p`，`TypicalLogitsWarper`）保留那些惊奇度（surprisal）
 #    `-log p` 最接近熵的词元，并且可能丢掉最可能的词元。利用
 #    `return_dict_in_generate=True` 找出它这样做的一步。
