@@ -103,3 +103,8 @@ def test_the_cli_speaks_both_editions(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["lessons", "list", "--lang", "fr"])
     assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+def test_every_lesson_has_its_chinese_edition():
+    missing = [lesson.name for lesson in ENGLISH if not (ZH / lesson.path.name).is_file()]
+    assert not missing, f"lessons without a Chinese edition in lessons/zh/: {missing}"
