@@ -9,7 +9,10 @@ import itertools
 
 import numpy as np
 
-from minigen.grading import CheckFailure, case, check, expect_close, expect_gradients, expect_true, kernel_forward
+from minigen.grading import (
+    CheckFailure, case, check, expect_close, expect_close_or_name_the_slip, expect_gradients, expect_true,
+    kernel_forward, same_values,
+)
 from minigen.kernels.conv import conv1d_forward_reference
 from minigen.kernels.gumbel import gumbel_softmax_forward
 
@@ -32,23 +35,6 @@ FORBIDDEN = {
 
 # ---------------------------------------------------------------------------- diagnosis
 
-def _matches(got, wrong):
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return got.shape == np.shape(wrong) and bool(np.allclose(got, wrong, atol=1e-9, rtol=1e-7, equal_nan=True))
-
-
-def expect_close_or_name_the_slip(function, what, got, expected, slips, atol=1e-9, rtol=1e-7):
-    """``expect_close``; when ``got`` equals one of the known wrong answers in ``slips`` ({hint: value}), say which."""
-    try:
-        expect_close(function, what, got, expected, atol=atol, rtol=rtol)
-    except CheckFailure as e:
-        for hint, wrong in slips.items():
-            if _matches(got, wrong):
-                raise CheckFailure(f"{e} {hint}") from None
-        raise
 
 
 def gumbels(shape, seed):
@@ -157,7 +143,7 @@ def check_gumbel_backward(student, logits, g, tau, seed=0):
     y = gumbel_reference(logits, g, tau, False)
     got = student.gumbel_softmax_backward(dy.copy(), y.copy(), tau)
     expect_true(got is not None, "gumbel_softmax_backward returned None: return dlogits, of the shape of dy")
-    hints = [hint for hint, wrong in gumbel_backward_slips(dy, y, tau).items() if _matches(got, wrong)]
+    hints = [hint for hint, wrong in gumbel_backward_slips(dy, y, tau).items() if same_values(got, wrong)]
     try:
         expect_gradients("gumbel_softmax_backward", forward, backward, {"logits": logits}, seed=seed)
     except CheckFailure as e:           # the worst element with its analytic and numeric value, then the slip

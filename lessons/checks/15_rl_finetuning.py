@@ -10,7 +10,9 @@ import numpy as np
 
 import minigen
 from minigen import rl
-from minigen.grading import CheckFailure, case, check, expect_close, expect_gradients, expect_true
+from minigen.grading import (
+    case, check, expect_close, expect_close_or_name_the_slip, expect_gradients, expect_true, same_values,
+)
 
 
 # What each exercise may not take from minigen: its counterpart in minigen.rl. The worker replaces these before
@@ -59,23 +61,6 @@ def tiny_token_grads(theta, ys):
 
 # ---------------------------------------------------------------------------- diagnosis
 
-def _matches(got, wrong):
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return got.shape == np.shape(wrong) and bool(np.allclose(got, wrong, atol=1e-9, rtol=1e-7, equal_nan=True))
-
-
-def expect_close_or_name_the_slip(function, what, got, expected, slips, atol=1e-9, rtol=1e-7):
-    """``expect_close``; when ``got`` equals one of the known wrong answers in ``slips`` ({hint: value}), say which."""
-    try:
-        expect_close(function, what, got, expected, atol=atol, rtol=rtol)
-    except CheckFailure as e:
-        for hint, wrong in slips.items():
-            if _matches(got, wrong):
-                raise CheckFailure(f"{e} {hint}") from None
-        raise
 
 
 # ---------------------------------------------------------------------------- 15.1 reinforce_surrogate
@@ -171,7 +156,7 @@ def check_loo(student, rewards, rtol=1e-9):
         moved = rewards.copy()
         moved[i] += 1.0 + abs(rewards[i])
         again = student.leave_one_out_baseline(moved)
-        same = _matches(np.asarray(again)[i:i + 1], np.asarray(got, dtype=np.float64)[i:i + 1]) \
+        same = same_values(np.asarray(again)[i:i + 1], np.asarray(got, dtype=np.float64)[i:i + 1]) \
             if np.shape(again) == np.shape(rewards) else True
         expect_true(same, f"leave_one_out_baseline(rewards)[{i}] changed when rewards[{i}] did: the baseline of a "
                           "sample must not depend on its own reward (a baseline that does, such as the batch's "

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from minigen.grading import CheckFailure, case, check, expect_close, expect_true
+from minigen.grading import CheckFailure, case, check, expect_close, expect_true, same_values
 from minigen.sample import WatermarkDetector, WatermarkLogitsProcessor
 from minigen.sample.watermark import _randperm
 
@@ -54,7 +54,8 @@ def green_slips(previous_token, vocab_size, gamma, key):
     perm = permutation(key * prev, vocab_size)
     size = "the list holds int(vocab_size * gamma) ids, rounded DOWN as Hugging Face does (int(V * gamma))."
     return [
-        ("It seeds with the previous token alone: the seed is key * previous_token.", permutation(prev, vocab_size)[:n]),
+        ("It seeds with the previous token alone: the seed is key * previous_token.",
+         permutation(prev, vocab_size)[:n]),
         ("It adds the key: the seed is the product key * previous_token.", permutation(key + prev, vocab_size)[:n]),
         ("It ignores the previous token (the seed is the key alone): each context has its own list, seeded with "
          "key * previous_token.", permutation(key, vocab_size)[:n]),
@@ -154,13 +155,6 @@ def z_slips(num_green, num_tokens, gamma):
         }
 
 
-def _matches(got, wrong):
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return got.shape == np.shape(wrong) and bool(np.allclose(got, wrong, atol=1e-9, rtol=1e-7, equal_nan=True))
-
 
 def check_z(student, num_green, num_tokens, gamma, atol=1e-9, rtol=1e-9):
     got = student.z_score(num_green, num_tokens, gamma)
@@ -169,7 +163,7 @@ def check_z(student, num_green, num_tokens, gamma, atol=1e-9, rtol=1e-9):
         expect_close("z_score", "z", got, want, atol=atol, rtol=rtol)
     except CheckFailure as e:
         for hint, wrong in z_slips(num_green, num_tokens, gamma).items():
-            if _matches(got, wrong):
+            if same_values(got, wrong):
                 raise CheckFailure(f"{e} {hint}") from None
         raise
 
@@ -201,7 +195,7 @@ def z_score_matches_the_detector(student):
             expect_close("z_score", "z", got, found.z_score, atol=1e-9, rtol=1e-9)
         except CheckFailure as e:
             for hint, wrong in z_slips(num_green, num_tokens, gamma).items():
-                if _matches(got, wrong):
+                if same_values(got, wrong):
                     raise CheckFailure(f"{e} {hint}") from None
             raise
 

@@ -14,8 +14,9 @@ and ``minigen lessons``.
 """
 
 from .checks import (
-    GRU_GATES, LSTM_GATES, SOFTMAXES, CheckFailure, case, check, expect_autograd_gradients, expect_close, expect_gradients,
-    expect_true, gate_blocks, kernel_forward, load_checks, load_module, public_checks,
+    GRU_GATES, LSTM_GATES, SOFTMAXES, CheckFailure, case, check, expect_autograd_gradients, expect_close,
+    expect_close_or_name_the_slip, expect_gradients, expect_no_warnings, expect_true, gate_blocks, kernel_forward,
+    load_checks, load_module, public_checks, same_values,
 )
 from .grader import format_report, grade
 from .classroom import grade_class
@@ -25,7 +26,9 @@ from .strip import BEGIN, END, MarkerError, find_exercises, strip_solutions
 
 __all__ = [
     "check", "case", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients", "expect_true",
-    "gate_blocks", "public_checks", "load_module", "load_checks", "kernel_forward", "LSTM_GATES", "GRU_GATES", "SOFTMAXES",
-    "walk", "tap", "getattrs", "setattrs", "grade", "grade_class", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir", "list_lessons", "Lesson",
-    "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END", "edition", "LANGUAGES",
+    "expect_close_or_name_the_slip", "expect_no_warnings", "same_values", "gate_blocks", "public_checks",
+    "load_module", "load_checks", "kernel_forward", "LSTM_GATES", "GRU_GATES", "SOFTMAXES", "walk", "tap", "getattrs",
+    "setattrs", "grade", "grade_class", "format_report", "assign", "copy_lessons", "find_lesson", "lessons_dir",
+    "list_lessons", "Lesson", "strip_solutions", "find_exercises", "MarkerError", "BEGIN", "END", "edition",
+    "LANGUAGES",
 ]

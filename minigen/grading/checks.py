@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,7 +34,8 @@ from .worker import lookup
 
 __all__ = ["check", "CheckFailure", "expect_close", "expect_gradients", "expect_autograd_gradients",
            "expect_true", "case", "public_checks", "load_module", "load_checks", "kernel_forward", "KernelForward",
-           "LSTM_GATES", "GRU_GATES", "SOFTMAXES", "gate_blocks"]
+           "LSTM_GATES", "GRU_GATES", "SOFTMAXES", "gate_blocks", "same_values", "expect_close_or_name_the_slip",
+           "expect_no_warnings"]
 
 
 class CheckFailure(AssertionError):
@@ -176,6 +178,38 @@ def expect_true(condition: bool, message: str):
     """Fail with ``message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailure(message)
+
+
+def same_values(got, expected, *, atol: float = 1e-9, rtol: float = 1e-7) -> bool:
+    """Whether ``got`` (whatever the student returned) has ``expected``'s shape and values; never raises."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return got.shape == np.shape(expected) and bool(np.allclose(got, expected, atol=atol, rtol=rtol, equal_nan=True))
+
+
+def expect_close_or_name_the_slip(function: str, what: str, got, expected, slips: dict, *, atol: float = 1e-9,
+                                  rtol: float = 1e-7):
+    """``expect_close``; when ``got`` equals one of the known wrong answers ``slips`` ({hint: value}), the
+    diagnosis ends with that slip's hint (a sign flipped, a mean for a sum, a missing 1 / tau ...)."""
+    try:
+        expect_close(function, what, got, expected, atol=atol, rtol=rtol)
+    except CheckFailure as e:
+        for hint, wrong in slips.items():
+            if same_values(got, wrong, atol=atol, rtol=rtol):
+                raise CheckFailure(f"{e} {hint}") from None
+        raise
+
+
+def expect_no_warnings(function: str, call, hint: str):
+    """``call()``; a RuntimeWarning in it (overflow, 0 / 0, ...) fails the check, naming ``function``, with ``hint``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return call()
+        except RuntimeWarning as w:
+            raise CheckFailure(f"{function} raised a RuntimeWarning ({w}). {hint}") from None
 
 
 @contextmanager
