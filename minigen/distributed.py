@@ -22,8 +22,9 @@ rank reads the same checkpoint to resume: it holds the whole global batch's carr
 a run can even resume with another number of ranks that divides B.
 
 Arrays on another device than the host (CuPy, array-api-strict's device1) are copied to the
-host for MPI and back. CuPy's NCCL is not used (no GPU was at hand to test it): on a GPU,
-this path works but pays two host copies per step.
+host for MPI and back: on a GPU this works, with any number of ranks per GPU, but pays two
+host copies per step. CuPy's NCCL, which would keep the buffers on the GPUs, is not used: it
+needs one GPU per rank, and it has not been possible to test it here.
 
 ``mpi4py`` and an MPI are the ``distributed`` extra: ``pip install "minigen[distributed]"``
 (MPICH from PyPI, no compiler needed). Without ``init()``, ``SINGLE`` is a group of one process
