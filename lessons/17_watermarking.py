@@ -52,7 +52,7 @@ from minigen import rl
 from minigen.data import CharTokenizer, random_windows, shakespeare, train_val_split
 from minigen.models import RNNLanguageModel
 from minigen.sample import WatermarkDetector, WatermarkLogitsProcessor, generate
-from minigen.sample.watermark import _randperm
+from minigen.sample.watermark import randperm
 from minigen.train import Trainer
 
 QUICK = os.environ.get("MINIGEN_QUICK") == "1" or "--quick" in sys.argv
@@ -91,7 +91,7 @@ def permutation(seed, n):
 
     seed: a Python int (any size: it is reduced here, as Hugging Face reduces it).
     """
-    return np.array(_randperm(int(seed) % (2**64 - 1), n))
+    return np.array(randperm(int(seed), n))
 
 
 print("permutation(12345, 10) =", permutation(12345, 10))

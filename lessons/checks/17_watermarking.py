@@ -10,11 +10,11 @@ import numpy as np
 
 from minigen.grading import CheckFailure, case, check, expect_close, expect_true, same_values
 from minigen.sample import WatermarkDetector, WatermarkLogitsProcessor
-from minigen.sample.watermark import _randperm
+from minigen.sample.watermark import randperm
 
 # What each exercise may not take from minigen: the processor's own green lists and seeds, and the detector's
 # counting and z-score. The worker replaces these before the student's file loads (the permutation itself,
-# _randperm, stays: the lesson hands it to the student as `permutation`).
+# randperm, stays: the lesson hands it to the student as `permutation`).
 FORBIDDEN = {
     "green_list": ["minigen.sample.watermark.WatermarkLogitsProcessor.greenlist_ids",
                    "minigen.sample.watermark.WatermarkLogitsProcessor.green_mask",
@@ -31,7 +31,7 @@ KEY = 15485863                     # Hugging Face's default hashing_key, the exe
 
 def permutation(seed, n):
     """The lesson's permutation: torch.randperm(n) after manual_seed(seed % (2**64 - 1))."""
-    return np.array(_randperm(int(seed) % (2**64 - 1), n))
+    return np.array(randperm(int(seed), n))
 
 
 def _ids(values):

@@ -46,7 +46,7 @@ from .. import backend, rules
 from ..backend import array_namespace, host
 from .processors import LogitsProcessor
 
-__all__ = ["WatermarkLogitsProcessor", "WatermarkDetector", "WatermarkDetectorOutput"]
+__all__ = ["WatermarkLogitsProcessor", "WatermarkDetector", "WatermarkDetectorOutput", "randperm"]
 
 SEEDING_SCHEMES = ("lefthash", "selfhash")
 TABLE_SIZE = 1_000_003            # HF's fixed table for selfhash: a permutation of range(TABLE_SIZE)
@@ -75,6 +75,17 @@ def _randperm(seed: int, n: int):
     out = host.asarray(perm, dtype=host.int64)
     out.flags.writeable = False                                               # shared by the cache
     return out
+
+
+def randperm(seed: int, n: int):
+    """The permutation behind the green lists: torch's CPU ``randperm(n)`` after ``manual_seed(seed % (2^64 - 1))``,
+    as Hugging Face seeds it; a read-only (n,) host array of the ids 0..n-1.
+
+    >>> randperm(0, 10).tolist()
+    [4, 1, 7, 5, 3, 9, 0, 8, 6, 2]
+    """
+    seed = rules.integer("randperm", "seed", seed, 0)
+    return _randperm(seed % (2**64 - 1), rules.positive_int("randperm", "n", n))
 
 
 @lru_cache(maxsize=8)
