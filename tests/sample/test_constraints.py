@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from minigen import backend as B
 import minigen.sample as P
 from minigen.sample import (
     ExponentialDecayLengthPenalty, ForcedBOSTokenLogitsProcessor, ForcedEOSTokenLogitsProcessor,
     InfNanRemoveLogitsProcessor, LogitNormalization, LogitsProcessorList, MinLengthLogitsProcessor,
     MinNewTokensLengthLogitsProcessor, PrefixConstrainedLogitsProcessor, SequenceBiasLogitsProcessor,
 )
+from tests.sample.contract import assert_same_on_the_device
 
 V = 16
 
@@ -383,11 +383,7 @@ LENGTHS = [1, 2, 4, 6]
 def test_on_the_backends(backend, processor):
     for T in LENGTHS:
         ids, scores = _batch(7, T)
-        expected = processor(ids, scores)
-        scores_on_device = backend.asarray(scores)
-        out = processor(backend.asarray(ids), scores_on_device)
-        assert str(B.device_of(out)) == str(B.device_of(scores_on_device))
-        np.testing.assert_allclose(backend.numpy(out), expected, rtol=1e-12, atol=0)
+        assert_same_on_the_device(backend, processor, ids, scores, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

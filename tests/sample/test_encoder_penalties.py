@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigen import backend as B
 import minigen.sample as P
 from minigen.sample import EncoderNoRepeatNGramLogitsProcessor, EncoderRepetitionPenaltyLogitsProcessor
+from tests.sample.contract import assert_pure, assert_same_on_the_device
 
 V = 12
 SOURCE = np.array([[1, 2, 1, 3, 4, 1, 2], [0, 0, 5, 2, 5, 7, 0]])          # two source rows, ids from a small set
@@ -151,21 +151,13 @@ def test_ids_beyond_the_vocabulary_are_ignored():
 @given(scores=hnp.arrays(np.float64, (4, V), elements=st.floats(-30, 30)),
        ids=hnp.arrays(np.int64, (4, 5), elements=st.integers(0, V + 2)))
 def test_inputs_are_never_modified(processor, scores, ids):
-    ids_copy, scores_copy = ids.copy(), scores.copy()
-    out = processor(ids, scores)
-    np.testing.assert_array_equal(ids, ids_copy)
-    np.testing.assert_array_equal(scores, scores_copy)
-    assert out.shape == scores.shape and out.dtype == scores.dtype and not np.shares_memory(out, scores)
+    assert_pure(processor, ids, scores)
 
 
 @pytest.mark.parametrize("processor", PROCESSORS, ids=IDS)
 def test_on_the_backends(backend, processor):
     ids, scores = _batch(7)
-    expected = processor(ids, scores)
-    scores_on_device = backend.asarray(scores)
-    out = processor(backend.asarray(ids), scores_on_device)
-    assert str(B.device_of(out)) == str(B.device_of(scores_on_device))
-    np.testing.assert_allclose(backend.numpy(out), expected, rtol=1e-13, atol=0)
+    assert_same_on_the_device(backend, processor, ids, scores, rtol=1e-13)
 
 
 def test_a_source_on_the_device(backend):

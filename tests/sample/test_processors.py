@@ -19,6 +19,7 @@ from minigen.sample import (
     SuppressTokensLogitsProcessor, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
     reweight_distribution,
 )
+from tests.sample.contract import assert_same_on_the_device
 
 V = 16
 
@@ -253,11 +254,7 @@ def _host_or_xp_softmax(s):
                          ids=IDS + ["reweight_distribution"])
 def test_on_the_backends(backend, processor):
     ids, scores = _batch(7)
-    expected = processor(ids, scores)
-    scores_on_device = backend.asarray(scores)
-    out = processor(backend.asarray(ids), scores_on_device)
-    assert str(B.device_of(out)) == str(B.device_of(scores_on_device))
-    np.testing.assert_allclose(backend.numpy(out), expected, rtol=1e-12, atol=0)
+    assert_same_on_the_device(backend, processor, ids, scores, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- extremes

@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigen import backend as B
 import minigen.sample as P
 from minigen.sample import EpsilonLogitsWarper, EtaLogitsWarper, LogitsProcessorList, TopKLogitsWarper
+from tests.sample.contract import assert_pure, assert_same_on_the_device
 
 V = 16
 
@@ -155,21 +155,13 @@ def test_a_flat_row_keeps_its_best_tokens():
 @given(batch=batches())
 def test_inputs_are_never_modified(processor, batch):
     ids, scores = batch
-    ids_copy, scores_copy = ids.copy(), scores.copy()
-    out = processor(ids, scores)
-    np.testing.assert_array_equal(ids, ids_copy)
-    np.testing.assert_array_equal(scores, scores_copy)
-    assert out.shape == scores.shape and out.dtype == scores.dtype and not np.shares_memory(out, scores)
+    assert_pure(processor, ids, scores)
 
 
 @pytest.mark.parametrize("processor", PROCESSORS, ids=IDS)
 def test_on_the_backends(backend, processor):
     ids, scores = _batch(7)
-    expected = processor(ids, scores)
-    scores_on_device = backend.asarray(scores)
-    out = processor(backend.asarray(ids), scores_on_device)
-    assert str(B.device_of(out)) == str(B.device_of(scores_on_device))
-    np.testing.assert_array_equal(backend.numpy(out), expected)
+    assert_same_on_the_device(backend, processor, ids, scores, rtol=0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1,0 +1,25 @@
+"""The contract every logits processor keeps, as assertions that the processor test files share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigen import backend as B
+
+
+def assert_pure(processor, ids, scores):
+    """``processor(ids, scores)`` leaves both as they were and returns a new array of the scores' shape and dtype."""
+    ids_copy, scores_copy = ids.copy(), scores.copy()
+    out = processor(ids, scores)
+    np.testing.assert_array_equal(ids, ids_copy)
+    np.testing.assert_array_equal(scores, scores_copy)
+    assert out.shape == scores.shape and out.dtype == scores.dtype and not np.shares_memory(out, scores)
+
+
+def assert_same_on_the_device(backend, processor, ids, scores, rtol=1e-12):
+    """On the backend's device the processor gives, on that device, what it gives on the host (within ``rtol``)."""
+    expected = processor(ids, scores)
+    scores_on_device = backend.asarray(scores)
+    out = processor(backend.asarray(ids), scores_on_device)
+    assert str(B.device_of(out)) == str(B.device_of(scores_on_device))
+    np.testing.assert_allclose(backend.numpy(out), expected, rtol=rtol, atol=0)
