@@ -5,8 +5,9 @@
 
 Both READMEs take their figures from here, between ``<!-- NAME:begin -->`` and
 ``<!-- NAME:end -->`` markers (``figures``, and ``textgan``, ``distributed`` and ``finetune``
-for the text-GAN table, the data-parallel forecast and the fine-tuning sample), so they cannot disagree. A result that has not been
-measured shows as "not measured", never as a remembered figure.
+for the text-GAN table, the data-parallel forecast and the fine-tuning sample), so they
+cannot disagree. A result that has not been measured shows as "not measured", never as a
+remembered figure.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def speed_rows():
                      reference(r), ratios(r), when(rnn), "python benchmarks/bench_rnn.py"))
     r = row(gpt, "train step")
     rows.append(("W3 GPT training step (B=16, T=128, 4 layers, width 192, AdamW), vs PyTorch CPU",
-                 f"{r['minigen_ms']:.1f} ms" if r else "not measured", reference(r), ratios(r), when(gpt), "python benchmarks/bench_gpt.py"))
+                 f"{r['minigen_ms']:.1f} ms" if r else "not measured", reference(r), ratios(r), when(gpt),
+                 "python benchmarks/bench_gpt.py"))
     r = row(gpt, "generation")
     rows.append(("GPT generation, batch 1, KV cache, vs PyTorch CPU",
                  f"{r['minigen_tokens_per_s']:,} tokens/s" if r else "not measured",
