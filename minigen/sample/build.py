@@ -28,7 +28,7 @@ from .processors import (
     TypicalLogitsWarper,
 )
 from .truncation import EpsilonLogitsWarper, EtaLogitsWarper
-from .watermark import WatermarkDetector
+from .watermark import WatermarkLogitsProcessor
 
 __all__ = ["build_logits_processor", "CONSTRAINTS"]
 
@@ -137,7 +137,7 @@ def processors(fn, *, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min
         vocab_size = ctx.get("vocab_size")
         rules.require(vocab_size is not None, fn, "watermarking_config", "used with generate (it needs the "
                       "model's vocabulary size)", "no model")
-        procs.append(WatermarkDetector(vocab_size, c["watermarking_config"]).processor)   # the config, checked
+        procs.append(WatermarkLogitsProcessor.from_config(vocab_size, c["watermarking_config"], fn))
     if c["renormalize_logits"]:
         procs.append(LogitNormalization())
     return procs

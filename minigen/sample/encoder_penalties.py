@@ -21,8 +21,7 @@ import math
 
 from .. import backend, rules
 from ..backend import array_namespace
-from ..kernels.softmax import log_softmax_forward
-from .penalties import _token_counts
+from .penalties import _token_counts, repetition_rule
 from .processors import SCALE, LogitsProcessor
 
 __all__ = ["EncoderRepetitionPenaltyLogitsProcessor", "EncoderNoRepeatNGramLogitsProcessor"]
@@ -69,20 +68,19 @@ class EncoderRepetitionPenaltyLogitsProcessor(LogitsProcessor):
         self.penalty = rules.real(fn, "penalty", penalty, *SCALE)
         self.encoder_input_ids = _encoder_ids(fn, encoder_input_ids)                # (B_enc, S) on the host
         self.normalize = rules.flag(fn, "normalize", normalize)
+        self._in_source = None                                                      # ((V, device), (B_enc, V) mask)
 
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
         (B, V), B_enc = scores.shape, self.encoder_input_ids.shape[0]
         beams = _beams(type(self).__name__, B, B_enc)
-        ids = backend.asarray_like(self.encoder_input_ids, scores)                 # (B_enc, S) on the device
-        in_source = _token_counts(ids, V, scores.dtype) > 0                         # (B_enc, V)
+        key = (V, str(backend.device_of(scores)))
+        if self._in_source is None or self._in_source[0] != key:                   # once per vocabulary and device
+            ids = backend.asarray_like(self.encoder_input_ids, scores)             # (B_enc, S) on the device
+            self._in_source = (key, _token_counts(ids, V, scores.dtype) > 0)       # (B_enc, V)
+        in_source = self._in_source[1]
         in_source = xp.reshape(xp.broadcast_to(in_source[:, None, :], (B_enc, beams, V)), (B, V))  # row b: b // beams
-        inverse = 1 / self.penalty                                                   # Hugging Face's stored factor
-        if self.normalize:
-            log_p = log_softmax_forward(scores, axis=-1)[0]                        # (B, V)
-            return xp.where(in_source, log_p * inverse, log_p)
-        rewarded = xp.where(scores < 0, scores * inverse, scores / inverse)
-        return xp.where(in_source, rewarded, scores)
+        return repetition_rule(scores, in_source, 1 / self.penalty, self.normalize)   # HF's stored factor, 1/penalty
 
 
 class EncoderNoRepeatNGramLogitsProcessor(LogitsProcessor):

@@ -64,6 +64,17 @@ def _is_id(t) -> bool:
     return rules.is_int(t) and t >= 0
 
 
+def repetition_rule(scores, chosen, penalty: float, normalize: bool = False):
+    """CTRL's rule on the ``chosen`` (B, V) tokens: ``s / penalty`` where ``s > 0``, ``s * penalty`` where not; with
+    ``normalize``, ``penalty * log_softmax(scores)`` there (and the log-softmax elsewhere). The encoder's version
+    calls it with ``1 / penalty``."""
+    xp = array_namespace(scores)
+    if normalize:
+        log_p = log_softmax_forward(scores, axis=-1)[0]                       # (B, V)
+        return xp.where(chosen, log_p * penalty, log_p)
+    return xp.where(chosen, xp.where(scores < 0, scores * penalty, scores / penalty), scores)
+
+
 class _Penalty(LogitsProcessor):
     """The constructor the three penalties share: ``penalty`` a finite number within the class's ``bounds``."""
 
@@ -111,13 +122,8 @@ class RepetitionPenaltyLogitsProcessor(_Penalty):
         self.normalize = rules.flag(fn, "normalize", normalize)
 
     def process(self, input_ids, scores):
-        xp = array_namespace(scores)
         seen = _token_counts(self._counted(input_ids), scores.shape[-1], scores.dtype) > 0   # (B, V)
-        if self.normalize:
-            log_p = log_softmax_forward(scores, axis=-1)[0]                   # (B, V)
-            return xp.where(seen, log_p * self.penalty, log_p)
-        penalised = xp.where(scores < 0, scores * self.penalty, scores / self.penalty)
-        return xp.where(seen, penalised, scores)
+        return repetition_rule(scores, seen, self.penalty, self.normalize)
 
     def _counted(self, input_ids):
         """``input_ids`` without the first ``prompt_ignore_length`` ids of each row (those become -1: not counted)."""

@@ -154,6 +154,20 @@ class WatermarkLogitsProcessor(LogitsProcessor):
         self.context_width = rules.positive_int(fn, "context_width", context_width)
         self.greenlist_size = int(self.vocab_size * self.greenlist_ratio)
 
+    @classmethod
+    def from_config(cls, vocab_size: int, watermarking_config=None, fn: str = "WatermarkLogitsProcessor"):
+        """The processor of a ``watermarking_config``: a dict of the options above (Hugging Face's
+        ``WatermarkingConfig`` fields), a ``WatermarkingConfig`` itself, or None for the defaults."""
+        config = {} if watermarking_config is None else watermarking_config
+        if hasattr(config, "to_dict"):                                         # HF's WatermarkingConfig
+            config = config.to_dict()
+        rules.require(isinstance(config, dict), fn, "watermarking_config", "a dict of the watermark's options or None",
+                      rules.describe(watermarking_config), TypeError)
+        unknown = sorted(set(config) - set(_OPTIONS), key=str)
+        rules.require(not unknown, fn, "watermarking_config", f"a dict with keys among {', '.join(_OPTIONS)}",
+                      f"unknown keys {unknown}")
+        return cls(vocab_size, **config)
+
     def seed(self, context) -> int:
         """The generator's seed for a context (a list of ids ending with the token that seeds): HF's ``set_seed``."""
         context = [int(t) for t in context[-self.context_width:]]           # Python ints: no int64 overflow
@@ -243,15 +257,7 @@ class WatermarkDetector:
     def __init__(self, vocab_size: int, watermarking_config=None, ignore_repeated_ngrams: bool = False,
                  bos_token_id: int | None = None):
         fn = "WatermarkDetector"
-        config = {} if watermarking_config is None else watermarking_config
-        if hasattr(config, "to_dict"):                                         # HF's WatermarkingConfig
-            config = config.to_dict()
-        rules.require(isinstance(config, dict), fn, "watermarking_config", "a dict of the watermark's options or None",
-                      rules.describe(watermarking_config), TypeError)
-        unknown = sorted(set(config) - set(_OPTIONS), key=str)
-        rules.require(not unknown, fn, "watermarking_config", f"a dict with keys among {', '.join(_OPTIONS)}",
-                      f"unknown keys {unknown}")
-        self.processor = WatermarkLogitsProcessor(vocab_size, **config)
+        self.processor = WatermarkLogitsProcessor.from_config(vocab_size, watermarking_config, fn)
         self.greenlist_ratio = self.processor.greenlist_ratio
         self.ignore_repeated_ngrams = rules.flag(fn, "ignore_repeated_ngrams", ignore_repeated_ngrams)
         self.bos_token_id = rules.token_id(fn, "bos_token_id", bos_token_id, optional=True)
