@@ -313,9 +313,10 @@ class Trainer:
                 rows = self.group.rows(B)                           # this rank's streams
                 for _ in range(batches if rows.stop > rows.start else 0):
                     x, y = batcher.next_batch()
-                    loss, state = self._loss(x[rows], y[rows], state if self.stateful else None)
-                    total += float(loss.item()) * y[rows].size
-                    count += y[rows].size
+                    x, y = x[rows], y[rows]
+                    loss, state = self._loss(x, y, state if self.stateful else None)
+                    total += float(loss.item()) * y.size
+                    count += y.size
         finally:
             self.model.train(was_training)
         total, count = self.group.sum([total, count])              # over the ranks' streams
@@ -422,10 +423,8 @@ class Trainer:
         window, shown_tokens, shown_time = [], self.tokens_seen, time.perf_counter()
         metrics = self.history[-1] if self.history else {}
         try:
-            while True:
-                stop, done = self.group.agree(self.should_stop, self._done())    # the same on every rank
-                if stop or done:
-                    break
+            stop, done = self.group.agree(self.should_stop, self._done())        # the same on every rank
+            while not (stop or done):
                 loss = self.train_step()
                 self.elapsed = time.perf_counter() - start
                 window.append(loss)
@@ -433,18 +432,19 @@ class Trainer:
                     cb.on_step_end(self, loss)
                 if self.step % 10 == 0:
                     self.train_curve.append([self.step, sum(window[-10:]) / len(window[-10:])])
-                last = self.group.agree(False, self._done())[1]      # the run's last step
+                stop, done = self.group.agree(self.should_stop, self._done())    # one message per step
                 now = time.perf_counter()
-                if now - shown_time > 0.5 or last:
+                if now - shown_time > 0.5 or done:
                     rate = (self.tokens_seen - shown_tokens) / (now - shown_time)
                     bar.set_postfix_str(f"loss {sum(window[-20:]) / len(window[-20:]):.3f}, "
                                         f"{rate / 1000:.1f}k tok/s, lr {self.optimizer.param_groups[0]['lr']:.1e}",
                                         refresh=False)
                     bar.update((self.step if by_steps else int(self.elapsed)) - bar.n)
                     shown_tokens, shown_time = self.tokens_seen, now
-                if self.step % self.eval_interval == 0 or last:
-                    metrics = self._evaluate_and_save(sum(window) / len(window), final=last)
+                if self.step % self.eval_interval == 0 or done:
+                    metrics = self._evaluate_and_save(sum(window) / len(window), final=done)
                     window = []
+                    stop = self.group.agree(self.should_stop, False)[0]         # a callback may ask to stop
             if stop:                                           # Ctrl-C or a callback: save where we are
                 if window:
                     metrics = self._evaluate_and_save(sum(window) / len(window))
