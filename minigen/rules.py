@@ -63,15 +63,9 @@ def integer(fn: str, name: str, value, lo: int | None = None, hi: int | None = N
     if value is None and optional:
         return None
     if not is_int(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
-        if lo == 1 and hi is None:
-            expected = "a positive integer"
-        elif lo == 0 and hi is None:
-            expected = "a non-negative integer"
-        elif hi is None:
-            expected = f"an integer >= {lo}" if lo is not None else "an integer"
-        else:
-            expected = f"an integer in [{lo}, {hi}]" if lo is not None else f"an integer <= {hi}"
-        fail(fn, name, expected + (" or None" if optional else ""), describe(value))
+        bounds = f"in [{lo}, {hi}]" if None not in (lo, hi) else f">= {lo}" if hi is None else f"<= {hi}"
+        named = {(1, None): "a positive integer", (0, None): "a non-negative integer", (None, None): "an integer"}
+        fail(fn, name, named.get((lo, hi), f"an integer {bounds}") + (" or None" if optional else ""), describe(value))
     return int(value)
 
 
