@@ -75,11 +75,9 @@ def _check_options(args) -> None:
     """Every option, before the checkpoint is read or anything is printed."""
     check_settings(vars(args), OPTIONS, may_be_none=OPTIONS)
     n, beams = args.num_return_sequences, args.num_beams
-    for name in SAMPLING if beams > 1 else ():      # beam search is deterministic: these would be ignored
+    for name in (*SAMPLING, "guidance_scale") if beams > 1 else ():     # sampling options, which beam search lacks
         rules.require(getattr(args, name) is None, "", flag(name), _NOT_WITH_BEAMS.format(beams), getattr(args, name))
     rules.require(beams == 1 or n <= beams, "", "--num-return-sequences", "<= --num-beams", f"{n} > {beams}")
-    rules.require(beams == 1 or args.guidance_scale is None, "", "--guidance-scale", _NOT_WITH_BEAMS.format(beams),
-                  args.guidance_scale)
     rules.require(args.negative_prompt is None or args.guidance_scale is not None, "", "--negative-prompt",
                   "given with --guidance-scale", repr(args.negative_prompt))
     check_device(args.device)
