@@ -28,6 +28,11 @@ def text(fn: str, name: str, value):
     return value
 
 
+def check_folder(what: str, value) -> None:
+    """An empty folder name would silently mean the current folder: refuse it (None, not given, passes)."""
+    rules.require(value is None or str(value).strip(), "", what, "a folder name (. is the current folder)", repr(value))
+
+
 # A factor that divides or multiplies float32 scores (a temperature, a repetition penalty): beyond these
 # bounds the scores overflow (NumPy warns in the middle of the text), or the factor stops mattering.
 SCALE_RANGE = (1e-4, 1e4)

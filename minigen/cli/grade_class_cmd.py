@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from .. import grading, rules
+from ._checks import check_folder
 
 EPILOG = ("With --class SUBMISSIONS (one folder per student, named by the student's id), every student's folder is "
           "graded as `minigen grade FOLDER` grades it, in its own process, --jobs at a time; a student whose grading "
@@ -40,17 +41,17 @@ def check_single(args) -> None:
 
 
 def run(args) -> int:
-    """Grade the class; print a line per student, then the summary and where the files are."""
+    """Grade the class; print a line per student, then the summary and where the files are.
+
+    ``lessons_cmd.grade_cmd`` has checked --lessons and --timeout, as for one student."""
     rules.require(args.dir is None, "", "DIR", "left out with --class (SUBMISSIONS holds the students' folders)",
                   repr(args.dir))
     rules.require(not args.json, "", "--json", "left out with --class (each student's report is in "
                   "OUT/results/STUDENT.json)", "--json")
-    rules.require(str(args.class_dir).strip(), "", "--class", "a folder name (. is the current folder)",
-                  repr(args.class_dir))
-    rules.require(args.out is None or str(args.out).strip(), "", "--out", "a folder name", repr(args.out))
+    check_folder("--class", args.class_dir)
+    check_folder("--out", args.out)
     if args.jobs is not None:
         rules.positive_int("", "--jobs", args.jobs)
-    rules.real("", "--timeout", args.timeout, 0, lo_open=True)
     summary = grading.grade_class(args.class_dir, out=args.out, jobs=args.jobs, force=args.force,
                                   lessons=args.lessons, public_only=args.public_only, timeout=args.timeout,
                                   progress=lambda line: print(line, flush=True))

@@ -17,11 +17,7 @@ import sys
 from .. import grading, rules
 from ..grading import notebooks
 from . import grade_class_cmd
-
-
-def _check_folder(what: str, value) -> None:
-    """An empty folder name would silently mean the current folder: refuse it."""
-    rules.require(value is None or str(value).strip(), "", what, "a folder name (. is the current folder)", repr(value))
+from ._checks import check_folder
 
 FORMAT_HELP = ("py (default: jupytext percent files, which run as scripts) or ipynb (notebooks, each exercise in "
                "a code cell of its own; needs jupytext); the checks stay .py")
@@ -82,7 +78,7 @@ def add_parsers(sub):
 
 
 def list_cmd(args):
-    _check_folder("--lessons", args.lessons)
+    check_folder("--lessons", args.lessons)
     for lesson in grading.list_lessons(grading.edition(args.lessons, args.lang)):
         exercises = lesson.exercises()
         extra = f"  ({len(exercises)} exercise{'s' * (len(exercises) != 1)})" if exercises else ""
@@ -91,8 +87,8 @@ def list_cmd(args):
 
 
 def copy_cmd(args):
-    _check_folder("DIR", args.dir)
-    _check_folder("--lessons", args.lessons)
+    check_folder("DIR", args.dir)
+    check_folder("--lessons", args.lessons)
     fmt = notebooks.check_format("", "--format", args.format)
     written = grading.copy_lessons(args.dir, args.lessons, force=args.force, lang=args.lang, fmt=fmt)
     how = (f"open {written[0].name} in Jupyter" if fmt == "ipynb"
@@ -102,7 +98,7 @@ def copy_cmd(args):
 
 
 def run_cmd(args):
-    _check_folder("--lessons", args.lessons)
+    check_folder("--lessons", args.lessons)
     lesson = grading.find_lesson(args.lesson, grading.edition(args.lessons, args.lang))
     env = dict(os.environ)
     if args.quick:
@@ -111,8 +107,8 @@ def run_cmd(args):
 
 
 def assign_cmd(args):
-    _check_folder("--out", args.out)
-    _check_folder("--lessons", args.lessons)
+    check_folder("--out", args.out)
+    check_folder("--lessons", args.lessons)
     fmt = notebooks.check_format("", "--format", args.format)
     written = grading.assign(args.lesson, args.out, args.lessons, force=args.force, lang=args.lang, fmt=fmt)
     for path in written:
@@ -122,13 +118,13 @@ def assign_cmd(args):
 
 
 def grade_cmd(args):
-    _check_folder("--lessons", args.lessons)
+    check_folder("--lessons", args.lessons)
+    rules.real("", "--timeout", args.timeout, 0, lo_open=True)
     if args.class_dir is not None:
         return grade_class_cmd.run(args)
     grade_class_cmd.check_single(args)
     rules.require(args.dir is not None, "", "DIR", "a student's folder, or --class SUBMISSIONS", "neither")
-    _check_folder("DIR", args.dir)
-    rules.real("", "--timeout", args.timeout, 0, lo_open=True)
+    check_folder("DIR", args.dir)
     report = grading.grade(args.dir, lessons=args.lessons, public_only=args.public_only, timeout=args.timeout)
     if args.json:
         for note in report["sandbox"]:
