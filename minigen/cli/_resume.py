@@ -13,7 +13,7 @@ import os
 from minigen import rules
 from minigen.checkpoint import entries_of
 
-from ._checks import check_settings
+from ._checks import check_settings, flag
 
 BUILTIN_CORPORA = ("shakespeare", "python")
 
@@ -27,6 +27,13 @@ def saved_run(ck) -> dict:
         run = rules.instance(fn, "extra.run", ck.meta["extra"].get("run", {}), dict, "an object")
         check_settings(run, fn=fn, name=lambda key: f"extra.run.{key}")
     return run
+
+
+def refuse_changes(given: dict, run: dict, resumable) -> None:
+    """On --resume: every option given that is not in ``resumable`` must keep the run's saved value."""
+    for k in sorted(k for k, v in given.items() if k not in resumable and v != run.get(k)):
+        was, now = run.get(k), given[k]
+        rules.fail("--resume", flag(k), f"the run's {was!r} (it cannot change; or start a new --out)", repr(now))
 
 
 def same_corpus(a: str, b: str) -> bool:

@@ -33,7 +33,7 @@ from minigen.rl.builtin_rewards import DISCRIMINATOR_SIZES
 from minigen.train import CHECKPOINT_NAME
 
 from ._checks import check_settings, flag, text
-from ._resume import nothing_left, plan, saved_run
+from ._resume import nothing_left, plan, refuse_changes, saved_run
 from .train_cmd import _check_out, _corpus_text, _make_out, parse_duration
 
 # Every option, with its default. The lead's prototype on the main job's checkpoint (2-layer LSTM,
@@ -153,9 +153,7 @@ def _config(args):
             same = os.path.realpath(_checkpoint_file(given["checkpoint"])) == \
                 os.path.realpath(_checkpoint_file(run["checkpoint"]))
             given["checkpoint"] = run["checkpoint"] if same else given["checkpoint"]
-        for k in sorted(k for k, v in given.items() if k not in RESUMABLE and v != run.get(k)):
-            rules.fail("--resume", flag(k), f"the run's {run.get(k)!r} (it cannot change; or start a new --out)",
-                       repr(given[k]))
+        refuse_changes(given, run, RESUMABLE)
         cfg.update(run)
         if "steps" in given or "time" in given:                 # a new end replaces the saved one
             cfg["steps"] = cfg["time"] = None

@@ -27,7 +27,7 @@ from minigen.models import GPT, GPTConfig, RNNLanguageModel
 from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer, loop_state
 
 from ._checks import CHOICES, check_device, check_settings, flag, prompt_ids
-from ._resume import BUILTIN_CORPORA, nothing_left, plan, same_corpus, saved_run
+from ._resume import BUILTIN_CORPORA, nothing_left, plan, refuse_changes, same_corpus, saved_run
 
 # Every option, with its default. On --resume the run's saved values are used, and
 # only the options in RESUMABLE may be changed; the rest fix the model and the data.
@@ -234,9 +234,7 @@ def _config(args):
         _check_fit({**cfg, **run, **given}, given)
         if "corpus" in given and same_corpus(given["corpus"], run.get("corpus", "")):
             given["corpus"] = run["corpus"]         # the same file, named from another folder
-        for k in sorted(k for k, v in given.items() if k not in RESUMABLE and v != run.get(k)):
-            was, now = run.get(k), given[k]
-            rules.fail("--resume", flag(k), f"the run's {was!r} (it cannot change; or start a new --out)", repr(now))
+        refuse_changes(given, run, RESUMABLE)
         tuned = {k: (run.get(k), given[k]) for k in TUNABLE if k in given and given[k] != run.get(k)}
         cfg.update({**OLDER_RUNS, **run})
         cfg["out"] = out
