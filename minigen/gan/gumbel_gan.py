@@ -42,7 +42,7 @@ from ..autograd.ops import stack
 from ..backend import array_namespace, host
 from ..models import RNNLanguageModel
 from ..optim import Adam
-from .mle import _like, discriminator_for, language_model, optimizer_step, sequences
+from .mle import _like, discriminator_for, language_model, optimizer_step, sequences, shared_settings, train_loop
 
 SCHEDULES = ("exp", "linear", "constant")
 LOSSES = ("rsgan", "standard")
@@ -86,24 +86,21 @@ class GumbelGAN:
         V = language_model(fn, "generator", generator)
         discriminator_for(fn, discriminator, V)
         self.real_data = sequences(fn, "real_data", real_data, V)                    # (N, T) on the host
-        self.start_token = rules.token_id(fn, "start_token", start_token, V)
+        self.start_token, self.max_grad_norm, self.rng = shared_settings(fn, V, start_token, max_grad_norm, seed)
         self.batch_size, self.anneal_steps = rules.positive_ints(fn, batch_size=batch_size, anneal_steps=anneal_steps)
         self.beta_max = rules.real(fn, "beta_max", beta_max, 1)
         self.schedule = rules.choice(fn, "schedule", schedule, SCHEDULES)
         self.loss = rules.choice(fn, "loss", loss, LOSSES)
-        self.max_grad_norm = rules.real(fn, "max_grad_norm", max_grad_norm, 0, lo_open=True, optional=True)
-        rules.non_negative_int(fn, "seed", seed, optional=True)
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer = Adam(generator.parameters(), lr=rules.real(fn, "g_lr", g_lr, 0, lo_open=True))
         self.d_optimizer = Adam(discriminator.parameters(), lr=rules.real(fn, "d_lr", d_lr, 0, lo_open=True))
-        self.rng = host.random.default_rng(seed) if seed is not None else backend.get_rng()
         self.steps = 0
         self.history = {"g_loss": [], "d_loss": [], "tau": [], "seconds": []}
 
     def temperature(self, step: int | None = None) -> float:
         """tau = 1 / beta at adversarial step ``step`` (default: the next one), by the schedule."""
-        i = min(self.steps if step is None else rules.non_negative_int("GumbelGAN.temperature", "step", step),
-                self.anneal_steps)
+        i = self.steps if step is None else rules.non_negative_int("GumbelGAN.temperature", "step", step)
+        i = min(i, self.anneal_steps)
         if self.schedule == "exp":
             beta = self.beta_max ** (i / self.anneal_steps)
         elif self.schedule == "linear":
@@ -171,14 +168,7 @@ class GumbelGAN:
 
     def train(self, num_steps: int, callback=None) -> dict:
         """``num_steps`` adversarial steps; ``callback(gan, entry)`` after each. Returns ``history``."""
-        num_steps = rules.positive_int("GumbelGAN.train", "num_steps", num_steps)
-        rules.require(callback is None or callable(callback), "GumbelGAN.train", "callback",
-                      "a function (gan, entry) or None", rules.describe(callback), TypeError)
-        for _ in range(num_steps):
-            entry = self.step()
-            if callback is not None:
-                callback(self, entry)
-        return self.history
+        return train_loop("GumbelGAN.train", self, self.step, num_steps, callback)
 
     def __repr__(self):
         return (f"GumbelGAN(steps={self.steps}, batch_size={self.batch_size}, loss={self.loss!r}, "

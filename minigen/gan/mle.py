@@ -40,19 +40,17 @@ _DISCRIMINATOR = "a discriminator with config['vocab_size'] and real_probability
 
 def language_model(fn: str, name: str, model) -> int:
     """The vocabulary size of ``model``, a minigen language model, or one error naming ``name``."""
-    V = vocab_size_of(model)
-    rules.require(isinstance(model, GenerationMixin) and V is not None, fn, name, _GENERATOR, type(model).__name__,
-                  TypeError)
+    V = vocab_size_of(model)                                                   # None, or a positive int
+    rules.require(isinstance(model, GenerationMixin) and V, fn, name, _GENERATOR, type(model).__name__, TypeError)
     return V
 
 
 def discriminator_for(fn: str, discriminator, V: int) -> None:
     """Check that ``discriminator`` scores sequences over the generator's vocabulary of ``V`` tokens."""
-    ok = callable(getattr(discriminator, "real_probability", None)) and vocab_size_of(discriminator) is not None
-    rules.require(ok, fn, "discriminator", _DISCRIMINATOR, type(discriminator).__name__, TypeError)
     Vd = vocab_size_of(discriminator)
-    rules.require(Vd == V, fn, "discriminator", f"a discriminator over the generator's {V} tokens",
-                  f"vocab_size {Vd}")
+    ok = callable(getattr(discriminator, "real_probability", None)) and Vd is not None
+    rules.require(ok, fn, "discriminator", _DISCRIMINATOR, type(discriminator).__name__, TypeError)
+    rules.require(Vd == V, fn, "discriminator", f"over the generator's {V} tokens", f"vocab_size {Vd}")
 
 
 def sequences(fn: str, name: str, data, V: int):
@@ -67,9 +65,13 @@ def with_start(ids, start_token: int):
     return host.concatenate([host.full((ids.shape[0], 1), start_token, dtype=ids.dtype), ids], axis=1)
 
 
-def _rng(seed):
-    """``numpy.random.default_rng(seed)``, or minigen's global generator when ``seed`` is None."""
-    return host.random.default_rng(seed) if seed is not None else backend.get_rng()
+def shared_settings(fn: str, V: int, start_token, max_grad_norm, seed):
+    """The settings every phase takes, checked: ``(start_token, max_grad_norm, rng)``, where ``rng`` is
+    ``numpy.random.default_rng(seed)``, or minigen's global generator when ``seed`` is None."""
+    start_token = rules.token_id(fn, "start_token", start_token, V)
+    max_grad_norm = rules.real(fn, "max_grad_norm", max_grad_norm, 0, lo_open=True, optional=True)
+    seed = rules.non_negative_int(fn, "seed", seed, optional=True)
+    return start_token, max_grad_norm, host.random.default_rng(seed) if seed is not None else backend.get_rng()
 
 
 def _like(model):
@@ -85,6 +87,19 @@ def optimizer_step(model, optimizer, loss, max_grad_norm) -> float:
         clip_grad_norm_(model.parameters(), max_norm=max_grad_norm)
     optimizer.step()
     return float(backend.to_numpy(loss.data))
+
+
+def train_loop(fn: str, gan, step, num_steps, callback) -> dict:
+    """The ``train`` of every GAN here: ``num_steps`` calls of ``step()``, each followed by ``callback(gan, entry)``
+    (when given); returns ``gan.history``."""
+    num_steps = rules.positive_int(fn, "num_steps", num_steps)
+    rules.require(callback is None or callable(callback), fn, "callback", "a function (gan, entry) or None",
+                  rules.describe(callback), TypeError)
+    for _ in range(num_steps):
+        entry = step()
+        if callback is not None:
+            callback(gan, entry)
+    return gan.history
 
 
 def mle_pretrain(generator, data, epochs: int = 1, *, steps: int | None = None, batch_size: int = 64,
@@ -113,13 +128,13 @@ def mle_pretrain(generator, data, epochs: int = 1, *, steps: int | None = None, 
     """
     fn = "mle_pretrain"
     V = language_model(fn, "generator", generator)
-    ids = with_start(sequences(fn, "data", data, V), rules.token_id(fn, "start_token", start_token, V))  # (N, 1+T)
+    data = sequences(fn, "data", data, V)                                      # (N, T) on the host
+    start_token, max_grad_norm, rng = shared_settings(fn, V, start_token, max_grad_norm, seed)
     epochs, batch_size = rules.positive_ints(fn, epochs=epochs, batch_size=batch_size)
     steps = rules.positive_int(fn, "steps", steps, optional=True)
-    rules.real(fn, "max_grad_norm", max_grad_norm, 0, lo_open=True, optional=True)
-    rules.non_negative_int(fn, "seed", seed, optional=True)
     optimizer = optimizer if optimizer is not None else Adam(generator.parameters(), lr=rules.real(fn, "lr", lr, 0))
-    rng, like, N = _rng(seed), _like(generator), ids.shape[0]
+    ids, like = with_start(data, start_token), _like(generator)                # (N, 1+T)
+    N = ids.shape[0]
     per_epoch = -(-N // batch_size)
     total = steps if steps is not None else epochs * per_epoch
     generator.train()
@@ -167,16 +182,13 @@ def pretrain_discriminator(discriminator, generator, real_data, rounds: int = 1,
     V = language_model(fn, "generator", generator)
     discriminator_for(fn, discriminator, V)
     real = sequences(fn, "real_data", real_data, V)                            # (N, T) on the host
+    start_token, max_grad_norm, rng = shared_settings(fn, V, start_token, max_grad_norm, seed)
     rounds, epochs, batch_size = rules.positive_ints(fn, rounds=rounds, epochs=epochs, batch_size=batch_size)
     n = rules.integer(fn, "num_samples", num_samples, 1, real.shape[0], optional=True) or real.shape[0]
-    rules.real(fn, "max_grad_norm", max_grad_norm, 0, lo_open=True, optional=True)
-    rules.token_id(fn, "start_token", start_token, V)
-    rules.real(fn, "temperature", temperature, 0, lo_open=True)
-    rules.non_negative_int(fn, "seed", seed, optional=True)
-    optimizer = optimizer if optimizer is not None else Adam(discriminator.parameters(),
-                                                             lr=rules.real(fn, "lr", lr, 0))
+    temperature = rules.real(fn, "temperature", temperature, 0, lo_open=True)
+    optimizer = optimizer if optimizer is not None else Adam(discriminator.parameters(), lr=rules.real(fn, "lr", lr, 0))
     return discriminator_rounds(discriminator, generator, real, rounds, epochs, n, batch_size, optimizer,
-                                max_grad_norm, start_token, temperature, _rng(seed))
+                                max_grad_norm, start_token, temperature, rng)
 
 
 def discriminator_rounds(discriminator, generator, real, rounds, epochs, n, batch_size, optimizer, max_grad_norm,

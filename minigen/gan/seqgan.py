@@ -59,7 +59,7 @@ from ..rl import reinforce_loss, rollout_rewards, sequence_log_probs
 from ..sample.generate import generate
 from .mle import (
     discriminator_for, discriminator_rounds, language_model, mle_pretrain, optimizer_step, pretrain_discriminator,
-    sequences,
+    sequences, shared_settings, train_loop,
 )
 
 __all__ = ["SeqGAN", "update_rollout_policy"]
@@ -142,20 +142,17 @@ class SeqGAN:
         V = language_model(fn, "generator", generator)
         discriminator_for(fn, discriminator, V)
         self.real_data = sequences(fn, "real_data", real_data, V)                    # (N, T) on the host
-        self.start_token = rules.token_id(fn, "start_token", start_token, V)
+        self.start_token, self.max_grad_norm, self.rng = shared_settings(fn, V, start_token, max_grad_norm, seed)
         self.batch_size, self.num_rollouts, self.g_steps, self.d_epochs = rules.positive_ints(
             fn, batch_size=batch_size, num_rollouts=num_rollouts, g_steps=g_steps, d_epochs=d_epochs)
         self.d_rounds = rules.non_negative_int(fn, "d_rounds", d_rounds)
         d_samples = rules.positive_int(fn, "d_samples", d_samples, optional=True)
         self.d_samples = min(d_samples, len(self.real_data)) if d_samples is not None else len(self.real_data)
         self.rollout_update_rate = rules.real(fn, "rollout_update_rate", rollout_update_rate, 0, 1, optional=True)
-        self.max_grad_norm = rules.real(fn, "max_grad_norm", max_grad_norm, 0, lo_open=True, optional=True)
-        rules.non_negative_int(fn, "seed", seed, optional=True)
         self.generator, self.discriminator, self.baseline = generator, discriminator, baseline
         self.mle_optimizer = Adam(generator.parameters(), lr=rules.real(fn, "g_lr", g_lr, 0, lo_open=True))
         self.g_optimizer = Adam(generator.parameters(), lr=g_lr)
         self.d_optimizer = Adam(discriminator.parameters(), lr=rules.real(fn, "d_lr", d_lr, 0, lo_open=True))
-        self.rng = host.random.default_rng(seed) if seed is not None else backend.get_rng()
         self.rollout = None
         self.steps = 0
         self.history = {"mle_loss": [], "d_pretrain_loss": [], "g_loss": [], "reward": [], "d_loss": [],
@@ -227,14 +224,7 @@ class SeqGAN:
     def train(self, num_steps: int, callback=None) -> dict:
         """``num_steps`` adversarial steps; ``callback(gan, entry)`` after each (for example to measure NLL-oracle).
         Returns ``history``."""
-        num_steps = rules.positive_int("SeqGAN.train", "num_steps", num_steps)
-        rules.require(callback is None or callable(callback), "SeqGAN.train", "callback",
-                      "a function (gan, entry) or None", rules.describe(callback), TypeError)
-        for _ in range(num_steps):
-            entry = self.adversarial_step()
-            if callback is not None:
-                callback(self, entry)
-        return self.history
+        return train_loop("SeqGAN.train", self, self.adversarial_step, num_steps, callback)
 
     def __repr__(self):
         return (f"SeqGAN(steps={self.steps}, batch_size={self.batch_size}, num_rollouts={self.num_rollouts}, "

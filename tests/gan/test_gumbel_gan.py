@@ -116,5 +116,5 @@ def test_bad_settings_are_one_line_naming_the_argument(kwargs, error, message):
 def test_a_discriminator_over_another_vocabulary_is_refused():
     g = RNNLanguageModel(V, embed_dim=6, hidden_size=8, num_layers=1)
     d = TextCNNDiscriminator(V + 1, embed_dim=6, filter_sizes=(2,), num_filters=(4,))
-    with pytest.raises(ValueError, match=f"GumbelGAN: discriminator must be a discriminator over the generator's {V}"):
+    with pytest.raises(ValueError, match=f"GumbelGAN: discriminator must be over the generator's {V}"):
         GumbelGAN(g, d, _data())

@@ -171,7 +171,7 @@ def test_one_adversarial_step_on_each_backend(backend, oracle_data):
 
 @pytest.mark.parametrize("change, error, match", [
     (dict(discriminator=_discriminator(vocab_size=V + 1)), ValueError,
-     "SeqGAN: discriminator must be a discriminator over the generator's 30 tokens, got vocab_size 31"),
+     "SeqGAN: discriminator must be over the generator's 30 tokens, got vocab_size 31"),
     (dict(discriminator="D"), TypeError, "SeqGAN: discriminator must be"),
     (dict(generator=_discriminator()), TypeError, "SeqGAN: generator must be a minigen language model"),
     (dict(real_data=np.full((4, T), V)), IndexError, r"SeqGAN: real_data must be ids in \[0, 30\), got id 30"),
@@ -201,7 +201,7 @@ def test_bad_input_to_the_pretraining_functions():
         mle_pretrain(g, data[None])
     with pytest.raises(ValueError, match="mle_pretrain: steps must be a positive integer or None, got 0"):
         mle_pretrain(g, data, steps=0)
-    with pytest.raises(ValueError, match="pretrain_discriminator: discriminator must be a discriminator over"):
+    with pytest.raises(ValueError, match="pretrain_discriminator: discriminator must be over the generator"):
         pretrain_discriminator(_discriminator(vocab_size=V - 1), g, data)
     with pytest.raises(ValueError, match=r"pretrain_discriminator: num_samples must be an integer in \[1, 4\]"):
         pretrain_discriminator(d, g, data, num_samples=5)
