@@ -28,7 +28,7 @@ import math
 from .. import backend, rules
 from ..backend import array_namespace, device_of
 from ..kernels.softmax import log_softmax_forward
-from .penalties import _is_id, _token_mask
+from .penalties import _in_vocabulary, _is_id, _token_mask
 from .processors import LogitsProcessor
 
 __all__ = ["MinLengthLogitsProcessor", "MinNewTokensLengthLogitsProcessor", "ForcedBOSTokenLogitsProcessor",
@@ -42,12 +42,6 @@ def _eos_ids(fn: str, eos_token_id) -> list[int]:
     ok = isinstance(ids, (list, tuple)) and len(ids) > 0 and all(map(_is_id, ids))
     rules.require(ok, fn, "eos_token_id", "a token id >= 0 or a non-empty list of them", rules.describe(eos_token_id))
     return [int(t) for t in ids]
-
-
-def _in_vocabulary(fn: str, name: str, ids, V: int) -> None:
-    """Refuse ids >= V, which are known to be wrong only once the scores give V (at the first call)."""
-    too_large = sorted({t for t in ids if t >= V})
-    rules.require(not too_large, fn, name, f"ids in [0, {V})", too_large)
 
 
 def _copy(scores):

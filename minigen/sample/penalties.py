@@ -64,6 +64,12 @@ def _is_id(t) -> bool:
     return rules.is_int(t) and t >= 0
 
 
+def _in_vocabulary(fn: str, name: str, ids, V: int) -> None:
+    """Refuse ids >= V, which are known to be wrong only once the scores give V (at the first call)."""
+    too_large = sorted({t for t in ids if t >= V})
+    rules.require(not too_large, fn, name, f"ids in [0, {V})", too_large)
+
+
 def repetition_rule(scores, chosen, penalty: float, normalize: bool = False):
     """CTRL's rule on the ``chosen`` (B, V) tokens: ``s / penalty`` where ``s > 0``, ``s * penalty`` where not; with
     ``normalize``, ``penalty * log_softmax(scores)`` there (and the log-softmax elsewhere). The encoder's version
@@ -180,8 +186,7 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, ngram_size: int):
-        ngram_size = rules.positive_int("NoRepeatNGramLogitsProcessor", "ngram_size", ngram_size)
-        self.ngram_size = int(ngram_size)
+        self.ngram_size = rules.positive_int("NoRepeatNGramLogitsProcessor", "ngram_size", ngram_size)
 
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
@@ -244,9 +249,7 @@ class NoBadWordsLogitsProcessor(LogitsProcessor):
     def process(self, input_ids, scores):
         xp = array_namespace(scores)
         (B, T), V = input_ids.shape, scores.shape[-1]
-        too_large = sorted({t for seq in self.bad_words_ids for t in seq if t >= V})     # V is known only now
-        if too_large:
-            rules.fail("NoBadWordsLogitsProcessor", "bad_words_ids", f"ids in [0, {V})", too_large)
+        _in_vocabulary("NoBadWordsLogitsProcessor", "bad_words_ids", [t for seq in self.bad_words_ids for t in seq], V)
         singles = [seq[0] for seq in self.bad_words_ids if len(seq) == 1]
         banned = xp.broadcast_to(_token_mask(singles, V, scores), (B, V))      # (B, V)
         vocab = xp.arange(V, device=device_of(scores))                         # (V,)
