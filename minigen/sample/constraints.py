@@ -217,8 +217,7 @@ def _sequence_bias(fn: str, sequence_bias) -> dict:
     rules.require(ok, fn, name, "a non-empty list of [token_ids, bias] pairs (or a dict {tuple of ids: bias})", given)
     if isinstance(sequence_bias, dict):
         pairs = list(sequence_bias.items())
-        rules.require(all(isinstance(ids, tuple) for ids, _ in pairs), fn, name, "a dict with tuples of ids as keys",
-                      given)
+        rules.require(all(isinstance(k, tuple) for k, _ in pairs), fn, name, "a dict with tuples of ids as keys", given)
     else:
         ok = all(isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in sequence_bias)
         rules.require(ok, fn, name, "a list of [token_ids, bias] pairs", given)
@@ -287,20 +286,18 @@ class PrefixConstrainedLogitsProcessor(LogitsProcessor):
 
     def __init__(self, prefix_allowed_tokens_fn, num_beams: int):
         fn = "PrefixConstrainedLogitsProcessor"
-        rules.require(callable(prefix_allowed_tokens_fn), fn, "prefix_allowed_tokens_fn",
-                      "a function (batch_id, input_ids) -> list of allowed token ids",
-                      rules.describe(prefix_allowed_tokens_fn), TypeError)
+        rules.require(callable(prefix_allowed_tokens_fn), fn, "prefix_allowed_tokens_fn", "a function (batch_id, "
+                      "input_ids) -> list of allowed token ids", rules.describe(prefix_allowed_tokens_fn), TypeError)
         self.prefix_allowed_tokens_fn = prefix_allowed_tokens_fn
         self.num_beams = rules.positive_int(fn, "num_beams", num_beams)
 
     def _allowed(self, input_ids, V: int):
         """A (B, V) host mask, True where the user's function allows the token."""
-        fn, (B, _) = "PrefixConstrainedLogitsProcessor", input_ids.shape
-        rules.require(B % self.num_beams == 0, fn, "input_ids", f"a batch of rows that num_beams={self.num_beams} "
-                      "divides", f"{B} rows")
+        fn, (B, _), K = "PrefixConstrainedLogitsProcessor", input_ids.shape, self.num_beams
+        rules.require(B % K == 0, fn, "input_ids", f"a batch of rows that num_beams={K} divides", f"{B} rows")
         allowed = backend.host_full((B, V), False, dtype="bool")               # (B, V) on the host
         for row, ids in enumerate(backend.to_numpy(input_ids).copy()):       # a copy: the function may edit it
-            batch_id = row // self.num_beams
+            batch_id = row // K
             tokens = self.prefix_allowed_tokens_fn(batch_id, ids)
             if backend.is_array(tokens):                                       # a NumPy, CuPy or torch array
                 tokens = backend.to_numpy(tokens).tolist()
