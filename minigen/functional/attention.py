@@ -42,12 +42,33 @@ class ScaledDotProductAttention(Function):
         return K.scaled_dot_product_attention_backward((dout, dweights), self.cache)
 
 
-def _mask_array(fn: str, name: str, mask, query):
-    """The array of a mask (a Tensor or an array): bool or the query's dtype, on the query's device."""
+def as_tensors(fn: str, query, key, value):
+    """Tensors for query, key and value (``query is key is value`` stays true when it was), each floating,
+    all of one dtype and on one device: the rules both attention functions share."""
+    q = as_tensor(query)
+    k = q if key is query else as_tensor(key)
+    v = k if value is key else (q if value is query else as_tensor(value))
+    for name, t in (("query", q), ("key", k), ("value", v)):
+        rules.floating_array(fn, name, t)
+    rules.same_dtype(fn, query=q, key=k, value=v)
+    return q, k, v
+
+
+def _mask_array(fn: str, name: str, mask, query, shapes=(), scores=None):
+    """The array of a mask (a Tensor or an array; None passes): bool or the query's dtype, on the query's
+    device, and of one of ``shapes`` or, given the ``scores``' shape, of a shape that broadcasts to it."""
+    if mask is None:
+        return None
     m, dtype = rules.array_of(mask), backend._dtype_name(query.dtype)
     ok = backend.is_array(m) and backend._dtype_name(m.dtype) in ("bool", dtype)
     rules.require(ok, fn, name, f"a bool array or one of the query's dtype {dtype}", rules.describe(m), TypeError)
     rules.same_device(fn, query=query, **{name: m})
+    shape = tuple(m.shape)
+    if scores is None:
+        rules.require(shape in shapes, fn, name, "of shape " + " or ".join(map(str, shapes)), f"shape {shape}")
+    else:
+        ok = broadcast_shapes(shape, scores) == scores
+        rules.require(ok, fn, name, f"of a shape that broadcasts to the scores' {scores}", f"shape {shape}")
     return m
 
 
@@ -73,11 +94,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     [1.0, 0.0]
     """
     fn = "scaled_dot_product_attention"
-    query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
+    query, key, value = as_tensors(fn, query, key, value)
     for name, t, rows in (("query", query, "L"), ("key", key, "S"), ("value", value, "S")):
-        rules.floating_array(fn, name, t)
         rules.require(t.ndim >= 2, fn, name, f"of shape (..., {rows}, features)", f"shape {t.shape}")
-    rules.same_dtype(fn, query=query, key=key, value=value)
     E, S = query.shape[-1], key.shape[-2]
     rules.require(key.shape[-1] == E, fn, "key", f"of shape (..., S, {E}) (E as the query's)", f"shape {key.shape}")
     rules.require(value.shape[-2] == S, fn, "value", f"of shape (..., {S}, Ev) (S as the key's)", f"shape {value.shape}")
@@ -86,12 +105,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     shapes = (query.shape, key.shape, value.shape)
     rules.require(ok, fn, "query, key and value", "of leading dimensions that broadcast", shapes)
     scores_shape = batch + (query.shape[-2], key.shape[-2])
-    mask = None
     if attn_mask is not None:
         rules.require(not rules.flag(fn, "is_causal", is_causal), fn, "is_causal", _CAUSAL_OR_MASK, True)
-        mask = _mask_array(fn, "attn_mask", attn_mask, query)
-        ok = broadcast_shapes(tuple(mask.shape), scores_shape) == scores_shape
-        rules.require(ok, fn, "attn_mask", f"of a shape that broadcasts to the scores' {scores_shape}", mask.shape)
+    mask = _mask_array(fn, "attn_mask", attn_mask, query, scores=scores_shape)
     dropout_p = rules.real(fn, "dropout_p", dropout_p, 0, 1, hi_open=True)
     scale = rules.real(fn, "scale", scale, optional=True)
     out, weights = ScaledDotProductAttention.apply(query, key, value, attn_mask=mask, is_causal=bool(is_causal),
@@ -138,41 +154,24 @@ def merge_heads(x):
 # ---------------------------------------------------------------------------- multi-head attention
 
 def mha_masks(fn, query, key, value, embed_dim, num_heads, key_padding_mask, attn_mask, batch_first, kv_cache):
-    """The rules of multi-head attention's inputs (at its edge; ``num_heads`` is already checked);
-    returns the masks as arrays (or None)."""
+    """The rules of multi-head attention's inputs beyond ``as_tensors``' (at its edge; ``num_heads`` is already
+    checked); returns the masks as arrays (or None)."""
     E = embed_dim
     unbatched = query.ndim == 2
     layout = (("seq",) if unbatched else ("batch", "seq") if batch_first else ("seq", "batch")) + (E,)
     for name, t in (("query", query), ("key", key), ("value", value)):
-        rules.floating_array(fn, name, t)
         ok = t.ndim == (query.ndim if query.ndim in (2, 3) else 3) and t.shape[-1] == E
         rules.require(ok, fn, name, f"of shape {rules.shape_text(layout)}", f"shape {t.shape}")
     b_axis, seq = (None, 0) if unbatched else (0, 1) if batch_first else (1, 0)
     B, L, S = 1 if unbatched else query.shape[b_axis], query.shape[seq], key.shape[seq]
     ok = value.shape[seq] == S and (unbatched or (key.shape[b_axis], value.shape[b_axis]) == (B, B))
     rules.require(ok, fn, "key and value", f"of query's batch size {B} and of one length", (key.shape, value.shape))
-    rules.same_dtype(fn, query=query, key=key, value=value)
+    rules.require(kv_cache is None or query is key is value, fn, "kv_cache", _SELF_ATTENTION_ONLY, "a cache")
     if kv_cache is not None:
-        rules.require(query is key is value, fn, "kv_cache", _SELF_ATTENTION_ONLY, "a cache")
         S = len(kv_cache) + L                                  # the new positions join the cached ones
-    am = kpm = None
-    if attn_mask is not None:
-        am = _mask_array(fn, "attn_mask", attn_mask, query)
-        ok = tuple(am.shape) in ((L, S), (B * num_heads, L, S))
-        rules.require(ok, fn, "attn_mask", f"of shape ({L}, {S}) or ({B * num_heads}, {L}, {S})", f"shape {am.shape}")
-    if key_padding_mask is not None:
-        kpm = _mask_array(fn, "key_padding_mask", key_padding_mask, query)
-        want = (S,) if unbatched else (B, S)
-        rules.require(tuple(kpm.shape) == want, fn, "key_padding_mask", f"of shape {want}", f"shape {kpm.shape}")
+    am = _mask_array(fn, "attn_mask", attn_mask, query, [(L, S), (B * num_heads, L, S)])
+    kpm = _mask_array(fn, "key_padding_mask", key_padding_mask, query, [(S,) if unbatched else (B, S)])
     return am, kpm
-
-
-def as_tensors(query, key, value):
-    """Tensors for query, key and value, keeping ``query is key is value`` true when it was."""
-    q = as_tensor(query)
-    k = q if key is query else as_tensor(key)
-    v = k if value is key else (q if value is query else as_tensor(value))
-    return q, k, v
 
 
 def _batch_first(t, unbatched: bool, batch_first: bool):
@@ -296,7 +295,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     (torch gives NaN).
     """
     fn = "multi_head_attention_forward"
-    query, key, value = as_tensors(query, key, value)
+    query, key, value = as_tensors(fn, query, key, value)
     if bias_k is not None or bias_v is not None or add_zero_attn:
         rules.fail(fn, "bias_k, bias_v and add_zero_attn", "None, None and False", "others", NotImplementedError)
     E = rules.positive_int(fn, "embed_dim_to_check", embed_dim_to_check)

@@ -130,7 +130,7 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False, kv_cache=None):
         rules.instance("MultiheadAttention", "kv_cache", kv_cache, (KVCache, type(None)), "a KVCache or None")
-        query, key, value = FA.as_tensors(query, key, value)
+        query, key, value = FA.as_tensors("MultiheadAttention", query, key, value)
         am, kpm = FA.mha_masks("MultiheadAttention", query, key, value, self.embed_dim, self.num_heads,
                                key_padding_mask, attn_mask, self.batch_first, kv_cache)
         rules.same_dtype("MultiheadAttention", in_proj_weight=self.in_proj_weight, query=query)

@@ -285,7 +285,7 @@ def test_sdpa_matches_torch(dtype, kind):
 def test_bad_input():
     q, k, v = (minigen.tensor(a) for a in _qkv(L=4, S=6, E=8, Ev=8, lead=(2,)))
     with pytest.raises(ValueError, match=r"scaled_dot_product_attention: attn_mask must be of a shape that "
-                                         r"broadcasts to the scores' \(2, 4, 6\), got \(3, 5\)"):
+                                         r"broadcasts to the scores' \(2, 4, 6\), got shape \(3, 5\)"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), bool))
     with pytest.raises(TypeError, match="attn_mask must be a bool array or one of the query's dtype float64, got .*int64"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 6), np.int64))
