@@ -26,6 +26,7 @@ from .. import backend, rules
 from ..backend import host
 from ..functional import cross_entropy
 from ..models import oracle_samples
+from ..models.oracle import sequences
 from ..models.generation import GenerationMixin
 from ..nn.utils import clip_grad_norm_
 from ..optim import Adam
@@ -51,13 +52,6 @@ def discriminator_for(fn: str, discriminator, V: int) -> None:
     ok = callable(getattr(discriminator, "real_probability", None)) and Vd is not None
     rules.require(ok, fn, "discriminator", _DISCRIMINATOR, type(discriminator).__name__, TypeError)
     rules.require(Vd == V, fn, "discriminator", f"over the generator's {V} tokens", f"vocab_size {Vd}")
-
-
-def sequences(fn: str, name: str, data, V: int):
-    """``data`` as a host (N, T) integer array of ids in [0, V), N >= 1 and T >= 1 (one explicit copy to the host)."""
-    ids = backend.to_numpy(rules.array_of(rules.token_ids(fn, name, data, V, ndim=2)))
-    rules.require(ids.size > 0, fn, name, "a non-empty (N, T) array of token ids", f"shape {ids.shape}")
-    return ids
 
 
 def with_start(ids, start_token: int):

@@ -45,6 +45,7 @@ from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import host
 from ..functional import cross_entropy
+from ..models.oracle import sequences
 from ..sample.step import vocab_size_of
 
 __all__ = ["nll_oracle", "nll_test", "bleu", "self_bleu"]
@@ -88,8 +89,7 @@ def _mean_nll(fn: str, model_name: str, model, ids_name: str, ids, start_token, 
     ok = V is not None and callable(model) and hasattr(model, "parameters")
     rules.require(ok, fn, model_name, "a minigen language model (with config['vocab_size'])", type(model).__name__,
                   TypeError)
-    ids = backend.to_numpy(rules.array_of(rules.token_ids(fn, ids_name, ids, V, ndim=2)))    # (N, T) on the host
-    rules.require(ids.size > 0, fn, ids_name, "a non-empty (N, T) array", f"shape {ids.shape}")
+    ids = sequences(fn, ids_name, ids, V)                                  # (N, T) on the host
     rules.token_id(fn, "start_token", start_token, V)
     batch_size = rules.positive_int(fn, "batch_size", batch_size)
     N, T = ids.shape
@@ -115,15 +115,11 @@ def _mean_nll(fn: str, model_name: str, model, ids_name: str, ids, start_token, 
 
 def _sequences(fn: str, name: str, value, at_least: int = 1) -> list[tuple]:
     """Token sequences as tuples: a 2-D integer array (host or device), or a list of sequences of tokens."""
-    if backend.is_array(value):
-        ok = backend.is_integer(value.dtype) and value.ndim == 2
-        rules.require(ok, fn, name, "a 2-D integer array or a list of token sequences", rules.describe(value),
-                      TypeError)
-        value = backend.to_numpy(value).tolist()
-    rules.require(isinstance(value, (list, tuple)), fn, name, "a list of token sequences", rules.describe(value),
-                  TypeError)
+    array = backend.is_array(value)
+    ok = backend.is_integer(value.dtype) and value.ndim == 2 if array else isinstance(value, (list, tuple))
+    rules.require(ok, fn, name, "a 2-D integer array or a list of token sequences", rules.describe(value), TypeError)
     seqs = []
-    for i, seq in enumerate(value):
+    for i, seq in enumerate(backend.to_numpy(value).tolist() if array else value):
         if backend.is_array(seq) and seq.ndim == 1:
             seq = backend.to_numpy(seq).tolist()
         rules.require(isinstance(seq, (list, tuple)), fn, f"{name}[{i}]", "a sequence of tokens (a list or tuple)",

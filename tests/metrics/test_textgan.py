@@ -98,7 +98,7 @@ def test_the_same_nll_on_every_backend(backend, oracle):
     (np.zeros((2, 3)), "must be an integer array of token ids, got float64", TypeError),
     (np.array([[1, V]]), f"must be ids in [0, {V}), got id {V}", IndexError),
     (np.array([[1, -1]]), f"must be ids in [0, {V}), got id -1", IndexError),
-    (np.zeros((0, 3), np.int64), "must be a non-empty (N, T) array, got shape (0, 3)", ValueError),
+    (np.zeros((0, 3), np.int64), "must be a non-empty (N, T) array of token ids, got shape (0, 3)", ValueError),
 ])
 def test_bad_ids_are_one_line_naming_them(oracle, fn, ids, match, error):
     name = "samples" if fn is nll_oracle else "data"
@@ -199,7 +199,7 @@ def test_arrays_and_lists_give_the_same_bleu(backend):
     (lambda: bleu(np.zeros((2, 3)), [[1]]), "^bleu: hypotheses must be a 2-D integer array", TypeError),
     (lambda: bleu([[1]], np.zeros(3, np.int64)), "^bleu: references must be a 2-D integer array", TypeError),
     (lambda: bleu(["a b c"], [[1]]), r"^bleu: hypotheses\[0\] must be a sequence of tokens", TypeError),
-    (lambda: self_bleu("abc"), "^self_bleu: samples must be a list of token sequences", TypeError),
+    (lambda: self_bleu("abc"), "^self_bleu: samples must be a 2-D integer array or a list of token sequences", TypeError),
 ])
 def test_bad_bleu_input_is_one_line_naming_it(call, match, error):
     with pytest.raises(error, match=match):
