@@ -32,15 +32,20 @@ class Embedding(Function):
         return None, dweight
 
 
-def embedding_options(fn: str, max_norm, norm_type, sparse):
-    """torch's optional embedding arguments as (max_norm, norm_type); values minigen cannot honour are refused."""
+def embedding_options(fn: str, num_embeddings: int, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse):
+    """torch's optional embedding arguments, the rules ``F.embedding`` and ``nn.Embedding`` share: returns
+    (padding_idx in 0..num_embeddings-1 or None, max_norm, norm_type, scale_grad_by_freq); values minigen
+    cannot honour are refused."""
+    V = num_embeddings
+    padding_idx = rules.integer(fn, "padding_idx", padding_idx, -V, V - 1, optional=True)
     ok = max_norm is None or rules.is_real(max_norm) and max_norm >= 0
     rules.require(ok, fn, "max_norm", "a non-negative number or None", rules.describe(max_norm))
     ok = rules.is_real(norm_type) and norm_type > 0                          # inf is the max-norm
     rules.require(ok, fn, "norm_type", "a positive number", rules.describe(norm_type))
-    sparse = rules.flag(fn, "sparse", sparse)
+    scale_grad_by_freq, sparse = rules.flags(fn, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
     rules.require(not sparse, fn, "sparse", "False (minigen has no sparse gradients)", True, NotImplementedError)
-    return max_norm if max_norm is None else float(max_norm), float(norm_type)
+    padding_idx = padding_idx if padding_idx is None else padding_idx % V
+    return padding_idx, max_norm if max_norm is None else float(max_norm), float(norm_type), scale_grad_by_freq
 
 
 def embedding_renorm_(weight, ids, max_norm: float, norm_type: float = 2.0) -> None:
@@ -87,10 +92,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     rules.same_device("embedding", input=input, weight=weight)
     V = weight.shape[0]
     ids = rules.array_of(rules.token_ids("embedding", "input", input, V))
-    if padding_idx is not None:
-        padding_idx = rules.integer("embedding", "padding_idx", padding_idx, -V, V - 1) % V
-    max_norm, norm_type = embedding_options("embedding", max_norm, norm_type, sparse)
-    scale_grad_by_freq = rules.flag("embedding", "scale_grad_by_freq", scale_grad_by_freq)   # before renorm writes
+    padding_idx, max_norm, norm_type, scale_grad_by_freq = embedding_options(    # all checked before renorm writes
+        "embedding", V, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
     if max_norm is not None:
         embedding_renorm_(weight, ids, max_norm, norm_type)
     return Embedding.apply(ids, weight, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq)

@@ -37,10 +37,9 @@ class Embedding(Module):
                  _freeze: bool = False, device=None, dtype=None):
         super().__init__()
         V, embedding_dim = rules.positive_ints("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
-        if padding_idx is not None:
-            padding_idx = rules.integer("Embedding", "padding_idx", padding_idx, -V, V - 1) % V
-        max_norm, norm_type = embedding_options("Embedding", max_norm, norm_type, sparse)
-        scale_grad_by_freq, _freeze = rules.flags("Embedding", scale_grad_by_freq=scale_grad_by_freq, _freeze=_freeze)
+        padding_idx, max_norm, norm_type, scale_grad_by_freq = embedding_options(
+            "Embedding", V, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
+        _freeze = rules.flag("Embedding", "_freeze", _freeze)
         init.check_dtype("Embedding", dtype)
         self.num_embeddings, self.embedding_dim, self.padding_idx = V, embedding_dim, padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type

@@ -111,5 +111,5 @@ def test_bad_input():
         F.embedding([0, 1], W)
     with pytest.raises(ValueError, match=r"embedding: weight must be of shape \(num_embeddings, embedding_dim\), got shape \(5,\)"):
         F.embedding(np.array([0]), minigen.tensor(np.zeros(5)))
-    with pytest.raises(ValueError, match=r"embedding: padding_idx must be an integer in \[-5, 4\], got 5"):
+    with pytest.raises(ValueError, match=r"embedding: padding_idx must be an integer in \[-5, 4\] or None, got 5"):
         F.embedding(np.array([0]), W, padding_idx=5)

@@ -308,7 +308,7 @@ def test_bad_input():
         nn.Embedding(10, 4)([1, 2])
     with pytest.raises(IndexError, match=r"embedding: input must be ids in \[0, 10\), got id 10"):
         nn.Embedding(10, 4)(np.array([3, 10]))
-    with pytest.raises(ValueError, match=r"Embedding: padding_idx must be an integer in \[-10, 9\], got 10"):
+    with pytest.raises(ValueError, match=r"Embedding: padding_idx must be an integer in \[-10, 9\] or None, got 10"):
         nn.Embedding(10, 4, padding_idx=10)
     with pytest.raises(ValueError, match="Embedding: embedding_dim must be a positive integer, got 0"):
         nn.Embedding(10, 0)
