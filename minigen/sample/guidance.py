@@ -26,7 +26,7 @@ from ..autograd import no_grad
 from ..backend import array_namespace
 from ..kernels.softmax import log_softmax_forward
 from .processors import LogitsProcessor
-from .step import as_array, model_step, vocab_size_of
+from .step import as_array, check_prompt, model_step, vocab_size_of
 
 __all__ = ["UnbatchedClassifierFreeGuidanceLogitsProcessor"]
 
@@ -72,9 +72,7 @@ class UnbatchedClassifierFreeGuidanceLogitsProcessor(LogitsProcessor):
                       type(model).__name__, TypeError)
         self.model = model
         if unconditional_ids is not None:
-            ids = rules.token_ids(fn, "unconditional_ids", as_array(unconditional_ids), vocab_size_of(model), ndim=2)
-            rules.require(ids.shape[1] > 0, fn, "unconditional_ids", "a non-empty (batch, length) array of ids",
-                          f"shape {tuple(ids.shape)}")
+            ids = check_prompt(fn, "unconditional_ids", as_array(unconditional_ids), vocab_size_of(model))
             unconditional_ids = backend.to_numpy(ids)                               # (B_u, S) on the host
         mask = unconditional_attention_mask
         if mask is not None:

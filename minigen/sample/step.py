@@ -6,7 +6,7 @@ from .. import rules
 from ..autograd import Tensor
 from .processors import SCALE
 
-__all__ = ["model_step", "as_array", "vocab_size_of", "check_decoding", "check_sampling"]
+__all__ = ["model_step", "as_array", "vocab_size_of", "check_prompt", "check_decoding", "check_sampling"]
 
 
 def model_step(model, ids, state):
@@ -31,14 +31,20 @@ def vocab_size_of(model) -> int | None:
     return V if rules.is_int(V) else None
 
 
+def check_prompt(fn: str, name: str, ids, V: int | None):
+    """``ids`` if it is a non-empty (batch, length) array of ids in [0, V): a prompt, or guidance's negative one."""
+    rules.token_ids(fn, name, ids, V, ndim=2)
+    rules.require(ids.size > 0, fn, name, "a non-empty (batch, length) array of ids", f"shape {tuple(ids.shape)}")
+    return ids
+
+
 def check_decoding(fn: str, input_ids, V: int | None, max_new_tokens, eos_token_id, pad_token_id=None) -> None:
     """The rules every decoding entry point shares: a non-empty (B, P) prompt of ids in [0, V), and the stopping ids.
 
     The pad id must be a token of the model too: ``generate``'s finished rows feed it back
     to the model, and ``beam_search``'s output is text for the model to read again.
     """
-    rules.token_ids(fn, "input_ids", input_ids, V, ndim=2)
-    rules.require(input_ids.size > 0, fn, "input_ids", "a non-empty (batch, prompt_length) array", input_ids.shape)
+    check_prompt(fn, "input_ids", input_ids, V)
     rules.non_negative_int(fn, "max_new_tokens", max_new_tokens)
     rules.token_id(fn, "eos_token_id", eos_token_id, V, optional=True)
     rules.token_id(fn, "pad_token_id", pad_token_id, V, optional=True)

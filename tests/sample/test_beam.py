@@ -292,7 +292,7 @@ def test_bad_token_ids(ids, kw, error, match):
 
 @pytest.mark.parametrize("shape", [(1, 0), (0, 2), (3,)])
 def test_bad_prompt(shape):
-    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, prompt_length\)|2-D) array"):
+    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, length\)|2-D) array"):
         beam_search(tiny_model(), np.zeros(shape, dtype=np.int64), num_beams=2, max_new_tokens=3)
 
 

@@ -138,7 +138,7 @@ def test_token_ids_of_a_model_without_a_vocab_size(model):
 
 
 def test_empty_prompt(model):
-    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, prompt_length\)|2-D) array"):
+    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, length\)|2-D) array"):
         generate(model, np.zeros((1, 0), dtype=np.int64))
 
 

@@ -166,7 +166,7 @@ def test_bad_prompts_and_models():
     target, draft = tiny(1), tiny(2)
     with pytest.raises(ValueError, match=r"input_ids must be of shape \(1, prompt_length\), got \(2, 2\)"):
         speculative_generate(target, draft, np.array([[1, 2], [3, 4]]), 3)
-    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, prompt_length\)|2-D) array"):
+    with pytest.raises(ValueError, match=r"input_ids must be a (non-empty \(batch, length\)|2-D) array"):
         speculative_generate(target, draft, np.zeros((1, 0), dtype=np.int64), 3)
     with pytest.raises(ValueError, match=r"input_ids must be a (non-empty|2-D)"):
         speculative_generate(target, draft, np.array([1, 2]), 3)
