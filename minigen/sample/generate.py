@@ -214,10 +214,9 @@ def generate(model, input_ids, max_new_tokens: int = 20, *, do_sample: bool = Fa
     (1, 5)
     """
     fn = "generate"
-    num_beams = rules.positive_int(fn, "num_beams", num_beams)
+    num_beams, report_top_k = rules.positive_ints(fn, num_beams=num_beams, report_top_k=report_top_k)
     rules.integer(fn, "num_return_sequences", num_return_sequences, 1, num_beams if num_beams > 1 else None)
     rules.flag(fn, "return_dict_in_generate", return_dict_in_generate)
-    rules.positive_int(fn, "report_top_k", report_top_k)
     model, input_ids, *decoding = _decoding(
         fn, model, input_ids, max_new_tokens, do_sample=do_sample, temperature=temperature, seed=seed,
         eos_token_id=eos_token_id, pad_token_id=pad_token_id, stop_strings=stop_strings, tokenizer=tokenizer,
