@@ -103,8 +103,7 @@ def getitem(x, key):
     tail = key[n_arrays:]
     ok = all(_is_index_array(k) for k in arrays) and n_arrays <= x.ndim and \
         all(t is Ellipsis or (isinstance(t, slice) and t == slice(None)) for t in tail)
-    if not ok:
-        rules.fail("indexing", "key", _ADVANCED_KEY.format(x.ndim), repr(key), IndexError)
+    rules.require(ok, "indexing", "key", _ADVANCED_KEY.format(x.ndim), repr(key), IndexError)
     idx = [_index_array(k, x.data, x.shape[i], "indexing", i) for i, k in enumerate(arrays)]
     xp = array_namespace(idx[0])
     shapes = [tuple(i.shape) for i in idx]

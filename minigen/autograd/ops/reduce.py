@@ -83,6 +83,5 @@ class Max(Function):
 def max(x, axis=None, keepdims: bool = False):
     """Maximum over ``axis``. Where several elements tie for the maximum, they share its gradient equally."""
     axes = normalize_axis("max", axis, x.ndim)
-    if any(x.shape[a] == 0 for a in axes):
-        rules.fail("max", "axis", "an axis of size > 0", f"{axis} of shape {x.shape}")
+    rules.require(all(x.shape[a] > 0 for a in axes), "max", "axis", "an axis of size > 0", f"{axis} of shape {x.shape}")
     return Max.apply(x, axis=axes, keepdims=keepdims)

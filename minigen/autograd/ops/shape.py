@@ -156,12 +156,11 @@ def _joinable(op, tensors, axis, new_axis: bool):
     first = tensors[0]
     axis = _axis(op, axis, first.ndim + new_axis)
     rules.same_dtype(op, **{f"tensor {i}": t for i, t in enumerate(tensors)})
+    expected = "of tensor 0's shape" + ("" if new_axis else f" except on axis {axis}") + f" {first.shape}"
     for i, t in enumerate(tensors[1:], 1):
         same = t.shape == first.shape if new_axis else (
             t.ndim == first.ndim and all(a == b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != axis))
-        if not same:
-            expected = "of tensor 0's shape" + ("" if new_axis else f" except on axis {axis}")
-            rules.fail(op, f"tensor {i}", f"{expected} {first.shape}", f"shape {t.shape}")
+        rules.require(same, op, f"tensor {i}", expected, f"shape {t.shape}")
     return tensors, axis
 
 
