@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from functools import partial
 
-import numpy as np
-
 from minigen import backend, rules
 
 
@@ -88,17 +86,6 @@ def check_settings(values: dict, table=None, fn: str = "", name=flag, may_be_non
     for key, value in values.items():
         if key in table and not (value is None and key in may_be_none):
             table[key](fn, name(key), value)
-
-
-def prompt_ids(tokenizer, prompt: str, what: str):
-    """``prompt``'s token ids, (1, P); one the tokenizer refuses, or with no token, is an error naming ``what``."""
-    try:
-        ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)
-    except ValueError as e:
-        raise ValueError(f"{what} {prompt!r} cannot be encoded: {e}") from None
-    # a word tokenizer drops punctuation: "..." has no words
-    rules.require(ids.size, "", what, "one token or more", f"{prompt!r}, no tokens for the {tokenizer.kind} tokenizer")
-    return ids
 
 
 # The names --device takes, in any case: the CPU, or CuPy on a GPU (cuda:N, the N-th).

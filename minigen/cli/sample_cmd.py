@@ -12,8 +12,9 @@ from minigen import backend, rules
 from minigen.checkpoint import load_model
 from minigen.sample import WatermarkDetector, generate, stream_generate
 from minigen.train import CHECKPOINT_NAME
+from minigen.train.callbacks import prompt_ids
 
-from ._checks import SCALE_RANGE, check_device, check_settings, flag, prompt_ids, temperature, text
+from ._checks import SCALE_RANGE, check_device, check_settings, flag, temperature, text
 from ._resume import saved_run
 
 
@@ -105,7 +106,7 @@ def cmd_sample(args) -> int:
             setattr(args, name, default)
     model, tokenizer, ck = _load(args.checkpoint, args.device)
     prompt = args.prompt if args.prompt is not None else saved_run(ck).get("prompt") or "\n"
-    ids = prompt_ids(tokenizer, prompt, "--prompt" if args.prompt is not None else "the run's prompt")   # (1, P)
+    ids = prompt_ids("", "--prompt" if args.prompt is not None else "the run's prompt", tokenizer, prompt)   # (1, P)
     ids = backend.asarray_like(ids, next(iter(model.parameters())).data)                   # on the model's device
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     options = dict(do_sample=args.temperature > 0, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
@@ -114,7 +115,7 @@ def cmd_sample(args) -> int:
                    seed=seed, epsilon_cutoff=args.epsilon_cutoff, eta_cutoff=args.eta_cutoff,
                    watermarking_config={} if args.watermark else None)
     if args.guidance_scale is not None:
-        negative = (prompt_ids(tokenizer, args.negative_prompt, "--negative-prompt")
+        negative = (prompt_ids("", "--negative-prompt", tokenizer, args.negative_prompt)
                     if args.negative_prompt is not None else None)
         options.update(guidance_scale=args.guidance_scale, negative_prompt_ids=negative)
     if args.num_beams > 1 or args.num_return_sequences > 1:        # whole continuations, printed at the end

@@ -25,8 +25,9 @@ from minigen.data import (BPETokenizer, CharTokenizer, WordTokenizer, load_text,
                           train_val_split)
 from minigen.models import GPT, GPTConfig, RNNLanguageModel
 from minigen.train import CHECKPOINT_NAME, LossCurve, TextGenerator, Trainer, loop_state
+from minigen.train.callbacks import prompt_ids
 
-from ._checks import CHOICES, check_device, check_settings, flag, prompt_ids
+from ._checks import CHOICES, check_device, check_settings, flag
 from ._resume import BUILTIN_CORPORA, nothing_left, plan, refuse_changes, same_corpus, saved_run
 
 # Every option, with its default. On --resume the run's saved values are used, and
@@ -383,7 +384,8 @@ def cmd_train(args) -> int:
     prompt_given = cfg["prompt"] is not None
     prompt = cfg["prompt"] = cfg["prompt"] or ("ROMEO:" if cfg["corpus"] == "shakespeare"
                                                   else text.lstrip().splitlines()[0][:16])
-    prompt_ids(tokenizer, prompt, "--prompt" if prompt_given else "the default sample prompt (set one with --prompt)")
+    what = "--prompt" if prompt_given else "the default sample prompt (set one with --prompt)"
+    prompt_ids("", what, tokenizer, prompt)
     callbacks = [TextGenerator(tokenizer, prompt, cfg["temperatures"], cfg["sample_length"], seed=cfg["seed"]),
                  LossCurve(os.path.join(cfg["out"], "loss.png"))]
     trainer = Trainer(model, optimizer, train_ids, val_ids, tokenizer=tokenizer,

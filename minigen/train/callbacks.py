@@ -22,6 +22,22 @@ from ..sample import generate
 __all__ = ["Callback", "TextGenerator", "LossCurve"]
 
 
+def prompt_ids(fn: str, name: str, tokenizer, prompt):
+    """``prompt``'s token ids, (1, P): a non-empty string that ``tokenizer`` encodes to one token or more.
+
+    For ``TextGenerator`` and the commands' prompts (``fn`` "" and ``name`` the flag: ``--prompt``).
+    """
+    rules.require(isinstance(prompt, str) and prompt, fn, name, "a non-empty string", rules.describe(prompt))
+    try:
+        ids = np.asarray(tokenizer.encode(prompt))[None, :]                 # (1, P)
+    except ValueError as e:
+        raise ValueError(f"{fn + ': ' if fn else ''}{name} {prompt!r} cannot be encoded: {e}") from None
+    # a word tokenizer drops punctuation: "..." has no words
+    kind = getattr(tokenizer, "kind", "given")
+    rules.require(ids.size, fn, name, "one token or more", f"{prompt!r}, no tokens for the {kind} tokenizer")
+    return ids
+
+
 class Callback:
     """Hooks that ``Trainer.fit`` calls; each receives the trainer. Override the ones you need."""
 
@@ -59,13 +75,7 @@ class TextGenerator(Callback):
         rules.require(temperatures, fn, "temperatures", "one temperature or more", "none")
         length = rules.non_negative_int(fn, "length", length)
         seed = rules.non_negative_int(fn, "seed", seed)
-        rules.require(isinstance(prompt, str) and prompt, fn, "prompt", "a non-empty string", rules.describe(prompt))
-        try:
-            self.prompt_ids = np.asarray(tokenizer.encode(prompt))[None, :]          # (1, P)
-        except ValueError as e:
-            raise ValueError(f"{fn}: the prompt {prompt!r} cannot be encoded: {e}") from None
-        # a word tokenizer drops punctuation: "..." has no words
-        rules.require(self.prompt_ids.size, fn, "prompt", "one token or more", f"{prompt!r}, no tokens")
+        self.prompt_ids = prompt_ids(fn, "prompt", tokenizer, prompt)              # (1, P)
         self.tokenizer, self.prompt, self.temperatures = tokenizer, prompt, temperatures
         self.length, self.seed = length, seed
         self.samples = []
