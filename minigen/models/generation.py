@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from .. import backend, rules
 from ..sample.generate import generate
+
+
+def lm_ids(fn: str, ids, vocab_size: int | None = None):
+    """The array of a language model's (B, T) ids argument (a Tensor's data), T >= 1, its ids in [0, vocab_size)
+    when ``vocab_size`` is given: the check of ``forward`` and ``generation_step`` (``fn``: the model's name)."""
+    ids = rules.array_of(ids)
+    if not (backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1):    # describe() only on failure
+        rules.fail(fn, "ids", "of shape (batch, seq) with seq >= 1", rules.describe(ids))
+    return ids if vocab_size is None else rules.token_ids(fn, "ids", ids, vocab_size)
 
 
 class GenerationMixin:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from .. import backend, nn, rules
 from ..autograd import Tensor
 from ..nn import init
-from .generation import GenerationMixin
+from .generation import GenerationMixin, lm_ids
 from .gpt_infer import InferenceWeights, infer
 
 _ALONE = "given alone, not with keyword sizes (to change a field, write GPT(dataclasses.replace(config, ...)))"
@@ -56,15 +56,14 @@ class GPTConfig:
     gelu_approximate: str = "tanh"
 
     def __post_init__(self):                  # each field as a Python number, so that the config goes into JSON
+        fn = "GPTConfig"
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            setattr(self, name, rules.positive_int("GPTConfig", name, getattr(self, name)))
-        rules.require(self.n_embd % self.n_head == 0, "GPTConfig", "n_embd", f"divisible by n_head={self.n_head}",
-                      self.n_embd)
-        self.dropout = rules.real("GPTConfig", "dropout", self.dropout, 0, 1, hi_open=True)
-        eps = self.layer_norm_epsilon
-        self.layer_norm_epsilon = rules.real("GPTConfig", "layer_norm_epsilon", eps, 0, lo_open=True)
-        self.bias, self.tie_weights = rules.flags("GPTConfig", bias=self.bias, tie_weights=self.tie_weights)
-        rules.choice("GPTConfig", "gelu_approximate", self.gelu_approximate, ("tanh", "none"))
+            setattr(self, name, rules.positive_int(fn, name, getattr(self, name)))
+        rules.require(self.n_embd % self.n_head == 0, fn, "n_embd", f"divisible by n_head={self.n_head}", self.n_embd)
+        self.dropout = rules.real(fn, "dropout", self.dropout, 0, 1, hi_open=True)
+        self.layer_norm_epsilon = rules.real(fn, "layer_norm_epsilon", self.layer_norm_epsilon, 0, lo_open=True)
+        self.bias, self.tie_weights = rules.flags(fn, bias=self.bias, tie_weights=self.tie_weights)
+        rules.choice(fn, "gelu_approximate", self.gelu_approximate, ("tanh", "none"))
 
 
 class MLP(nn.Module):
@@ -152,17 +151,9 @@ class GPT(GenerationMixin, nn.Module):
                     name.endswith("out_proj.weight") else 0.02
                 p.data = init.normal(p.shape, std, dtype)
 
-    @staticmethod
-    def _ids(ids):
-        """The array of a (B, T) ids argument (a Tensor's data), T >= 1."""
-        ids = rules.array_of(ids)
-        if not (backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1):    # describe() only on failure
-            rules.fail("GPT", "ids", "of shape (batch, seq) with seq >= 1", rules.describe(ids))
-        return ids
-
     def forward(self, ids):
         """ids (B, T) integer, T <= block_size -> logits (B, T, V)."""
-        ids, block_size = self._ids(ids), self.gpt_config.block_size
+        ids, block_size = lm_ids("GPT", ids), self.gpt_config.block_size
         T = ids.shape[1]
         rules.require(T <= block_size, "GPT", "ids", _AT_MOST_A_BLOCK.format(block_size), f"{T} positions")
         pos = backend.asarray_like(backend.host_array(list(range(T)), "int64"), ids)    # (T,)
@@ -180,7 +171,7 @@ class GPT(GenerationMixin, nn.Module):
         Runs the graph-free ``gpt_infer.infer``, so dropout is off whatever the mode. The
         first step (``state=None``) takes a snapshot of the weights for the steps after it.
         """
-        ids = rules.token_ids("GPT", "ids", self._ids(ids), self.gpt_config.vocab_size)  # infer reads wte directly
+        ids = lm_ids("GPT", ids, self.gpt_config.vocab_size)                     # infer reads wte directly
         xp = backend.array_namespace(ids)
         if state is None:
             state = GPTState([None] * len(self.h), ids[:, :0], InferenceWeights(self))

@@ -24,7 +24,7 @@ from ..autograd import Tensor
 from ..kernels.gru import gru_cell_forward
 from ..kernels.lstm import lstm_cell_forward
 from ..kernels.rnn import rnn_cell_forward
-from .generation import GenerationMixin
+from .generation import GenerationMixin, lm_ids
 from .gpt_infer import contiguous_t
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -90,20 +90,12 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
 
     def forward(self, ids, state=None):
         """ids (B, T) integer -> ``(logits (B, T, V), state)``; ``state`` as the RNN returns it."""
-        ids = self._ids(ids)                                       # checked here: the RNN sees it as (T, B, E)
+        ids = lm_ids("RNNLanguageModel", ids)                      # checked here: the RNN sees it as (T, B, E)
         x = self.embedding(ids)                                    # (B, T, E)
         if state is None:
             state = self.initial_state(ids.shape[0])               # None: the RNN starts from zeros
         out, state = self.rnn(x, state)                            # (B, T, H)
         return self.head(self.drop(out)), state                    # (B, T, V)
-
-    @staticmethod
-    def _ids(ids):
-        """The array of a (B, T) ids argument (a Tensor's data), T >= 1."""
-        ids = rules.array_of(ids)
-        if not (backend.is_array(ids) and ids.ndim == 2 and ids.shape[1] >= 1):    # describe() only on failure
-            rules.fail("RNNLanguageModel", "ids", "of shape (batch, seq) with seq >= 1", rules.describe(ids))
-        return ids
 
     def _weights(self):
         """Per layer the cell's (W_ih, W_hh, b_ih, b_hh), laid out for ``generation_step``; the embedding; the head."""
@@ -117,7 +109,7 @@ class RNNLanguageModel(GenerationMixin, nn.Module):
     def generation_step(self, ids, state=None):
         """``(logits, state)`` for the new ids: the prompt (``state=None``) through ``forward``,
         each later id through the cell kernels, graph-free and without dropout (``generate`` runs in eval mode)."""
-        ids = rules.token_ids("RNNLanguageModel", "ids", self._ids(ids), self.config["vocab_size"])
+        ids = lm_ids("RNNLanguageModel", ids, self.config["vocab_size"])
         if state is None:
             logits, st = self(ids)
             st = st if isinstance(st, tuple) else (st,)

@@ -269,8 +269,7 @@ class Seq2Seq(nn.Module):
         With ``num_beams=1`` this is greedy decoding; with a beam at least as large as the
         number of possible hypotheses it is exhaustive search.
         """
-        num_beams = rules.positive_int("Seq2Seq", "num_beams", num_beams)
-        max_len = rules.positive_int("Seq2Seq", "max_len", max_len)
+        num_beams, max_len = rules.positive_ints("Seq2Seq", num_beams=num_beams, max_len=max_len)
         length_penalty = rules.real("Seq2Seq", "length_penalty", length_penalty)
         was_training = self.training
         self.eval()

@@ -69,7 +69,7 @@ def reparameterize(mu, logvar, eps=None):
 _SEQ_2 = "of shape (batch, seq) with seq >= 2 (BOS .. EOS)"
 
 
-def _as_eps(eps, shape: tuple, dtype, where: str):
+def _as_eps(eps, shape: tuple, dtype, fn: str):
     """``eps`` as ``reparameterize`` takes it: None, or an array or Tensor of ``shape`` (B, Z) and ``dtype``
     (nested lists become host arrays of that dtype). Checked here, so that a mistake names ``eps``
     rather than failing inside the product ``exp(logvar / 2) * eps``."""
@@ -79,13 +79,12 @@ def _as_eps(eps, shape: tuple, dtype, where: str):
         eps = backend.host_array(eps, backend._dtype_name(dtype))
     data = eps.data if isinstance(eps, Tensor) else eps
     of_shape = f"of shape (batch, latent_dim) = {shape}"
-    rules.require(backend.is_array(data), where, "eps", f"an array or a Tensor {of_shape}", type(eps).__name__,
-                  TypeError)
-    rules.require(tuple(data.shape) == shape, where, "eps", of_shape, tuple(data.shape))
+    rules.require(backend.is_array(data), fn, "eps", f"an array or a Tensor {of_shape}", type(eps).__name__, TypeError)
+    rules.require(tuple(data.shape) == shape, fn, "eps", of_shape, tuple(data.shape))
     want, got = backend._dtype_name(dtype), backend._dtype_name(data.dtype)
     how = "to" if isinstance(eps, Tensor) else "astype"
     of_dtype = f"of dtype {want} (the model's; convert it first: eps.{how}('{want}'))"
-    rules.require(got == want, where, "eps", of_dtype, got, TypeError)
+    rules.require(got == want, fn, "eps", of_dtype, got, TypeError)
     return eps
 
 
