@@ -22,14 +22,18 @@ _STATE = "a dict as state_dict() returns"
 _FUNCTIONS = "a function of the step (or a list of them)"
 
 
+def _optimizer(fn: str, optimizer) -> Optimizer:
+    """``optimizer`` if it is a minigen optimizer, whose param groups a scheduler reads and sets."""
+    return rules.instance(fn, "optimizer", optimizer, Optimizer, "a minigen.optim optimizer (SGD, Adam, ...)")
+
+
 class LRScheduler:
     """Base: ``lr = base_lr * factor(step)`` per group, with ``factor`` from ``lr_lambda``."""
 
     def __init__(self, optimizer, last_epoch: int = -1):
         name = type(self).__name__
-        rules.instance(name, "optimizer", optimizer, Optimizer, "a minigen.optim optimizer (SGD, Adam, ...)")
+        self.optimizer = _optimizer(name, optimizer)
         last_epoch = rules.integer(name, "last_epoch", last_epoch, -1)
-        self.optimizer = optimizer
         resumable = all("initial_lr" in g for g in optimizer.param_groups)       # set by the scheduler that ran before
         rules.require(last_epoch == -1 or resumable, name, "last_epoch", _RESUME, last_epoch)
         for group in optimizer.param_groups:
@@ -65,8 +69,7 @@ class LambdaLR(LRScheduler):
     """``lr = base_lr * lr_lambda(step)``; one function, or one per param group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        rules.instance("LambdaLR", "optimizer", optimizer, Optimizer, "a minigen.optim optimizer (SGD, Adam, ...)")
-        n = len(optimizer.param_groups)
+        n = len(_optimizer("LambdaLR", optimizer).param_groups)            # checked first: its groups are read here
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         rules.require(len(self.lr_lambdas) == n, "LambdaLR", "lr_lambda", f"{n} (one per group)", len(self.lr_lambdas))
         kinds = ", ".join(type(f).__name__ for f in self.lr_lambdas)
