@@ -78,8 +78,7 @@ class IncludeWord:
             back = tokenizer.decode(host.asarray(tokenizer.encode(word)))
         except ValueError as e:                                          # a character outside the vocabulary
             raise ValueError(f"{fn}: word must be text the tokenizer can encode, got {word!r} ({e})") from None
-        rules.require(word in back, fn, "word", "text the tokenizer can write (it reads back as itself)",
-                      f"{word!r}, which reads back as {back!r}")
+        rules.require(word in back, fn, "word", "text the tokenizer can write", f"{word!r}, read back as {back!r}")
         start = r"(?<!\w)" if re.match(r"\w", word) else ""
         end = r"(?!\w)" if re.search(r"\w$", word) else ""
         self.word, self.pattern, self.tokenizer = word, re.compile(start + re.escape(word) + end), tokenizer

@@ -51,9 +51,8 @@ def as_numbers(fn: str, name: str, value, like, shapes, dtype=None, returned: st
     value = xp.astype(value, dtype if dtype is not None else xp.float64)
     bad = ~xp.isfinite(value)
     if backend.any_true(bad):
-        flat = backend.to_numpy(bad).reshape(-1)
-        rules.fail(fn, name, what + "finite numbers", f"{backend.to_numpy(value).reshape(-1)[flat][0]} at position "
-                   f"{int(flat.argmax())}")
+        i = int(backend.to_numpy(bad).argmax())                          # the first one, in row-major order
+        rules.fail(fn, name, what + "finite numbers", f"{backend.to_numpy(value).reshape(-1)[i]} at position {i}")
     return value
 
 
