@@ -89,34 +89,35 @@ def processors(fn, *, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min
     if c["sequence_bias"] is not None:
         procs.append(SequenceBiasLogitsProcessor(c["sequence_bias"]))
     if c["encoder_repetition_penalty"] is not None and c["encoder_repetition_penalty"] != 1.0:
-        procs.append(EncoderRepetitionPenaltyLogitsProcessor(c["encoder_repetition_penalty"], _prompt(fn, ctx)))
+        prompt = _from_generate(fn, ctx, "prompt", "encoder_repetition_penalty", c)
+        procs.append(EncoderRepetitionPenaltyLogitsProcessor(c["encoder_repetition_penalty"], prompt))
     if repetition_penalty is not None and repetition_penalty != 1.0:
         procs.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
     if no_repeat_ngram_size:
         procs.append(NoRepeatNGramLogitsProcessor(no_repeat_ngram_size))
     if c["encoder_no_repeat_ngram_size"]:
-        procs.append(EncoderNoRepeatNGramLogitsProcessor(c["encoder_no_repeat_ngram_size"], _prompt(fn, ctx)))
+        prompt = _from_generate(fn, ctx, "prompt", "encoder_no_repeat_ngram_size", c)
+        procs.append(EncoderNoRepeatNGramLogitsProcessor(c["encoder_no_repeat_ngram_size"], prompt))
+    # Past the _NEEDS check, a keyword that needs eos_token_id has it: the context is generate's (prompt, max_length).
     if c["min_length"] is not None:
-        max_length = ctx.get("max_length")
-        rules.require(max_length is None or c["min_length"] <= max_length, fn, "min_length",
-                      f"at most the prompt's length plus max_new_tokens, {max_length}", c["min_length"])
-        procs.append(MinLengthLogitsProcessor(c["min_length"], ctx["eos_token_id"]))
+        procs.append(MinLengthLogitsProcessor(c["min_length"], ctx["eos_token_id"]))    # checks it is an integer
+        rules.require(c["min_length"] <= ctx["max_length"], fn, "min_length",
+                      f"at most the prompt's length plus max_new_tokens, {ctx['max_length']}", c["min_length"])
     if c["min_new_tokens"] is not None:
-        procs.append(MinNewTokensLengthLogitsProcessor(_prompt(fn, ctx).shape[1], c["min_new_tokens"],
+        procs.append(MinNewTokensLengthLogitsProcessor(ctx["prompt"].shape[1], c["min_new_tokens"],
                                                        ctx["eos_token_id"]))
     if c["prefix_allowed_tokens_fn"] is not None:
         procs.append(PrefixConstrainedLogitsProcessor(c["prefix_allowed_tokens_fn"], ctx.get("num_beams", 1)))
     if c["forced_bos_token_id"] is not None:
         procs.append(ForcedBOSTokenLogitsProcessor(c["forced_bos_token_id"]))
     if c["forced_eos_token_id"] is not None:
-        rules.require("max_length" in ctx, fn, "forced_eos_token_id", "used with generate (it needs max_length)",
-                      c["forced_eos_token_id"])
-        procs.append(ForcedEOSTokenLogitsProcessor(ctx["max_length"], c["forced_eos_token_id"]))
+        max_length = _from_generate(fn, ctx, "max_length", "forced_eos_token_id", c)
+        procs.append(ForcedEOSTokenLogitsProcessor(max_length, c["forced_eos_token_id"]))
     if c["remove_invalid_values"]:
         procs.append(InfNanRemoveLogitsProcessor())
     if c["exponential_decay_length_penalty"] is not None:
         procs.append(ExponentialDecayLengthPenalty(c["exponential_decay_length_penalty"], ctx["eos_token_id"],
-                                                   _prompt(fn, ctx).shape[1]))
+                                                   ctx["prompt"].shape[1]))
     procs.extend(logits_processor or [])
     if do_sample:
         if temperature != 1.0:
@@ -143,7 +144,7 @@ def processors(fn, *, do_sample=False, temperature=1.0, top_k=50, top_p=1.0, min
     return procs
 
 
-def _prompt(fn, ctx):
-    """The prompt's ids (the 'encoder input' of a decoder-only model, as in Hugging Face)."""
-    rules.require("prompt" in ctx, fn, "the keyword", "one that generate gives the prompt to", "none")
-    return ctx["prompt"]
+def _from_generate(fn, ctx, key, name, c):
+    """``ctx[key]``, the prompt (the 'encoder input' of a decoder-only model) or max_length, for keyword ``name``."""
+    rules.require(key in ctx, fn, name, f"used with generate (it needs its {key})", rules.describe(c[name]))
+    return ctx[key]
