@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backend, rules
 from ..autograd import Function, as_tensor
+from ..autograd.ops.reduce import axis_index
 from ..kernels import gumbel as K
 
 
@@ -43,7 +44,7 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
     hard = rules.flag(fn, "hard", hard)
     logits = rules.floating_array(fn, "logits", as_tensor(logits))
     rules.require(logits.ndim > 0, fn, "logits", "an array of at least one dimension", "shape ()")
-    dim = rules.integer(fn, "dim", dim, -logits.ndim, logits.ndim - 1) % logits.ndim
+    dim = axis_index(fn, dim, logits.ndim, "dim")
     if gumbels is None:
         host = backend.get_rng().gumbel(size=tuple(logits.shape))            # g = -log(-log U), U ~ Uniform(0, 1)
         g = backend.asarray_like(host.astype(backend.resolve_dtype(logits.dtype)), logits.data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import backend, rules
 from ..autograd import Function, as_tensor
 from ..autograd.ops import reshape
+from ..autograd.ops.reduce import axis_index
 from ..kernels import softmax as K
 
 
@@ -19,11 +20,6 @@ class Softmax(Function):
         return K.softmax_backward(dout, self.cache)
 
 
-def _axis(fn: str, axis, ndim: int) -> int:
-    """``axis`` (negative counts from the end) as an index in 0..ndim-1 (0 for a 0-d input)."""
-    return rules.integer(fn, "axis", axis, -ndim, ndim - 1 if ndim else 0) % (ndim or 1)
-
-
 def softmax(x, axis: int = -1):
     """Softmax along ``axis``, stable for large logits (the max is subtracted first).
 
@@ -32,7 +28,7 @@ def softmax(x, axis: int = -1):
     [0.5, 0.5, 0.0]
     """
     x = rules.floating_array("softmax", "input", as_tensor(x))
-    return Softmax.apply(x, axis=_axis("softmax", axis, x.ndim))
+    return Softmax.apply(x, axis=axis_index("softmax", axis, x.ndim))
 
 
 def softmax_composed(x, axis: int = -1):
@@ -60,7 +56,7 @@ class LogSoftmax(Function):
 def log_softmax(x, axis: int = -1):
     """Log of the softmax along ``axis``, computed as ``x - logsumexp(x)`` (never ``log(0)``)."""
     x = rules.floating_array("log_softmax", "input", as_tensor(x))
-    return LogSoftmax.apply(x, axis=_axis("log_softmax", axis, x.ndim))
+    return LogSoftmax.apply(x, axis=axis_index("log_softmax", axis, x.ndim))
 
 
 class CrossEntropy(Function):

@@ -7,12 +7,18 @@ from ...backend import array_namespace
 from ..function import Function
 
 
+def axis_index(op: str, axis, ndim: int, name: str = "axis") -> int:
+    """One ``axis`` (negative counts from the end) as an index in 0..ndim-1 (0 for a 0-d input, as NumPy allows);
+    the rule of the reductions, ``F.softmax`` and co. (``name``: the argument's name, e.g. "dim")."""
+    return rules.integer(op, name, axis, -ndim, ndim - 1 if ndim else 0) % (ndim or 1)
+
+
 def normalize_axis(op: str, axis, ndim: int) -> tuple:
     """``axis`` (None, an int or a tuple of ints, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
     given = (axis,) if not isinstance(axis, (tuple, list)) else axis
-    axes = [rules.integer(op, "axis", a, -ndim, ndim - 1 if ndim else 0) % (ndim or 1) for a in given]
+    axes = [axis_index(op, a, ndim) for a in given]
     rules.require(len(set(axes)) == len(axes), op, "axis", "distinct axes", axis)
     return tuple(sorted(axes))
 
