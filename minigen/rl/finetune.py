@@ -176,9 +176,9 @@ class Finetuner:
         ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint or self.checkpoint_path)
         with entries_of(ck.path) as fn:
             loop = rules.instance(fn, "extra.finetuner", ck.meta["extra"].get("finetuner"), dict, "an object")
+            saved = ck.meta["step"]
             step = rules.non_negative_int(fn, "extra.finetuner.step", loop.get("step"))
-            rules.require(step == ck.meta["step"], fn, "extra.finetuner.step", f"the checkpoint's step, "
-                          f"{ck.meta['step']}", step)
+            rules.require(step == saved, fn, "extra.finetuner.step", f"the checkpoint's step, {saved}", step)
             elapsed = rules.real(fn, "extra.finetuner.elapsed", loop.get("elapsed"), 0)
             history = rules.instance(fn, "extra.finetuner.history", loop.get("history"), list, "a list")
             for i, h in enumerate(history):

@@ -26,11 +26,12 @@ _TWO_PARTS = "at least 2 tokens long per row (a prompt, then generated tokens)"
 _MODEL = "a language model: model(ids) -> logits (B, T, V) or (logits, state)"
 
 
-def _sequences(fn: str, input_ids, V):
-    """The (B, T) ids array of ``input_ids``, T >= 2, checked against the vocabulary ``V``."""
+def _sequences(fn: str, input_ids, V, prompt_length):
+    """``(ids, P)``: the (B, T) ids array of ``input_ids``, T >= 2, checked against the vocabulary ``V``, and the
+    prompt length P in [1, T - 1]."""
     ids = rules.token_ids(fn, "input_ids", rules.array_of(input_ids), V, ndim=2)
     rules.require(ids.shape[1] >= 2, fn, "input_ids", _TWO_PARTS, f"shape {tuple(ids.shape)}")
-    return ids
+    return ids, rules.integer(fn, "prompt_length", prompt_length, 1, ids.shape[1] - 1)
 
 
 def sequence_log_probs(model, input_ids, prompt_length: int, *, temperature: float = 1.0):
@@ -62,9 +63,8 @@ def sequence_log_probs(model, input_ids, prompt_length: int, *, temperature: flo
     """
     fn = "sequence_log_probs"
     rules.require(callable(model), fn, "model", _MODEL, rules.describe(model), TypeError)
-    ids = _sequences(fn, input_ids, vocab_size_of(model))
+    ids, P = _sequences(fn, input_ids, vocab_size_of(model), prompt_length)
     B, T = ids.shape
-    P = rules.integer(fn, "prompt_length", prompt_length, 1, T - 1)
     temperature = rules.real(fn, "temperature", temperature, 0, lo_open=True)
     out = model(ids[:, :-1])                                    # position t-1 predicts token t
     logits = out[0] if isinstance(out, tuple) else out          # RNNLanguageModel: (logits, state); GPT: logits
@@ -92,8 +92,7 @@ def completion_mask(input_ids, prompt_length: int, eos_token_id: int):
     [[True, True, False], [True, True, True]]
     """
     fn = "completion_mask"
-    ids = _sequences(fn, input_ids, None)
-    P = rules.integer(fn, "prompt_length", prompt_length, 1, ids.shape[1] - 1)
+    ids, P = _sequences(fn, input_ids, None, prompt_length)
     eos = rules.token_id(fn, "eos_token_id", eos_token_id)
     xp = backend.array_namespace(ids)
     is_eos = xp.astype(ids[:, P:] == eos, xp.int64)                         # (B, T_new)

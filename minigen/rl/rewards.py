@@ -123,9 +123,8 @@ def rollout_rewards(generator, reward, input_ids, prompt_length: int, num_rollou
     ((1, 3), 2.0)
     """
     fn = "rollout_rewards"
-    ids = _sequences(fn, input_ids, vocab_size_of(generator))
+    ids, P = _sequences(fn, input_ids, vocab_size_of(generator), prompt_length)
     B, T = ids.shape
-    P = rules.integer(fn, "prompt_length", prompt_length, 1, T - 1)
     N = rules.positive_int(fn, "num_rollouts", num_rollouts)
     rules.require(callable(reward), fn, "reward", _REWARD, rules.describe(reward), TypeError)
     rules.non_negative_int(fn, "seed", seed, optional=True)
