@@ -21,7 +21,7 @@ import math
 
 from .. import backend, rules
 from ..backend import array_namespace
-from .penalties import _token_counts, repetition_rule
+from .penalties import _Penalty, _token_counts, repetition_rule
 from .processors import SCALE, LogitsProcessor
 
 __all__ = ["EncoderRepetitionPenaltyLogitsProcessor", "EncoderNoRepeatNGramLogitsProcessor"]
@@ -45,7 +45,7 @@ def _beams(fn: str, B: int, B_enc: int) -> int:
     return B // B_enc
 
 
-class EncoderRepetitionPenaltyLogitsProcessor(LogitsProcessor):
+class EncoderRepetitionPenaltyLogitsProcessor(_Penalty):
     """The repetition penalty in reverse, on the source's tokens: ``penalty > 1`` makes them more likely.
 
     For a token that occurs in the row's ``encoder_input_ids``: ``s * penalty`` if
@@ -63,9 +63,11 @@ class EncoderRepetitionPenaltyLogitsProcessor(LogitsProcessor):
     [[2.0, 1.0, -1.0]]
     """
 
+    bounds = SCALE                                                                  # as the repetition penalty's
+
     def __init__(self, penalty: float, encoder_input_ids, normalize: bool = False):
+        super().__init__(penalty)
         fn = "EncoderRepetitionPenaltyLogitsProcessor"
-        self.penalty = rules.real(fn, "penalty", penalty, *SCALE)
         self.encoder_input_ids = _encoder_ids(fn, encoder_input_ids)                # (B_enc, S) on the host
         self.normalize = rules.flag(fn, "normalize", normalize)
         self._in_source = None                                                      # ((V, device), (B_enc, V) mask)

@@ -82,7 +82,7 @@ def repetition_rule(scores, chosen, penalty: float, normalize: bool = False):
 
 
 class _Penalty(LogitsProcessor):
-    """The constructor the three penalties share: ``penalty`` a finite number within the class's ``bounds``."""
+    """The constructor the penalties share (the encoder's too): ``penalty`` a finite number within ``bounds``."""
 
     bounds = (-math.inf, math.inf)
 
