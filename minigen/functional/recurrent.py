@@ -60,6 +60,15 @@ class RNNCell(Function):
 
 # ---------------------------------------------------------------------------- arguments
 
+def state_or_zeros(fn: str, name: str, state, shape: tuple, like):
+    """A recurrent state as a floating Tensor of ``shape``, or zeros of ``shape`` (``like``'s dtype and device)
+    when it is None: the rule of every state argument, in ``F.<rnn>`` and the ``nn`` layers and cells."""
+    if state is None:
+        xp = backend.array_namespace(like.data)
+        return Tensor(xp.zeros(shape, dtype=like.dtype, device=backend.device_of(like.data)))
+    return rules.floating_array(fn, name, as_tensor(state), shape)
+
+
 def layer_arguments(fn, gates, sequence, input, states, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """One recurrent layer's (or cell's) arguments as Tensors, after the rules of every ``F.<rnn>`` function.
 
@@ -81,9 +90,7 @@ def layer_arguments(fn, gates, sequence, input, states, weight_ih, weight_hh, bi
     want = rules.shape_text(dims) + (" with seq >= 1" if sequence else "")
     rules.require(ok, fn, "input", f"of shape {want} for weight_ih {weight_ih.shape}", f"shape {input.shape}")
     B = input.shape[-2]
-    xp, device = backend.array_namespace(input.data), backend.device_of(input.data)
-    states = {name: Tensor(xp.zeros((B, H), dtype=input.dtype, device=device)) if s is None else
-              rules.floating_array(fn, name, as_tensor(s), (B, H)) for name, s in states.items()}
+    states = {name: state_or_zeros(fn, name, s, (B, H), input) for name, s in states.items()}
     biases = {"bias_ih": bias_ih, "bias_hh": bias_hh}
     for name, b in biases.items():
         if b is not None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 
 from .. import rules
-from ..autograd import Tensor, as_tensor
+from ..autograd import as_tensor
 from ..autograd.ops import stack, transpose
-from ..backend import array_namespace, device_of
 from ..functional.activation import apply_dropout
 from ..functional.lstm import LSTM as LSTMFunction
 from ..functional.lstm import state_pair
 from ..functional.recurrent import GRU as GRUFunction
 from ..functional.recurrent import RNN as RNNFunction
+from ..functional.recurrent import state_or_zeros
 from . import init
 from .module import Module, Parameter
 
@@ -66,10 +66,7 @@ class RNNBase(Module):
     def _initial_state(self, hx, what: str, B: int, batched: bool, input):
         """hx given as (L, B, H) (or (L, H) unbatched), or zeros (L, B, H) when None."""
         L, H = self.num_layers, self.hidden_size
-        if hx is None:
-            xp = array_namespace(input.data)
-            return Tensor(xp.zeros((L, B, H), dtype=input.dtype, device=device_of(input.data)))
-        hx = rules.floating_array(type(self).__name__, what, as_tensor(hx), (L, B, H) if batched else (L, H))
+        hx = state_or_zeros(type(self).__name__, what, hx, (L, B, H) if batched else (L, H), input)
         return hx if batched else hx.reshape(L, 1, H)
 
     def _run(self, input, states):

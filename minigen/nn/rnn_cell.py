@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 
 from .. import rules
-from ..autograd import Tensor, as_tensor
-from ..backend import array_namespace, device_of
+from ..autograd import as_tensor
 from ..functional.lstm import LSTMCell as LSTMCellFunction
 from ..functional.lstm import state_pair
 from ..functional.recurrent import GRUCell as GRUCellFunction
 from ..functional.recurrent import RNNCell as RNNCellFunction
+from ..functional.recurrent import state_or_zeros
 from . import init
 from .module import Module, Parameter
 
@@ -53,13 +53,7 @@ class _CellBase(Module):
         batched = input.ndim == 2
         x = input if batched else input.reshape(1, self.input_size)
         B = x.shape[0]
-        out = []
-        for what, s in zip(names, states):
-            if s is None:
-                s = Tensor(array_namespace(x.data).zeros((B, H), dtype=x.dtype, device=device_of(x.data)))
-            else:
-                s = rules.floating_array(name, what, as_tensor(s), (B, H) if batched else (H,))
-            out.append(s)
+        out = [state_or_zeros(name, what, s, (B, H) if batched else (H,), x) for what, s in zip(names, states)]
         rules.same_dtype(name, weight_ih=self.weight_ih, input=input, **dict(zip(names, out)))
         return x, [s if s.ndim == 2 else s.reshape(1, H) for s in out], batched
 
