@@ -106,7 +106,7 @@ class Seq2Seq(nn.Module):
     def _ids(self, ids, name, n_vocab, batch=None):
         """The array of a (batch, length) Tensor or array of ids in [0, n_vocab), with ``batch`` rows when given."""
         data = rules.array_of(rules.token_ids("Seq2Seq", name, ids, n_vocab, ndim=2))
-        rules.require(0 not in tuple(data.shape), "Seq2Seq", name, "a non-empty (batch, length) array", "shape (B, 0)")
+        rules.require(0 not in data.shape, "Seq2Seq", name, "a non-empty (batch, length) array", f"shape {data.shape}")
         rows = data.shape[0]
         rules.require(batch in (None, rows), "Seq2Seq", name, f"{batch} rows like src", f"{rows} rows")
         return data
