@@ -20,6 +20,7 @@ processor serves one generation: a new ``generate`` call needs a new processor.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from .. import backend, rules
 from ..autograd import no_grad
@@ -68,8 +69,7 @@ class UnbatchedClassifierFreeGuidanceLogitsProcessor(LogitsProcessor):
                  use_cache: bool = True):
         fn = "UnbatchedClassifierFreeGuidanceLogitsProcessor"
         self.guidance_scale = rules.real(fn, "guidance_scale", guidance_scale)
-        rules.require(callable(model), fn, "model", "a language model: model(ids, state) -> (logits, state)",
-                      type(model).__name__, TypeError)
+        rules.instance(fn, "model", model, Callable, "a language model: model(ids, state) -> (logits, state)")
         self.model = model
         if unconditional_ids is not None:
             ids = check_prompt(fn, "unconditional_ids", as_array(unconditional_ids), vocab_size_of(model))

@@ -161,8 +161,7 @@ class WatermarkLogitsProcessor(LogitsProcessor):
         config = {} if watermarking_config is None else watermarking_config
         if hasattr(config, "to_dict"):                                         # HF's WatermarkingConfig
             config = config.to_dict()
-        rules.require(isinstance(config, dict), fn, "watermarking_config", "a dict of the watermark's options or None",
-                      rules.describe(watermarking_config), TypeError)
+        rules.instance(fn, "watermarking_config", config, dict, "a dict of the watermark's options or None")
         unknown = sorted(set(config) - set(_OPTIONS), key=str)
         rules.require(not unknown, fn, "watermarking_config", f"a dict with keys among {', '.join(_OPTIONS)}",
                       f"unknown keys {unknown}")
