@@ -25,8 +25,8 @@ from __future__ import annotations
 from .. import backend, rules
 from ..backend import host
 from ..functional import cross_entropy
+from ..metrics.textgan import sequences
 from ..models import oracle_samples
-from ..models.oracle import sequences
 from ..models.generation import GenerationMixin
 from ..nn.utils import clip_grad_norm_
 from ..optim import Adam

@@ -45,7 +45,6 @@ from .. import backend, rules
 from ..autograd import no_grad
 from ..backend import host
 from ..functional import cross_entropy
-from ..models.oracle import sequences
 from ..sample.step import vocab_size_of
 
 __all__ = ["nll_oracle", "nll_test", "bleu", "self_bleu"]
@@ -81,6 +80,14 @@ def nll_test(generator, data, *, start_token: int = 0, batch_size: int = 200, te
     """
     temperature = rules.real("nll_test", "temperature", temperature, 0, lo_open=True)
     return _mean_nll("nll_test", "generator", generator, "data", data, start_token, batch_size, temperature)
+
+
+def sequences(fn: str, name: str, data, V: int):
+    """``data`` as a host (N, T) integer array of ids in [0, V), N >= 1 and T >= 1 (one explicit copy to the host):
+    sequences as ``minigen.models.oracle_samples`` draws them, which the metrics score and ``minigen.gan`` trains on."""
+    ids = backend.to_numpy(rules.array_of(rules.token_ids(fn, name, data, V, ndim=2)))
+    rules.require(ids.size > 0, fn, name, "a non-empty (N, T) array of token ids", f"shape {ids.shape}")
+    return ids
 
 
 def _mean_nll(fn: str, model_name: str, model, ids_name: str, ids, start_token, batch_size, temperature=1.0):

@@ -37,14 +37,6 @@ from .rnn_lm import RNNLanguageModel
 __all__ = ["oracle_lm", "oracle_samples"]
 
 
-def sequences(fn: str, name: str, data, V: int):
-    """``data`` as a host (N, T) integer array of ids in [0, V), N >= 1 and T >= 1 (one explicit copy to the host):
-    sequences as ``oracle_samples`` draws them, which the GANs train on and ``minigen.metrics`` scores."""
-    ids = backend.to_numpy(rules.array_of(rules.token_ids(fn, name, data, V, ndim=2)))
-    rules.require(ids.size > 0, fn, name, "a non-empty (N, T) array of token ids", f"shape {ids.shape}")
-    return ids
-
-
 def oracle_lm(vocab_size: int = 5000, embed_dim: int = 32, hidden_size: int = 32, *, seed: int = 0, device=None,
               dtype=None) -> RNNLanguageModel:
     """SeqGAN's oracle: a one-layer LSTM ``RNNLanguageModel`` whose every parameter is drawn from N(0, 1).
