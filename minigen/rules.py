@@ -154,13 +154,15 @@ def shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def floating_array(fn: str, name: str, value, shape=None):
+def floating_array(fn: str, name: str, value, shape=None, *, optional: bool = False):
     """``value`` (a Tensor or an array) if it has a floating dtype and, when given, the ``shape``.
 
     ``shape`` is a tuple whose entries are ints (that size), names (any size) or
     None (any size): ``floating_array("lstm", "input", x, ("T", "B", 3))``.
-    A wrong dtype is a TypeError, a wrong shape a ValueError.
+    A wrong dtype is a TypeError, a wrong shape a ValueError; None passes when ``optional``.
     """
+    if value is None and optional:
+        return None
     data = array_of(value)
     if not backend.is_array(data):
         fail(fn, name, "a Tensor or an array", type(value).__name__, TypeError)

@@ -71,8 +71,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ok = input.ndim in (2, 3) and input.shape[-2] == C
     rules.require(ok, fn, "input", f"{_INPUT}, in_channels={C} (weight's)", f"shape {input.shape}")
     rules.require(Kw > 0, fn, "weight", "of a kernel_size >= 1", f"shape {weight.shape}")
-    if bias is not None:
-        rules.floating_array(fn, "bias", bias, (O,))
+    rules.floating_array(fn, "bias", bias, (O,), optional=True)
     rules.same_dtype(fn, input=input, weight=weight, bias=bias)
     _, stride, (left, right), dilation = conv1d_sizes(fn, Kw, stride, padding, dilation, groups)
     span, T = dilation * (Kw - 1) + 1, input.shape[-1]

@@ -38,7 +38,6 @@ def highway(input, weight_h, weight_t, bias_h=None, bias_t=None):
     for name, w in (("weight_h", weight_h), ("weight_t", weight_t)):
         rules.floating_array(fn, name, w, (H, H))
     for name, b in (("bias_h", bias_h), ("bias_t", bias_t)):
-        if b is not None:
-            rules.floating_array(fn, name, b, (H,))
+        rules.floating_array(fn, name, b, (H,), optional=True)
     rules.same_dtype(fn, input=input, weight_h=weight_h, weight_t=weight_t, bias_h=bias_h, bias_t=bias_t)
     return Highway.apply(input, weight_h, weight_t, bias_h, bias_t)

@@ -31,7 +31,6 @@ def linear(input, weight, bias=None):
     C = weight.shape[1]
     ok = input.ndim > 0 and input.shape[-1] == C
     rules.require(ok, "linear", "input", f"of shape (..., {C}) (in_features)", f"shape {input.shape}")
-    if bias is not None:
-        rules.floating_array("linear", "bias", bias, (weight.shape[0],))
+    rules.floating_array("linear", "bias", bias, (weight.shape[0],), optional=True)
     rules.same_dtype("linear", input=input, weight=weight, bias=bias)
     return Linear.apply(input, weight, bias)

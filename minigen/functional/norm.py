@@ -45,8 +45,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     want = "(*, " + ", ".join(map(str, shape)) + ")"
     rules.require(ok, "layer_norm", "input", f"of shape {want}", f"shape {input.shape}")
     for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None:
-            rules.floating_array("layer_norm", name, p, shape)
+        rules.floating_array("layer_norm", name, p, shape, optional=True)
     eps = rules.real("layer_norm", "eps", eps, 0)
     rules.same_dtype("layer_norm", input=input, weight=weight, bias=bias)
     return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)

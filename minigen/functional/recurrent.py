@@ -93,8 +93,7 @@ def layer_arguments(fn, gates, sequence, input, states, weight_ih, weight_hh, bi
     states = {name: state_or_zeros(fn, name, s, (B, H), input) for name, s in states.items()}
     biases = {"bias_ih": bias_ih, "bias_hh": bias_hh}
     for name, b in biases.items():
-        if b is not None:
-            rules.floating_array(fn, name, b, (GH,))
+        rules.floating_array(fn, name, b, (GH,), optional=True)
     rules.same_dtype(fn, input=input, **states, weight_ih=weight_ih, weight_hh=weight_hh, **biases)
     return input, list(states.values()), weight_ih, weight_hh, bias_ih, bias_hh
 
