@@ -7,7 +7,8 @@ A line of code is a line with a token that is not a comment or a docstring. A li
 counts as a check when it belongs to:
 - ``minigen/rules.py``, the module of argument rules (all of it);
 - an ``if`` whose body only builds and raises an argument error (``if bad: raise ValueError(...)``,
-  or calls a rule such as ``rules.fail``);
+  or ends by calling ``rules.fail``); an ``if`` whose body may go on is control flow, and only the
+  rule calls inside it count;
 - an ``assert``;
 - a statement that calls one of the rules that can raise (``n = rules.positive_int("fn", "n", n)``;
   not helpers such as ``rules.describe`` or ``rules.array_of``), wherever in the statement the call sits
@@ -96,7 +97,15 @@ def _argument_error(node: ast.AST, rules: set[str]) -> bool:
 
 
 def _only_raises(body: list[ast.stmt], rules: set[str]) -> bool:
-    return any(_argument_error(s, rules) for s in body) and \
+    """The body builds a message and always ends by raising it: ``what = ...; raise ValueError(...)``.
+
+    A body that may go on (``if mask is not None: m = rules.array_of(mask); rules.require(...)``)
+    is not one: its rule calls count one by one, its other statements (``procs.append(...)``) are code.
+    """
+    last = body[-1]
+    ends_raising = isinstance(last, ast.Raise) or isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) \
+        and isinstance(last.value.func, ast.Attribute) and last.value.func.attr == "fail"
+    return ends_raising and _argument_error(last, rules) and \
         all(isinstance(s, (ast.Raise, ast.Assign, ast.Expr, ast.AnnAssign)) for s in body)
 
 
