@@ -121,7 +121,7 @@ def reinforce_loss(log_probs, rewards, baseline=None, mask=None):
         m = rules.array_of(mask)
         ok = backend.is_array(m) and backend._dtype_name(m.dtype) == "bool"
         rules.require(ok, fn, "mask", "a boolean array (completion_mask)", rules.describe(m), TypeError)
-        rules.same_device(fn, mask=m, log_probs=like)
+        rules.same_device(fn, log_probs=like, mask=m)
         rules.require(tuple(m.shape) == (B, T), fn, "mask", f"of shape {(B, T)}", f"shape {tuple(m.shape)}")
         m = array_namespace(m).astype(m, like.dtype)                  # (B, T) of 0.0 and 1.0
     A = R - _baseline(fn, baseline, R, m, like)                      # (B,) or (B, T): the advantages

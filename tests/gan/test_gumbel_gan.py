@@ -106,11 +106,21 @@ def test_it_runs_on_the_strict_device(backend):
     (dict(schedule="sigmoid"), ValueError, "GumbelGAN: schedule must be one of 'exp', 'linear', 'constant'"),
     (dict(loss="wgan"), ValueError, "GumbelGAN: loss must be one of 'rsgan', 'standard', got 'wgan'"),
     (dict(g_lr=0), ValueError, "GumbelGAN: g_lr must be a finite number > 0, got 0"),
+    (dict(d_lr=0), ValueError, "GumbelGAN: d_lr must be a finite number > 0, got 0"),
     (dict(anneal_steps=0), ValueError, "GumbelGAN: anneal_steps must be a positive integer, got 0"),
 ])
 def test_bad_settings_are_one_line_naming_the_argument(kwargs, error, message):
     with pytest.raises(error, match=message):
         _gan(**kwargs)
+
+
+def test_bad_arguments_to_temperature_and_train_name_them():
+    gan = _gan()
+    with pytest.raises(ValueError, match="GumbelGAN.temperature: step must be a non-negative integer, got -1"):
+        gan.temperature(-1)
+    with pytest.raises(TypeError, match=r"GumbelGAN.train: callback must be a function \(gan, entry\) or None, got 3"):
+        gan.train(1, callback=3)
+    assert gan.steps == 0                                  # refused before any step
 
 
 def test_a_discriminator_over_another_vocabulary_is_refused():

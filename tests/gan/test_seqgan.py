@@ -182,6 +182,10 @@ def test_one_adversarial_step_on_each_backend(backend, oracle_data):
     (dict(rollout_update_rate=1.5), ValueError, r"SeqGAN: rollout_update_rate must be a number in \[0, 1\]"),
     (dict(d_rounds=-1), ValueError, "SeqGAN: d_rounds must be a non-negative integer, got -1"),
     (dict(g_lr=0), ValueError, "SeqGAN: g_lr must be a finite number > 0"),
+    (dict(d_lr=0), ValueError, "SeqGAN: d_lr must be a finite number > 0, got 0"),
+    (dict(d_samples=0), ValueError, "SeqGAN: d_samples must be a positive integer or None, got 0"),
+    (dict(max_grad_norm=0), ValueError, "SeqGAN: max_grad_norm must be a finite number > 0 or None, got 0"),
+    (dict(seed=-1), ValueError, "SeqGAN: seed must be a non-negative integer or None, got -1"),
     (dict(start_token=V), IndexError, "SeqGAN: start_token"),
 ])
 def test_bad_input_is_one_line_naming_the_argument(change, error, match):
@@ -201,12 +205,26 @@ def test_bad_input_to_the_pretraining_functions():
         mle_pretrain(g, data[None])
     with pytest.raises(ValueError, match="mle_pretrain: steps must be a positive integer or None, got 0"):
         mle_pretrain(g, data, steps=0)
+    with pytest.raises(ValueError, match="mle_pretrain: epochs must be a positive integer, got 0"):
+        mle_pretrain(g, data, epochs=0)
+    with pytest.raises(ValueError, match="mle_pretrain: batch_size must be a positive integer, got 0"):
+        mle_pretrain(g, data, batch_size=0)
+    with pytest.raises(ValueError, match="mle_pretrain: lr must be a finite number >= 0, got -1"):
+        mle_pretrain(g, data, lr=-1)
     with pytest.raises(ValueError, match="pretrain_discriminator: discriminator must be over the generator"):
         pretrain_discriminator(_discriminator(vocab_size=V - 1), g, data)
     with pytest.raises(ValueError, match=r"pretrain_discriminator: num_samples must be an integer in \[1, 4\]"):
         pretrain_discriminator(d, g, data, num_samples=5)
+    with pytest.raises(ValueError, match="pretrain_discriminator: rounds must be a positive integer, got 0"):
+        pretrain_discriminator(d, g, data, rounds=0)
+    with pytest.raises(ValueError, match="pretrain_discriminator: temperature must be a finite number > 0, got 0"):
+        pretrain_discriminator(d, g, data, temperature=0)
+    with pytest.raises(ValueError, match="pretrain_discriminator: lr must be a finite number >= 0, got -1"):
+        pretrain_discriminator(d, g, data, lr=-1)
     with pytest.raises(ValueError, match="update_rollout_policy: rollout must be a copy of the generator"):
         update_rollout_policy(_generator(vocab_size=V + 1), g)
+    with pytest.raises(ValueError, match=r"update_rollout_policy: rate must be a number in \[0, 1\], got 1.5"):
+        update_rollout_policy(copy.deepcopy(g), g, rate=1.5)
     gan = SeqGAN(g, d, data)
     with pytest.raises(ValueError, match="SeqGAN.train: num_steps must be a positive integer, got 0"):
         gan.train(0)

@@ -5,7 +5,7 @@ import pytest
 
 import minigen
 import minigen.functional as F
-from minigen.models import RNNLanguageModel
+from minigen.models import RNNLanguageModel, build_model
 
 V = 11
 
@@ -80,6 +80,9 @@ def test_bad_input():
         model(np.full((1, 3), 11))
     with pytest.raises(ValueError, match="cell must be one of"):
         RNNLanguageModel(V, cell="transformer")
+    with pytest.raises(ValueError, match="build_model: model_type must be one of 'rnn_lm', 'gpt', 'seq2seq', "
+                                         "'text_vae', got 'lstm'"):
+        build_model({"model_type": "lstm", "vocab_size": V})
 
 
 @pytest.mark.parametrize("kw,match", [

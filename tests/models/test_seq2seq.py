@@ -219,6 +219,10 @@ def test_teacher_forcing_schedules():
         teacher_forcing_prob(0, "cosine")
     with pytest.raises(ValueError, match="k must be a finite number >= 1"):
         teacher_forcing_prob(0, k=0.5)
+    with pytest.raises(ValueError, match="teacher_forcing_prob: step must be a non-negative integer, got -1"):
+        teacher_forcing_prob(-1)
+    with pytest.raises(ValueError, match="teacher_forcing_prob: decay_steps must be a finite number > 0, got 0"):
+        teacher_forcing_prob(0, "linear", decay_steps=0)
 
 
 def test_forward_and_a_training_step_on_every_backend(backend):
@@ -262,6 +266,12 @@ def test_bad_input():
         model(SRC.astype(np.float64), TGT_IN)
     with pytest.raises(ValueError, match="tgt_in must be 3 rows like src, got 2 rows"):
         model(SRC, TGT_IN[:2])
+    with pytest.raises(ValueError, match=r"Seq2Seq: src must be a non-empty \(batch, length\) array, "
+                                         r"got shape \(0, 3\)"):
+        model(np.zeros((0, 3), np.int64), TGT_IN[:0])
+    with pytest.raises(ValueError, match=r"Seq2Seq: tgt_in must be a non-empty \(batch, length\) array, "
+                                         r"got shape \(3, 0\)"):
+        model(SRC, TGT_IN[:, :0])
     with pytest.raises(ValueError, match="at least one token that is not padding"):
         model(np.array([[3, 4], [0, 0]]), TGT_IN[:2])
     with pytest.raises(ValueError, match="tgt_out must be of tgt_in's shape"):
@@ -285,6 +295,10 @@ def test_bad_input():
     assert Seq2Seq(np.int64(7), np.int32(6), embed_dim=np.int64(4), hidden_size=np.int64(8)).hidden_size == 8
     with pytest.raises(ValueError, match=r"eos_id must be an integer in \[0, 5\], got 6"):
         Seq2Seq(7, 6, eos_id=6)
+    with pytest.raises(ValueError, match="Seq2Seq: attn_dim must be a positive integer or None, got 0"):
+        Seq2Seq(7, 6, attn_dim=0)
+    with pytest.raises(ValueError, match="Seq2Seq: bidirectional must be True or False, got 'yes'"):
+        Seq2Seq(7, 6, bidirectional="yes")
 
 
 def test_plot_attention_writes_a_png(tmp_path):

@@ -61,6 +61,9 @@ def test_it_learns_to_tell_two_sources_apart():
     ({}, np.zeros((2, 4, 7), np.float32), TypeError, "x must be of weight's dtype float64"),
     ({"num_filters": (3,)}, None, ValueError, "num_filters must be 2 counts, one per filter size"),
     ({"filter_sizes": (0, 2)}, None, ValueError, "filter_sizes must be a positive integer, got 0"),
+    ({"num_filters": (3, 0)}, None, ValueError, "num_filters must be a positive integer, got 0"),
+    ({"vocab_size": 0}, None, ValueError, "vocab_size must be a positive integer, got 0"),
+    ({"embed_dim": 2.5}, None, ValueError, "embed_dim must be a positive integer, got 2.5"),
     ({"dropout": 1.5}, None, ValueError, r"dropout must be a probability in \[0, 1\], got 1.5"),
 ])
 def test_bad_input_is_one_line_naming_the_argument(kwargs, x, error, message):

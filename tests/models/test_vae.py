@@ -89,6 +89,8 @@ def test_kl_weight_schedules():
         kl_weight(3, "cosine")
     with pytest.raises(ValueError, match="step must be a finite number >= 0"):
         kl_weight(-1)
+    with pytest.raises(ValueError, match="kl_weight: warmup must be a finite number > 0, got 0"):
+        kl_weight(3, "linear", warmup=0)
 
 
 def test_a_short_run_lowers_the_loss_and_keeps_the_kl_above_zero():
@@ -275,6 +277,12 @@ def test_bad_input():
         model.decode(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="max_len must be a positive integer"):
         model.decode(np.zeros((2, Z)), max_len=0)
+    with pytest.raises(ValueError, match="TextVAE.decode: temperature must be a finite number >= 0, got -1.0"):
+        model.decode(np.zeros((2, Z)), greedy=False, temperature=-1.0)
+    with pytest.raises(ValueError, match="TextVAE.sample: n must be a positive integer, got 0"):
+        model.sample(0)
+    with pytest.raises(ValueError, match="make_batch: max_len must be an integer >= 2, got 1"):
+        make_batch([[4, 5]], max_len=1)
     with pytest.raises(ValueError, match="must be one sentence"):
         model.interpolate(make_batch([[4], [5]]), make_batch([[6]]))
     with pytest.raises(ValueError, match="steps must be an integer >= 2"):
@@ -287,6 +295,8 @@ def test_bad_input():
     with pytest.raises(ValueError, match="latent_dim must be a positive integer, got True"):
         TextVAE(V, E, H, True)                                # a bool is no size; a NumPy int is one
     assert TextVAE(np.int64(V), np.int32(E), H, np.int64(Z)).latent_dim == Z
+    with pytest.raises(ValueError, match="TextVAE: concat_z must be True or False, got 'no'"):
+        TextVAE(V, E, H, Z, concat_z="no")
     with pytest.raises(ValueError, match="pad_id, bos_id, eos_id, unk_id must be four different ids"):
         TextVAE(V, E, H, Z, unk_id=PAD)
     with pytest.raises(ValueError, match=r"eos_id must be an integer in \[0, 11\], got 12"):

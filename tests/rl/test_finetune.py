@@ -2,11 +2,13 @@
 exact, a sequence reward sits at the last token, both backends, bad input."""
 
 import copy
+import re
 
 import numpy as np
 import pytest
 
 import minigen
+from minigen.checkpoint import CheckpointError, load_checkpoint
 from minigen.data import BPETokenizer, CharTokenizer, WordTokenizer
 from minigen.models import RNNLanguageModel, TextCNNDiscriminator
 from minigen.rl import DiscriminatorReward, Finetuner, IncludeWord, Lipogram, sequence_log_probs, train_discriminator
@@ -147,6 +149,21 @@ def test_the_discriminator_reward_is_its_real_probability():
     (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, kl_coef=-0.1), "Finetuner: kl_coef must be"),
     (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, new_tokens=0), "Finetuner: new_tokens must be"),
     (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, lr=0), "Finetuner: lr must be"),
+    (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=0), "Finetuner: max_steps must be a positive integer "
+     "or None, got 0"),
+    (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, time_budget=0), "Finetuner: time_budget must be a finite "
+     "number > 0 or None, got 0"),
+    (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, grad_clip=0), "Finetuner: grad_clip must be a "
+     "finite number > 0 or None, got 0"),
+    (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, progress="no"), "Finetuner: progress must be "
+     "True or False, got 'no'"),
+    (lambda: Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, seed=-1), "Finetuner: seed must be a "
+     "non-negative integer, got -1"),
+    (lambda: train_discriminator(tiny(), IDS, prompt_length=0), "train_discriminator: prompt_length must be a positive "
+     "integer, got 0"),
+    (lambda: train_discriminator(tiny(), IDS, lr=0), "train_discriminator: lr must be a finite number > 0, got 0"),
+    (lambda: train_discriminator(tiny(), IDS, seed=-1), "train_discriminator: seed must be a non-negative integer, "
+     "got -1"),
     (lambda: Finetuner(tiny(), lambda c: np.zeros(2), IDS, max_steps=1, **SMALL).train_step(),
      r"Finetuner: reward must be a function returning \(B,\) or \(B, T\) numbers for completions of shape \(16, 12\)"),
     (lambda: Finetuner(tiny(), lambda c: np.full(len(c), np.nan), IDS, max_steps=1, **SMALL).train_step(),
@@ -155,3 +172,35 @@ def test_the_discriminator_reward_is_its_real_probability():
 def test_bad_input(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+@pytest.fixture(scope="module")
+def saved_finetuner(tmp_path_factory):
+    """The path of a checkpoint that a Finetuner wrote at step 0 (no training)."""
+    folder = tmp_path_factory.mktemp("finetuner")
+    Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, checkpoint_dir=folder, **SMALL).save_checkpoint()
+    return folder / "checkpoint.safetensors"
+
+
+@pytest.mark.parametrize("loop, optimizer, match", [
+    (None, True, "extra.finetuner must be an object, got NoneType"),
+    (dict(step=-1), True, "extra.finetuner.step must be a non-negative integer, got -1"),
+    (dict(step=3), True, "extra.finetuner.step must be the checkpoint's step, 0, got 3"),
+    (dict(elapsed=-1.0), True, "extra.finetuner.elapsed must be a finite number >= 0, got -1.0"),
+    (dict(history={}), True, "extra.finetuner.history must be a list, got dict"),
+    (dict(history=[{"step": 1}]), True, r"extra.finetuner.history\[0\] must be a \{step, reward, kl\} object, "
+     r"got \{'step': 1\}"),
+    ({}, False, "optimizer must be Adam's state, got null"),
+], ids=["no-loop", "negative-step", "other-step", "negative-elapsed", "history-dict", "history-entry", "no-optimizer"])
+def test_resume_names_the_damaged_entry(saved_finetuner, loop, optimizer, match):
+    ck = load_checkpoint(saved_finetuner)
+    if loop is None:
+        del ck.meta["extra"]["finetuner"]
+    else:
+        ck.meta["extra"]["finetuner"].update(loop)
+    if not optimizer:
+        ck.optimizer_state = None
+    ft = Finetuner(tiny(), Lipogram(TOK, "e"), IDS, max_steps=1, **SMALL)
+    with pytest.raises(CheckpointError, match=f"checkpoint {re.escape(str(saved_finetuner))}: {match}") as e:
+        ft.resume(ck)
+    assert "\n" not in str(e.value) and ft.step == 0

@@ -123,12 +123,15 @@ def test_the_moving_average_is_read_before_it_learns_the_batch():
     assert masked.value == 1.0
 
 
-def test_rewards_on_another_device_are_one_line_naming_them(backend):
+def test_rewards_and_masks_on_another_device_are_one_line_naming_them(backend):
     if backend.name == "numpy":
         pytest.skip("needs a second device")
     lp = minigen.tensor(np.zeros((2, 3)))
     with pytest.raises(TypeError, match="reinforce_loss: rewards must be on log_probs's device cpu"):
         reinforce_loss(lp, backend.asarray([1.0, 2.0]))
+    mask = backend.asarray(np.ones((2, 3), bool))
+    with pytest.raises(TypeError, match=r"reinforce_loss: mask must be on log_probs's device cpu \(numpy\) .*, got "):
+        reinforce_loss(lp, [1.0, 2.0], mask=mask)
 
 
 def test_group_advantages_standardise_each_group(backend):
@@ -177,6 +180,8 @@ def test_bad_input_is_one_line_naming_the_argument():
         reinforce_loss(lp, ["good", "bad"])
     with pytest.raises(TypeError, match="reinforce_loss: rewards must be real numbers"):
         reinforce_loss(lp, np.array([True, False]))
+    with pytest.raises(TypeError, match=r"reinforce_loss: rewards must be real numbers, got \[\[1.0, 2.0\], \[3.0\]\]"):
+        reinforce_loss(lp, [[1.0, 2.0], [3.0]])                          # ragged
     with pytest.raises(ValueError, match=r"reinforce_loss: log_probs must be of shape \(B, T\), got shape \(3,\)"):
         reinforce_loss(lp[0], [1.0])
     with pytest.raises(ValueError, match=r"reinforce_loss: mask must be of shape \(2, 3\), got shape \(2, 2\)"):
@@ -191,6 +196,10 @@ def test_bad_input_is_one_line_naming_the_argument():
         group_advantages([1.0, 2.0, 3.0, 4.0, 5.0], group_size=2)
     with pytest.raises(ValueError, match="group_advantages: group_size must be an integer >= 2, got 1"):
         group_advantages([1.0, 2.0], group_size=1)
+    with pytest.raises(ValueError, match="group_advantages: eps must be a finite number > 0, got 0"):
+        group_advantages([1.0, 2.0], group_size=2, eps=0)
+    with pytest.raises(ValueError, match=r"kl_penalty: log_probs must be of shape \(B, T\), got shape \(3,\)"):
+        kl_penalty(lp[0], np.zeros(3))
     with pytest.raises(ValueError, match=r"kl_penalty: ref_log_probs must be of shape \(2, 3\), got shape \(3, 2\)"):
         kl_penalty(lp, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="kl_penalty: kind must be one of 'k1', 'k2', 'k3', got 'full'"):

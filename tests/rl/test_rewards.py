@@ -117,7 +117,11 @@ def test_bad_arguments_are_one_line_naming_them():
         rollout_rewards(model, _table, ids, 4)
     with pytest.raises(IndexError, match=r"rollout_rewards: input_ids must be ids in \[0, 3\), got id 5"):
         rollout_rewards(model, _table, ids + 5, 1)
+    with pytest.raises(ValueError, match="rollout_rewards: seed must be a non-negative integer or None, got -1"):
+        rollout_rewards(model, _table, ids, 1, seed=-1)
     with pytest.raises(TypeError, match="text_reward: tokenizer must be a tokenizer with batch_decode, got str"):
         text_reward(len, "abc")
     with pytest.raises(TypeError, match="text_reward: fn must be a function text -> number"):
         text_reward("e", CharTokenizer("abe"))
+    with pytest.raises(ValueError, match="text_reward: prompt_length must be a non-negative integer, got -1"):
+        text_reward(len, CharTokenizer("abe"), prompt_length=-1)
