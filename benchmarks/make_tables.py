@@ -141,6 +141,11 @@ def speed_rows():
                  f"{100 * share['share']:.1f}% ({share['check_lines']:,} of {share['code_lines']:,})" if share
                  else "not measured", "target 8%", "", share["date"] if share else "",
                  "python benchmarks/check_share.py"))
+    fired = load("checks_fired")
+    rows.append(("Argument checks that some test makes raise (the bad-input tests' reach)",
+                 f"{fired['fired']:,} of {fired['statements']:,} check statements, {fired['fired_lines']:,} of "
+                 f"{fired['check_lines']:,} lines" if fired else "not measured", "", "",
+                 fired["date"] if fired else "", "python benchmarks/checks_fired.py"))
     rows.append(("Main job (`python -m minigen train`, 10 minutes): validation loss, nats/char",
                  f"{cold['val_loss']:.4f} at step {cold['step']:,}" if cold and cold.get("val_loss") else
                  "not measured", "target 1.50", "", cold["date"] if cold else "",

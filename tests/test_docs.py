@@ -67,6 +67,7 @@ def test_every_row_reads_its_result(tmp_path, monkeypatch):
         "text_vae": {"val_kl_nats_per_sentence": 5.0, "active_units": 12},
         "grade": {"before": "abc", "rows": [{"after_s": 1.0, "before_s": 1.0, "ratio": 1.0}]},
         "check_share": {"share": 0.08, "check_lines": 8, "code_lines": 100, "date": "2026-01-02"},
+        "checks_fired": {"statements": 10, "fired": 9, "check_lines": 12, "fired_lines": 11, "date": "2026-01-02"},
         "cold_start": {"val_loss": 1.5, "step": 1000, "cold_nll": 1.1, "warm_nll": 1.0, "cost": 0.1,
                        "date": "2026-01-02"},
         "rollout": {"rows": [dict(timed, name="rollouts: LSTM")]},
