@@ -269,7 +269,7 @@ def to_device(x, device):
             return x.to_device(device)
         return xs.asarray(to_numpy(x), device=device)
     if _is_cupy(x) or isinstance(x, np.ndarray):
-        raise ValueError(f"to_device: unknown device {device!r}")
+        raise ValueError(f"to_device: device must be 'cpu', 'cuda', 'cuda:N' or an array-api device, got {device!r}")
     return x.to_device(device)
 
 

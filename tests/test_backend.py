@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import minigen
 from minigen import backend as B
 
 
@@ -76,9 +77,15 @@ def test_is_floating_across_libraries(backend):
     assert B.is_floating(np.float32) and B.is_floating("float64") and not B.is_floating("int32")
 
 
-def test_to_device_rejects_unknown_names():
-    with pytest.raises(ValueError, match="device must be"):
-        B.to_device(np.ones(2), "tpu")
+@pytest.mark.parametrize("move, given", [
+    (lambda: B.to_device(np.ones(2), "tpu"), "'tpu'"),
+    (lambda: minigen.tensor(np.ones(2)).to(3), "3"),                  # neither a name nor a device object
+    (lambda: minigen.tensor(np.ones(2), device=3.0), "3.0"),
+])
+def test_to_device_rejects_unknown_names(move, given):
+    with pytest.raises(ValueError, match=r"^to_device: device must be 'cpu', 'cuda', 'cuda:N' or an array-api device, "
+                                         rf"got {given}$"):
+        move()
 
 
 @pytest.mark.parametrize("rest", [(), (3,)])

@@ -93,7 +93,7 @@ class Tensor:
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            rules.fail("len", "tensor", "of at least one dimension", "a 0-d tensor", TypeError)
         return self.data.shape[0]
 
     def __repr__(self) -> str:

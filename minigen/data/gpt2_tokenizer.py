@@ -154,7 +154,7 @@ class GPT2Tokenizer(_Tokenizer):
         if special_tokens is None:
             special_tokens = [ENDOFTEXT] if ENDOFTEXT in self.encoder else []
         for t in special_tokens:
-            rules.require(t in self.encoder, "GPT2Tokenizer", f"special token {t!r}", "in the vocabulary", "none")
+            rules.require(t in self.encoder, "GPT2Tokenizer", "special_tokens", "tokens of the vocabulary", repr(t))
         self.special_tokens = list(special_tokens)
         self.byte_encoder = byte_symbols
         self.byte_decoder = {s: b for b, s in byte_symbols.items()}

@@ -92,6 +92,11 @@ def test_index_errors():
         x[np.array([0.0, 1.0])]
     with pytest.raises(IndexError, match="indexing: key must be integer-array indices first"):
         x[:, np.array([0, 1])]
+    with pytest.raises(IndexError, match=r"^indexing: key must be index arrays that broadcast, "
+                                         r"got \[\(2,\), \(3,\)\]$"):
+        x[np.array([0, 1]), np.array([0, 1, 2])]
+    with pytest.raises(TypeError, match="^len: tensor must be of at least one dimension, got a 0-d tensor$"):
+        len(t())
 
 
 def test_embedding_errors(backend):

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from minigen.data.dates import (CharVocab, date_pairs, date_vocabs, encode_pairs, is_held_out, ordinal_words,
-                                year_words)
+from minigen.data.dates import (CharVocab, cardinal_words, date_pairs, date_vocabs, encode_pairs, is_held_out,
+                                ordinal_words, year_words)
 
 # An independent reader: normalise (lower case, no commas, single spaces, "3rd" -> "3"), then strptime.
 FORMATS = ["%B %d %Y", "%m/%d/%y", "%m/%d/%Y", "%d of %B %Y", "%d.%m.%Y", "%A %B %d %Y", "%b %d %y", "%d %B %Y",
@@ -217,9 +217,14 @@ def test_bad_input():
         vocab.encode("ab")
     with pytest.raises(ValueError, match=r"ids must be ids in \[0, 5\), got id 9"):
         vocab.decode([[3, 9]])
+    with pytest.raises(ValueError, match=r"^CharVocab\.decode: ids must be of shape \(N, L\) or \(L,\), got shape "
+                                         r"\(1, 1, 2\)$"):
+        vocab.decode([[[3, 4]]])
     with pytest.raises(ValueError, match="distinct"):
         CharVocab("aa")
     with pytest.raises(ValueError, match=r"must be an integer in \[0, 99\]"):
         ordinal_words(100)
+    with pytest.raises(ValueError, match=r"^cardinal_words: n must be an integer in \[0, 99\], got 100$"):
+        cardinal_words(100)
     with pytest.raises(ValueError, match=r"year must be an integer in \[1900, 2099\]"):
         year_words(1899)

@@ -119,6 +119,9 @@ def test_bad_files_are_refused(tmp_path):
         GPT2Tokenizer(symbols, [("a", "b")])
     with pytest.raises(ValueError, match=r"vocab must be distinct tokens with the ids 0\.\.255, got other ids"):
         GPT2Tokenizer({s: i + 1 for i, s in enumerate(symbols)}, [])
+    with pytest.raises(ValueError, match=r"^GPT2Tokenizer: special_tokens must be tokens of the vocabulary, "
+                                         r"got '<\|im_end\|>'$"):
+        GPT2Tokenizer(symbols, [], special_tokens=["<|im_end|>"])
     (tmp_path / "vocab.json").write_text(json.dumps({s: i for i, s in enumerate(symbols)}), encoding="utf-8")
     (tmp_path / "merges.txt").write_text("#version: 0.2\na b c\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"merges_txt must be lines of two symbols and one space, "

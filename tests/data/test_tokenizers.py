@@ -84,6 +84,17 @@ def test_load_errors(tmp_path):
         load_tokenizer(bad)
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda: CharTokenizer("abca"), "CharTokenizer: chars must be distinct characters, got duplicates"),
+    (lambda: CharTokenizer.train(""), "CharTokenizer.train: text must be a non-empty str, got ''"),
+    (lambda: WordTokenizer(["a", "b"]), r"WordTokenizer: vocab must be \['', '\[UNK\]', \.\.\.\], got \['a', 'b'\]"),
+    (lambda: WordTokenizer.train(" ... !? "), "WordTokenizer.train: text must be a text with words, got none"),
+])
+def test_constructors_and_training_name_the_bad_argument(make, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        make()
+
+
 def test_word_offsets_measure_the_raw_text():
     text = "To be, or not -- to be!\n'Tis nobler... (Sir)"
     tok = WordTokenizer.train(text)

@@ -307,3 +307,10 @@ def test_bad_input():
         F.scaled_dot_product_attention(q, minigen.tensor(np.zeros((2, 6, 8), np.float32)), v)
     with pytest.raises(ValueError, match=r"dropout_p must be a number in \[0, 1\), got 1.5"):
         F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+    for scale in ("0.1", float("inf"), True):
+        with pytest.raises(ValueError, match=rf"^scaled_dot_product_attention: scale must be a finite number or None, "
+                                             rf"got {scale!r}$"):
+            F.scaled_dot_product_attention(q, k, v, scale=scale)
+    with pytest.raises(TypeError, match=r"^scaled_dot_product_attention: query must be floating point \(minigen never "
+                                        r"upcasts silently\), got int64$"):
+        F.scaled_dot_product_attention(minigen.tensor(np.zeros((2, 4, 8), np.int64)), k, v)

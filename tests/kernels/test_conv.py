@@ -144,6 +144,8 @@ def test_unbatched_conv1d_and_max_over_time_match_torch():
                                                      r"got shape \(2, 3, 9\)"),
     (lambda x, W: F.conv1d(x, W[0]), ValueError, r"conv1d: weight must be of shape \(out_channels, in_channels, "
                                                  r"kernel_size\), got shape \(3, 3\)"),
+    (lambda x, W: F.conv1d(x, W[:, :, :0]), ValueError, r"conv1d: weight must be of a kernel_size >= 1, "
+                                                        r"got shape \(4, 3, 0\)$"),
     (lambda x, W: F.conv1d(x, W, np.zeros(3)), ValueError, r"conv1d: bias must be of shape \(4,\), got shape \(3,\)"),
     (lambda x, W: F.conv1d(x, W.float()), TypeError, "conv1d: weight must be of input's dtype float64 .*, got float32"),
     (lambda x, W: F.conv1d(np.zeros((2, 3, 9), np.int64), W), TypeError, "conv1d: input must be floating point"),

@@ -235,6 +235,11 @@ def test_bad_input():
         F.rnn(x, x[0], W_ih, W_hh)
     with pytest.raises(ValueError, match=r"rnn: weight_hh must be of shape \(hidden_size, hidden_size\), got shape \(6, 5\)"):
         F.rnn(x, h0, W_ih, W_ih)
+    with pytest.raises(ValueError, match=r"^rnn: weight_hh must be of shape \(hidden_size, hidden_size\), "
+                                         r"got shape \(6,\)$"):
+        F.rnn(x, h0, W_ih, W_hh[0])
+    with pytest.raises(TypeError, match=r"^rnn: weight_hh must be floating point .*, got int64$"):
+        F.rnn(x, h0, W_ih, minigen.tensor(np.zeros((6, 6), np.int64)))
     with pytest.raises(ValueError, match=r"rnn: weight_ih must be of shape \(6, input_size\), got shape \(18, 5\)"):
         F.rnn(x, h0, minigen.tensor(np.zeros((18, 5))), W_hh)
     with pytest.raises(ValueError, match=r"rnn: bias_ih must be of shape \(6,\), got shape \(18,\)"):

@@ -245,6 +245,13 @@ def test_kv_cache_errors(backend):
                                          r"\(1, 2, 2, 2\)"):
         m(one, one, one, kv_cache=cache)
     assert len(cache) == 2
+    k = cache.k[:, :, :1]
+    with pytest.raises(ValueError, match=r"^KVCache.append: v must be of shape \(2, 2, 1, 2\), "
+                                         r"got shape \(2, 2, 2, 2\)$"):
+        cache.append(k, cache.v)
+    with pytest.raises(TypeError, match=r"^KVCache.append: v must be floating point .*, got int64$"):
+        KVCache().append(k, backend.asarray(np.zeros((2, 2, 1, 2), np.int64)))
+    assert len(cache) == 2
 
 
 # ---------------------------------------------------------------------------- stability at extremes
@@ -455,3 +462,13 @@ def test_bad_input():
         F.multi_head_attention_forward(x, x, x, 32, 4, w, None, None, None, True, 0.0, w[:32], None)
     with pytest.raises(ValueError, match="multi_head_attention_forward: num_heads must be a positive divisor of embed_dim 32, got 5"):
         F.multi_head_attention_forward(x, x, x, 32, 5, w, None, None, None, False, 0.0, w[:32], None)
+    fn = "^multi_head_attention_forward: "
+    with pytest.raises(ValueError, match=fn + "embed_dim_to_check must be a positive integer, got 0$"):
+        F.multi_head_attention_forward(x, x, x, 0, 4, w, None, None, None, False, 0.0, w[:32], None)
+    with pytest.raises(ValueError, match=fn + r"in_proj_weight must be of shape \(96, 32\), got shape \(64, 32\)$"):
+        F.multi_head_attention_forward(x, x, x, 32, 4, w[:64], None, None, None, False, 0.0, w[:32], None)
+    with pytest.raises(ValueError, match=fn + r"dropout_p must be a probability in \[0, 1\], got 1.5$"):
+        F.multi_head_attention_forward(x, x, x, 32, 4, w, None, None, None, False, 1.5, w[:32], None)
+    with pytest.raises(TypeError, match=fn + r"out_proj_weight must be of query's dtype float32 \(convert explicitly\), "
+                                             r"got float64$"):
+        F.multi_head_attention_forward(x, x, x, 32, 4, w, None, None, None, False, 0.0, w[:32].double(), None)

@@ -11,6 +11,7 @@ import pytest
 import minigen
 import minigen.functional as F
 import minigen.nn as nn
+from minigen.nn.utils import clip_grad_norm_
 
 C, H = 3, 4
 
@@ -214,12 +215,15 @@ def _from_pretrained_freeze_none():
     (lambda: nn.LSTMCell(3, 4.0), "LSTMCell: hidden_size must be a positive integer, got 4.0"),
     (lambda: nn.GRUCell(0, 4), "GRUCell: input_size must be a positive integer, got 0"),
     (lambda: nn.RNNCell(3, 4, bias=None), "RNNCell: bias must be True or False, got None"),
+    (lambda: nn.RNNCell(3, 4, nonlinearity="sigmoid"), "RNNCell: nonlinearity must be one of 'tanh', 'relu', "
+                                                       "got 'sigmoid'"),
     (lambda: nn.MultiheadAttention(8, 2, dropout=True), r"MultiheadAttention: dropout must be a probability in "
                                                         r"\[0, 1\], got True"),
     (lambda: nn.MultiheadAttention(8, 2.0), "MultiheadAttention: num_heads must be a positive integer, got 2.0"),
     (lambda: nn.MultiheadAttention(8, 2, batch_first=1), "MultiheadAttention: batch_first must be True or False"),
     (lambda: nn.Embedding(True, 3), "Embedding: num_embeddings must be a positive integer, got True"),
     (lambda: nn.Embedding(10, 3, scale_grad_by_freq="no"), "Embedding: scale_grad_by_freq must be True or False"),
+    (lambda: nn.Embedding(10, 3, _freeze="yes"), "Embedding: _freeze must be True or False, got 'yes'"),
     (_from_pretrained_freeze_none, "Embedding.from_pretrained: freeze must be True or False, got None"),
 ])
 def test_constructors_name_the_bad_argument(make, message):
@@ -282,6 +286,20 @@ def test_lstm_cell_names_the_state_of_the_wrong_shape():
         cell(_host(C), (_host(2, H), _host(H)))
     with pytest.raises(ValueError, match=r"^GRUCell: hx must be of shape \(2, 4\), got shape \(4,\)$"):
         nn.GRUCell(C, H)(x, _host(H))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda w: clip_grad_norm_(5, 1.0), TypeError,
+     r"parameters must be a Tensor or an iterable of Tensors \(e\.g\. model\.parameters\(\)\), got int"),
+    (lambda w: clip_grad_norm_(None, 1.0), TypeError, "parameters must be a Tensor or an iterable .*, got NoneType"),
+    (lambda w: clip_grad_norm_([w], 1.0, error_if_nonfinite="yes"), ValueError,
+     "error_if_nonfinite must be True or False, got 'yes'"),
+])
+def test_clip_grad_norm_names_the_bad_argument(call, error, message):
+    w = nn.Parameter(np.zeros(2))
+    w.grad = np.ones(2)
+    with pytest.raises(error, match=f"^clip_grad_norm_: {message}$"):
+        call(w)
 
 
 def test_kv_cache_must_be_a_cache():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import minigen
+import minigen.functional as F
 import minigen.nn as nn
 
 
@@ -123,6 +124,12 @@ def test_linear_bad_input():
         lin(minigen.tensor(np.zeros((8, 30), np.float32)))
     with pytest.raises(TypeError, match="linear: weight must be of input's dtype float64 .*, got float32"):
         lin(minigen.tensor(np.zeros((8, 32))))
+    x = minigen.tensor(np.zeros((8, 32)))
+    with pytest.raises(ValueError, match=r"^linear: weight must be of shape \(out_features, in_features\), got shape "
+                                         r"\(32,\)$"):
+        F.linear(x, np.zeros(32))
+    with pytest.raises(ValueError, match=r"^linear: bias must be of shape \(4,\), got shape \(32,\)$"):
+        F.linear(x, np.zeros((4, 32)), np.zeros(32))
 
 
 @pytest.mark.reference

@@ -248,6 +248,10 @@ def test_plot_beam_tree(tmp_path):
     for tokenizer, name in ((None, "ids.png"), (CharTokenizer(), "text.png")):
         plot_beam_tree(out.tree, tmp_path / name, tokenizer=tokenizer)
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for empty, shown in (([], r"\[\]"), (None, "None")):         # return_tree=False leaves out.tree None
+        with pytest.raises(ValueError, match=rf"^plot_beam_tree: tree must be the non-empty tree of "
+                                             rf"beam_search\(\.\.\., return_tree=True\), got {shown}$"):
+            plot_beam_tree(empty, tmp_path / "empty.png")
 
 
 def test_plot_without_matplotlib(monkeypatch, tmp_path):

@@ -112,3 +112,18 @@ def test_bad_keywords_get_one_line(kw, error, match):
     with pytest.raises(error, match=match) as e:
         generate(model(), np.array([[1, 2]]), 6, **kw)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("kw, needs", [
+    (dict(encoder_repetition_penalty=1.5), "its prompt"),
+    (dict(encoder_no_repeat_ngram_size=2), "its prompt"),
+    (dict(forced_eos_token_id=0), "its max_length"),
+    (dict(watermarking_config={"bias": 2.0}), "the model's vocabulary size"),
+])
+def test_keywords_that_need_generate_are_refused_without_it(kw, needs):
+    """build_logits_processor knows no prompt, max_length or model: these keywords are generate's only."""
+    (name, value), = kw.items()
+    given = "no model" if name == "watermarking_config" else value
+    with pytest.raises(ValueError, match=rf"^build_logits_processor: {name} must be used with generate "
+                                         rf"\(it needs {needs}\), got {given}$"):
+        build_logits_processor(**kw)

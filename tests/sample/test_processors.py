@@ -371,6 +371,10 @@ def test_inputs_are_checked(backend, processor):
         processor(backend.asarray(np.array([[1]])), backend.asarray(np.ones((1, 3), dtype=np.int64)))
     with pytest.raises(TypeError, match=rf"{name}: input_ids must be an integer .* got a list"):
         processor([[1]], scores)
+    if backend.name != "numpy":                                          # host ids with the device's scores
+        with pytest.raises(TypeError, match=rf"^{name}: scores must be on input_ids's device cpu \(numpy\) \(move both "
+                                            r"with \.to\(device\)\), got \S+ \(\w+\)$"):
+            processor(np.array([[1]]), scores)
 
 
 def test_a_list_checks_through_its_processors():

@@ -12,7 +12,7 @@ from minigen.models import RNNLanguageModel
 from minigen.sample import (
     LogitsProcessorList, WatermarkDetector, WatermarkDetectorOutput, WatermarkLogitsProcessor, generate,
 )
-from minigen.sample.watermark import _randperm
+from minigen.sample.watermark import _randperm, randperm
 
 SCHEMES = [("lefthash", 1), ("lefthash", 3), ("selfhash", 1), ("selfhash", 2)]
 
@@ -39,6 +39,17 @@ def test_randperm_parity_with_torch(seed, n):
     g = torch.Generator()
     g.manual_seed(seed)
     assert _randperm(seed, n).tolist() == torch.randperm(n, generator=g).tolist()
+
+
+@pytest.mark.parametrize("seed, n, message", [
+    (-1, 10, "seed must be a non-negative integer, got -1"),
+    (1.0, 10, "seed must be a non-negative integer, got 1.0"),
+    (0, 0, "n must be a positive integer, got 0"),
+    (0, True, "n must be a positive integer, got True"),
+])
+def test_randperm_bad_arguments(seed, n, message):
+    with pytest.raises(ValueError, match=f"^randperm: {message}$"):
+        randperm(seed, n)
 
 
 def test_green_lists_have_the_ratio_and_depend_on_the_previous_token():
@@ -282,3 +293,8 @@ def test_bad_calls():
         detector(ids, return_dict="yes")
     with pytest.raises(ValueError, match="ignore_repeated_ngrams must be True or False"):
         WatermarkDetector(50, ignore_repeated_ngrams=1)
+    with pytest.raises(IndexError, match="^WatermarkDetector: bos_token_id must be an id >= 0, got -1$"):
+        WatermarkDetector(50, bos_token_id=-1)
+    with pytest.raises(ValueError, match="^WatermarkDetector: bos_token_id must be an integer token id or None, "
+                                         "got '0'$"):
+        WatermarkDetector(50, bos_token_id="0")
