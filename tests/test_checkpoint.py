@@ -225,6 +225,8 @@ def test_arrays_and_other_arguments_are_checked(tmp_path):
     np.testing.assert_array_equal(load_checkpoint(path).arrays["h"], np.ones((2, 3)))
     with pytest.raises(TypeError, match=r"save_checkpoint: arrays\['h'\] must be an array or a Tensor, got list"):
         save_checkpoint(path, model, arrays={"h": [1.0, 2.0]})
+    with pytest.raises(TypeError, match="save_checkpoint: arrays must be a dict of name -> array, got list"):
+        save_checkpoint(path, model, arrays=[np.ones(2)])
     with pytest.raises(ValueError, match="save_checkpoint: step must be a non-negative integer, got '3'"):
         save_checkpoint(path, model, step="3")
     with pytest.raises(TypeError, match=r"save_checkpoint: tokenizer must be a minigen tokenizer \(with a to_dict\(\)\), got str"):
@@ -281,6 +283,11 @@ def test_load_model_refuses_weights_that_do_not_fit(tmp_path):
     del ck.model_state["h.1.mlp.c_fc.bias"]
     with pytest.raises(CheckpointError, match="model.h.1.mlp.c_fc.bias is missing"):
         load_model(ck)
+    ck = load_checkpoint(path)
+    del ck.model_state["wpe.weight"]                # the tensor that gives config.block_size
+    with pytest.raises(CheckpointError, match=f"checkpoint {path}: the weights must be to hold model.wpe.weight, "
+                                              "got none"):
+        load_model(ck)
     no_config = tmp_path / "plain.safetensors"
     save_checkpoint(no_config, RNNLanguageModel(7, embed_dim=4, hidden_size=5), step=1)      # no tokenizer
     with pytest.raises(CheckpointError, match="config and tokenizer must be present .*, got null"):
@@ -293,6 +300,7 @@ def test_load_model_refuses_weights_that_do_not_fit(tmp_path):
     (lambda m: m.update(config=[1]), "config must be an object or null, got list"),
     (lambda m: m.update(extra=None), "extra must be an object, got NoneType"),
     (lambda m: m["optimizer"].update(param_groups={}), "optimizer.param_groups must be a list of objects, got {}"),
+    (lambda m: m["optimizer"].update(scalars=[]), "optimizer.scalars must be an object, got list"),
     (lambda m: m["optimizer"]["scalars"].update({"x": {"step": 1}}), "optimizer.scalars.x must be named by a "
                                                                      "parameter's index"),
     (lambda m: m["optimizer"]["scalars"].update({"0": {"step": float("nan")}}), "optimizer.scalars.0.step must be a "

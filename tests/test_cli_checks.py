@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
 
-from minigen.checkpoint import load_checkpoint
+from minigen.checkpoint import load_checkpoint, save_checkpoint
 from minigen.cli import main
-from minigen.data import WordTokenizer, train_val_split
+from minigen.data import CharTokenizer, WordTokenizer, train_val_split
+from minigen.models import RNNLanguageModel
 from tests.test_cli_train import SMALL, VERSE, error_of, train
 from tests.test_checkpoint import _rewrite
 
@@ -212,7 +214,7 @@ def test_a_word_level_gpt_and_its_bits_per_character(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------- --out, --corpus, resume elsewhere
 
-def test_out_is_checked_before_training(corpus, tmp_path, capsys):
+def test_out_is_checked_before_training(corpus, tmp_path, capsys, monkeypatch):
     (tmp_path / "afile").write_text("")
     argv = ["train", "--corpus", str(corpus), *SMALL, "--steps", "2"]
     assert "afile', which is a file" in error_of([*argv, "--out", str(tmp_path / "afile")], capsys)
@@ -221,6 +223,14 @@ def test_out_is_checked_before_training(corpus, tmp_path, capsys):
     assert "--out must be a non-empty string, got ''" in error_of([*argv, "--out", ""], capsys)
     assert "--corpus must be a non-empty string, got ''" in error_of(["train", "--corpus", "", "--out", str(tmp_path / "r")],
                                                                    capsys)
+    read_only = tmp_path / "ro"
+    read_only.mkdir(mode=0o555)
+    if os.access(read_only, os.W_OK):               # root writes anywhere: the folder reads as read-only all the same
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode: access(path, mode) and path != str(read_only))
+    err = error_of([*argv, "--out", str(read_only / "run")], capsys)
+    assert f"--out must be a folder you can write to, got {str(read_only / 'run')!r}, inside {read_only} " \
+        "(read-only)" in err
 
 
 def test_a_run_resumes_from_another_folder(corpus, tmp_path, capsys, monkeypatch):
@@ -374,6 +384,9 @@ DAMAGE = {                  # name: (what changes, the message, the commands tha
                      "extra.run.temperatures must be a non-empty list of numbers, got 'hot'", BOTH),
     "no optimizer state": (dict(change=_set("optimizer", value=None)), "optimizer must be the optimizer's state (to "
                            "start it afresh, resume with reset_optimizer=True, or --reset-optimizer), got null", RESUME),
+    "run as a list": (dict(change=_set("extra", "run", value=[2])), "extra.run must be an object, got list", BOTH),
+    "run model beside its config": (dict(change=_set("extra", "run", "model", value="gpt")),
+                                    "extra.run.model must be one of 'rnn', got 'gpt'", RESUME),
 }
 
 
@@ -407,6 +420,32 @@ def test_reset_optimizer(saved_run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "--reset-optimizer" in capsys.readouterr().out
+
+
+def test_resume_refuses_a_checkpoint_that_is_not_a_run_and_a_corpus_it_cannot_find(saved_run, tmp_path, capsys,
+                                                                                   monkeypatch):
+    tok = CharTokenizer.train(VERSE)
+    (tmp_path / "plain").mkdir()
+    save_checkpoint(tmp_path / "plain" / "checkpoint.safetensors", RNNLanguageModel(tok.vocab_size, 4, 8),
+                    tokenizer=tok)
+    err = error_of(["train", "--resume", "--out", str(tmp_path / "plain"), "--steps", "4"], capsys)
+    assert "--resume must be a checkpoint written by `minigen train`, got " \
+        f"{tmp_path / 'plain' / 'checkpoint.safetensors'}" in err
+    # an older run kept its corpus as typed, relative to the folder it started in: elsewhere it must be given
+    path = _damaged_copy(saved_run, tmp_path / "older", change=_set("extra", "run", "corpus", value="verse.txt"))
+    monkeypatch.chdir(tmp_path)
+    err = error_of(["train", "--resume", "--out", str(path.parent), "--steps", "4"], capsys)
+    assert "--resume: --corpus must be given: the run's corpus is relative to the folder it started in, got " \
+        "'verse.txt'" in err
+
+
+def test_resume_refuses_a_corpus_changed_since(saved_run, tmp_path, capsys):
+    edited = tmp_path / "verse.txt"
+    edited.write_text(VERSE + VERSE.splitlines(keepends=True)[0], encoding="utf-8")      # same letters, a line more
+    path = _damaged_copy(saved_run, tmp_path / "run", change=_set("extra", "run", "corpus", value=str(edited)))
+    err = error_of(["train", "--resume", "--out", str(path.parent), "--steps", "4", "--no-progress"], capsys)
+    assert f"--resume: --corpus must be the text the run trained on, got {str(edited)!r}, changed since" in err
+    assert load_checkpoint(path).meta["step"] == 2                        # refused before any step
 
 
 def test_a_run_saved_before_learned_initial_states_resumes_as_it_was(corpus, tmp_path, capsys):

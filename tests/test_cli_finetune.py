@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from minigen.checkpoint import load_checkpoint, save_checkpoint
 from minigen.cli import main
 from minigen.data import CharTokenizer
-from minigen.models import RNNLanguageModel, TextCNNDiscriminator
+from minigen.models import GPT, GPTConfig, RNNLanguageModel, TextCNNDiscriminator
+from tests.test_checkpoint import _rewrite
 
 VERSE = ("To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
          "The slings and arrows of outrageous fortune,\nOr to take arms against a sea of troubles\n") * 30
@@ -74,7 +76,8 @@ def test_the_other_rewards_run(run, tmp_path, capsys):
 
 
 def test_a_reward_of_your_own(run, tmp_path, capsys, monkeypatch):
-    (tmp_path / "my_rewards.py").write_text("def short_lines(text):\n    return -max(map(len, text.split('\\n')))\n")
+    (tmp_path / "my_rewards.py").write_text("def short_lines(text):\n    return -max(map(len, text.split('\\n')))\n"
+                                            "LIMIT = 16\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "own"
     assert finetune(run, out, "--steps", "2", "--reward", "my_rewards:short_lines") == 0
@@ -86,6 +89,9 @@ def test_a_reward_of_your_own(run, tmp_path, capsys, monkeypatch):
                                                      "--reward", "no_such_module:f"], capsys)
     assert "--reward must be MODULE:FUNCTION, a function in an importable module, got 'my_rewards:nothing'" in \
         error_of(["finetune", "--checkpoint", str(run), "--out", str(out / "x"), "--reward", "my_rewards:nothing"],
+                 capsys)
+    assert "--reward must be MODULE:FUNCTION, a function text -> number, got 'my_rewards:LIMIT', a int" in \
+        error_of(["finetune", "--checkpoint", str(run), "--out", str(out / "x"), "--reward", "my_rewards:LIMIT"],
                  capsys)
     assert not (out / "x").exists()
 
@@ -134,6 +140,19 @@ def test_bad_checkpoints_and_runs(run, tmp_path, capsys):
     err = error_of(["finetune", "--checkpoint", str(tmp_path / "lm.safetensors"), "--reward", "lipogram:e",
                     "--out", str(out)], capsys)
     assert "--checkpoint must be a run of `minigen train` (its corpus gives the prompts)" in err
+    gpt = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layer=1, n_head=2, n_embd=8))
+    save_checkpoint(tmp_path / "gpt.safetensors", gpt, tokenizer=tok)
+    err = error_of(["finetune", "--checkpoint", str(tmp_path / "gpt.safetensors"), "--reward", "lipogram:e",
+                    "--out", str(out), *SMALL], capsys)
+    assert "--new-tokens must be at most 8 - --prompt-length + 1 (the GPT's block size 8), got 16" in err
+    edited = tmp_path / "verse.txt"                         # the run's corpus, edited since: other prompts
+    edited.write_text(VERSE + VERSE.splitlines(keepends=True)[0], encoding="utf-8")
+    meta = load_checkpoint(run / "checkpoint.safetensors").meta
+    meta["extra"]["run"]["corpus"] = str(edited)
+    _rewrite(run / "checkpoint.safetensors", tmp_path / "edited.safetensors", meta=json.dumps(meta))
+    err = error_of(["finetune", "--checkpoint", str(tmp_path / "edited.safetensors"), "--reward", "lipogram:e",
+                    "--out", str(out)], capsys)
+    assert f"--checkpoint must be a run whose corpus is as it trained on it, got {str(edited)!r}, changed since" in err
     assert "checkpoint not found" in error_of(["finetune", "--checkpoint", str(tmp_path / "none"), "--reward",
                                                "lipogram:e", "--out", str(out)], capsys)
     assert "--reward must be given" in error_of(["finetune", "--checkpoint", str(run), "--out", str(out)], capsys)

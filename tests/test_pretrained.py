@@ -83,3 +83,25 @@ def test_missing_and_unexpected_tensors_are_named(folder):
     with pytest.raises(ConfigMismatchError, match="missing tensor transformer.h.1.mlp.c_fc.bias; unexpected tensor "
                                                   r"transformer\.h\.1\.mlp\.extra\.weight$"):
         load_gpt2(folder)
+
+
+@pytest.mark.parametrize("entry,value,message", [
+    ("model_type", "llama", "load_gpt2: config.json's model_type must be one of 'gpt2', got 'llama'"),
+    ("activation_function", "relu", "load_gpt2: config.json's activation_function must be one of 'gelu_new', "
+                                    "'gelu_pytorch_tanh', 'gelu_fast', 'gelu', got 'relu'"),
+])
+def test_a_config_json_of_another_architecture_is_refused_by_name(folder, entry, value, message):
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, entry: value}))
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        load_gpt2(folder)
+
+
+def test_a_folder_without_config_json_and_a_gpt_without_biases(folder, tmp_path):
+    (folder / "config.json").unlink()
+    with pytest.raises(CheckpointError, match=f"^load_gpt2: path must be a folder with config.json, got {folder}$"):
+        load_gpt2(folder / "model.safetensors")
+    with pytest.raises(ValueError, match="^save_gpt2: model must be a GPT with biases, as GPT-2 has, got one built "
+                                         "with bias=False$"):
+        minigen.pretrained.save_gpt2(GPT(GPTConfig(**CFG, bias=False)), tmp_path / "nobias")
+    assert not (tmp_path / "nobias").exists()

@@ -181,4 +181,9 @@ def test_bad_class_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     assert sorted(p.name for p in good.iterdir()) == ["alice"]
     with pytest.raises(ValueError, match="grade_class: jobs must be a positive integer, got 0"):
         grade_class(good, jobs=0)
+    with pytest.raises(ValueError, match="grade_class: timeout must be a finite number > 0, got 0"):
+        grade_class(good, timeout=0)
+    with pytest.raises(ValueError, match="grade_class: student_timeout must be a finite number > 0, got -1"):
+        grade_class(good, student_timeout=-1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
     shutil.rmtree(good)

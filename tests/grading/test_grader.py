@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from minigen.cli import main
-from minigen.grading import assign, grade
+from minigen.grading import assign, check, grade
 
 LESSON = '''\
 # %% [markdown]
@@ -269,6 +269,36 @@ def test_bad_grade_and_assign_input_is_one_line(tmp_path, lessons, capsys):
     assert "--out must be a folder" in one_line_error(["assign", "01", "--out", "", "--lessons", str(lessons)], capsys)
     assert "DIR must be a folder name" in one_line_error(["lessons", "copy", ""], capsys)
     assert "DIR must be a folder name" in one_line_error(["grade", ""], capsys)
+    err = one_line_error(["lessons", "list", "--lessons", str(tmp_path / "nowhere")], capsys)
+    assert f"the lessons folder (--lessons) {str(tmp_path / 'nowhere')!r} does not exist" in err
+    err = one_line_error(["lessons", "list", "--lessons", str(tmp_path / "small.txt")], capsys)
+    assert f"the lessons folder (--lessons) {str(tmp_path / 'small.txt')!r} is not a folder" in err
+    err = one_line_error(["assign", "01", "--out", str(tmp_path / "zh"), "--lessons", str(lessons), "--lang", "zh"],
+                         capsys)
+    assert f"the lessons folder {str(lessons)!r} has no 'zh' edition (no lessons in {lessons / 'zh'})" in err
+    assert not (tmp_path / "zh").exists()
+    (folder / "assignment.json").unlink()
+    (folder / "02_extra.py").write_text("x = 1\n")                   # named like a lesson the lessons folder lacks
+    err = one_line_error(grade_, capsys)
+    assert f"{folder}: 02_extra.py is not a lesson of {lessons} (known: 01_toy)" in err
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda folder, lessons: grade(folder, lessons=lessons, timeout=0),
+     "grade: timeout must be a finite number > 0, got 0"),
+    (lambda folder, lessons: assign([], folder / "more", lessons),
+     r"assign: lessons must be at least one lesson \(a number such as 05, or 'all'\), got none"),
+    (lambda folder, lessons: assign(["01"], folder / "more", lessons, lang="fr"),
+     "lessons: --lang must be one of 'en', 'zh', got 'fr'"),
+    (lambda folder, lessons: check("double", points=0), "check: points must be a finite number > 0, got 0"),
+    (lambda folder, lessons: check("double", points="2"),
+     "check: points must be a finite number > 0, got '2'"),
+])
+def test_bad_python_arguments_name_the_argument(tmp_path, lessons, call, message):
+    folder = student(tmp_path, lessons)
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        call(folder, lessons)
+    assert not (folder / "more").exists()
 
 
 def test_assign_all_beside_other_names(tmp_path, lessons, capsys):

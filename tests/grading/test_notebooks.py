@@ -16,7 +16,7 @@ import pytest
 from minigen.cli import main
 from minigen.grading import assign, copy_lessons, format_report, grade, list_lessons
 from minigen.grading import notebooks
-from minigen.grading.notebooks import NotebookError, read_code_cells, to_source
+from minigen.grading.notebooks import NotebookError, read_code_cells, to_notebook, to_source
 
 jupytext = pytest.importorskip("jupytext")
 
@@ -295,6 +295,9 @@ def test_without_jupytext_the_format_must_be_py(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "h").exists()
     assert main(["assign", "05", "--out", str(tmp_path / "h")]) == 0       # .py handouts need no jupytext
     assert (tmp_path / "h" / "05_lstm.py").is_file()
+    with pytest.raises(ValueError, match=r"^to_notebook: jupytext must be installed to write notebooks \(pip install "
+                                         r"jupytext\), got none$"):
+        to_notebook("# %%\nx = 1\n")
 
 
 def test_lessons_copy_writes_notebooks_that_read_back_into_the_same_code(tmp_path):

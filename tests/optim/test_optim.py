@@ -221,6 +221,13 @@ def test_load_state_dict_checks_shapes_and_changes_nothing_on_error():
     bad = {"state": {}, "param_groups": [{**saved["param_groups"][0], "betas": [0.9]}]}
     with pytest.raises(ValueError, match=r"Adam.load_state_dict: betas must be a pair"):
         other.load_state_dict(bad)
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: saved state 0 must be a dict, got int"):
+        other.load_state_dict({"state": {0: 5}, "param_groups": saved["param_groups"]})
+    two = optim.Adam([nn.Parameter(np.ones(3)), nn.Parameter(np.ones(3))]).state_dict()
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: the saved groups must be of this optimizer's sizes "
+                                         r"\[1\], got sizes \[2\]"):
+        other.load_state_dict(two)
+    assert other.state == {} and other.param_groups[0]["lr"] == 0.5
 
 
 @pytest.mark.reference
@@ -389,6 +396,9 @@ def test_scheduler_state_round_trip_and_errors():
     assert s.get_last_lr() == s2.get_last_lr()
     with pytest.raises(ValueError, match="step_size must be a positive integer"):
         lr_scheduler.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match=r"StepLR.load_state_dict: state must be a dict as state_dict\(\) returns, "
+                                         "got list"):
+        s2.load_state_dict([state])
     with pytest.raises(ValueError, match="num_training_steps must be an integer >= 11"):
         lr_scheduler.get_cosine_schedule_with_warmup(opt, 10, 5)
 
@@ -405,6 +415,11 @@ def test_scheduler_arguments():
         (lambda: lr_scheduler.get_cosine_schedule_with_warmup(opt(), 1, 5, min_lr_ratio=2),
          r"min_lr_ratio must be a number in \[0, 1\], got 2"),
         (lambda: lr_scheduler.get_linear_schedule_with_warmup(opt(), 1.0, 5), "num_warmup_steps must be a non-neg"),
+        (lambda: lr_scheduler.get_cosine_schedule_with_warmup(opt(), 1, 5, num_cycles=-0.5),
+         "get_cosine_schedule_with_warmup: num_cycles must be a finite number >= 0, got -0.5"),
+        (lambda: lr_scheduler.CosineAnnealingLR(opt(), 0),
+         "CosineAnnealingLR: T_max must be a positive integer, got 0"),
+        (lambda: lr_scheduler.LambdaLR(opt(), [abs, abs]), r"LambdaLR: lr_lambda must be 1 \(one per group\), got 2"),
     ]
     for make, message in cases:
         with pytest.raises(ValueError, match=message):

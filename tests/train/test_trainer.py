@@ -125,6 +125,11 @@ def test_resume_refuses_a_damaged_loop_state_and_a_missing_optimizer(data, tmp_p
         ck.meta["extra"]["trainer"].update(change)
         with pytest.raises(CheckpointError, match=f"checkpoint {ck.path}: {message}"):
             make(data, checkpoint_dir=tmp_path).resume(ck)
+    ck = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    ck.arrays["state.0"] = ck.arrays["state.0"].astype(np.int64)           # the carried state, as integers
+    with pytest.raises(CheckpointError, match=rf"checkpoint {ck.path}: extra.state.0 must be floating point \(minigen "
+                                              r"never upcasts silently\), got int64"):
+        make(data, checkpoint_dir=tmp_path).resume(ck)
 
 
 def test_nonfinite_loss_stops_and_keeps_the_last_checkpoint(data, tmp_path):
@@ -201,6 +206,8 @@ def test_text_generator_bad_arguments(data):
         TextGenerator(tok, prompt=3)            # a run's prompt saved as a number
     with pytest.raises(ValueError, match="TextGenerator: length must be a non-negative integer, got True"):
         TextGenerator(tok, prompt="To", length=True)
+    with pytest.raises(ValueError, match="TextGenerator: seed must be a non-negative integer, got -1"):
+        TextGenerator(tok, prompt="To", seed=-1)
 
 
 def test_loss_curve_png(data, tmp_path):
