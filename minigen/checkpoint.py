@@ -234,6 +234,8 @@ def load_checkpoint(path) -> Checkpoint:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CheckpointError(f"checkpoint not found: {path}")
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a folder; give the checkpoint file in it (a run's checkpoint.safetensors)")
     _check_header(path)
     try:
         with safe_open(path, framework="numpy") as f:
@@ -329,7 +331,7 @@ def load_model(path):
             elif tensor in weights:
                 size, what = weights[tensor].shape[axis], f"axis {axis} of model.{tensor}"
             else:
-                rules.fail(fn, "the weights", f"to hold model.{tensor}", "none")
+                rules.fail(fn, f"model.{tensor}", "in the weights", "none")
             ok = rules.is_int(config.get(name)) and config[name] == size
             rules.require(ok, fn, f"config.{name}", f"{size} ({what})", rules.describe(config.get(name)))
         try:

@@ -142,6 +142,8 @@ def test_damaged_files(tmp_path):
         load_checkpoint(tmp_path / "tiny.safetensors")
     with pytest.raises(CheckpointError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "missing.safetensors")
+    with pytest.raises(CheckpointError, match="is a folder; give the checkpoint file in it"):
+        load_checkpoint(tmp_path)
     import safetensors.numpy
     safetensors.numpy.save_file({"x": np.zeros(2)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(CheckpointError, match="not a minigen checkpoint"):
@@ -285,7 +287,7 @@ def test_load_model_refuses_weights_that_do_not_fit(tmp_path):
         load_model(ck)
     ck = load_checkpoint(path)
     del ck.model_state["wpe.weight"]                # the tensor that gives config.block_size
-    with pytest.raises(CheckpointError, match=f"checkpoint {path}: the weights must be to hold model.wpe.weight, "
+    with pytest.raises(CheckpointError, match=f"checkpoint {path}: model.wpe.weight must be in the weights, "
                                               "got none"):
         load_model(ck)
     no_config = tmp_path / "plain.safetensors"

@@ -90,7 +90,7 @@ def test_a_reward_of_your_own(run, tmp_path, capsys, monkeypatch):
     assert "--reward must be MODULE:FUNCTION, a function in an importable module, got 'my_rewards:nothing'" in \
         error_of(["finetune", "--checkpoint", str(run), "--out", str(out / "x"), "--reward", "my_rewards:nothing"],
                  capsys)
-    assert "--reward must be MODULE:FUNCTION, a function text -> number, got 'my_rewards:LIMIT', a int" in \
+    assert "--reward must be MODULE:FUNCTION, a function text -> number, got 'my_rewards:LIMIT', of type int" in \
         error_of(["finetune", "--checkpoint", str(run), "--out", str(out / "x"), "--reward", "my_rewards:LIMIT"],
                  capsys)
     assert not (out / "x").exists()

@@ -108,8 +108,8 @@ def build_reward(spec: str, tokenizer):
         fn = getattr(importlib.import_module(kind), arg)
     except (ImportError, AttributeError) as e:
         rules.fail("", "--reward", "MODULE:FUNCTION, a function in an importable module", f"{spec!r} ({e})")
-    rules.require(callable(fn), "", "--reward", "MODULE:FUNCTION, a function text -> number", f"{spec!r}, a "
-                  f"{type(fn).__name__}")
+    rules.require(callable(fn), "", "--reward", "MODULE:FUNCTION, a function text -> number", f"{spec!r}, of "
+                  f"type {type(fn).__name__}")
     return text_reward(fn, tokenizer)
 
 

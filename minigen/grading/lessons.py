@@ -70,7 +70,7 @@ def edition(root=None, lang: str = "en") -> Path:
     The Chinese edition holds the same code, cell for cell (``tests/grading/test_zh.py``), so
     both share the lessons folder's checks; only prose, comments and docstrings differ.
     """
-    lang = rules.choice("lessons", "--lang", lang, LANGUAGES)
+    lang = rules.choice("lessons", "lang", lang, LANGUAGES)
     root = lessons_dir(root)
     folder = root if lang == "en" else root / lang
     if not any(_NAME.match(p.name) for p in folder.glob("*.py")):
@@ -222,7 +222,7 @@ def assign(specs, out, root=None, force: bool = False, lang: str = "en", fmt: st
         found = ([lesson for lesson in list_lessons(folder) if lesson.exercises()] if str(s).lower() == "all"
                  else [find_lesson(s, folder)])
         lessons += [lesson for lesson in found if lesson.name not in {x.name for x in lessons}]
-    rules.require(lessons, "assign", "lessons", "at least one lesson (a number such as 05, or 'all')", "none")
+    rules.require(lessons, "assign", "specs", "at least one lesson (a number such as 05, or 'all')", "none")
     texts = {}
     for lesson in lessons:
         text = lesson.path.read_text(encoding="utf-8")

@@ -71,7 +71,8 @@ class LambdaLR(LRScheduler):
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         n = len(_optimizer("LambdaLR", optimizer).param_groups)            # checked first: its groups are read here
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
-        rules.require(len(self.lr_lambdas) == n, "LambdaLR", "lr_lambda", f"{n} (one per group)", len(self.lr_lambdas))
+        given = f"a list of {len(self.lr_lambdas)}"
+        rules.require(len(self.lr_lambdas) == n, "LambdaLR", "lr_lambda", f"one function or a list of {n}", given)
         kinds = ", ".join(type(f).__name__ for f in self.lr_lambdas)
         rules.require(all(map(callable, self.lr_lambdas)), "LambdaLR", "lr_lambda", _FUNCTIONS, kinds, TypeError)
         super().__init__(optimizer, last_epoch)

@@ -419,7 +419,7 @@ def test_scheduler_arguments():
          "get_cosine_schedule_with_warmup: num_cycles must be a finite number >= 0, got -0.5"),
         (lambda: lr_scheduler.CosineAnnealingLR(opt(), 0),
          "CosineAnnealingLR: T_max must be a positive integer, got 0"),
-        (lambda: lr_scheduler.LambdaLR(opt(), [abs, abs]), r"LambdaLR: lr_lambda must be 1 \(one per group\), got 2"),
+        (lambda: lr_scheduler.LambdaLR(opt(), [abs, abs]), r"LambdaLR: lr_lambda must be one function or a list of 1, got a list of 2"),
     ]
     for make, message in cases:
         with pytest.raises(ValueError, match=message):
