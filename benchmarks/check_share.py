@@ -29,16 +29,16 @@ from __future__ import annotations
 import argparse
 import ast
 import io
-import json
 import os
 import sys
 import tokenize
 from datetime import datetime, timezone
 
+from results_io import write_result
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "minigen")
 RULES = os.path.join(PACKAGE, "rules.py")
-RESULTS = os.path.join(ROOT, "benchmarks", "results")
 CHECK_PREFIXES = ("check_", "_check", "validate", "_validate")
 ARGUMENT_ERRORS = {"ValueError", "TypeError", "IndexError", "KeyError", "NotImplementedError", "OverflowError",
                    "FileNotFoundError", "FileExistsError", "IsADirectoryError", "NotADirectoryError",
@@ -167,11 +167,7 @@ def main(argv=None) -> int:
     if args.files:
         for rel, c, n in result["files"][:25]:
             print(f"  {rel:<40} {c:>4} / {n:>4}")
-    os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, "check_share.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump({k: v for k, v in result.items() if k != "files"}, f, indent=2)
-    os.replace(path + ".tmp", path)
+    write_result("check_share", {k: v for k, v in result.items() if k != "files"})
     return 0
 
 

@@ -27,6 +27,7 @@ import tempfile
 from datetime import datetime, timezone
 
 import check_share
+from results_io import write_result
 
 HOOK = '''
 import atexit, json, os, sys, threading
@@ -123,11 +124,7 @@ def main(argv=None) -> int:
             print(f"  {os.path.relpath(path, check_share.ROOT)}:{first}  {text[:100]}")
     result = {"statements": len(statements), "fired": len(hit), "check_lines": lines, "fired_lines": hit_lines,
               "tests": pytest_args or ["(the whole suite)"], "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
-    os.makedirs(check_share.RESULTS, exist_ok=True)
-    path = os.path.join(check_share.RESULTS, "checks_fired.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(path + ".tmp", path)
+    write_result("checks_fired", result)
     return 0
 
 

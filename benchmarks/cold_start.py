@@ -18,7 +18,6 @@ train`` made them. Writes ``benchmarks/results/cold_start.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import datetime, timezone
@@ -30,8 +29,8 @@ from minigen import backend
 from minigen.checkpoint import load_model
 from minigen.cli.train_cmd import _corpus_text
 from minigen.data import train_val_split
+from results_io import write_result
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
 def span_nll(model, ids, state=None) -> np.ndarray:
@@ -85,11 +84,7 @@ def main(argv=None) -> int:
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
     print(f"step {result['step']}: cold {cold:.4f} nats/token, warm {warm:.4f}; the cold start costs "
           f"{100 * (cold / warm - 1):+.1f}% (target <= +10%)")
-    os.makedirs(RESULTS, exist_ok=True)
-    out = os.path.join(RESULTS, "cold_start.json")
-    with open(out + ".tmp", "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(out + ".tmp", out)
+    write_result("cold_start", result)
     return 0
 
 

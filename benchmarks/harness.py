@@ -20,7 +20,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+from results_io import RESULTS, write_result
+
 _threads = None
 
 # Some machines set these to force an older OpenBLAS kernel; a user's machine does not,
@@ -198,12 +199,7 @@ def report(workload: str, rows: list[dict], extra: dict | None = None) -> dict:
     print(f"  {'case':<38} {'minigen ms':>11} {'torch ms':>10} {'ratio':>7}")
     for r in rows:
         print(f"  {r['name']:<38} {r['minigen_ms']:>11.3f} {r['torch_ms']:>10.3f} {r['ratio']:>7.2f}")
-    os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, f"{workload}.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(path + ".tmp", path)
-    print(f"  written to {os.path.relpath(path)}")
+    print(f"  written to {os.path.relpath(write_result(workload, result))}")
     return result
 
 
