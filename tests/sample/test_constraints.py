@@ -7,13 +7,12 @@ import math
 import numpy as np
 import pytest
 
-import minigen.sample as P
 from minigen.sample import (
     ExponentialDecayLengthPenalty, ForcedBOSTokenLogitsProcessor, ForcedEOSTokenLogitsProcessor,
     InfNanRemoveLogitsProcessor, LogitNormalization, LogitsProcessorList, MinLengthLogitsProcessor,
     MinNewTokensLengthLogitsProcessor, PrefixConstrainedLogitsProcessor, SequenceBiasLogitsProcessor,
 )
-from tests.sample.contract import assert_same_on_the_device
+from tests.sample.contract import assert_as_hugging_face, assert_same_on_the_device
 
 V = 16
 
@@ -177,19 +176,16 @@ HF_CASES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name,kwargs", HF_CASES, ids=[f"{n}-{k}" for n, k in HF_CASES])
 def test_parity_with_hugging_face(name, kwargs, dtype):
-    torch = pytest.importorskip("torch")
-    hf = pytest.importorskip("transformers.generation.logits_process")
-    ours, theirs = getattr(P, name)(**kwargs), getattr(hf, name)(**kwargs)
-    for seed in range(2):
-        for T in range(1, 13):                                     # the lengths cross every threshold above
-            ids, scores = _batch(seed, T, dtype)
-            if name == "InfNanRemoveLogitsProcessor":
-                scores[0, :3], scores[3, -2:] = [np.nan, np.inf, -np.inf], np.nan
-            expected = theirs(torch.from_numpy(ids), torch.from_numpy(scores.copy())).numpy()
-            if name == "LogitNormalization":                       # two implementations of log-softmax
-                np.testing.assert_allclose(ours(ids, scores), expected, rtol=1e-6 if dtype == np.float32 else 1e-13)
-            else:
-                np.testing.assert_array_equal(ours(ids, scores), expected)
+    def batches():
+        for seed in range(2):
+            for T in range(1, 13):                                 # the lengths cross every threshold above
+                ids, scores = _batch(seed, T, dtype)
+                if name == "InfNanRemoveLogitsProcessor":
+                    scores[0, :3], scores[3, -2:] = [np.nan, np.inf, -np.inf], np.nan
+                yield ids, scores
+    # LogitNormalization: two implementations of log-softmax
+    rtol = (1e-6 if dtype == np.float32 else 1e-13) if name == "LogitNormalization" else 0.0
+    assert_as_hugging_face(name, kwargs, batches(), rtol)
 
 
 @pytest.mark.reference

@@ -19,7 +19,7 @@ from minigen.sample import (
     SuppressTokensLogitsProcessor, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, TypicalLogitsWarper,
     reweight_distribution,
 )
-from tests.sample.contract import assert_same_on_the_device
+from tests.sample.contract import assert_as_hugging_face, assert_same_on_the_device
 
 V = 16
 
@@ -101,13 +101,7 @@ HF_CASES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name,kwargs", HF_CASES, ids=[f"{n}-{k}" for n, k in HF_CASES])
 def test_parity_with_hugging_face(name, kwargs, dtype):
-    torch = pytest.importorskip("torch")
-    hf = pytest.importorskip("transformers.generation.logits_process")
-    ours, theirs = getattr(P, name)(**kwargs), getattr(hf, name)(**kwargs)
-    for seed in range(3):
-        ids, scores = _batch(seed, dtype)
-        expected = theirs(torch.from_numpy(ids), torch.from_numpy(scores.copy())).numpy()
-        np.testing.assert_array_equal(ours(ids, scores), expected)
+    assert_as_hugging_face(name, kwargs, (_batch(seed, dtype) for seed in range(3)))
 
 
 @pytest.mark.reference

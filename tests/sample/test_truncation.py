@@ -8,9 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import minigen.sample as P
 from minigen.sample import EpsilonLogitsWarper, EtaLogitsWarper, LogitsProcessorList, TopKLogitsWarper
-from tests.sample.contract import assert_pure, assert_same_on_the_device
+from tests.sample.contract import assert_as_hugging_face, assert_pure, assert_same_on_the_device
 
 V = 16
 
@@ -86,13 +85,7 @@ HF_CASES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name,kwargs", HF_CASES, ids=[f"{n}-{k}" for n, k in HF_CASES])
 def test_parity_with_hugging_face(name, kwargs, dtype):
-    torch = pytest.importorskip("torch")
-    hf = pytest.importorskip("transformers.generation.logits_process")
-    ours, theirs = getattr(P, name)(**kwargs), getattr(hf, name)(**kwargs)
-    for seed in range(4):
-        ids, scores = _batch(seed, dtype)
-        expected = theirs(torch.from_numpy(ids), torch.from_numpy(scores.copy())).numpy()
-        np.testing.assert_array_equal(ours(ids, scores), expected)
+    assert_as_hugging_face(name, kwargs, (_batch(seed, dtype) for seed in range(4)))
 
 
 # --------------------------------------------------------------------------- the rules, by hand
